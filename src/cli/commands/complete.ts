@@ -1,0 +1,81 @@
+import {ExitCode} from "../../errors.js";
+import {generate, tokenizePrompt} from "../../engine/generate.js";
+import type {SamplingOptions} from "../../engine/types.js";
+import {interruptController} from "../interrupt.js";
+import {loadModelWithProgress, type ModelFlags} from "../loadModelWithProgress.js";
+import {readPrompt} from "../readPrompt.js";
+import {resolveModelPath} from "../resolveModelPath.js";
+import {writeJson, writeOut} from "../ui/stdout.js";
+import {logLine} from "../ui/terminal.js";
+
+export type CompleteOptions = ModelFlags & {
+    maxTokens: number,
+    temperature: number,
+    topK: number,
+    topP: number,
+    minP: number,
+    repeatPenalty: number,
+    seed?: number,
+    stop?: string[],
+    json?: boolean
+};
+
+export function samplingFrom(options: CompleteOptions): SamplingOptions {
+    return {
+        maxTokens: options.maxTokens,
+        temperature: options.temperature,
+        topK: options.topK,
+        topP: options.topP,
+        minP: options.minP,
+        repeatPenalty: options.repeatPenalty,
+        seed: options.seed,
+        stop: options.stop ?? []
+    };
+}
+
+export async function runComplete(promptArgument: string | undefined, options: CompleteOptions) {
+    const prompt = await readPrompt(promptArgument);
+    const interrupt = interruptController();
+    try {
+        const modelPath = await resolveModelPath(options.model, {
+            interactive: process.stdin.isTTY === true && process.stderr.isTTY === true,
+            signal: interrupt.signal
+        });
+        const loaded = await loadModelWithProgress(modelPath, options, interrupt.signal);
+        try {
+            const result = await generate(loaded.sequence, tokenizePrompt(loaded.sequence, prompt), samplingFrom(options), {
+                onText: options.json === true ? undefined : writeOut,
+                signal: interrupt.signal
+            });
+            if (options.json === true) {
+                writeJson({
+                    text: result.text,
+                    model: loaded.file.path,
+                    backend: loaded.backend,
+                    threads: loaded.threads,
+                    stopReason: result.stopReason,
+                    tokens: result.tokens,
+                    timings: {
+                        loadMs: round(loaded.loadMs),
+                        promptMs: round(result.timings.promptMs),
+                        generateMs: round(result.timings.generateMs),
+                        generatedTokensPerSecond: round(result.timings.generatedTokensPerSecond)
+                    }
+                });
+            } else if (process.stdout.isTTY === true && !result.text.endsWith("\n")) writeOut("\n");
+            if (options.verbose === true)
+                logLine(`\n${result.tokens.prompt} prompt tokens in ${result.timings.promptMs.toFixed(0)} ms; ` +
+                    `${result.tokens.generated} generated at ${result.timings.generatedTokensPerSecond.toFixed(1)} tok/s ` +
+                    `(${loaded.backend}, ${loaded.threads} threads, stop: ${result.stopReason})`);
+            if (result.stopReason === "abort") process.exitCode = ExitCode.interrupted;
+        } finally {
+            await loaded.dispose();
+        }
+    } finally {
+        interrupt.dispose();
+    }
+}
+
+function round(value: number) {
+    return Math.round(value * 100) / 100;
+}

@@ -1,0 +1,32 @@
+import {InvalidArgumentError} from "commander";
+import type {GpuChoice} from "../engine/types.js";
+
+/** Commander argument parsers: a bad value is a usage error (exit 2) with the flag's name. */
+export function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
+    return (value: string): number => {
+        const parsed = Number(value);
+        if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(parsed) || parsed < min || parsed > max)
+            throw new InvalidArgumentError(`expected a whole number from ${min}${max === Number.MAX_SAFE_INTEGER ? " up" : ` to ${max}`}.`);
+        return parsed;
+    };
+}
+
+export function decimal(min: number, max: number) {
+    return (value: string): number => {
+        const parsed = Number(value);
+        if (value.trim() === "" || !Number.isFinite(parsed) || parsed < min || parsed > max)
+            throw new InvalidArgumentError(`expected a number from ${min} to ${max}.`);
+        return parsed;
+    };
+}
+
+export function repeatable(value: string, previous: string[] | undefined): string[] {
+    return [...(previous ?? []), value];
+}
+
+export const gpuChoices: readonly GpuChoice[] = ["auto", "cuda", "metal", "vulkan", "cpu"];
+
+export function gpuLayers(value: string): number | "auto" | "max" {
+    if (value === "auto" || value === "max") return value;
+    return integer(0, 10_000)(value);
+}

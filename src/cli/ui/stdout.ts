@@ -1,0 +1,19 @@
+/**
+ * Writes results to stdout. A reader that went away (`| head -c 3`) is not an error the user
+ * needs to hear about: index.ts turns EPIPE into a quiet exit.
+ */
+export function writeOut(text: string) {
+    if (text.length > 0) process.stdout.write(text);
+}
+
+export function writeJson(value: unknown) {
+    process.stdout.write(JSON.stringify(value, null, 2) + "\n");
+}
+
+/** Resolves once everything written to stdout has been handed to the OS. */
+export function drainStdout(): Promise<void> {
+    return new Promise((resolve) => {
+        if (process.stdout.writableLength === 0) resolve();
+        else process.stdout.write("", () => resolve());
+    });
+}

@@ -1,0 +1,128 @@
+import type {LlamaContextSequence, Token} from "node-llama-cpp";
+import {UsageError} from "../errors.js";
+import {StopTextFilter} from "./stopText.js";
+import type {GenerationResult, SamplingOptions, StopReason} from "./types.js";
+
+export type GenerateCallbacks = {
+    /** Text as it is generated, whole characters only. */
+    onText?: (text: string) => void,
+    /** Ctrl+C: ends generation and returns what was generated with stopReason "abort". */
+    signal?: AbortSignal
+};
+
+// A UTF-8 character is at most 4 bytes, so at most 4 byte-fallback tokens are held back.
+const maxHeldTokens = 4;
+// llama.cpp's default repeat_last_n.
+const repeatLastN = 64;
+
+/**
+ * Tokenizes a raw prompt as llama.cpp's own tools do: the BOS token when the file asks for it,
+ * then the text with special-token parsing on.
+ */
+export function tokenizePrompt(sequence: LlamaContextSequence, prompt: string): Token[] {
+    const model = sequence.model;
+    const tokens = model.tokenize(prompt, true);
+    if (model.tokens.shouldPrependBosToken && model.tokens.bos != null) return [model.tokens.bos, ...tokens];
+    return tokens;
+}
+
+/**
+ * Evaluates the prompt tokens after what the sequence already holds and generates a continuation.
+ * The sequence's history is kept (chat appends turns); call `sequence.clearHistory()` for a fresh one.
+ */
+export async function generate(
+    sequence: LlamaContextSequence,
+    promptTokens: Token[],
+    sampling: SamplingOptions,
+    {onText, signal}: GenerateCallbacks = {}
+): Promise<GenerationResult> {
+    const model = sequence.model;
+    const contextSize = sequence.contextSize;
+    const startIndex = sequence.nextTokenIndex;
+    if (startIndex + promptTokens.length >= contextSize)
+        throw new UsageError(
+            `The prompt is ${promptTokens.length} tokens, but only ${contextSize - startIndex - 1} fit in the ${contextSize}-token context.`,
+            {hint: "Shorten the prompt or raise --context-size."}
+        );
+
+    const generated: Token[] = [];
+    const pending: Token[] = [];
+    const stopFilter = new StopTextFilter(sampling.stop);
+    let text = "";
+    let stopReason: StopReason = "maxTokens";
+    const emit = (chunk: string) => {
+        if (chunk.length === 0) return;
+        text += chunk;
+        onText?.(chunk);
+    };
+
+    const started = performance.now();
+    let firstTokenAt: number | undefined;
+    if (sampling.maxTokens <= 0 || signal?.aborted) stopReason = signal?.aborted ? "abort" : "maxTokens";
+    else {
+        const iterator = sequence.evaluate(promptTokens, {
+            temperature: sampling.temperature,
+            topK: sampling.topK,
+            topP: sampling.topP,
+            minP: sampling.minP,
+            seed: sampling.seed,
+            repeatPenalty: sampling.repeatPenalty === 1 ? undefined : {
+                penalty: sampling.repeatPenalty,
+                maxPunishTokens: repeatLastN,
+                punishTokens: () => generated.slice(-repeatLastN)
+            },
+            // We want to see EOS to report why generation ended.
+            yieldEogToken: true
+        });
+        for await (const token of iterator) {
+            firstTokenAt ??= performance.now();
+            if (model.isEogToken(token)) {
+                stopReason = "eos";
+                break;
+            }
+            generated.push(token);
+            pending.push(token);
+            const decoded = model.detokenize(pending, false, generated.slice(-pending.length - maxHeldTokens, -pending.length));
+            // An incomplete UTF-8 sequence decodes to U+FFFD: wait for the bytes that complete it.
+            if (!(decoded.endsWith("\uFFFD") && pending.length < maxHeldTokens)) {
+                pending.length = 0;
+                const {text: safe, stopped} = stopFilter.push(decoded);
+                emit(safe);
+                if (stopped) {
+                    stopReason = "stop";
+                    break;
+                }
+            }
+            if (signal?.aborted) {
+                stopReason = "abort";
+                break;
+            }
+            if (generated.length >= sampling.maxTokens) break;
+            if (sequence.nextTokenIndex + 1 >= contextSize) {
+                stopReason = "contextFull";
+                break;
+            }
+        }
+    }
+    if (stopReason !== "stop") {
+        if (pending.length > 0) emit(stopFilter.push(model.detokenize(pending, false, generated.slice(0, -pending.length).slice(-maxHeldTokens))).text);
+        emit(stopFilter.flush());
+    }
+
+    const finished = performance.now();
+    const firstTokenMs = (firstTokenAt ?? finished) - started;
+    const generateMs = firstTokenAt == null ? 0 : finished - firstTokenAt;
+    // The first token comes out of the prompt's evaluation; the rest are one decode step each.
+    const decodeSteps = Math.max(0, generated.length - 1);
+    return {
+        text,
+        stopReason,
+        tokens: {prompt: promptTokens.length, generated: generated.length},
+        timings: {
+            promptMs: firstTokenMs,
+            firstTokenMs,
+            generateMs,
+            generatedTokensPerSecond: generateMs > 0 ? decodeSteps / (generateMs / 1000) : 0
+        }
+    };
+}

@@ -1,0 +1,100 @@
+import type {Llama, LlamaContext, LlamaContextSequence, LlamaModel} from "node-llama-cpp";
+import {EngineError, InterruptedError, ModelFileError} from "../errors.js";
+import {validateGgufFile, type ValidatedGguf} from "../gguf/validateGguf.js";
+import {backendOf, loadLlama} from "./loadLlama.js";
+import type {Backend, GpuChoice} from "./types.js";
+
+export type OpenModelOptions = {
+    path: string,
+    gpu: GpuChoice,
+    /** "auto" lets node-llama-cpp fit layers to free VRAM; a number is exact. */
+    gpuLayers?: number | "auto" | "max",
+    contextSize?: number,
+    threads?: number,
+    batchSize?: number,
+    flashAttention?: boolean,
+    onLoadProgress?: (fraction: number) => void,
+    onLog?: (message: string) => void,
+    signal?: AbortSignal
+};
+
+export type OpenedModel = {
+    llama: Llama,
+    model: LlamaModel,
+    context: LlamaContext,
+    sequence: LlamaContextSequence,
+    file: ValidatedGguf,
+    backend: Backend,
+    threads: number,
+    contextSize: number,
+    loadMs: number,
+    dispose(): Promise<void>
+};
+
+/** Default context when neither the user nor a plan says: enough for chat, small enough for any RAM. */
+export const defaultContextSize = 4096;
+
+export async function openModel(options: OpenModelOptions): Promise<OpenedModel> {
+    const started = performance.now();
+    // Validate before the native side sees the file: llama.cpp aborts the process on many bad files.
+    const file = await validateGgufFile(options.path);
+    const llama = await loadLlama({gpu: options.gpu, threads: options.threads, onLog: options.onLog});
+    throwIfAborted(options.signal);
+    const backend = backendOf(llama);
+
+    let model: LlamaModel;
+    try {
+        model = await llama.loadModel({
+            modelPath: options.path,
+            gpuLayers: backend === "cpu" ? 0 : (options.gpuLayers ?? "auto"),
+            onLoadProgress: options.onLoadProgress,
+            loadSignal: options.signal
+        });
+    } catch (error) {
+        await llama.dispose().catch(() => {});
+        if (options.signal?.aborted) throw new InterruptedError("Model loading was cancelled.", {cause: error});
+        throw new ModelFileError(`llama.cpp could not load ${options.path}.`, {
+            hint: "The file may be corrupt or use a format this llama.cpp build does not know; run with --verbose for llama.cpp's log.",
+            cause: error
+        });
+    }
+
+    const trainContext = model.trainContextSize;
+    const contextSize = options.contextSize ?? Math.min(trainContext, defaultContextSize);
+    let context: LlamaContext;
+    try {
+        context = await model.createContext({
+            contextSize,
+            sequences: 1,
+            threads: options.threads ?? llama.maxThreads,
+            batchSize: options.batchSize,
+            flashAttention: options.flashAttention,
+            createSignal: options.signal
+        });
+    } catch (error) {
+        await model.dispose().catch(() => {});
+        await llama.dispose().catch(() => {});
+        if (options.signal?.aborted) throw new InterruptedError("Model loading was cancelled.", {cause: error});
+        throw new EngineError(`Could not create a ${contextSize}-token context for this model.`, {
+            hint: "There is probably not enough memory; try a smaller --context-size or fewer --gpu-layers.",
+            cause: error
+        });
+    }
+
+    const sequence = context.getSequence();
+    return {
+        llama, model, context, sequence, file, backend,
+        threads: context.currentThreads,
+        contextSize: context.contextSize,
+        loadMs: performance.now() - started,
+        async dispose() {
+            await context.dispose().catch(() => {});
+            await model.dispose().catch(() => {});
+            await llama.dispose().catch(() => {});
+        }
+    };
+}
+
+function throwIfAborted(signal: AbortSignal | undefined) {
+    if (signal?.aborted) throw new InterruptedError("Model loading was cancelled.");
+}
