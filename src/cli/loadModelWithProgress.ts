@@ -1,6 +1,7 @@
 import {openModel, type OpenModelOptions, type OpenedModel} from "../engine/openModel.js";
 import {startProgress} from "./ui/progress.js";
 import {logLine} from "./ui/terminal.js";
+import type {ResolvedModel} from "./resolveModelPath.js";
 
 export type ModelFlags = {
     model?: string,
@@ -12,14 +13,16 @@ export type ModelFlags = {
 };
 
 /** Loads a model with a progress bar on stderr (TTY only) and llama.cpp's log with --verbose. */
-export async function loadModelWithProgress(path: string, flags: ModelFlags, signal: AbortSignal): Promise<OpenedModel> {
+export async function loadModelWithProgress(resolved: ResolvedModel, flags: ModelFlags, signal: AbortSignal): Promise<OpenedModel> {
+    if (flags.verbose === true && resolved.reason != null) logLine(`plan: ${resolved.reason}`);
     const progress = startProgress("Loading model");
     try {
         return await openModel({
-            path,
+            path: resolved.path,
             gpu: flags.gpu,
-            gpuLayers: flags.gpuLayers,
-            contextSize: flags.contextSize,
+            // What the user typed wins over the plan.
+            gpuLayers: flags.gpuLayers ?? resolved.gpuLayers,
+            contextSize: flags.contextSize ?? resolved.contextSize,
             threads: flags.threads,
             onLoadProgress: (fraction) => progress.update(fraction),
             onLog: flags.verbose === true ? (message) => logLine(message) : undefined,

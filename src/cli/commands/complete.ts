@@ -4,7 +4,7 @@ import type {SamplingOptions} from "../../engine/types.js";
 import {interruptController} from "../interrupt.js";
 import {loadModelWithProgress, type ModelFlags} from "../loadModelWithProgress.js";
 import {readPrompt} from "../readPrompt.js";
-import {resolveModelPath} from "../resolveModelPath.js";
+import {resolveModel} from "../resolveModelPath.js";
 import {writeJson, writeOut} from "../ui/stdout.js";
 import {logLine} from "../ui/terminal.js";
 
@@ -37,11 +37,12 @@ export async function runComplete(promptArgument: string | undefined, options: C
     const prompt = await readPrompt(promptArgument);
     const interrupt = interruptController();
     try {
-        const modelPath = await resolveModelPath(options.model, {
+        const resolved = await resolveModel(options.model, {
             interactive: process.stdin.isTTY === true && process.stderr.isTTY === true,
+            verbose: options.verbose,
             signal: interrupt.signal
         });
-        const loaded = await loadModelWithProgress(modelPath, options, interrupt.signal);
+        const loaded = await loadModelWithProgress(resolved, options, interrupt.signal);
         try {
             const result = await generate(loaded.sequence, tokenizePrompt(loaded.sequence, prompt), samplingFrom(options), {
                 onText: options.json === true ? undefined : writeOut,
