@@ -15,7 +15,7 @@ export type ModelFlags = {
 /** Loads a model with a progress bar on stderr (TTY only) and llama.cpp's log with --verbose. */
 export async function loadModelWithProgress(resolved: ResolvedModel, flags: ModelFlags, signal: AbortSignal): Promise<OpenedModel> {
     if (flags.verbose === true && resolved.reason != null) logLine(`plan: ${resolved.reason}`);
-    const progress = startProgress("Loading model");
+    const progress = startProgress("Loading model", {plainWhenPiped: false});
     try {
         return await openModel({
             path: resolved.path,

@@ -1,6 +1,7 @@
 import type {LlamaContextSequence, Token} from "node-llama-cpp";
 import {UsageError} from "../errors.js";
 import {StopTextFilter} from "./stopText.js";
+import {TokenTextDecoder} from "./tokenTextDecoder.js";
 import type {GenerationResult, SamplingOptions, StopReason} from "./types.js";
 
 export type GenerateCallbacks = {
@@ -10,8 +11,6 @@ export type GenerateCallbacks = {
     signal?: AbortSignal
 };
 
-// A UTF-8 character is at most 4 bytes, so at most 4 byte-fallback tokens are held back.
-const maxHeldTokens = 4;
 // llama.cpp's default repeat_last_n.
 const repeatLastN = 64;
 
@@ -46,7 +45,7 @@ export async function generate(
         );
 
     const generated: Token[] = [];
-    const pending: Token[] = [];
+    const decoder = new TokenTextDecoder((tokens, special, last) => model.detokenize(tokens, special, last));
     const stopFilter = new StopTextFilter(sampling.stop);
     let text = "";
     let stopReason: StopReason = "maxTokens";
@@ -81,17 +80,11 @@ export async function generate(
                 break;
             }
             generated.push(token);
-            pending.push(token);
-            const decoded = model.detokenize(pending, false, generated.slice(-pending.length - maxHeldTokens, -pending.length));
-            // An incomplete UTF-8 sequence decodes to U+FFFD: wait for the bytes that complete it.
-            if (!(decoded.endsWith("\uFFFD") && pending.length < maxHeldTokens)) {
-                pending.length = 0;
-                const {text: safe, stopped} = stopFilter.push(decoded);
-                emit(safe);
-                if (stopped) {
-                    stopReason = "stop";
-                    break;
-                }
+            const {text: safe, stopped} = stopFilter.push(decoder.push(token));
+            emit(safe);
+            if (stopped) {
+                stopReason = "stop";
+                break;
             }
             if (signal?.aborted) {
                 stopReason = "abort";
@@ -105,8 +98,10 @@ export async function generate(
         }
     }
     if (stopReason !== "stop") {
-        if (pending.length > 0) emit(stopFilter.push(model.detokenize(pending, false, generated.slice(0, -pending.length).slice(-maxHeldTokens))).text);
-        emit(stopFilter.flush());
+        const tail = stopFilter.push(decoder.flush());
+        emit(tail.text);
+        if (tail.stopped) stopReason = "stop";
+        else emit(stopFilter.flush());
     }
 
     const finished = performance.now();

@@ -8,9 +8,9 @@ export type ProgressDisplay = {
 
 /**
  * A progress bar on stderr when it is a TTY; otherwise a plain line at most every few seconds,
- * so logs of scripted runs show movement without a flood.
+ * so logs of scripted runs show movement without a flood (or nothing, with plainWhenPiped false).
  */
-export function startProgress(label: string, {plainEveryMs = 5000} = {}): ProgressDisplay {
+export function startProgress(label: string, {plainEveryMs = 5000, plainWhenPiped = true} = {}): ProgressDisplay {
     const policy = terminalPolicy();
     if (policy.animate) {
         const bar = new cliProgress.SingleBar({
@@ -31,7 +31,9 @@ export function startProgress(label: string, {plainEveryMs = 5000} = {}): Progre
             }
         };
     }
-    let lastPrinted = 0;
+    if (!plainWhenPiped) return {update() {}, stop() {}};
+    // The first plain line waits one interval too: short jobs stay silent in logs.
+    let lastPrinted = Date.now();
     return {
         update(fraction, detail = "") {
             const now = Date.now();
