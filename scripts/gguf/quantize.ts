@@ -17,8 +17,11 @@ const qk = 32;
 /** Q8_0: half scale d = amax/127, then 32 signed bytes round(x/d) (roundf: halves away from zero). */
 export function quantizeBlockQ8_0(src: Float32Array, srcOffset: number, dst: Uint8Array, dstOffset: number): void {
     let amax = 0;
-    for (let j = 0; j < qk; j++)
-        amax = Math.max(amax, Math.abs(src[srcOffset + j]!));
+    for (let j = 0; j < qk; j++) {
+        const magnitude = Math.abs(src[srcOffset + j]!);
+        if (magnitude > amax)
+            amax = magnitude;
+    }
 
     const d = Math.fround(amax / 127);
     const id = d !== 0 ? Math.fround(1 / d) : 0;
@@ -26,8 +29,8 @@ export function quantizeBlockQ8_0(src: Float32Array, srcOffset: number, dst: Uin
 
     for (let j = 0; j < qk; j++) {
         const x0 = Math.fround(src[srcOffset + j]! * id);
-        const rounded = Math.round(Math.abs(x0));
-        dst[dstOffset + 2 + j] = (x0 < 0 ? -rounded : rounded) & 0xFF;
+        // roundf: x0 is a float32 of magnitude <= 127, so x0 +/- 0.5 is exact in a double and trunc is exact
+        dst[dstOffset + 2 + j] = Math.trunc(x0 < 0 ? x0 - 0.5 : x0 + 0.5) & 0xFF;
     }
 }
 

@@ -9,6 +9,10 @@ export type ModelFlags = {
     threads?: number,
     gpu: OpenModelOptions["gpu"],
     gpuLayers?: OpenModelOptions["gpuLayers"],
+    /** A catalog quant for the plan to use when no --model is given. */
+    quant?: string,
+    /** --yes: consent to download a catalog model that is missing. */
+    yes?: boolean,
     verbose?: boolean
 };
 

@@ -1,7 +1,7 @@
 import {getLlama, LlamaLogLevel, type Llama} from "node-llama-cpp";
 import {EngineError} from "../errors.js";
 import type {Backend, GpuChoice} from "./types.js";
-import {usableCpuCores} from "../hardware/cpuCores.js";
+import {defaultThreadCount} from "../hardware/cpuCores.js";
 
 export type LoadLlamaOptions = {
     gpu: GpuChoice,
@@ -16,7 +16,7 @@ export type LoadLlamaOptions = {
  * what npm installs, and a source build would need a toolchain and minutes the user did not ask for.
  */
 export async function loadLlama({gpu, threads, onLog}: LoadLlamaOptions): Promise<Llama> {
-    const maxThreads = threads ?? usableCpuCores();
+    const maxThreads = threads ?? defaultThreadCount();
     try {
         return await getLlama({
             gpu: gpu === "cpu" ? false : gpu,

@@ -68,6 +68,12 @@ function checkStructure(path: string, fileBytes: number, info: GgufFileInfo) {
     const tensors = info.tensorInfo ?? [];
     const dataStart = info.infoEndOffset;
     if (dataStart == null || tensors.length !== tensorCount) throw corrupt("its tensor table could not be read");
+    // The reader pads a short file with nothing rather than failing, so a header that ends past
+    // the end of the file (or yields nameless tensors) means the file was cut inside its header.
+    if (dataStart > fileBytes || tensors.some((tensor) => tensor.name === ""))
+        throw new ModelFileError(`${path} has a damaged or truncated GGUF header.`, {
+            hint: "The file is incomplete or corrupt; delete it and download it again."
+        });
 
     let dataEnd = dataStart;
     for (const tensor of tensors) {

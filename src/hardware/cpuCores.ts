@@ -12,6 +12,17 @@ export function usableCpuCores(readFile: (path: string) => string | undefined = 
     return Math.max(1, Math.min(affinity, quota ?? Infinity));
 }
 
+/**
+ * The thread count a model runs with unless --threads says otherwise: MIXTRAL_THREADS when set
+ * (machines shared with other work, and the test suite, which runs two engines at once on two cores:
+ * ggml's spinning threads degrade badly when oversubscribed), else every usable core.
+ */
+export function defaultThreadCount(env: NodeJS.ProcessEnv = process.env): number {
+    const fromEnv = Number(env.MIXTRAL_THREADS);
+    if (Number.isSafeInteger(fromEnv) && fromEnv >= 1) return fromEnv;
+    return usableCpuCores();
+}
+
 export function cgroupCpuQuota(readFile: (path: string) => string | undefined): number | undefined {
     // cgroup v2: "max 100000" or "200000 100000"
     const v2 = readFile("/sys/fs/cgroup/cpu.max")?.trim().split(/\s+/);
@@ -26,10 +37,26 @@ export function cgroupCpuQuota(readFile: (path: string) => string | undefined): 
     return undefined;
 }
 
-function readTextFile(path: string): string | undefined {
+export function readTextFile(path: string): string | undefined {
     try {
         return fs.readFileSync(path, "utf8");
     } catch {
         return undefined;
     }
+}
+
+/**
+ * Physical cores from /proc/cpuinfo (distinct physical id + core id pairs), so SMT siblings are not
+ * counted twice; undefined where the file does not exist or says nothing useful (macOS, Windows).
+ */
+export function physicalCpuCores(readFile: (path: string) => string | undefined = readTextFile): number | undefined {
+    const cpuinfo = readFile("/proc/cpuinfo");
+    if (cpuinfo == null) return undefined;
+    const cores = new Set<string>();
+    for (const block of cpuinfo.split(/\n\s*\n/)) {
+        const physical = /^physical id\s*:\s*(\d+)/m.exec(block)?.[1];
+        const core = /^core id\s*:\s*(\d+)/m.exec(block)?.[1];
+        if (physical != null && core != null) cores.add(`${physical}:${core}`);
+    }
+    return cores.size > 0 ? cores.size : undefined;
 }

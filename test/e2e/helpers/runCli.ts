@@ -23,7 +23,8 @@ export function runCli(args: string[], options: RunOptions = {}): Promise<CliRes
     return new Promise((resolve, reject) => {
         const child = spawn(process.execPath, [cliPath, ...args], {
             cwd: repoRoot,
-            env: {...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, ...options.env},
+            // One ggml thread per engine: vitest runs two test files at once on two cores.
+            env: {...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, MIXTRAL_THREADS: "1", ...options.env},
             stdio: ["pipe", "pipe", "pipe"]
         });
         let stdout = "";

@@ -1,0 +1,58 @@
+/**
+ * The tiny Mixtral-shaped models the test suite runs against (real weights can never be fetched here).
+ * They live in test/.models/ (git-ignored) and are written by `npm test`'s pretest step; each has a
+ * sidecar <file>.json of its options and the generator's fingerprint, so an unchanged model is not
+ * written again (see writeModelIfChanged.ts).
+ */
+import {join, resolve} from "node:path";
+import {projectRoot} from "./projectRoot.js";
+import type {TensorType} from "./tensorTypes.js";
+import {writeModelIfChanged, type WriteIfChangedResult} from "./writeModelIfChanged.js";
+import type {MixtralModelOptions} from "./mixtralModel.js";
+
+export type TestModelName = "tiny-f32" | "tiny-f16" | "tiny-q8_0" | "tiny-q4_0" | "tiny-q8_0-notemplate";
+
+const tinyShape = {
+    dim: 64,
+    ffDim: 128,
+    layers: 2,
+    heads: 4,
+    kvHeads: 2,
+    vocabSize: 600,
+    contextLength: 512,
+    seed: 42
+} as const;
+
+function tinyModel(tensorType: TensorType, chatTemplate: boolean, name: string): MixtralModelOptions {
+    return {...tinyShape, tensorType, chatTemplate, name};
+}
+
+export const testModelOptions: Readonly<Record<TestModelName, MixtralModelOptions>> = {
+    "tiny-f32": tinyModel("F32", true, "tiny-mixtral-f32"),
+    "tiny-f16": tinyModel("F16", true, "tiny-mixtral-f16"),
+    "tiny-q8_0": tinyModel("Q8_0", true, "tiny-mixtral-q8_0"),
+    "tiny-q4_0": tinyModel("Q4_0", true, "tiny-mixtral-q4_0"),
+    "tiny-q8_0-notemplate": tinyModel("Q8_0", false, "tiny-mixtral-q8_0-notemplate")
+};
+
+export const testModelNames = Object.keys(testModelOptions) as TestModelName[];
+
+export function testModelsDirectory(): string {
+    return resolve(projectRoot(), "test", ".models");
+}
+
+export function testModelPath(name: TestModelName): string {
+    return join(testModelsDirectory(), `${name}.gguf`);
+}
+
+export function testModelPaths(): Record<TestModelName, string> {
+    return Object.fromEntries(testModelNames.map((name) => [name, testModelPath(name)])) as Record<TestModelName, string>;
+}
+
+/** Writes every missing or outdated test model; cheap when they are all up to date. */
+export async function ensureTestModels(): Promise<Record<TestModelName, WriteIfChangedResult>> {
+    const results = {} as Record<TestModelName, WriteIfChangedResult>;
+    for (const name of testModelNames)
+        results[name] = await writeModelIfChanged(testModelPath(name), testModelOptions[name]);
+    return results;
+}
