@@ -1,7 +1,7 @@
 import {openModel, type OpenModelOptions, type OpenedModel} from "../engine/openModel.js";
 import {startProgress} from "./ui/progress.js";
 import {logLine} from "./ui/terminal.js";
-import type {ResolvedModel} from "./resolveModelPath.js";
+import {resolveModel, type ResolvedModel} from "./resolveModelPath.js";
 
 export type ModelFlags = {
     model?: string,
@@ -35,4 +35,19 @@ export async function loadModelWithProgress(resolved: ResolvedModel, flags: Mode
     } finally {
         progress.stop();
     }
+}
+
+/**
+ * What chat and complete do first: turn --model (or the hardware plan, without it) into a file,
+ * asking before a download only when a person is at the terminal, then load it.
+ */
+export async function resolveAndLoadModel(flags: ModelFlags, signal: AbortSignal): Promise<OpenedModel> {
+    const resolved = await resolveModel(flags.model, {
+        interactive: process.stdin.isTTY === true && process.stderr.isTTY === true,
+        yes: flags.yes,
+        verbose: flags.verbose,
+        signal,
+        planFlags: flags
+    });
+    return loadModelWithProgress(resolved, flags, signal);
 }

@@ -1,5 +1,6 @@
 import {Command, Option} from "commander";
 import {createRequire} from "node:module";
+import {defaultPlanContextSize} from "../hardware/memoryBudget.js";
 import {decimal, gpuChoices, gpuLayers, integer, repeatable} from "./parseOptions.js";
 import {disableColor} from "./ui/terminal.js";
 
@@ -21,6 +22,21 @@ export function buildProgram(): Command {
             if (actionCommand.optsWithGlobals().color === false) disableColor();
         });
 
+    const chat = program.command("chat")
+        .description("chat in the terminal; piped, answer stdin (one message, or one a line with --lines)");
+    addModelOptions(chat);
+    addSamplingOptions(chat, {maxTokens: 1024});
+    chat
+        .option("--system <text>", "instructions for the whole conversation (folded into the first message)")
+        .option("--lines", "piped: each stdin line is the next message of one conversation")
+        .option("--json", "print one JSON object a turn: role, content, tokens, timings")
+        .option("--no-history", "do not read or save the prompt history (kept in the config dir)")
+        .option("--verbose", "print llama.cpp's log, and timings after each answer, on stderr")
+        .action(async (options) => {
+            const {runChat} = await import("./commands/chat.js");
+            await runChat(options);
+        });
+
     const complete = program.command("complete")
         .description("raw completion of a prompt given as an argument or piped on stdin")
         .argument("[prompt]", "the prompt; `-` or none with piped stdin reads stdin");
@@ -34,17 +50,92 @@ export function buildProgram(): Command {
             await runComplete(prompt, options);
         });
 
+    // llama-bench's flags and defaults; lists (comma-separated) run every combination.
+    program.command("bench")
+        .description("measure prompt (pp) and generation (tg) tok/s like llama-bench, with the memory-bandwidth roofline")
+        .option("-m, --model <path>", "a GGUF file or catalog name (repeatable, or comma-separated)", repeatable)
+        .option("-p, --n-prompt <list>", "prompt sizes to time (pp); 0 skips", "512")
+        .option("-n, --n-gen <list>", "generation lengths to time (tg); 0 skips", "128")
+        .option("--pg <pp,tg>", "prompt then generation, timed together (repeatable)", repeatable)
+        .option("-d, --n-depth <list>", "tokens already in the context before each test", "0")
+        .option("-r, --repetitions <n>", "timed repetitions of each test", integer(1, 1000), 5)
+        .option("-t, --threads <list>", "CPU threads (default: the usable cores)")
+        .addOption(new Option("--gpu <backend>", "compute backend").choices(gpuChoices).default("auto"))
+        .option("--gpu-layers <list>", "layers to offload: numbers or max", "max")
+        .option("-b, --batch-size <n>", "tokens per llama_decode call (n_batch = n_ubatch)", integer(1, 1_048_576), 512)
+        .option("--flash-attn", "use flash attention")
+        .addOption(new Option("-o, --output <format>", "table on a terminal, md otherwise").choices(["table", "md", "csv", "json", "jsonl"]))
+        .addOption(new Option("--mode <mode>", "e2e also times tokenize → generate → sample → detokenize").choices(["throughput", "e2e"]).default("throughput"))
+        .option("--no-warmup", "skip the untimed warm-up run")
+        .option("--bandwidth <GB/s>", "memory bandwidth for the roofline (default: known GPU, or a CPU RAM read test)", decimal(0.001, 1_000_000))
+        .option("--compare <previous.json>", "show each row's tok/s ratio to a previous `-o json` run")
+        .option("--plot <file.svg>", "write an SVG chart of tok/s per model and test, roofline marked")
+        .option("--verbose", "print llama.cpp's log and failure hints on stderr")
+        .action(async (options) => {
+            const {runBenchCommand} = await import("./commands/bench.js");
+            await runBenchCommand(options);
+        });
+
+    program.command("pull")
+        .description("download a model into the store, resumable and sha256-verified; prints its path")
+        .argument("<name>", "a catalog name (see `mixtral models`), hf:<owner>/<repo>/<file>.gguf or an https URL")
+        .option("--json", "print the path, size and sha256 as JSON")
+        .option("--no-reuse", "do not look for copies in the Hugging Face cache, LM Studio or Ollama")
+        .option("--verbose", "say where the file comes from and goes, and show causes of failures")
+        .action(async (name: string, options) => {
+            const {runPull} = await import("./commands/pull.js");
+            await runPull(name, options);
+        });
+
+    const models = program.command("models")
+        .description("list the catalog with what is downloaded, sizes and paths")
+        .option("--json", "print the list as JSON")
+        .action(async (options) => {
+            const {runModelsList} = await import("./commands/models.js");
+            await runModelsList(options);
+        });
+    models.command("rm")
+        .description("remove a downloaded model (and any partial download) from the store")
+        .argument("<name>", "a catalog name or a file name in the store")
+        .action(async (name: string) => {
+            const {runModelsRm} = await import("./commands/models.js");
+            await runModelsRm(name);
+        });
+    models.command("path")
+        .description("print the file path of a downloaded model, for scripts")
+        .argument("<name>", "a catalog name")
+        .action(async (name: string) => {
+            const {runModelsPath} = await import("./commands/models.js");
+            await runModelsPath(name);
+        });
+
+    program.command("doctor")
+        .description("show this machine's backends, GPUs, memory and disk, and the model plan that fits them")
+        .addOption(new Option("--gpu <backend>", "plan for another machine with this GPU type instead of probing").choices(["cuda", "metal", "vulkan", "cpu"]))
+        .option("--vram <size>", "that machine's GPU memory, e.g. 24GB (1 GB = 1024³ bytes, as memory is sold)")
+        .option("--ram <size>", "that machine's RAM (unified memory on metal), e.g. 64GB")
+        .option("--quant <quant>", "plan this quant instead of the best that fits, e.g. Q4_K_M")
+        .option("-c, --context-size <tokens>", `plan for this context window (default ${defaultPlanContextSize})`, integer(16, 1_048_576))
+        .option("--gpu-layers <n>", "plan with this many layers on the GPU: a number or max", gpuLayers)
+        .option("--json", "print the probe and the plan as JSON")
+        .action(async (options) => {
+            const {runDoctor} = await import("./commands/doctor.js");
+            await runDoctor(options);
+        });
+
     return program;
 }
 
 /** Model, engine and placement flags shared by every command that loads a model. */
 export function addModelOptions(command: Command) {
     command
-        .option("-m, --model <path>", "a GGUF file path")
+        .option("-m, --model <name>", "a catalog name (instruct:Q4_K_M, base:Q8_0, Q5_K_M), a .gguf path, hf:<owner>/<repo>/<file>.gguf or an https URL")
+        .option("-y, --yes", "download a catalog model that is not there yet without asking")
         .option("-c, --context-size <tokens>", "context window in tokens", integer(16, 1_048_576))
         .option("-t, --threads <n>", "CPU threads (default: the usable cores)", integer(1, 1024))
         .addOption(new Option("--gpu <backend>", "compute backend").choices(gpuChoices).default("auto"))
-        .option("--gpu-layers <n>", "layers to offload to the GPU: a number, auto or max", gpuLayers);
+        .option("--gpu-layers <n>", "layers to offload to the GPU: a number, auto or max", gpuLayers)
+        .option("--quant <quant>", "without --model: use this quant of the catalog instead of the planned one, e.g. Q4_K_M");
 }
 
 export type SamplingDefaults = {maxTokens: number};

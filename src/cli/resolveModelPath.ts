@@ -1,4 +1,11 @@
-import {UsageError} from "../errors.js";
+import readline from "node:readline/promises";
+import {ModelNotFoundError, UsageError} from "../errors.js";
+import {loadCatalog} from "../models/catalog.js";
+import type {PullTarget} from "../models/download.js";
+import {formatBytes} from "../models/formatBytes.js";
+import {parseModelSpec} from "../models/resolveName.js";
+import {fileSize, storePathFor} from "../models/store.js";
+import type {PlanFlags} from "./planDefaultModel.js";
 
 export type ResolveModelOptions = {
     /** May we ask the user questions (stdin and stderr are a TTY)? */
@@ -6,7 +13,9 @@ export type ResolveModelOptions = {
     /** --yes: consent given in advance (e.g. to download). */
     yes?: boolean,
     verbose?: boolean,
-    signal?: AbortSignal
+    signal?: AbortSignal,
+    /** Without --model: the flags the hardware plan honours (--gpu, --quant, --gpu-layers, --context-size). */
+    planFlags?: PlanFlags
 };
 
 export type ResolvedModel = {
@@ -19,11 +28,49 @@ export type ResolvedModel = {
 };
 
 /**
- * Turns the --model value into a local GGUF path. Today: a path. The catalog (names, hf:, URLs)
- * and the hardware plan (no --model at all) plug in here.
+ * Turns the --model value into a local GGUF path: a path as given; a catalog name, hf: name or
+ * URL as its file in the store — pulled first when missing, after asking (TTY) or with --yes;
+ * otherwise the error says which `mixtral pull` to run. A model already in the store is used
+ * without any network request.
  */
 export async function resolveModel(model: string | undefined, options: ResolveModelOptions): Promise<ResolvedModel> {
-    void options;
-    if (model == null) throw new UsageError("No model given.", {hint: "Pass --model <file.gguf>."});
-    return {path: model};
+    // ---- No --model: the hardware plan picks a catalog name, resolved as `--model <name>` would be. ----
+    if (model == null) {
+        const {planDefaultModel} = await import("./planDefaultModel.js");
+        const planned = await planDefaultModel(options.planFlags);
+        const resolved = await resolveModel(planned.model, options);
+        return {...resolved, gpuLayers: planned.gpuLayers, contextSize: planned.contextSize, reason: `${planned.reason}; ${resolved.reason ?? resolved.path}`};
+    }
+    if (options.planFlags?.quant != null)
+        throw new UsageError("--quant picks a catalog file, so it does not combine with --model.", {hint: `Pass --model ${options.planFlags.quant} for that quant, or drop --quant.`});
+
+    // ---- --model given: a path, a catalog name, hf:<owner>/<repo>/<file>.gguf or a URL. ----
+    const spec = parseModelSpec(model, loadCatalog());
+    if (spec.kind === "path") return {path: spec.path};
+    const stored = storePathFor(spec);
+    if (await fileSize(stored) != null) return {path: stored, reason: `${describe(spec)} from the store (${stored})`};
+    if (!(options.yes === true || (options.interactive && await askToDownload(spec, options.signal))))
+        throw new ModelNotFoundError(`${describe(spec)} is not downloaded.`, {
+            hint: `Run: mixtral pull ${spec.kind === "catalog" ? spec.entry.name : model}` + (options.interactive ? "" : "  (or pass --yes to download it now)")
+        });
+    const {pullWithProgress} = await import("./commands/pull.js");
+    const pulled = await pullWithProgress(spec, {signal: options.signal ?? new AbortController().signal});
+    return {path: pulled.path, reason: `${describe(spec)} pulled into the store (${pulled.path})`};
+}
+
+function describe(spec: PullTarget) {
+    return spec.kind === "catalog" ? spec.entry.name : spec.label;
+}
+
+async function askToDownload(spec: PullTarget, signal: AbortSignal | undefined): Promise<boolean> {
+    const size = spec.kind === "catalog" ? ` (${spec.entry.bytesExact ? "" : "about "}${formatBytes(spec.entry.bytes)})` : "";
+    const prompt = readline.createInterface({input: process.stdin, output: process.stderr});
+    try {
+        const answer = await prompt.question(`${describe(spec)} is not downloaded. Download it now${size}? [y/N] `, {signal});
+        return /^y(es)?$/i.test(answer.trim());
+    } catch {
+        return false;
+    } finally {
+        prompt.close();
+    }
 }

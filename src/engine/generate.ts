@@ -8,7 +8,9 @@ export type GenerateCallbacks = {
     /** Text as it is generated, whole characters only. */
     onText?: (text: string) => void,
     /** Ctrl+C: ends generation and returns what was generated with stopReason "abort". */
-    signal?: AbortSignal
+    signal?: AbortSignal,
+    /** Each generated token (EOS excluded): chat keeps them to reuse the KV cache on the next turn. */
+    onToken?: (token: Token) => void
 };
 
 // llama.cpp's default repeat_last_n.
@@ -33,7 +35,7 @@ export async function generate(
     sequence: LlamaContextSequence,
     promptTokens: Token[],
     sampling: SamplingOptions,
-    {onText, signal}: GenerateCallbacks = {}
+    {onText, signal, onToken}: GenerateCallbacks = {}
 ): Promise<GenerationResult> {
     const model = sequence.model;
     const contextSize = sequence.contextSize;
@@ -80,6 +82,7 @@ export async function generate(
                 break;
             }
             generated.push(token);
+            onToken?.(token);
             const {text: safe, stopped} = stopFilter.push(decoder.push(token));
             emit(safe);
             if (stopped) {

@@ -2,9 +2,8 @@ import {ExitCode} from "../../errors.js";
 import {generate, tokenizePrompt} from "../../engine/generate.js";
 import type {SamplingOptions} from "../../engine/types.js";
 import {interruptController} from "../interrupt.js";
-import {loadModelWithProgress, type ModelFlags} from "../loadModelWithProgress.js";
+import {resolveAndLoadModel, type ModelFlags} from "../loadModelWithProgress.js";
 import {readPrompt} from "../readPrompt.js";
-import {resolveModel} from "../resolveModelPath.js";
 import {writeJson, writeOut} from "../ui/stdout.js";
 import {logLine} from "../ui/terminal.js";
 
@@ -37,12 +36,7 @@ export async function runComplete(promptArgument: string | undefined, options: C
     const prompt = await readPrompt(promptArgument);
     const interrupt = interruptController();
     try {
-        const resolved = await resolveModel(options.model, {
-            interactive: process.stdin.isTTY === true && process.stderr.isTTY === true,
-            verbose: options.verbose,
-            signal: interrupt.signal
-        });
-        const loaded = await loadModelWithProgress(resolved, options, interrupt.signal);
+        const loaded = await resolveAndLoadModel(options, interrupt.signal);
         try {
             const result = await generate(loaded.sequence, tokenizePrompt(loaded.sequence, prompt), samplingFrom(options), {
                 onText: options.json === true ? undefined : writeOut,

@@ -1,0 +1,27 @@
+import type {GgufFileInfo} from "node-llama-cpp";
+import {decodeBytesPerToken, type DecodeBytes} from "./roofline.js";
+
+type ArchitectureMetadata = {
+    expert_count?: number,
+    expert_used_count?: number,
+    block_count?: number,
+    embedding_length?: number,
+    attention?: {head_count?: number, head_count_kv?: number, key_length?: number}
+};
+
+/** Bytes one decode step reads, from the GGUF's real tensor table and its hyperparameters. */
+export function decodeBytesOfFile(info: GgufFileInfo): DecodeBytes | undefined {
+    const architecture = String(info.metadata?.general?.architecture ?? "llama");
+    const metadata = (info.metadata as unknown as Record<string, ArchitectureMetadata | undefined>)[architecture] ?? {};
+    const headCount = Number(metadata.attention?.head_count ?? 0);
+    const headCountKv = Number(metadata.attention?.head_count_kv ?? headCount);
+    const headDimension = Number(metadata.attention?.key_length ?? (headCount > 0 ? Number(metadata.embedding_length ?? 0) / headCount : 0));
+    return decodeBytesPerToken(info.tensorInfo ?? [], {
+        expertCount: Number(metadata.expert_count ?? 0),
+        expertUsedCount: Number(metadata.expert_used_count ?? 0),
+        layerCount: Number(metadata.block_count ?? 0),
+        kvEmbeddingLength: headCountKv * headDimension,
+        // llama.cpp's default K/V cache type is f16.
+        kvBytesPerElement: 2
+    });
+}

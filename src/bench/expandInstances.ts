@@ -1,0 +1,48 @@
+import type {BenchInstance} from "./types.js";
+
+export type BenchParams = {
+    models: readonly string[],
+    nPrompt: readonly number[],
+    nGen: readonly number[],
+    /** --pg pairs: prompt tokens then generated tokens, timed together. */
+    promptGen: readonly (readonly [number, number])[],
+    nDepth: readonly number[],
+    threads: readonly number[],
+    gpuLayers: readonly (number | "max")[],
+    batchSize: number,
+    flashAttention: boolean
+};
+
+/**
+ * Every combination of the list-valued flags, in llama-bench's order: model, then GPU layers, then
+ * threads, then depth, and within those the pp tests, the tg tests, then the pg tests. A 0 in -p or
+ * -n means "no such test", as in llama-bench (`-p 0` runs tg only).
+ */
+export function expandInstances(params: BenchParams): BenchInstance[] {
+    const instances: BenchInstance[] = [];
+    for (const model of params.models)
+        for (const gpuLayers of params.gpuLayers)
+            for (const threads of params.threads)
+                for (const nDepth of params.nDepth) {
+                    const base = {model, gpuLayers, threads, nDepth, batchSize: params.batchSize, flashAttention: params.flashAttention};
+                    for (const nPrompt of params.nPrompt)
+                        if (nPrompt > 0) instances.push({...base, nPrompt, nGen: 0});
+                    for (const nGen of params.nGen)
+                        if (nGen > 0) instances.push({...base, nPrompt: 0, nGen});
+                    for (const [nPrompt, nGen] of params.promptGen)
+                        if (nPrompt > 0 || nGen > 0) instances.push({...base, nPrompt, nGen});
+                }
+    return instances;
+}
+
+/** The instances that can share one loaded model (same file and offload). */
+export function groupByLoad(instances: readonly BenchInstance[]): BenchInstance[][] {
+    const groups = new Map<string, BenchInstance[]>();
+    for (const instance of instances) {
+        const key = JSON.stringify([instance.model, instance.gpuLayers]);
+        const group = groups.get(key);
+        if (group == null) groups.set(key, [instance]);
+        else group.push(instance);
+    }
+    return [...groups.values()];
+}

@@ -1,0 +1,56 @@
+import {testName} from "../buildRow.js";
+import type {BenchRow} from "../types.js";
+import type {PrinterOptions} from "./types.js";
+
+/** A column of the human-readable printers: width as printf's (negative pads on the right). */
+export type Column = {title: string, width: number, value(row: BenchRow): string};
+
+/** llama-bench's size column: MiB under 1 GiB, GiB above. */
+export function formatModelSize(bytes: number): string {
+    return bytes < 1024 ** 3 ? `${(bytes / 1024 / 1024).toFixed(2)} MiB` : `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+/** llama-bench's params column: millions under a billion, billions above. */
+export function formatParameters(count: number): string {
+    return count < 1e9 ? `${(count / 1e6).toFixed(2)} M` : `${(count / 1e9).toFixed(2)} B`;
+}
+
+const dash = "-";
+
+/**
+ * The columns llama-bench's markdown printer shows (model, size, params, backend, the settings that
+ * vary, test, t/s), then ours: the roofline, end-to-end timings and the ratio to a previous run.
+ */
+export function columnsFor(options: PrinterOptions, {rooflineAsPercent}: {rooflineAsPercent: boolean}): Column[] {
+    const columns: Column[] = [
+        {title: "model", width: -30, value: (row) => row.model_type},
+        {title: "size", width: 10, value: (row) => formatModelSize(row.model_size)},
+        {title: "params", width: 10, value: (row) => formatParameters(row.model_n_params)},
+        {title: "backend", width: -10, value: (row) => row.backends}
+    ];
+    if (options.showGpuLayers) columns.push({title: "ngl", width: 3, value: (row) => String(row.n_gpu_layers)});
+    if (options.showThreads) columns.push({title: "threads", width: 7, value: (row) => String(row.n_threads)});
+    if (options.showBatch) columns.push({title: "n_batch", width: 7, value: (row) => String(row.n_batch)});
+    if (options.showFlashAttention) columns.push({title: "fa", width: 3, value: (row) => String(row.flash_attn)});
+    columns.push(
+        {title: "test", width: 15, value: testName},
+        {title: "t/s", width: 20, value: (row) => `${row.avg_ts.toFixed(2)} ± ${row.stddev_ts.toFixed(2)}`}
+    );
+    if (options.showRoofline) {
+        columns.push({title: "roofline", width: 10, value: (row) => row.roofline_ts == null ? dash : row.roofline_ts.toFixed(2)});
+        if (rooflineAsPercent)
+            columns.push({title: "% roof", width: 6, value: (row) => row.roofline_pct == null ? dash : `${row.roofline_pct.toFixed(0)}%`});
+    }
+    if (options.showE2e)
+        columns.push(
+            {title: "ttft ms", width: 8, value: (row) => row.e2e_ttft_ms == null ? dash : row.e2e_ttft_ms.toFixed(1)},
+            {title: "e2e t/s", width: 8, value: (row) => row.e2e_ts == null ? dash : row.e2e_ts.toFixed(2)}
+        );
+    if (options.showCompare)
+        columns.push({title: "vs prev", width: 7, value: (row) => row.compare_ratio == null ? dash : `${row.compare_ratio.toFixed(2)}x`});
+    return columns;
+}
+
+export function pad(text: string, width: number): string {
+    return width < 0 ? text.padEnd(-width) : text.padStart(width);
+}

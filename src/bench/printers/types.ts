@@ -1,0 +1,30 @@
+import type {BenchRow} from "../types.js";
+
+/** llama-bench's printer interface: a header once, a row per finished test, a footer at the end. */
+export type BenchPrinter = {
+    header(): string,
+    row(row: BenchRow): string,
+    footer(): string
+};
+
+export type OutputFormat = "table" | "md" | "csv" | "json" | "jsonl";
+export const outputFormats: readonly OutputFormat[] = ["table", "md", "csv", "json", "jsonl"];
+
+/** What the table-like printers need to know before the first row: which columns vary. */
+export type PrinterOptions = {
+    backends: string,
+    buildCommit: string,
+    buildNumber: number,
+    showThreads: boolean,
+    showGpuLayers: boolean,
+    showBatch: boolean,
+    showFlashAttention: boolean,
+    showRoofline: boolean,
+    showCompare: boolean,
+    showE2e: boolean,
+    /** Colours for the table printer; identity when colours are off. */
+    paint?: Paint
+};
+
+export type Paint = {dim(text: string): string, bold(text: string): string, bar(text: string): string};
+export const noPaint: Paint = {dim: (text) => text, bold: (text) => text, bar: (text) => text};

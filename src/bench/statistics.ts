@@ -1,0 +1,37 @@
+/**
+ * Mean and sample standard deviation as llama-bench computes them (n - 1 in the denominator, 0 for a
+ * single sample), so that our avg/stddev columns mean the same thing as theirs.
+ */
+export function mean(values: readonly number[]): number {
+    if (values.length === 0) return 0;
+    let sum = 0;
+    for (const value of values) sum += value;
+    return sum / values.length;
+}
+
+export function sampleStdDev(values: readonly number[]): number {
+    if (values.length <= 1) return 0;
+    const average = mean(values);
+    let squares = 0;
+    for (const value of values) squares += (value - average) ** 2;
+    return Math.sqrt(squares / (values.length - 1));
+}
+
+/** Tokens per second of each sample: llama-bench counts n_prompt + n_gen tokens per sample. */
+export function tokensPerSecondSamples(samplesNs: readonly number[], tokens: number): number[] {
+    return samplesNs.map((ns) => ns > 0 ? 1e9 * tokens / ns : 0);
+}
+
+export type Summary = {avgNs: number, stddevNs: number, avgTs: number, stddevTs: number, samplesTs: number[]};
+
+/** llama-bench keeps nanoseconds as whole numbers (uint64), and tok/s as doubles. */
+export function summarize(samplesNs: readonly number[], tokens: number): Summary {
+    const samplesTs = tokensPerSecondSamples(samplesNs, tokens);
+    return {
+        avgNs: Math.floor(mean(samplesNs)),
+        stddevNs: Math.floor(sampleStdDev(samplesNs)),
+        avgTs: mean(samplesTs),
+        stddevTs: sampleStdDev(samplesTs),
+        samplesTs
+    };
+}

@@ -1,0 +1,62 @@
+/**
+ * Turns typed lines into messages. A line ending in a backslash continues on the next line; a line
+ * that is just `"""` opens a block that the next `"""` line closes (for text with trailing
+ * backslashes, code, or anything long). Pasted lines are held (`hold`) until the user presses Enter.
+ */
+export class MultilineInput {
+    private lines: string[] = [];
+    private inBlock = false;
+
+    /** True while a message is being continued: the prompt shows that. */
+    get pending(): boolean {
+        return this.inBlock || this.lines.length > 0;
+    }
+
+    /** Adds a line without sending anything (a pasted line the user has not confirmed yet). */
+    hold(line: string) {
+        this.lines.push(line);
+    }
+
+    /** Adds a typed line; returns the message when it is complete. */
+    push(line: string): string | undefined {
+        if (this.inBlock) {
+            if (line.trim() !== '"""') {
+                this.lines.push(line);
+                return undefined;
+            }
+            this.inBlock = false;
+            return this.take();
+        }
+        const trimmed = line.trim();
+        if (trimmed.startsWith('"""')) {
+            const rest = trimmed.slice(3);
+            // `"""one line"""` is a whole block on one line.
+            if (rest.length >= 3 && rest.endsWith('"""')) {
+                this.lines.push(rest.slice(0, -3));
+                return this.take();
+            }
+            this.inBlock = true;
+            if (rest !== "") this.lines.push(rest);
+            return undefined;
+        }
+        if (line.endsWith("\\")) {
+            this.lines.push(line.slice(0, -1));
+            return undefined;
+        }
+        // Enter on an empty line after held (pasted) lines sends them without an extra blank line.
+        if (line !== "" || this.lines.length === 0) this.lines.push(line);
+        return this.take();
+    }
+
+    /** Ctrl+C while continuing: drops what was typed so far. */
+    cancel() {
+        this.lines = [];
+        this.inBlock = false;
+    }
+
+    private take(): string {
+        const message = this.lines.join("\n");
+        this.lines = [];
+        return message;
+    }
+}

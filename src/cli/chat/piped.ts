@@ -1,0 +1,61 @@
+import readline from "node:readline";
+import type {ChatSession, ChatTurn} from "../../engine/chatSession.js";
+import type {SamplingOptions} from "../../engine/types.js";
+import {ExitCode, UsageError} from "../../errors.js";
+import {readPrompt} from "../readPrompt.js";
+import {writeOut} from "../ui/stdout.js";
+import {logLine} from "../ui/terminal.js";
+import {formatTimings, turnJson} from "./turnReport.js";
+
+export type PipedOptions = {
+    sampling: SamplingOptions,
+    json: boolean,
+    verbose: boolean,
+    /** --lines: each line of stdin is the next user turn of one conversation. */
+    lines: boolean,
+    signal: AbortSignal
+};
+
+/** All of stdin as one message, read before the model loads so empty input fails fast. */
+export async function readPipedMessage(): Promise<string> {
+    const message = await readPrompt("-");
+    if (message.trim() === "")
+        throw new UsageError("Nothing to answer: stdin was empty.", {hint: "Pipe a question: echo \"Why is the sky blue?\" | mixtral chat -m model.gguf"});
+    return message;
+}
+
+/**
+ * Chat for scripts: stdin is the user's side, stdout gets only the answers (one a line, or one JSON
+ * object a line with --json). No prompt, colour or spinner reaches stdout. `message` is the single
+ * message; without it (--lines) each line of stdin is the next turn.
+ */
+export async function runPiped(session: ChatSession, message: string | undefined, options: PipedOptions): Promise<void> {
+    if (message != null) {
+        await answer(session, message, options);
+        return;
+    }
+    const lines = readline.createInterface({input: process.stdin, crlfDelay: Infinity, terminal: false});
+    let turns = 0;
+    for await (const line of lines) {
+        if (line.trim() === "") continue;
+        turns++;
+        if (!await answer(session, line, options)) break;
+    }
+    if (turns === 0)
+        throw new UsageError("Nothing to answer: stdin had no lines.", {hint: "With --lines, each line of stdin is one message."});
+}
+
+/** One turn; false when Ctrl+C stopped it (the rest of the input is not answered). */
+async function answer(session: ChatSession, message: string, options: PipedOptions): Promise<boolean> {
+    const turn: ChatTurn = await session.send(message, options.sampling, {
+        signal: options.signal,
+        onText: options.json ? undefined : writeOut
+    });
+    writeOut(options.json ? JSON.stringify(turnJson(turn)) + "\n" : "\n");
+    if (turn.droppedExchanges > 0) logLine(`note: the context was full; the oldest ${turn.droppedExchanges} exchange(s) were left out.`);
+    if (turn.stopReason === "contextFull") logLine("note: the context is full; the answer was cut.");
+    if (options.verbose) logLine(formatTimings(turn));
+    if (turn.stopReason !== "abort") return true;
+    process.exitCode = ExitCode.interrupted;
+    return false;
+}

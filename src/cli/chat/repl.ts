@@ -1,0 +1,232 @@
+import readline from "node:readline";
+import type {ChatSession, ChatTurn} from "../../engine/chatSession.js";
+import type {SamplingOptions} from "../../engine/types.js";
+import {ExitCode, MixtralError} from "../../errors.js";
+import {writeOut} from "../ui/stdout.js";
+import {terminalPolicy} from "../ui/terminal.js";
+import {loadConversation, saveConversation} from "./conversationFile.js";
+import {chatHistoryPath, historySize, readHistory, writeHistory} from "./historyFile.js";
+import {MultilineInput} from "./multilineInput.js";
+import {parseSlashCommand, slashHelp, unescapeMessage, type SlashCommand} from "./slashCommands.js";
+import {addToTotals, formatStats, formatTimings, turnJson, type SessionTotals} from "./turnReport.js";
+
+export type ReplOptions = {
+    sampling: SamplingOptions,
+    json: boolean,
+    verbose: boolean,
+    /** --no-history: neither read nor write the history file. */
+    history: boolean,
+    /** The signal for the next answer: the first Ctrl+C aborts it, a second one exits. */
+    nextAnswerSignal: () => AbortSignal
+};
+
+// Lines that arrive closer together than a person can press Enter are a paste.
+const pasteGapMs = 15;
+
+/**
+ * The interactive chat. The prompt and everything but answers go to stderr, answers to stdout (so
+ * `mixtral chat > answers.txt` works). While an answer streams the terminal leaves raw mode, so
+ * Ctrl+C is a real SIGINT that the interrupt controller turns into "stop this answer".
+ * Resolves with the exit code: 0 for /exit and Ctrl+D, 130 for Ctrl+C on an empty prompt.
+ */
+export async function runRepl(session: ChatSession, options: ReplOptions): Promise<number> {
+    const colors = terminalPolicy().stderrColors;
+    const historyFile = options.history ? chatHistoryPath() : undefined;
+    const rl = readline.createInterface({
+        input: process.stdin,
+        output: process.stderr,
+        terminal: true,
+        history: historyFile == null ? [] : await readHistory(historyFile),
+        historySize: options.history ? historySize : 0,
+        removeHistoryDuplicates: true
+    });
+    if (historyFile != null) rl.on("history", (history: string[]) => void writeHistory(historyFile, history));
+
+    const input = new MultilineInput();
+    const totals: SessionTotals = {turns: 0, promptTokens: 0, generatedTokens: 0, generateMs: 0};
+    let lastTurn: ChatTurn | undefined;
+    let busy = false;
+    let burst: string[] = [];
+    let burstTimer: NodeJS.Timeout | undefined;
+    const say = (text: string) => process.stderr.write(text + "\n");
+    const showError = (error: MixtralError) => {
+        say(`${colors.red("error:")} ${error.message}`);
+        if (error.hint != null) say(`${colors.dim("hint:")} ${error.hint}`);
+    };
+    const prompt = () => {
+        rl.setPrompt(input.pending ? colors.dim("... ") : colors.cyan.bold("> "));
+        rl.prompt();
+    };
+
+    return await new Promise<number>((resolve, reject) => {
+        let finished = false;
+        const finish = (code: number) => {
+            if (finished) return;
+            finished = true;
+            rl.close();
+            resolve(code);
+        };
+
+        const answer = async (message: string | undefined) => {
+            busy = true;
+            rl.pause();
+            // Cooked mode while streaming: Ctrl+C reaches us as SIGINT, typed text waits for the prompt.
+            process.stdin.setRawMode(false);
+            let wrote = false;
+            let lastChunk = "";
+            const callbacks = {
+                signal: options.nextAnswerSignal(),
+                onText: options.json ? undefined : (chunk: string) => {
+                    wrote = true;
+                    lastChunk = chunk;
+                    writeOut(chunk);
+                }
+            };
+            try {
+                const turn = message == null
+                    ? await session.retry(options.sampling, callbacks)
+                    : await session.send(message, options.sampling, callbacks);
+                if (wrote && !lastChunk.endsWith("\n")) writeOut("\n");
+                if (options.json) writeOut(JSON.stringify(turnJson(turn)) + "\n");
+                reportTurn(turn);
+            } catch (error) {
+                if (!(error instanceof MixtralError)) throw error;
+                if (wrote) writeOut("\n");
+                showError(error);
+            } finally {
+                process.stdin.setRawMode(true);
+                rl.resume();
+                busy = false;
+            }
+        };
+
+        const reportTurn = (turn: ChatTurn) => {
+            lastTurn = turn;
+            addToTotals(totals, turn);
+            if (turn.droppedExchanges > 0)
+                say(colors.yellow(`(the context was full: the oldest ${turn.droppedExchanges} exchange${turn.droppedExchanges === 1 ? " was" : "s were"} left out)`));
+            if (turn.stopReason === "abort") say(colors.dim("(stopped)"));
+            if (turn.stopReason === "contextFull")
+                say(colors.yellow("(the context is full: the answer was cut; the oldest exchanges will be left out from the next turn)"));
+            if (options.verbose) say(colors.dim(formatTimings(turn)));
+        };
+
+        const runCommand = async (command: SlashCommand) => {
+            switch (command.name) {
+                case "help":
+                    say(slashHelp);
+                    break;
+                case "exit":
+                    finish(ExitCode.ok);
+                    break;
+                case "reset":
+                    session.reset();
+                    say(colors.dim("(conversation cleared)"));
+                    break;
+                case "system":
+                    if (command.text === "") {
+                        say(session.systemPrompt == null ? "No system text; /system <text> sets one." : `System: ${session.systemPrompt}`);
+                        break;
+                    }
+                    session.setSystem(command.text);
+                    say(colors.dim("(system text set; it opens the conversation from the next answer on)"));
+                    break;
+                case "retry":
+                    if (session.history.length === 0) say("Nothing to retry yet.");
+                    else await answer(undefined);
+                    break;
+                case "undo":
+                    say(session.undo() ? colors.dim("(dropped the last exchange)") : "Nothing to undo.");
+                    break;
+                case "save":
+                    await saveConversation(command.file, session.systemPrompt, session.history);
+                    say(colors.dim(`(saved ${session.history.length} messages to ${command.file})`));
+                    break;
+                case "load": {
+                    const loaded = await loadConversation(command.file);
+                    session.replace(loaded.system, loaded.messages);
+                    say(colors.dim(`(loaded ${loaded.messages.length} messages from ${command.file})`));
+                    break;
+                }
+                case "stats":
+                    say(formatStats({
+                        messages: session.history.length,
+                        contextUsed: session.contextUsed,
+                        contextSize: session.contextSize,
+                        format: session.format.description,
+                        last: lastTurn,
+                        totals
+                    }));
+                    break;
+                case "usage":
+                    say(`Usage: ${command.usage}`);
+                    break;
+                case "unknown":
+                    say(`Unknown command ${command.text.split(/\s/)[0]}; /help lists the commands.`);
+                    break;
+            }
+        };
+
+        const handleMessage = async (message: string) => {
+            const command = message.includes("\n") ? undefined : parseSlashCommand(message);
+            try {
+                if (command != null) await runCommand(command);
+                else if (message.trim() !== "") await answer(unescapeMessage(message));
+            } catch (error) {
+                if (!(error instanceof MixtralError)) throw error;
+                showError(error);
+            }
+        };
+
+        const flushBurst = () => {
+            const lines = burst;
+            burst = [];
+            if (lines.length > 1) {
+                // A paste: keep it all and let the user look it over, add to it and press Enter.
+                for (const line of lines) input.hold(line);
+                prompt();
+                return;
+            }
+            const message = input.push(lines[0] ?? "");
+            if (message == null) {
+                prompt();
+                return;
+            }
+            handleMessage(message).then(() => {
+                if (!finished) prompt();
+            }, (error: unknown) => {
+                finished = true;
+                rl.close();
+                reject(error);
+            });
+        };
+
+        rl.on("line", (line: string) => {
+            if (busy || finished) return;
+            burst.push(line);
+            clearTimeout(burstTimer);
+            burstTimer = setTimeout(flushBurst, pasteGapMs);
+        });
+        rl.on("SIGINT", () => {
+            // Ctrl+C at the prompt: drop the line being typed, or leave when there is none.
+            if (rl.line === "" && !input.pending) {
+                process.stderr.write("\n");
+                finish(ExitCode.interrupted);
+                return;
+            }
+            input.cancel();
+            rl.write(null, {ctrl: true, name: "e"});
+            rl.write(null, {ctrl: true, name: "u"});
+            process.stderr.write("^C\n");
+            prompt();
+        });
+        rl.on("close", () => {
+            // Ctrl+D (or the end of input): a normal way to leave.
+            if (!finished) process.stderr.write("\n");
+            finish(ExitCode.ok);
+        });
+
+        say(colors.dim(`Prompt format: ${session.format.description}. /help lists the commands; Ctrl+D leaves.`));
+        prompt();
+    });
+}

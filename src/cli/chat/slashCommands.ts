@@ -1,0 +1,47 @@
+export type SlashCommand =
+    | {name: "help" | "reset" | "retry" | "undo" | "stats" | "exit"}
+    | {name: "system", text: string}
+    | {name: "save" | "load", file: string}
+    | {name: "usage", usage: string}
+    | {name: "unknown", text: string};
+
+export const slashHelp = [
+    "/help              this list",
+    "/reset             start over (keeps the system text)",
+    "/system <text>     set the system text (Mixtral folds it into the first message); /system alone shows it",
+    "/retry             generate the last answer again",
+    "/undo              drop the last exchange",
+    "/save <file>       save the conversation as JSON",
+    "/load <file>       load a conversation saved with /save",
+    "/stats             tokens, context used, speed, time to first token",
+    "/exit              leave (also Ctrl+D, or Ctrl+C on an empty prompt)",
+    "",
+    "End a line with \\ to continue it, or wrap a long message in \"\"\" lines.",
+    "Pasted lines wait for Enter. Ctrl+C stops an answer. Start with // to send a message that begins with /."
+].join("\n");
+
+/** Parses a line typed at the prompt; undefined when it is a message for the model. */
+export function parseSlashCommand(line: string): SlashCommand | undefined {
+    const trimmed = line.trim();
+    if (!trimmed.startsWith("/") || trimmed.startsWith("//")) return undefined;
+    const space = trimmed.search(/\s/);
+    const name = (space < 0 ? trimmed : trimmed.slice(0, space)).slice(1).toLowerCase();
+    const argument = space < 0 ? "" : trimmed.slice(space + 1).trim();
+    switch (name) {
+        case "help": case "reset": case "retry": case "undo": case "stats": case "exit":
+            return {name};
+        case "quit": case "q":
+            return {name: "exit"};
+        case "system":
+            return {name: "system", text: argument};
+        case "save": case "load":
+            return argument === "" ? {name: "usage", usage: `/${name} <file>`} : {name, file: argument};
+        default:
+            return {name: "unknown", text: trimmed};
+    }
+}
+
+/** `//text` sends `/text`. */
+export function unescapeMessage(line: string): string {
+    return line.trimStart().startsWith("//") ? line.trimStart().slice(1) : line;
+}

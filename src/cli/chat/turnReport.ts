@@ -1,0 +1,54 @@
+import type {ChatTurn} from "../../engine/chatSession.js";
+
+/** The object `--json` prints for each turn, one per line. */
+export function turnJson(turn: ChatTurn) {
+    return {
+        role: "assistant" as const,
+        content: turn.content,
+        stopReason: turn.stopReason,
+        tokens: {prompt: turn.tokens.prompt, generated: turn.tokens.generated, context: turn.context.used, contextSize: turn.context.size},
+        timings: {
+            promptMs: round(turn.timings.promptMs),
+            firstTokenMs: round(turn.timings.firstTokenMs),
+            generateMs: round(turn.timings.generateMs),
+            generatedTokensPerSecond: round(turn.timings.generatedTokensPerSecond)
+        }
+    };
+}
+
+/** What --verbose prints after each answer. */
+export function formatTimings(turn: ChatTurn): string {
+    return `${turn.tokens.prompt} new prompt tokens, first token after ${turn.timings.firstTokenMs.toFixed(0)} ms; ` +
+        `${turn.tokens.generated} generated at ${turn.timings.generatedTokensPerSecond.toFixed(1)} tok/s; ` +
+        `context ${turn.context.used}/${turn.context.size} (stop: ${turn.stopReason})`;
+}
+
+export type SessionTotals = {turns: number, promptTokens: number, generatedTokens: number, generateMs: number};
+
+export function addToTotals(totals: SessionTotals, turn: ChatTurn) {
+    totals.turns++;
+    totals.promptTokens += turn.tokens.prompt;
+    totals.generatedTokens += turn.tokens.generated;
+    totals.generateMs += turn.timings.generateMs;
+}
+
+/** /stats: the conversation, the context window, and the speed of the last answer and the session. */
+export function formatStats(stats: {messages: number, contextUsed: number, contextSize: number, format: string, last?: ChatTurn, totals: SessionTotals}): string {
+    const percent = stats.contextSize > 0 ? Math.round((stats.contextUsed / stats.contextSize) * 100) : 0;
+    const lines = [
+        `messages      ${stats.messages}`,
+        `context       ${stats.contextUsed} / ${stats.contextSize} tokens (${percent}%)`,
+        `prompt format ${stats.format}`
+    ];
+    if (stats.last != null)
+        lines.push(`last answer   ${stats.last.tokens.generated} tokens at ${stats.last.timings.generatedTokensPerSecond.toFixed(1)} tok/s, ` +
+            `first token after ${stats.last.timings.firstTokenMs.toFixed(0)} ms (${stats.last.tokens.prompt} prompt tokens evaluated)`);
+    const sessionSpeed = stats.totals.generateMs > 0 ? stats.totals.generatedTokens / (stats.totals.generateMs / 1000) : 0;
+    lines.push(`session       ${stats.totals.turns} answers, ${stats.totals.generatedTokens} tokens generated (${sessionSpeed.toFixed(1)} tok/s), ` +
+        `${stats.totals.promptTokens} prompt tokens evaluated`);
+    return lines.join("\n");
+}
+
+function round(value: number) {
+    return Math.round(value * 100) / 100;
+}

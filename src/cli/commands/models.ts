@@ -1,0 +1,72 @@
+import fs from "node:fs";
+import path from "node:path";
+import {ModelNotFoundError} from "../../errors.js";
+import {loadCatalog} from "../../models/catalog.js";
+import {formatBytes} from "../../models/formatBytes.js";
+import {parseModelSpec} from "../../models/resolveName.js";
+import {fileSize, listStoreFiles, partialPathFor, removeFromStore, storeDir, storeFileFromArgument, storePathFor} from "../../models/store.js";
+import {writeJson, writeOut} from "../ui/stdout.js";
+import {logLine, terminalPolicy} from "../ui/terminal.js";
+
+/** `mixtral models`: the catalog, what is downloaded, sizes and paths. */
+export async function runModelsList(options: {json?: boolean}) {
+    const dir = storeDir();
+    const catalog = loadCatalog();
+    const rows = await Promise.all(catalog.models.map(async (entry) => {
+        const file = storePathFor({kind: "catalog", entry}, dir);
+        const downloadedBytes = await fileSize(file);
+        // A paused or failed pull: its bytes (ipull appends a little metadata, hence the cap) await a resume.
+        const partial = partialPathFor(file, dir);
+        const partialBytes = downloadedBytes != null ? undefined : await fileSize(partial + ".ipull") ?? await fileSize(partial);
+        return {...entry, downloaded: downloadedBytes != null, path: file, downloadedBytes, partialBytes: partialBytes == null ? undefined : Math.min(partialBytes, entry.bytes)};
+    }));
+    const known = new Set(rows.map((row) => row.path));
+    const others = (await listStoreFiles(dir)).filter((file) => !known.has(file.path));
+    if (options.json === true) {
+        writeJson({store: dir, models: rows, otherFiles: others});
+        return;
+    }
+    const {colors} = terminalPolicy();
+    const table = [["NAME", "SIZE", "BPW", "STATE", "PATH"], ...rows.map((row) => [
+        row.name + (row.belowRange === true ? " (below range)" : ""),
+        (row.bytesExact || row.downloadedBytes != null ? "" : "~") + formatBytes(row.downloadedBytes ?? row.bytes),
+        row.bitsPerWeight.toFixed(2),
+        row.downloaded ? "downloaded" : row.partialBytes != null ? `partial (${formatBytes(row.partialBytes)}; pull resumes)` : "-",
+        row.downloaded ? row.path : ""
+    ]), ...others.map((file) => [path.relative(dir, file.path), formatBytes(file.bytes), "", "downloaded", file.path])];
+    const widths = table[0]!.map((_, column) => Math.max(...table.map((line) => (line[column] ?? "").length)));
+    for (const [index, line] of table.entries()) {
+        const text = line.map((cell, column) => column === line.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)).join("  ").trimEnd();
+        writeOut((index === 0 ? colors.bold(text) : line[3] === "downloaded" ? colors.green(text) : text) + "\n");
+    }
+    logLine(`store: ${dir} (MIXTRAL_MODELS to change); ~ marks a model card's rounded size`);
+}
+
+/** `mixtral models path <name>`: the file of a downloaded model, for scripts. */
+export async function runModelsPath(name: string) {
+    const {file, label} = await storeFileOf(name);
+    if (await fileSize(file) == null)
+        throw new ModelNotFoundError(`${label} is not downloaded.`, {hint: `Run: mixtral pull ${label}`});
+    writeOut(file + "\n");
+}
+
+/** `mixtral models rm <name>`: removes a model (and any partial download) from the store, nothing else. */
+export async function runModelsRm(name: string) {
+    const removed = await removeFromStore((await storeFileOf(name)).file);
+    if (removed.length === 0) throw new ModelNotFoundError(`${name} is not in the store; nothing removed.`, {hint: "See `mixtral models` for what is downloaded."});
+    for (const file of removed) logLine(`removed ${file}`);
+}
+
+async function storeFileOf(name: string): Promise<{file: string, label: string}> {
+    const dir = storeDir();
+    let spec;
+    try {
+        spec = parseModelSpec(name, loadCatalog());
+    } catch (error) {
+        // A file name in the store (e.g. from `mixtral models`) is fine too.
+        if (!(error instanceof ModelNotFoundError) || !fs.existsSync(path.resolve(dir, name))) throw error;
+        return {file: storeFileFromArgument(name, dir), label: name};
+    }
+    if (spec.kind === "path") return {file: storeFileFromArgument(spec.path, dir), label: name};
+    return {file: storePathFor(spec, dir), label: spec.kind === "catalog" ? spec.entry.name : spec.label};
+}

@@ -1,0 +1,55 @@
+import {probeBackends, type BackendsProbe} from "../engine/probeBackends.js";
+import type {GpuChoice} from "../engine/types.js";
+import {MixtralError} from "../errors.js";
+import {planPlacement, type Plan} from "../hardware/planPlacement.js";
+import {probeHardware} from "../hardware/probeHardware.js";
+import {loadCatalog} from "../models/catalog.js";
+import {storeDir} from "../models/store.js";
+
+/** The flags of chat/complete that steer the plan; each one the user gives also wins at load time. */
+export type PlanFlags = {
+    gpu?: GpuChoice,
+    quant?: string,
+    gpuLayers?: number | "auto" | "max",
+    contextSize?: number
+};
+
+export type DefaultModel = {
+    /** A catalog name, resolved exactly as `--model <name>` would be. */
+    model: string,
+    gpuLayers: number,
+    contextSize: number,
+    reason: string,
+    plan: Plan
+};
+
+/**
+ * No --model: probe this machine and let the planner pick the catalog file, GPU layers and context
+ * that fit it. When nothing fits, say what is missing instead of loading something doomed.
+ */
+export async function planDefaultModel(flags: PlanFlags = {}, {variant = "instruct"}: {variant?: string} = {}): Promise<DefaultModel> {
+    const gpu = flags.gpu ?? "auto";
+    const hardware = await probeHardware({
+        modelsDir: storeDir(),
+        // --gpu cpu needs no GPU probe; --gpu cuda probes only CUDA.
+        probeBackends: gpu === "cpu" ? async (): Promise<BackendsProbe> => ({backend: "cpu", backends: [], gpus: []})
+            : () => probeBackends({only: gpu === "auto" ? undefined : gpu})
+    });
+    if (gpu !== "auto" && gpu !== "cpu" && hardware.backend !== gpu)
+        throw new MixtralError(`The ${gpu.toUpperCase()} build of llama.cpp could not be loaded on this machine.`, {
+            hint: `${hardware.backends.find((status) => status.backend === gpu)?.reason ?? "It is not available here"}; try --gpu auto, or see \`mixtral doctor\`.`
+        });
+    const plan = planPlacement({
+        hardware,
+        catalog: loadCatalog().models,
+        variant,
+        quant: flags.quant,
+        gpuLayers: flags.gpuLayers,
+        contextSize: flags.contextSize
+    });
+    if (plan.model == null)
+        throw new MixtralError("No model in the catalog fits this machine.", {
+            hint: `${plan.reason}. Try a smaller --context-size or --quant, or pass --model <name|file.gguf> to run one anyway; \`mixtral doctor\` shows the details.`
+        });
+    return {model: plan.model, gpuLayers: plan.gpuLayers, contextSize: plan.contextSize, reason: plan.reason, plan};
+}

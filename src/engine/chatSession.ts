@@ -1,0 +1,195 @@
+import type {LlamaContextSequence, Token} from "node-llama-cpp";
+import {UsageError} from "../errors.js";
+import {chatFormatFor, type ChatFormat, type ChatMessage} from "./chatTemplate.js";
+import {tokenizeChatText} from "./chatTokens.js";
+import {generate, type GenerateCallbacks} from "./generate.js";
+import type {GenerationResult, SamplingOptions} from "./types.js";
+
+export type ChatTurn = Omit<GenerationResult, "text"> & {
+    /** The answer, without the whitespace the model opens it with. */
+    content: string,
+    /** Tokens the sequence holds after the answer, and how many it can hold. */
+    context: {used: number, size: number},
+    /** Oldest exchanges left out of the prompt (this turn) so the conversation fits the context. */
+    droppedExchanges: number
+};
+
+export type ChatCallbacks = Pick<GenerateCallbacks, "onText" | "signal">;
+
+/**
+ * A conversation with the model that keeps the KV cache between turns: each turn renders the whole
+ * conversation, keeps what the sequence already holds of it and evaluates only the rest (the new
+ * user turn; after /undo, /retry or /system, whatever changed). Answers keep the tokens the model
+ * generated, so re-rendering reproduces the evaluated tokens exactly.
+ */
+export class ChatSession {
+    readonly format: ChatFormat;
+    private system: string | undefined;
+    private messages: ChatMessage[] = [];
+    /** The tokens of each assistant message, by message index. */
+    private answerTokens = new Map<number, readonly Token[]>();
+    /** The first message the prompt still includes; earlier exchanges were shifted out. */
+    private windowStart = 0;
+
+    constructor(private readonly sequence: LlamaContextSequence, options: {system?: string, format?: ChatFormat} = {}) {
+        this.format = options.format ?? chatFormatFor(sequence.model);
+        this.system = emptyToUndefined(options.system);
+    }
+
+    get systemPrompt(): string | undefined {
+        return this.system;
+    }
+
+    get history(): readonly ChatMessage[] {
+        return this.messages;
+    }
+
+    get contextSize(): number {
+        return this.sequence.contextSize;
+    }
+
+    /** Tokens the sequence holds now. */
+    get contextUsed(): number {
+        return this.sequence.nextTokenIndex;
+    }
+
+    /** Mixtral has no system role: the text opens the first user turn from the next answer on. */
+    setSystem(text: string | undefined) {
+        this.system = emptyToUndefined(text);
+    }
+
+    /** Forgets the conversation (the system text stays). */
+    reset() {
+        this.replace(this.system, []);
+    }
+
+    /** Replaces the conversation, e.g. with one loaded from a file; answers are tokenized from their text. */
+    replace(system: string | undefined, messages: readonly ChatMessage[]) {
+        this.system = emptyToUndefined(system);
+        this.messages = messages.map((message) => ({...message}));
+        this.answerTokens = new Map();
+        this.messages.forEach((message, index) => {
+            if (message.role === "assistant") this.answerTokens.set(index, this.tokenizeAnswer(message.content));
+        });
+        this.windowStart = 0;
+    }
+
+    /** Adds a user message and streams the answer. On failure the message is taken back. */
+    async send(text: string, sampling: SamplingOptions, callbacks: ChatCallbacks = {}): Promise<ChatTurn> {
+        if (this.messages.at(-1)?.role === "user") this.messages.pop();
+        this.messages.push({role: "user", content: text});
+        try {
+            return await this.answer(sampling, callbacks);
+        } catch (error) {
+            this.messages.pop();
+            throw error;
+        }
+    }
+
+    /** Generates the last answer again. */
+    async retry(sampling: SamplingOptions, callbacks: ChatCallbacks = {}): Promise<ChatTurn> {
+        if (this.messages.length === 0) throw new UsageError("There is no answer to retry yet.");
+        if (this.messages.at(-1)?.role === "assistant") this.dropLast();
+        return await this.answer(sampling, callbacks);
+    }
+
+    /** Drops the last exchange (the answer and the message it answered); false when there is none. */
+    undo(): boolean {
+        if (this.messages.length === 0) return false;
+        if (this.messages.at(-1)?.role === "assistant") this.dropLast();
+        if (this.messages.at(-1)?.role === "user") this.dropLast();
+        return true;
+    }
+
+    /** The tokens the next answer is generated after (the conversation ends with a user message). */
+    promptTokens(): Token[] {
+        const window = this.messages.slice(this.windowStart);
+        const answers = new Map<number, readonly Token[]>();
+        for (const [index, tokens] of this.answerTokens)
+            if (index >= this.windowStart) answers.set(index - this.windowStart, tokens);
+        return tokenizeChatText(this.format.render(this.system, window), this.sequence.model.tokenizer, answers);
+    }
+
+    private async answer(sampling: SamplingOptions, {onText, signal}: ChatCallbacks): Promise<ChatTurn> {
+        const {tokens: prompt, droppedExchanges} = this.fitPrompt(sampling.maxTokens);
+        await this.alignSequence(prompt, droppedExchanges > 0);
+
+        const generated: Token[] = [];
+        let opened = false;
+        const result = await generate(this.sequence, prompt.slice(this.sequence.nextTokenIndex), sampling, {
+            signal,
+            onToken: (token) => generated.push(token),
+            onText: (chunk) => {
+                // The answer starts after " [/INST]": the space belongs to the format, not to the answer.
+                if (!opened) chunk = chunk.trimStart();
+                if (chunk === "") return;
+                opened = true;
+                onText?.(chunk);
+            }
+        });
+        const content = result.text.trimStart();
+        const {text: _text, ...rest} = result;
+        void _text;
+        const turn: ChatTurn = {
+            ...rest,
+            content,
+            context: {used: this.sequence.nextTokenIndex, size: this.sequence.contextSize},
+            droppedExchanges
+        };
+        if (result.stopReason === "abort" && generated.length === 0) {
+            // Stopped before a word: nothing to keep, the user's message is taken back too.
+            this.messages.pop();
+            return turn;
+        }
+        this.messages.push({role: "assistant", content});
+        // A stop string cut the text short of the generated tokens: keep what the user saw.
+        this.answerTokens.set(this.messages.length - 1, result.stopReason === "stop" ? this.tokenizeAnswer(content) : generated);
+        return turn;
+    }
+
+    /**
+     * Leaves out the oldest exchanges until the prompt plus room for an answer fits the context
+     * (the system text stays: it opens whichever user turn comes first).
+     */
+    private fitPrompt(maxTokens: number): {tokens: Token[], droppedExchanges: number} {
+        const contextSize = this.sequence.contextSize;
+        const answerRoom = Math.min(maxTokens, Math.floor(contextSize / 4));
+        let droppedExchanges = 0;
+        let tokens = this.promptTokens();
+        while (tokens.length + answerRoom > contextSize && this.windowStart + 2 < this.messages.length) {
+            this.windowStart += 2;
+            droppedExchanges++;
+            tokens = this.promptTokens();
+        }
+        if (tokens.length + 1 >= contextSize)
+            throw new UsageError(`This message needs ${tokens.length} tokens, more than the ${contextSize}-token context holds.`, {
+                hint: "Shorten it, or raise --context-size."
+            });
+        return {tokens, droppedExchanges};
+    }
+
+    /**
+     * Keeps the longest prefix of the sequence that matches the prompt and erases the rest. After a
+     * shift the kept tokens move up (llama.cpp shifts their positions) instead of being evaluated again.
+     */
+    private async alignSequence(prompt: Token[], shifted: boolean) {
+        await this.sequence.adaptStateToTokens(prompt, shifted);
+        // At least one token must be evaluated to get the next token's probabilities (e.g. /retry).
+        if (this.sequence.nextTokenIndex >= prompt.length)
+            await this.sequence.eraseContextTokenRanges([{start: prompt.length - 1, end: this.sequence.nextTokenIndex}]);
+    }
+
+    private dropLast() {
+        this.messages.pop();
+        this.answerTokens.delete(this.messages.length);
+        this.windowStart = Math.min(this.windowStart, this.messages.length - (this.messages.length % 2));
+    }
+
+    private tokenizeAnswer(content: string): Token[] {
+        return this.sequence.model.tokenize(content, false, "trimLeadingSpace");
+    }
+}
+
+function emptyToUndefined(text: string | undefined): string | undefined {
+    return text == null || text.trim() === "" ? undefined : text;
+}

@@ -1,0 +1,40 @@
+import {formatBytes} from "../models/formatBytes.js";
+import {formatMemory} from "./byteSizes.js";
+import type {Plan} from "./planPlacement.js";
+import type {HardwareProbe} from "./types.js";
+
+export type AdviceFacts = {
+    /** The planned file is already in the store (no download, no disk needed). */
+    planDownloaded: boolean,
+    /** Kept free beyond the file when downloading (models/diskSpace.ts). */
+    diskMarginBytes: number
+};
+
+/**
+ * Hints for the trouble people actually hit: a GPU the build cannot use, a native binding that
+ * does not load, a disk or RAM too small for the plan. One sentence each, with what to do.
+ */
+export function adviseOnHardware(probe: HardwareProbe, plan: Plan, facts: AdviceFacts): string[] {
+    const hints: string[] = [];
+    if (probe.nativeError != null)
+        hints.push(`The llama.cpp native binding does not load (${probe.nativeError}); reinstall with \`npm ci\` so the prebuilt @node-llama-cpp/* package for this platform is present.`);
+    const cuda = probe.backends.find((status) => status.backend === "cuda");
+    if (probe.source === "probe" && probe.nvidiaDriverPresent && cuda != null && !cuda.loaded)
+        hints.push(`An NVIDIA driver is installed but the CUDA build of llama.cpp did not load (${cuda.reason ?? "unknown reason"}); ` +
+            "install the CUDA 12 runtime (libcudart, libcublas) that matches the driver, check `nvidia-smi`, then reinstall with `npm ci`.");
+    if (plan.placement === "none")
+        hints.push("Nothing in the catalog fits: a smaller --context-size, or a machine with more memory, would help; `--quant` and `--model` still run a file at your own risk.");
+    if (plan.fileBytes != null && !facts.planDownloaded && probe.diskFreeBytes != null && probe.diskFreeBytes < plan.fileBytes + facts.diskMarginBytes)
+        hints.push(`The models store ${probe.modelsDir} has ${formatBytes(probe.diskFreeBytes)} free, too little for ${plan.quant} (${formatBytes(plan.fileBytes)}); ` +
+            "free some space or set MIXTRAL_MODELS to a folder on a larger disk.");
+    const ramNeed = plan.placement === "none" ? 0 : plan.memory.ramNeedBytes + (probe.gpus.some((gpu) => gpu.unifiedMemory) ? plan.memory.gpuNeedBytes : 0);
+    if (probe.source === "probe" && ramNeed > probe.ram.freeBytes)
+        hints.push(`Only ${formatMemory(probe.ram.freeBytes)} of RAM is free now and the plan needs about ${formatMemory(ramNeed)}; close other programs before loading, or it will swap.`);
+    return hints;
+}
+
+/** What the planner cannot do with node-llama-cpp 3.21.1, said once rather than faked. */
+export const knownLimits = [
+    "MoE expert offload (llama.cpp's --n-cpu-moe, keeping attention on the GPU and experts in RAM) is not exposed by node-llama-cpp 3.21.1; a split places whole layers.",
+    "Quantized KV cache types are experimental in node-llama-cpp 3.21.1, so plans keep the f16 KV cache (128 KiB per token)."
+];

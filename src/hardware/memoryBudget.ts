@@ -1,0 +1,41 @@
+import {GiB, MiB} from "./byteSizes.js";
+import {mixtral8x7b} from "./mixtralShape.js";
+
+/**
+ * Every hardware threshold the planner uses, in one place. They are estimates chosen to be on the
+ * safe side: a plan that is a little too modest loads, one that is too bold fails after a long load.
+ */
+
+/** The context the plan aims for when the user does not say: room for a long chat, 1 GiB of KV cache. */
+export const defaultPlanContextSize = 8192;
+
+/** Kept free on every GPU: the driver's context, cuBLAS/Metal workspaces, a desktop's framebuffers. */
+export const gpuReserveBytes = 1 * GiB;
+
+/**
+ * macOS lets the GPU wire only part of unified memory (Metal's recommendedMaxWorkingSetSize,
+ * about 75% on Apple Silicon); the rest stays with the OS and the CPU side.
+ */
+export const metalWorkingSetFraction = 0.75;
+
+/** RAM left to the OS and other programs: 10% of it, at least 2 GiB. */
+export function ramHeadroomBytes(totalBytes: number): number {
+    return Math.max(2 * GiB, 0.1 * totalBytes);
+}
+
+/**
+ * Scratch memory of one evaluation (batch of 512): MoE intermediates and logits (≈256 MiB), plus
+ * the attention scores llama.cpp materialises when flash attention is off — context × batch × 32
+ * heads × 4 bytes. Counted on whichever side runs the layers; assuming flash attention off keeps
+ * the estimate safe where "auto" turns it off.
+ */
+export function computeBufferBytes(contextSize: number): number {
+    return 256 * MiB + contextSize * 512 * mixtral8x7b.headCount * 4;
+}
+
+/**
+ * When any layer runs on the CPU, every generated token reads its weights from RAM, so each extra
+ * bit per weight costs speed while above Q5_K_M the quality gain is marginal. Plans that touch the
+ * CPU therefore stop at this; a plan fully on the GPU takes the best that fits. `--quant` overrides.
+ */
+export const cpuQualityCeilingBitsPerWeight = 5.7;

@@ -1,0 +1,53 @@
+/**
+ * Mixtral 8x7B's real shape (config.json of mistralai/Mixtral-8x7B-v0.1), from which the planner
+ * derives how many bytes one layer and one token of KV cache take, whatever the quant.
+ */
+export const mixtral8x7b = {
+    blockCount: 32,
+    embeddingLength: 4096,
+    feedForwardLength: 14336,
+    expertCount: 8,
+    headCount: 32,
+    kvHeadCount: 8,
+    headDim: 128,
+    vocabularySize: 32000,
+    trainContextSize: 32768
+} as const;
+
+const m = mixtral8x7b;
+
+/** q and o are 4096×4096; k and v 4096×1024 (8 KV heads × 128, grouped-query attention). */
+const attentionParams = 2 * m.embeddingLength * m.embeddingLength + 2 * m.embeddingLength * m.kvHeadCount * m.headDim;
+/** Eight experts, each with gate, up and down projections of 4096×14336, plus the router. */
+const expertParams = m.expertCount * 3 * m.embeddingLength * m.feedForwardLength + m.embeddingLength * m.expertCount;
+const normParams = 2 * m.embeddingLength;
+
+export const blockParams = attentionParams + expertParams + normParams;
+/** token_embd and output are each vocabulary × 4096. */
+export const embeddingParams = m.vocabularySize * m.embeddingLength;
+/** ≈ 46.7 B, the published parameter count. */
+export const totalParams = m.blockCount * blockParams + 2 * embeddingParams + m.embeddingLength;
+
+/**
+ * llama.cpp counts the output layer as one more offloadable layer: `--gpu-layers 33` is
+ * "everything on the GPU" for Mixtral, 32 keeps the output matrix on the CPU.
+ */
+export const totalOffloadableLayers = m.blockCount + 1;
+
+/** f16 K and V for one block and one token: 2 × 8 heads × 128 × 2 bytes = 4 KiB (128 KiB for all 32). */
+export const kvBytesPerTokenPerBlock = 2 * m.kvHeadCount * m.headDim * 2;
+
+/**
+ * Byte sizes of the parts of one GGUF file. A quant spends about the same bits on every large
+ * matrix, so the parts scale with their parameter counts (the output matrix of K-quants is a
+ * little larger; the error is well under one layer).
+ */
+export function weightParts(fileBytes: number) {
+    const bytesPerParam = fileBytes / totalParams;
+    return {
+        block: blockParams * bytesPerParam,
+        output: embeddingParams * bytesPerParam,
+        /** Input embeddings are a lookup table: llama.cpp always keeps them in RAM. */
+        inputEmbedding: embeddingParams * bytesPerParam
+    };
+}

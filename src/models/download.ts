@@ -1,0 +1,295 @@
+import fs from "node:fs/promises";
+import path from "node:path";
+import {setTimeout as sleep} from "node:timers/promises";
+import {downloadFile, resumableBytes} from "../engine/downloadFile.js";
+import {DownloadError, InterruptedError, MixtralError} from "../errors.js";
+import {assertFreeSpace} from "./diskSpace.js";
+import {findExistingCopies, type ExistingCopy} from "./findExisting.js";
+import {huggingFaceFileUrl, authHeaders, redactToken} from "./huggingFace.js";
+import {acquireLock, type LockHolder} from "./lockFile.js";
+import {backoffDelay, probeRemote, type RemoteFile, type RetryPolicy} from "./probeRemote.js";
+import type {ModelSpec} from "./resolveName.js";
+import {sha256File} from "./sha256File.js";
+import {fileSize, partialPathFor, storeDir, storePathFor} from "./store.js";
+
+export type PullTarget = Exclude<ModelSpec, {kind: "path"}>;
+
+export type PullEvent =
+    | {type: "waiting", holder: LockHolder}
+    | {type: "verifyingCopy", copy: ExistingCopy}
+    | {type: "start", bytes?: number, resumeFrom: number}
+    | {type: "progress", downloadedBytes: number, totalBytes: number, bytesPerSecond: number}
+    | {type: "retry", attempt: number, delayMs: number, reason: string}
+    | {type: "verifying", bytes: number}
+    | {type: "hashProgress", hashedBytes: number, totalBytes: number}
+    | {type: "unverified", reason: string};
+
+export type PullResult = {
+    path: string,
+    bytes: number,
+    sha256?: string,
+    /** Already in the store: nothing was fetched. */
+    alreadyPresent: boolean,
+    /** Linked from another tool's folder instead of downloaded. */
+    reusedFrom?: ExistingCopy
+};
+
+export type PullOptions = {
+    signal?: AbortSignal,
+    onEvent?: (event: PullEvent) => void,
+    env?: NodeJS.ProcessEnv,
+    /** Look in the Hugging Face cache, LM Studio and Ollama first (default true). */
+    reuse?: boolean
+};
+
+/** Tuning, overridable by env for tests: MIXTRAL_DOWNLOAD_ATTEMPTS, MIXTRAL_DOWNLOAD_RETRY_MS, MIXTRAL_DOWNLOAD_STALL_MS. */
+export function retryPolicy(env: NodeJS.ProcessEnv = process.env): RetryPolicy {
+    const number = (name: string, fallback: number) => {
+        const value = Number(env[name]);
+        return env[name] != null && Number.isFinite(value) && value > 0 ? value : fallback;
+    };
+    return {attempts: number("MIXTRAL_DOWNLOAD_ATTEMPTS", 6), baseDelayMs: number("MIXTRAL_DOWNLOAD_RETRY_MS", 1000), stallMs: number("MIXTRAL_DOWNLOAD_STALL_MS", 60_000)};
+}
+
+export function remoteUrlOf(target: PullTarget, env: NodeJS.ProcessEnv = process.env): string {
+    return target.kind === "catalog" ? huggingFaceFileUrl(target.entry.repo, target.entry.file, target.entry.revision, env) : target.url;
+}
+
+/**
+ * Makes a catalog or remote model available in the store, or throws. The file appears under its
+ * final name only after its sha256 matched (the catalog's, else the server's): bytes land in
+ * `.partial/`, are hashed, then renamed. One process at a time per file (a lock); others wait and
+ * find it ready. Interrupted or failed transfers keep their bytes for the next attempt; bad bytes
+ * are deleted.
+ */
+export async function pullModel(target: PullTarget, options: PullOptions = {}): Promise<PullResult> {
+    try {
+        return await pullOrWait(target, options);
+    } catch (error) {
+        // Ctrl+C while waiting for a lock, probing or backing off: still a clean exit 130.
+        if (options.signal?.aborted === true && !(error instanceof MixtralError))
+            throw new InterruptedError("Interrupted; nothing was lost.", {hint: "Run the same command again to continue.", cause: error});
+        throw error;
+    }
+}
+
+async function pullOrWait(target: PullTarget, options: PullOptions): Promise<PullResult> {
+    const env = options.env ?? process.env;
+    const dir = storeDir(env);
+    const finalPath = storePathFor(target, dir);
+    const present = await fileSize(finalPath);
+    if (present != null) return {path: finalPath, bytes: present, alreadyPresent: true};
+
+    const partialPath = partialPathFor(finalPath, dir);
+    const lock = await acquireLock(partialPath + ".lock", {signal: options.signal, onWait: (holder) => options.onEvent?.({type: "waiting", holder})});
+    try {
+        // The process we waited for may have finished the job.
+        const ready = await fileSize(finalPath);
+        if (ready != null) return {path: finalPath, bytes: ready, alreadyPresent: true};
+        return await pullLocked(target, finalPath, partialPath, options, env);
+    } finally {
+        await lock.release();
+    }
+}
+
+async function pullLocked(target: PullTarget, finalPath: string, partialPath: string, options: PullOptions, env: NodeJS.ProcessEnv): Promise<PullResult> {
+    const policy = retryPolicy(env);
+    const url = remoteUrlOf(target, env);
+    const catalogSha = target.kind === "catalog" ? target.entry.sha256 ?? undefined : undefined;
+    const repo = target.kind === "catalog" ? target.entry.repo : target.repo;
+    const file = target.kind === "catalog" ? target.entry.file : target.file;
+
+    const copies = options.reuse === false ? [] : await findExistingCopies({repo, file, sha256: catalogSha}, env);
+    let remote: RemoteFile | undefined;
+    if (copies.length > 0) {
+        // Offline is fine when a local copy can vouch for itself; the server only adds a checksum.
+        remote = catalogSha == null ? await probeRemote(url, {...policy, attempts: 1}, {signal: options.signal, env}).catch(() => undefined) : undefined;
+        for (const copy of copies) {
+            const reused = await tryReuse(copy, catalogSha ?? remote?.sha256 ?? copy.claimedSha256, finalPath, options);
+            if (reused != null) return reused;
+        }
+    }
+
+    remote ??= await probeRemote(url, policy, {signal: options.signal, env, onRetry: (attempt, delayMs, reason) => options.onEvent?.({type: "retry", attempt, delayMs, reason})});
+    const expectedSha = catalogSha ?? remote.sha256;
+    const expectedBytes = remote.bytes ?? (target.kind === "catalog" && target.entry.bytesExact ? target.entry.bytes : undefined);
+    await discardStalePartial(partialPath, {url, sha256: expectedSha, bytes: expectedBytes});
+
+    const totalNeeded = expectedBytes ?? (target.kind === "catalog" ? target.entry.bytes : 0);
+    // A complete file under the staging name (verification was interrupted) counts whole.
+    const onDisk = (await fileSize(partialPath)) ?? (expectedBytes == null ? undefined : await resumableBytes(partialPath + ".ipull", expectedBytes)) ?? 0;
+    await assertFreeSpace(path.dirname(partialPath), Math.max(0, totalNeeded - onDisk), env);
+
+    options.onEvent?.({type: "start", bytes: expectedBytes, resumeFrom: onDisk});
+    await transferWithRetries(url, partialPath, policy, options, env);
+
+    const bytes = (await fileSize(partialPath)) ?? 0;
+    if (expectedBytes != null && bytes !== expectedBytes) {
+        await deletePartial(partialPath);
+        throw new DownloadError(`The download of ${file} ended with ${bytes} bytes instead of ${expectedBytes}; the incomplete data was deleted.`, {
+            hint: "Run the command again to download it afresh."
+        });
+    }
+    const sha256 = await verifyFile(partialPath, bytes, expectedSha, options, async () => {
+        await deletePartial(partialPath);
+    });
+    await fs.mkdir(path.dirname(finalPath), {recursive: true});
+    // rename(2) within one file system is atomic: readers see no file, or the whole verified file.
+    await fs.rename(partialPath, finalPath);
+    await fs.rm(partialPath + ".json", {force: true});
+    return {path: finalPath, bytes, sha256, alreadyPresent: false};
+}
+
+async function tryReuse(copy: ExistingCopy, expectedSha: string | undefined, finalPath: string, options: PullOptions): Promise<PullResult | undefined> {
+    if (expectedSha == null) return undefined;
+    options.onEvent?.({type: "verifyingCopy", copy});
+    const actual = await sha256File(copy.path, {signal: options.signal, onProgress: (hashedBytes) => options.onEvent?.({type: "hashProgress", hashedBytes, totalBytes: copy.bytes})});
+    if (actual !== expectedSha) return undefined;
+    await fs.mkdir(path.dirname(finalPath), {recursive: true});
+    const staging = `${finalPath}.link-${process.pid}`;
+    try {
+        // A hard link costs no space and survives the other tool deleting its copy; across disks, a symlink.
+        await fs.link(copy.path, staging);
+    } catch {
+        await fs.symlink(copy.path, staging);
+    }
+    await fs.rename(staging, finalPath);
+    return {path: finalPath, bytes: copy.bytes, sha256: actual, alreadyPresent: false, reusedFrom: copy};
+}
+
+type PartialNote = {url: string, sha256?: string, bytes?: number};
+
+/** Bytes from another URL or another version of the file must not be resumed into this one. */
+async function discardStalePartial(partialPath: string, note: PartialNote) {
+    const notePath = partialPath + ".json";
+    let previous: PartialNote | undefined;
+    try {
+        previous = JSON.parse(await fs.readFile(notePath, "utf8")) as PartialNote;
+    } catch {
+        previous = undefined;
+    }
+    const same = previous != null && previous.url === note.url && previous.sha256 === note.sha256 && previous.bytes === note.bytes;
+    if (!same) await deletePartial(partialPath);
+    await fs.mkdir(path.dirname(partialPath), {recursive: true});
+    await fs.writeFile(notePath, JSON.stringify(note));
+}
+
+async function deletePartial(partialPath: string) {
+    for (const file of [partialPath, partialPath + ".ipull", partialPath + ".json"]) await fs.rm(file, {force: true});
+}
+
+/**
+ * ipull retries 5xx and dropped connections by itself, but waits forever on a connection that
+ * stays open and sends nothing: a watchdog aborts an attempt that made no progress for stallMs,
+ * and the attempt is retried with backoff, resuming from the bytes on disk.
+ */
+async function transferWithRetries(url: string, partialPath: string, policy: RetryPolicy, options: PullOptions, env: NodeJS.ProcessEnv) {
+    for (let attempt = 1; ; attempt++) {
+        const attemptController = new AbortController();
+        let stalled = false;
+        let watchdog: NodeJS.Timeout | undefined;
+        const armWatchdog = () => {
+            clearTimeout(watchdog);
+            watchdog = setTimeout(() => {
+                stalled = true;
+                attemptController.abort(new Error("stalled"));
+            }, policy.stallMs);
+        };
+        const signal = options.signal == null ? attemptController.signal : AbortSignal.any([options.signal, attemptController.signal]);
+        let lastBytes = -1;
+        armWatchdog();
+        try {
+            await downloadFile({
+                url,
+                dirPath: path.dirname(partialPath),
+                fileName: path.basename(partialPath),
+                headers: authHeaders(url, env),
+                signal,
+                onProgress: (progress) => {
+                    if (progress.downloadedBytes !== lastBytes) armWatchdog();
+                    lastBytes = progress.downloadedBytes;
+                    options.onEvent?.({type: "progress", ...progress});
+                }
+            });
+            return;
+        } catch (error) {
+            if (options.signal?.aborted === true)
+                throw new InterruptedError("Download interrupted; the bytes received so far are kept.", {hint: "Run the same command again to resume where it stopped."});
+            const reason = stalled ? `no data for ${Math.round(policy.stallMs / 1000)} s` : redactToken(describe(error), env);
+            if (!stalled && !isTransient(error))
+                throw new DownloadError(`The download failed: ${reason}.`, {hint: "Run the command again; the bytes received so far are kept.", cause: sanitized(error, env)});
+            if (attempt >= policy.attempts)
+                throw new DownloadError(`The download failed after ${attempt} attempts: ${reason}.`, {
+                    hint: "Check the network and run the same command again; it resumes where it stopped.",
+                    cause: sanitized(error, env)
+                });
+            const delayMs = backoffDelay(policy.baseDelayMs, attempt);
+            options.onEvent?.({type: "retry", attempt, delayMs, reason});
+            await sleep(delayMs, undefined, {signal: options.signal}).catch(() => {
+                throw new InterruptedError("Download interrupted; the bytes received so far are kept.", {hint: "Run the same command again to resume where it stopped."});
+            });
+        } finally {
+            clearTimeout(watchdog);
+        }
+    }
+}
+
+/** A 4xx other than 408/429 will not get better by asking again; everything else may. */
+function isTransient(error: unknown): boolean {
+    const status = (error as {statusCode?: unknown}).statusCode;
+    if (typeof status === "number") return status >= 500 || status === 429 || status === 408;
+    return !(error instanceof MixtralError);
+}
+
+function describe(error: unknown): string {
+    if (error instanceof Error) {
+        const status = (error as {statusCode?: unknown, statusText?: unknown}).statusCode;
+        if (typeof status === "number") return `the server answered ${status}`;
+        const cause = error.cause as {code?: string} | undefined;
+        return cause?.code ?? error.message;
+    }
+    return String(error);
+}
+
+/** Causes are printed with --verbose: strip HF_TOKEN from them (ipull's errors carry request headers). */
+function sanitized(error: unknown, env: NodeJS.ProcessEnv): Error {
+    return new Error(redactToken(error instanceof Error ? error.stack ?? error.message : String(error), env));
+}
+
+/**
+ * Hashes the complete file and compares with the expected sha256. On a mismatch the bad bytes are
+ * deleted before saying so. Without any expected checksum (a plain URL whose server sends none),
+ * the GGUF signature is the only check, and the event says so.
+ */
+async function verifyFile(file: string, bytes: number, expected: string | undefined, options: PullOptions, discard: () => Promise<void>): Promise<string> {
+    options.onEvent?.({type: "verifying", bytes});
+    let actual: string;
+    try {
+        actual = await sha256File(file, {signal: options.signal, onProgress: (hashedBytes) => options.onEvent?.({type: "hashProgress", hashedBytes, totalBytes: bytes})});
+    } catch (error) {
+        if (options.signal?.aborted === true)
+            throw new InterruptedError("Interrupted while verifying; the downloaded file is kept.", {hint: "Run the same command again to finish verifying it."});
+        throw error;
+    }
+    if (expected != null && actual !== expected) {
+        await discard();
+        throw new DownloadError(`Checksum mismatch for ${path.basename(file)}: expected sha256 ${expected}, got ${actual}. The corrupt download was deleted.`, {
+            hint: "Run the command again to download it afresh; if it keeps failing, the server or a proxy is altering the file."
+        });
+    }
+    if (expected == null) {
+        const handle = await fs.open(file, "r");
+        const magic = Buffer.alloc(4);
+        try {
+            await handle.read(magic, 0, 4, 0);
+        } finally {
+            await handle.close();
+        }
+        if (magic.toString("latin1") !== "GGUF") {
+            await discard();
+            throw new DownloadError(`The downloaded ${path.basename(file)} is not a GGUF model file; it was deleted.`, {hint: "Check the URL: it must point at the .gguf file itself."});
+        }
+        options.onEvent?.({type: "unverified", reason: "the server sent no sha256 for this file, so only its GGUF signature and size were checked"});
+    }
+    return actual;
+}

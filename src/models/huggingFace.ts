@@ -1,0 +1,45 @@
+import {DownloadError} from "../errors.js";
+
+/** Hugging Face's endpoint: HF_ENDPOINT (mirrors, tests), else huggingface.co — the variable llama.cpp and node-llama-cpp honour. */
+export function huggingFaceEndpoint(env: NodeJS.ProcessEnv = process.env): string {
+    const value = env.HF_ENDPOINT;
+    const endpoint = value != null && value !== "" ? value : "https://huggingface.co";
+    return endpoint.endsWith("/") ? endpoint : endpoint + "/";
+}
+
+/** The resolve URL Hugging Face serves a repository file from (a redirect to its CDN for LFS files). */
+export function huggingFaceFileUrl(repo: string, file: string, revision = "main", env: NodeJS.ProcessEnv = process.env): string {
+    const encoded = file.split("/").map(encodeURIComponent).join("/");
+    return new URL(`${repo}/resolve/${encodeURIComponent(revision)}/${encoded}`, huggingFaceEndpoint(env)).href;
+}
+
+function isEndpointOrigin(url: URL, env: NodeJS.ProcessEnv) {
+    return url.origin === new URL(huggingFaceEndpoint(env)).origin;
+}
+
+/**
+ * Only https leaves this machine: plain http would let anyone on the path swap the file (and read
+ * HF_TOKEN). The one exception is the endpoint the user configured in HF_ENDPOINT.
+ */
+export function assertAllowedUrl(href: string, env: NodeJS.ProcessEnv = process.env) {
+    const url = new URL(href);
+    if (url.protocol === "https:" || isEndpointOrigin(url, env)) return;
+    throw new DownloadError(`Refusing to download over ${url.protocol.replace(":", "")}: ${url.origin}${url.pathname}`, {
+        hint: "Use an https:// URL (plain http is only allowed for the server named in HF_ENDPOINT)."
+    });
+}
+
+/** HF_TOKEN goes only to the Hugging Face endpoint, never to other hosts. */
+export function authHeaders(href: string, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+    const token = env.HF_TOKEN;
+    if (token == null || token === "") return {};
+    const url = new URL(href);
+    const huggingFaceHosts = new Set(["huggingface.co", "hf.co", new URL(huggingFaceEndpoint(env)).host]);
+    return huggingFaceHosts.has(url.host) ? {authorization: `Bearer ${token}`} : {};
+}
+
+/** Removes HF_TOKEN from any text that may be shown (error messages, causes with --verbose). */
+export function redactToken(text: string, env: NodeJS.ProcessEnv = process.env): string {
+    const token = env.HF_TOKEN;
+    return token != null && token.length >= 4 ? text.split(token).join("***") : text;
+}

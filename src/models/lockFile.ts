@@ -1,0 +1,60 @@
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import {setTimeout as sleep} from "node:timers/promises";
+
+export type LockHolder = {pid: number, host: string};
+export type Lock = {release(): Promise<void>};
+
+/**
+ * An exclusive lock between processes: a file created with O_EXCL holding the owner's pid. A lock
+ * whose owner died (killed, crashed) is taken over, so a `kill -9` never blocks the next pull.
+ * Waits while another live process holds it; `onWait` is told once who that is.
+ */
+export async function acquireLock(lockPath: string, options: {signal?: AbortSignal, onWait?: (holder: LockHolder) => void, pollMs?: number} = {}): Promise<Lock> {
+    await fs.mkdir(path.dirname(lockPath), {recursive: true});
+    const me: LockHolder = {pid: process.pid, host: os.hostname()};
+    let told = false;
+    for (;;) {
+        options.signal?.throwIfAborted();
+        try {
+            await fs.writeFile(lockPath, JSON.stringify(me), {flag: "wx"});
+            return {release: () => fs.rm(lockPath, {force: true})};
+        } catch (error) {
+            if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+        }
+        const holder = await readHolder(lockPath);
+        if (holder != null && !isAlive(holder)) {
+            // The owner is gone: remove its lock only if it is still the same file we judged stale.
+            const again = await readHolder(lockPath);
+            if (again?.pid === holder.pid) await fs.rm(lockPath, {force: true});
+            continue;
+        }
+        if (!told && holder != null) {
+            told = true;
+            options.onWait?.(holder);
+        }
+        await sleep(options.pollMs ?? 200, undefined, {signal: options.signal});
+    }
+}
+
+async function readHolder(lockPath: string): Promise<LockHolder | undefined> {
+    try {
+        const parsed = JSON.parse(await fs.readFile(lockPath, "utf8")) as Partial<LockHolder>;
+        if (typeof parsed.pid === "number" && typeof parsed.host === "string") return {pid: parsed.pid, host: parsed.host};
+    } catch {
+        // Being written right now, or removed: the next poll sees it settled.
+    }
+    return undefined;
+}
+
+function isAlive(holder: LockHolder): boolean {
+    // A lock from another machine (shared folder) cannot be checked: trust it.
+    if (holder.host !== os.hostname()) return true;
+    try {
+        process.kill(holder.pid, 0);
+        return true;
+    } catch (error) {
+        return (error as NodeJS.ErrnoException).code === "EPERM";
+    }
+}

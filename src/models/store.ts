@@ -1,0 +1,97 @@
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import {UsageError} from "../errors.js";
+import type {CatalogEntry} from "./catalog.js";
+import type {ModelSpec} from "./resolveName.js";
+
+/** Where downloaded models live: $MIXTRAL_MODELS, else $XDG_CACHE_HOME/mixtral/models, else ~/.cache/mixtral/models. */
+export function storeDir(env: NodeJS.ProcessEnv = process.env): string {
+    if (env.MIXTRAL_MODELS != null && env.MIXTRAL_MODELS !== "") return path.resolve(env.MIXTRAL_MODELS);
+    const cache = env.XDG_CACHE_HOME != null && env.XDG_CACHE_HOME !== "" ? env.XDG_CACHE_HOME : path.join(os.homedir(), ".cache");
+    return path.resolve(cache, "mixtral", "models");
+}
+
+/** Unfinished downloads, lock files and their notes: never a usable model. */
+export const partialDirName = ".partial";
+
+export function catalogFilePath(entry: CatalogEntry, dir = storeDir()): string {
+    return path.join(dir, entry.file);
+}
+
+/** The final path a pulled catalog or remote model gets in the store. */
+export function storePathFor(spec: Exclude<ModelSpec, {kind: "path"}>, dir = storeDir()): string {
+    return spec.kind === "catalog" ? catalogFilePath(spec.entry, dir) : path.join(dir, spec.storeSubdir, spec.file);
+}
+
+/** The staging path of a store path: same folder tree under .partial, so the final rename is atomic (same file system). */
+export function partialPathFor(finalPath: string, dir = storeDir()): string {
+    return path.join(dir, partialDirName, path.relative(dir, finalPath));
+}
+
+export async function fileSize(file: string): Promise<number | undefined> {
+    try {
+        const stat = await fs.stat(file);
+        return stat.isFile() ? stat.size : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+/** True when `target` is inside `dir` (not dir itself, not via `..`). */
+export function isInside(dir: string, target: string): boolean {
+    const relative = path.relative(dir, target);
+    return relative !== "" && !relative.startsWith("..") && !path.isAbsolute(relative);
+}
+
+/**
+ * Turns a `models rm` argument that is not a catalog name into a file in the store. Anything that
+ * resolves outside the store (`../x`, an absolute path elsewhere) is refused: rm must never touch
+ * a user's other files.
+ */
+export function storeFileFromArgument(argument: string, dir = storeDir()): string {
+    const target = path.resolve(dir, argument);
+    if (!isInside(dir, target) || path.relative(dir, target).split(path.sep)[0] === partialDirName)
+        throw new UsageError(`Refusing to remove ${argument}: it is not a model in the store (${dir}).`, {
+            hint: "Pass a catalog name such as instruct:Q4_K_M or a file name listed by `mixtral models`."
+        });
+    return target;
+}
+
+/** Removes a model and any partial download of it; returns what was removed. */
+export async function removeFromStore(finalPath: string, dir = storeDir()): Promise<string[]> {
+    const removed: string[] = [];
+    const partial = partialPathFor(finalPath, dir);
+    for (const file of [finalPath, partial + ".ipull", partial, partial + ".json"]) {
+        try {
+            await fs.rm(file);
+            removed.push(file);
+        } catch (error) {
+            if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+        }
+    }
+    return removed;
+}
+
+/** Every *.gguf file under the store, excluding partial downloads. */
+export async function listStoreFiles(dir = storeDir()): Promise<{path: string, bytes: number}[]> {
+    const found: {path: string, bytes: number}[] = [];
+    async function walk(folder: string) {
+        let entries;
+        try {
+            entries = await fs.readdir(folder, {withFileTypes: true});
+        } catch {
+            return;
+        }
+        for (const entry of entries) {
+            const full = path.join(folder, entry.name);
+            if (entry.isDirectory() && entry.name !== partialDirName) await walk(full);
+            else if (/\.gguf$/i.test(entry.name)) {
+                const bytes = await fileSize(full);
+                if (bytes != null) found.push({path: full, bytes});
+            }
+        }
+    }
+    await walk(dir);
+    return found.sort((a, b) => a.path.localeCompare(b.path));
+}

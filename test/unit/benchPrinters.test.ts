@@ -1,0 +1,127 @@
+import fs from "node:fs";
+import path from "node:path";
+import {fileURLToPath} from "node:url";
+import {describe, expect, it} from "vitest";
+import {buildRow, quantOf, testName} from "../../src/bench/buildRow.js";
+import {createPrinter} from "../../src/bench/printers/createPrinter.js";
+import {formatG6, llamaBenchFields} from "../../src/bench/printers/llamaBenchFields.js";
+import {bar} from "../../src/bench/printers/tablePrinter.js";
+import type {OutputFormat, PrinterOptions} from "../../src/bench/printers/types.js";
+import type {BenchInstance, BenchModelInfo, BenchRow, BenchSystemInfo} from "../../src/bench/types.js";
+
+const goldenDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/bench");
+
+const system: BenchSystemInfo = {
+    buildCommit: "5b4ebc5", buildNumber: 6123, cpuInfo: "AMD EPYC 7B13", gpuInfo: "", backends: "CPU", nodeLlamaCppVersion: "3.21.1"
+};
+const model: BenchModelInfo = {
+    filename: "models/mixtral-8x7b-instruct-v0.1.Q4_K_M.gguf", typeDescription: "llama 8x7B Q4_K - Medium",
+    size: 26_441_293_824, parameters: 46_702_792_704, gpuLayers: 0, layerCount: 32
+};
+const base: BenchInstance = {
+    model: model.filename, nPrompt: 0, nGen: 0, nDepth: 0, threads: 16, gpuLayers: 0, batchSize: 512, flashAttention: false
+};
+const testTime = new Date("2026-11-30T07:00:00.123Z");
+
+function sampleRows(): BenchRow[] {
+    const pp = buildRow({...base, nPrompt: 512}, model, system, {samplesNs: [10_240_000_000, 10_000_000_000, 9_760_000_000]}, {testTime});
+    const tg = buildRow({...base, nGen: 128}, model, system, {samplesNs: [16_000_000_000, 15_800_000_000, 16_200_000_000]},
+        {testTime, bandwidthGBs: 204.8, rooflineTs: 25.6});
+    return [pp, tg];
+}
+
+const options: PrinterOptions = {
+    backends: "CPU", buildCommit: "5b4ebc5", buildNumber: 6123, showThreads: true, showGpuLayers: false, showBatch: false,
+    showFlashAttention: false, showRoofline: true, showCompare: false, showE2e: false
+};
+
+function print(format: OutputFormat, printerOptions = options, rows = sampleRows()): string {
+    const printer = createPrinter(format, printerOptions);
+    return printer.header() + rows.map((row) => printer.row(row)).join("") + printer.footer();
+}
+
+describe("bench printers", () => {
+    for (const [format, file] of [["md", "golden.md"], ["table", "golden.table.txt"], ["csv", "golden.csv"], ["json", "golden.json"], ["jsonl", "golden.jsonl"]] as const)
+        it(`prints ${format} exactly as the golden file ${file}`, () => {
+            expect(print(format)).toBe(fs.readFileSync(path.join(goldenDir, file), "utf8"));
+        });
+
+    it("writes llama-bench's markdown header and row layout when our columns are off", () => {
+        const text = print("md", {...options, showRoofline: false});
+        const lines = text.split("\n");
+        // llama-bench.cpp: "| %*s |" with model -30, size 10, params 10, backend -10, threads 7, test 15, t/s 20.
+        expect(lines[0]).toBe("| model                          |       size |     params | backend    | threads |            test |                  t/s |");
+        expect(lines[1]).toBe("| ------------------------------ | ---------: | ---------: | ---------- | ------: | --------------: | -------------------: |");
+        expect(lines[2]).toBe("| llama 8x7B Q4_K - Medium       |  24.63 GiB |    46.70 B | CPU        |      16 |           pp512 |         51.22 ± 1.23 |");
+        expect(lines.at(-2)).toBe("build: 5b4ebc5 (6123)");
+    });
+
+    it("writes every llama-bench field, in its order and with its JSON types, then samples, then ours", () => {
+        const rows = JSON.parse(print("json")) as Record<string, unknown>[];
+        expect(rows).toHaveLength(2);
+        const keys = Object.keys(rows[0]!);
+        expect(keys.slice(0, llamaBenchFields.length)).toEqual([...llamaBenchFields]);
+        expect(keys.slice(llamaBenchFields.length)).toEqual([
+            "samples_ns", "samples_ts", "quant", "node_llama_cpp_version", "bandwidth_gbs", "roofline_ts", "roofline_pct", "e2e_ttft_ms", "e2e_ts"
+        ]);
+        const tg = rows[1]!;
+        expect(tg).toMatchObject({
+            cpu_strict: false, no_kv_offload: false, embeddings: false, no_host: false, flash_attn: 0, n_gpu_layers: 0,
+            n_prompt: 0, n_gen: 128, model_type: "llama 8x7B Q4_K - Medium", quant: "Q4_K_M", test_time: "2026-11-30T07:00:00Z",
+            avg_ns: 16_000_000_000, samples_ns: [16_000_000_000, 15_800_000_000, 16_200_000_000], roofline_ts: 25.6, bandwidth_gbs: 204.8
+        });
+        expect(tg.avg_ts).toBeCloseTo(8.000834, 5);
+        expect(tg.roofline_pct).toBeCloseTo(100 * 8.000834 / 25.6, 3);
+        expect(rows[0]!.roofline_ts).toBeNull();
+    });
+
+    it("writes one parseable JSON object per line for jsonl, and a header matching every csv row", () => {
+        const lines = print("jsonl").trimEnd().split("\n");
+        expect(lines.map((line) => (JSON.parse(line) as BenchRow).n_gen)).toEqual([0, 128]);
+        const csv = print("csv").trimEnd().split("\n");
+        const columns = csv[0]!.split(",");
+        expect(columns.slice(0, 3)).toEqual(["build_commit", "build_number", "cpu_info"]);
+        for (const line of csv.slice(1)) expect(line.match(/"(?:[^"]|"")*"/g)).toHaveLength(columns.length);
+    });
+
+    it("adds a ratio column and field only when comparing with a previous run", () => {
+        const rows = sampleRows();
+        rows[0]!.compare_ratio = 1.25;
+        rows[1]!.compare_ratio = null;
+        const md = print("md", {...options, showCompare: true}, rows);
+        expect(md.split("\n")[0]).toContain("vs prev |");
+        expect(md).toContain("  1.25x |");
+        expect((JSON.parse(print("json", {...options, showCompare: true}, rows)) as BenchRow[]).map((row) => row.compare_ratio)).toEqual([1.25, null]);
+        expect(print("json")).not.toContain("compare_ratio");
+    });
+});
+
+describe("bench formatting helpers", () => {
+    it("names tests as llama-bench does", () => {
+        expect(testName({n_prompt: 512, n_gen: 0, n_depth: 0})).toBe("pp512");
+        expect(testName({n_prompt: 0, n_gen: 128, n_depth: 0})).toBe("tg128");
+        expect(testName({n_prompt: 512, n_gen: 128, n_depth: 4096})).toBe("pp512+tg128 @ d4096");
+    });
+
+    it("turns llama.cpp's model description into the quant name of the file", () => {
+        expect(quantOf("llama 8x7B Q4_K - Medium")).toBe("Q4_K_M");
+        expect(quantOf("llama 8x7B Q3_K - Small")).toBe("Q3_K_S");
+        expect(quantOf("llama ?B Q8_0")).toBe("Q8_0");
+    });
+
+    it("prints samples_ts as C++ streams do (6 significant digits)", () => {
+        expect(formatG6(6863.1)).toBe("6863.1");
+        expect(formatG6(7147.5512)).toBe("7147.55");
+        expect(formatG6(51.2)).toBe("51.2");
+        expect(formatG6(1234567)).toBe("1.23457e+06");
+        expect(formatG6(0.00001234)).toBe("1.234e-05");
+    });
+
+    it("draws the roofline bar in eighths of a cell, clamped to its width", () => {
+        expect(bar(0.5)).toBe("█████     ");
+        expect(bar(0.05)).toBe("▌         ");
+        expect(bar(0.0625)).toBe("▋         ");
+        expect(bar(1.7)).toBe("██████████");
+        expect(bar(0)).toBe("          ");
+    });
+});
