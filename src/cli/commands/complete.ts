@@ -7,29 +7,15 @@ import {readPrompt} from "../readPrompt.js";
 import {writeJson, writeOut} from "../ui/stdout.js";
 import {logLine} from "../ui/terminal.js";
 
-export type CompleteOptions = ModelFlags & {
-    maxTokens: number,
-    temperature: number,
-    topK: number,
-    topP: number,
-    minP: number,
-    repeatPenalty: number,
-    seed?: number,
+/** The parsed flags: the sampling ones as commander gives them (--stop absent when never given). */
+export type CompleteOptions = ModelFlags & Omit<SamplingOptions, "stop"> & {
     stop?: string[],
     json?: boolean
 };
 
 export function samplingFrom(options: CompleteOptions): SamplingOptions {
-    return {
-        maxTokens: options.maxTokens,
-        temperature: options.temperature,
-        topK: options.topK,
-        topP: options.topP,
-        minP: options.minP,
-        repeatPenalty: options.repeatPenalty,
-        seed: options.seed,
-        stop: options.stop ?? []
-    };
+    const {maxTokens, temperature, topK, topP, minP, repeatPenalty, seed} = options;
+    return {maxTokens, temperature, topK, topP, minP, repeatPenalty, seed, stop: options.stop ?? []};
 }
 
 export async function runComplete(promptArgument: string | undefined, options: CompleteOptions) {
