@@ -1,4 +1,4 @@
-import type {GgufFileInfo} from "node-llama-cpp";
+import type {GgufFileInfo} from "../engine/readGgufHeader.js";
 import {decodeBytesPerToken, type DecodeBytes} from "./roofline.js";
 
 type ArchitectureMetadata = {

@@ -1,5 +1,5 @@
 import fs from "node:fs/promises";
-import {readGgufFileInfo, type GgufFileInfo} from "node-llama-cpp";
+import {readGgufHeader, type GgufFileInfo} from "../engine/readGgufHeader.js";
 import {ModelFileError} from "../errors.js";
 import {tensorByteSize} from "./ggmlTypeSizes.js";
 
@@ -36,7 +36,7 @@ export async function validateGgufFile(path: string): Promise<ValidatedGguf> {
 
     let info: GgufFileInfo;
     try {
-        info = await readGgufFileInfo(path, {sourceType: "filesystem", logWarnings: false, spliceSplitFiles: false});
+        info = await readGgufHeader(path);
     } catch (error) {
         throw new ModelFileError(`${path} has a damaged or truncated GGUF header.`, {
             hint: "The file is incomplete or corrupt; delete it and download it again.",
