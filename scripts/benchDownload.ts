@@ -2,7 +2,7 @@
  * `npm run bench:download`: mixtral's download and checksum paths against the standard tools on
  * the same bytes. A local Hugging Face-like server (the one the e2e tests use, in its own process)
  * serves one random file over 127.0.0.1; we time
- *   - transfer: node-llama-cpp's downloader (ipull, what `mixtral pull` uses) vs `curl -L -o`,
+ *   - transfer: our ranged node:http downloader (src/models/httpTransfer.ts, what `mixtral pull` uses) vs `curl -L -o`,
  *   - hashing:  our streamed sha256 vs `sha256sum`,
  *   - pull:     `mixtral pull`'s whole core (probe, transfer, verify, rename) vs `curl && sha256sum`,
  * and print MB/s side by side with the ratio (goal ≥ 0.9× each): the median of BENCH_RUNS runs
@@ -16,8 +16,8 @@ import os from "node:os";
 import path from "node:path";
 import {fileURLToPath} from "node:url";
 import {promisify} from "node:util";
-import {downloadFile} from "../src/engine/downloadFile.js";
 import {pullModel} from "../src/models/download.js";
+import {fetchToFile} from "../src/models/httpTransfer.js";
 import {sha256File} from "../src/models/sha256File.js";
 import {startFakeHuggingFace} from "../test/e2e/helpers/fakeHuggingFace.js";
 
@@ -78,7 +78,10 @@ async function bench() {
     try {
         log(`${sizeMb} MiB random file served from 127.0.0.1, ${os.cpus().length} cores, ${runs} runs after a warm-up`);
         log("transfer");
-        const ours = await throughput("mixtral (ipull)", data.length, () => downloadFile({url, dirPath: downloadDir, fileName: file}), clean);
+        const ours = await throughput("mixtral (node:http)", data.length, () => {
+            fs.mkdirSync(downloadDir, {recursive: true});
+            return fetchToFile({url, file: path.join(downloadDir, file), totalBytes: data.length, env, stallMs: 60_000});
+        }, clean);
         const curl = await throughput("curl", data.length, () => exec("curl", ["-sSfL", "-o", curlOut, url]), clean);
         log("sha256");
         const hashOurs = await throughput("mixtral (node crypto, 4 MiB reads)", data.length, () => sha256File(source), keep);

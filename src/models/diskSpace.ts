@@ -3,7 +3,7 @@ import path from "node:path";
 import {DownloadError} from "../errors.js";
 import {formatBytes} from "./formatBytes.js";
 
-/** Room kept free beyond the file itself: the OS and the metadata ipull appends need some. */
+/** Room kept free beyond the file itself: the OS and the rest of the system need some. */
 export const diskMarginBytes = 512 * 1024 * 1024;
 
 /** Free bytes for unprivileged users on the file system holding `dir` (or its closest existing parent). */

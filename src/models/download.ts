@@ -1,16 +1,16 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import {setTimeout as sleep} from "node:timers/promises";
-import {downloadFile, resumableBytes} from "../engine/downloadFile.js";
 import {DownloadError, InterruptedError, MixtralError} from "../errors.js";
 import {assertFreeSpace} from "./diskSpace.js";
 import {findExistingCopies, type ExistingCopy} from "./findExisting.js";
-import {huggingFaceFileUrl, authHeaders, redactToken} from "./huggingFace.js";
+import {fetchToFile, HttpStatusError, resumeOffset, StallError} from "./httpTransfer.js";
+import {huggingFaceFileUrl, redactToken} from "./huggingFace.js";
 import {acquireLock, type LockHolder} from "./lockFile.js";
 import {backoffDelay, probeRemote, type RemoteFile, type RetryPolicy} from "./probeRemote.js";
 import type {ModelSpec} from "./resolveName.js";
 import {sha256File} from "./sha256File.js";
-import {fileSize, partialPathFor, storeDir, storePathFor} from "./store.js";
+import {fileSize, inTransitSuffix, partialPathFor, storeDir, storePathFor} from "./store.js";
 
 export type PullTarget = Exclude<ModelSpec, {kind: "path"}>;
 
@@ -113,15 +113,16 @@ async function pullLocked(target: PullTarget, finalPath: string, partialPath: st
     remote ??= await probeRemote(url, policy, {signal: options.signal, env, onRetry: (attempt, delayMs, reason) => options.onEvent?.({type: "retry", attempt, delayMs, reason})});
     const expectedSha = catalogSha ?? remote.sha256;
     const expectedBytes = remote.bytes ?? (target.kind === "catalog" && target.entry.bytesExact ? target.entry.bytes : undefined);
-    await discardStalePartial(partialPath, {url, sha256: expectedSha, bytes: expectedBytes});
+    const note: PartialNote = {url, sha256: expectedSha, bytes: expectedBytes};
+    note.validator = await discardStalePartial(partialPath, note);
 
     const totalNeeded = expectedBytes ?? (target.kind === "catalog" ? target.entry.bytes : 0);
     // A complete file under the staging name (verification was interrupted) counts whole.
-    const onDisk = (await fileSize(partialPath)) ?? (expectedBytes == null ? undefined : await resumableBytes(partialPath + ".ipull", expectedBytes)) ?? 0;
+    const onDisk = (await fileSize(partialPath)) ?? await resumeOffset(partialPath + inTransitSuffix, expectedBytes);
     await assertFreeSpace(path.dirname(partialPath), Math.max(0, totalNeeded - onDisk), env);
 
     options.onEvent?.({type: "start", bytes: expectedBytes, resumeFrom: onDisk});
-    await transferWithRetries(url, partialPath, policy, options, env);
+    await transferWithRetries(url, partialPath, expectedBytes, note, policy, options, env);
 
     const bytes = (await fileSize(partialPath)) ?? 0;
     if (expectedBytes != null && bytes !== expectedBytes) {
@@ -134,8 +135,11 @@ async function pullLocked(target: PullTarget, finalPath: string, partialPath: st
         await deletePartial(partialPath);
     });
     await fs.mkdir(path.dirname(finalPath), {recursive: true});
+    // On disk before it gets its final name: a crash must never leave a usable name on unwritten data.
+    await fsync(partialPath);
     // rename(2) within one file system is atomic: readers see no file, or the whole verified file.
     await fs.rename(partialPath, finalPath);
+    await fsync(path.dirname(finalPath)).catch(() => {});
     await fs.rm(partialPath + ".json", {force: true});
     return {path: finalPath, bytes, sha256, alreadyPresent: false};
 }
@@ -157,10 +161,12 @@ async function tryReuse(copy: ExistingCopy, expectedSha: string | undefined, fin
     return {path: finalPath, bytes: copy.bytes, sha256: actual, alreadyPresent: false, reusedFrom: copy};
 }
 
-type PartialNote = {url: string, sha256?: string, bytes?: number};
 
-/** Bytes from another URL or another version of the file must not be resumed into this one. */
-async function discardStalePartial(partialPath: string, note: PartialNote) {
+/** What the bytes in `.partial/` are: resumed only into the same URL, size and checksum. `validator` is the server's ETag for them (If-Range). */
+type PartialNote = {url: string, sha256?: string, bytes?: number, validator?: string};
+
+/** Bytes from another URL or another version of the file must not be resumed into this one. Returns the validator of bytes kept. */
+async function discardStalePartial(partialPath: string, note: PartialNote): Promise<string | undefined> {
     const notePath = partialPath + ".json";
     let previous: PartialNote | undefined;
     try {
@@ -171,53 +177,59 @@ async function discardStalePartial(partialPath: string, note: PartialNote) {
     const same = previous != null && previous.url === note.url && previous.sha256 === note.sha256 && previous.bytes === note.bytes;
     if (!same) await deletePartial(partialPath);
     await fs.mkdir(path.dirname(partialPath), {recursive: true});
-    await fs.writeFile(notePath, JSON.stringify(note));
+    const validator = same ? previous?.validator : undefined;
+    await fs.writeFile(notePath, JSON.stringify({...note, validator}));
+    return validator;
+}
+
+async function fsync(file: string) {
+    const handle = await fs.open(file, "r");
+    try {
+        await handle.sync();
+    } finally {
+        await handle.close();
+    }
 }
 
 async function deletePartial(partialPath: string) {
-    for (const file of [partialPath, partialPath + ".ipull", partialPath + ".json"]) await fs.rm(file, {force: true});
+    for (const file of [partialPath, partialPath + inTransitSuffix, partialPath + ".json"]) await fs.rm(file, {force: true});
 }
 
 /**
- * ipull retries 5xx and dropped connections by itself, but waits forever on a connection that
- * stays open and sends nothing: a watchdog aborts an attempt that made no progress for stallMs,
- * and the attempt is retried with backoff, resuming from the bytes on disk.
+ * Runs transfer attempts until the file is complete: a 5xx, a reset, a cut or a stall (no byte for
+ * stallMs) is retried with backoff, each attempt resuming from the bytes already on disk.
  */
-async function transferWithRetries(url: string, partialPath: string, policy: RetryPolicy, options: PullOptions, env: NodeJS.ProcessEnv) {
+async function transferWithRetries(url: string, partialPath: string, expectedBytes: number | undefined, note: PartialNote, policy: RetryPolicy,
+    options: PullOptions, env: NodeJS.ProcessEnv) {
+    // Complete already (a verification was interrupted): nothing to fetch.
+    if (await fileSize(partialPath) != null) return;
+    const inTransit = partialPath + inTransitSuffix;
     for (let attempt = 1; ; attempt++) {
-        const attemptController = new AbortController();
-        let stalled = false;
-        let watchdog: NodeJS.Timeout | undefined;
-        const armWatchdog = () => {
-            clearTimeout(watchdog);
-            watchdog = setTimeout(() => {
-                stalled = true;
-                attemptController.abort(new Error("stalled"));
-            }, policy.stallMs);
-        };
-        const signal = options.signal == null ? attemptController.signal : AbortSignal.any([options.signal, attemptController.signal]);
-        let lastBytes = -1;
-        armWatchdog();
         try {
-            await downloadFile({
+            await fetchToFile({
                 url,
-                dirPath: path.dirname(partialPath),
-                fileName: path.basename(partialPath),
-                headers: authHeaders(url, env),
-                signal,
-                onProgress: (progress) => {
-                    if (progress.downloadedBytes !== lastBytes) armWatchdog();
-                    lastBytes = progress.downloadedBytes;
-                    options.onEvent?.({type: "progress", ...progress});
-                }
+                file: inTransit,
+                totalBytes: expectedBytes,
+                env,
+                signal: options.signal,
+                stallMs: policy.stallMs,
+                validator: note.validator,
+                onValidator: async (validator) => {
+                    if (validator === note.validator) return;
+                    note.validator = validator;
+                    await fs.writeFile(partialPath + ".json", JSON.stringify(note)).catch(() => {});
+                },
+                onProgress: (progress) => options.onEvent?.({type: "progress", ...progress})
             });
+            await fs.rename(inTransit, partialPath);
             return;
         } catch (error) {
             if (options.signal?.aborted === true)
                 throw new InterruptedError("Download interrupted; the bytes received so far are kept.", {hint: "Run the same command again to resume where it stopped."});
+            const stalled = error instanceof StallError;
             const reason = stalled ? `no data for ${Math.round(policy.stallMs / 1000)} s` : redactToken(describe(error), env);
             if (!stalled && !isTransient(error))
-                throw new DownloadError(`The download failed: ${reason}.`, {hint: "Run the command again; the bytes received so far are kept.", cause: sanitized(error, env)});
+                throw error instanceof MixtralError ? error : new DownloadError(`The download failed: ${reason}.`, {hint: "Run the command again; the bytes received so far are kept.", cause: sanitized(error, env)});
             if (attempt >= policy.attempts)
                 throw new DownloadError(`The download failed after ${attempt} attempts: ${reason}.`, {
                     hint: "Check the network and run the same command again; it resumes where it stopped.",
@@ -228,30 +240,27 @@ async function transferWithRetries(url: string, partialPath: string, policy: Ret
             await sleep(delayMs, undefined, {signal: options.signal}).catch(() => {
                 throw new InterruptedError("Download interrupted; the bytes received so far are kept.", {hint: "Run the same command again to resume where it stopped."});
             });
-        } finally {
-            clearTimeout(watchdog);
         }
     }
 }
 
 /** A 4xx other than 408/429 will not get better by asking again; everything else may. */
 function isTransient(error: unknown): boolean {
-    const status = (error as {statusCode?: unknown}).statusCode;
-    if (typeof status === "number") return status >= 500 || status === 429 || status === 408;
+    // The local disk, not the network: asking the server again will not help.
+    if (["ENOSPC", "EDQUOT", "EROFS", "EACCES", "EPERM", "EISDIR"].includes(String((error as {code?: unknown}).code))) return false;
+    if (error instanceof HttpStatusError) return error.statusCode >= 500 || error.statusCode === 429 || error.statusCode === 408;
     return !(error instanceof MixtralError);
 }
 
 function describe(error: unknown): string {
     if (error instanceof Error) {
-        const status = (error as {statusCode?: unknown, statusText?: unknown}).statusCode;
-        if (typeof status === "number") return `the server answered ${status}`;
-        const cause = error.cause as {code?: string} | undefined;
-        return cause?.code ?? error.message;
+        const code = (error as {code?: unknown}).code;
+        return typeof code === "string" && !error.message.includes(code) ? `${error.message} (${code})` : error.message;
     }
     return String(error);
 }
 
-/** Causes are printed with --verbose: strip HF_TOKEN from them (ipull's errors carry request headers). */
+/** Causes are printed with --verbose: strip HF_TOKEN from them (in case a URL or header ever carries it). */
 function sanitized(error: unknown, env: NodeJS.ProcessEnv): Error {
     return new Error(redactToken(error instanceof Error ? error.stack ?? error.message : String(error), env));
 }

@@ -5,6 +5,12 @@ import {UsageError} from "../errors.js";
 import type {CatalogEntry} from "./catalog.js";
 import type {ModelSpec} from "./resolveName.js";
 
+/**
+ * Bytes in transit live in `<partial>.download`, appended in order; once complete it is renamed to
+ * `<partial>`, hashed, fsynced, then renamed into the store.
+ */
+export const inTransitSuffix = ".download";
+
 /** Where downloaded models live: $MIXTRAL_MODELS, else $XDG_CACHE_HOME/mixtral/models, else ~/.cache/mixtral/models. */
 export function storeDir(env: NodeJS.ProcessEnv = process.env): string {
     if (env.MIXTRAL_MODELS != null && env.MIXTRAL_MODELS !== "") return path.resolve(env.MIXTRAL_MODELS);
@@ -62,7 +68,7 @@ export function storeFileFromArgument(argument: string, dir = storeDir()): strin
 export async function removeFromStore(finalPath: string, dir = storeDir()): Promise<string[]> {
     const removed: string[] = [];
     const partial = partialPathFor(finalPath, dir);
-    for (const file of [finalPath, partial + ".ipull", partial, partial + ".json"]) {
+    for (const file of [finalPath, partial + inTransitSuffix, partial, partial + ".json"]) {
         try {
             await fs.rm(file);
             removed.push(file);

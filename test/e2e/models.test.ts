@@ -45,7 +45,7 @@ describe("mixtral models", () => {
 
     it("shows a partial download as resumable", async () => {
         fs.mkdirSync(path.join(store, ".partial"));
-        fs.writeFileSync(path.join(store, ".partial", "mixtral-8x7b-v0.1.Q8_0.gguf.ipull"), Buffer.alloc(2000));
+        fs.writeFileSync(path.join(store, ".partial", "mixtral-8x7b-v0.1.Q8_0.gguf.download"), Buffer.alloc(2000));
         const result = await runCli(["models"], {env: env()});
         expect(result.stdout).toMatch(/^base:Q8_0\s+~49\.6 GB\s+8\.50\s+partial \(2\.00 kB; pull resumes\)$/m);
     });
@@ -62,11 +62,11 @@ describe("mixtral models", () => {
 
     it("removes a downloaded model and its partial download", async () => {
         fs.mkdirSync(path.join(store, ".partial"));
-        fs.writeFileSync(path.join(store, ".partial", q4 + ".ipull"), "partial");
+        fs.writeFileSync(path.join(store, ".partial", q4 + ".download"), "partial");
         const result = await runCli(["models", "rm", "instruct:q4_k_m"], {env: env()});
         expect(result.code, result.stderr).toBe(0);
         expect(fs.existsSync(path.join(store, q4))).toBe(false);
-        expect(fs.existsSync(path.join(store, ".partial", q4 + ".ipull"))).toBe(false);
+        expect(fs.existsSync(path.join(store, ".partial", q4 + ".download"))).toBe(false);
         const again = await runCli(["models", "rm", "instruct:Q4_K_M"], {env: env()});
         expect(again.code).toBe(1);
         expect(again.stderr).toMatch(/not in the store; nothing removed/);

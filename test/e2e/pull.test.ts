@@ -15,7 +15,7 @@ import {runCli, tinyModel} from "./helpers/runCli.js";
 const repo = "mixtral-test/tiny-GGUF";
 const token = "hf_never_print_me_42";
 const tiny = fs.readFileSync(tinyModel("tiny-q8_0.gguf"));
-// A bigger file for resume: 5 MiB chunks are ipull's resume granularity.
+// A bigger file for resume, so a cut or a kill lands mid-transfer.
 const big = Buffer.concat([Buffer.from("GGUF"), randomBytes(40 * 1024 * 1024 - 4)]);
 
 let server: FakeHuggingFace;
@@ -121,7 +121,7 @@ describe("mixtral pull", () => {
             env: env(),
             onSpawn: (child) => {
                 const timer = setInterval(() => {
-                    if (fs.existsSync(path.join(work, "store", ".partial", "big.gguf.ipull"))) {
+                    if (fs.existsSync(path.join(work, "store", ".partial", "big.gguf.download"))) {
                         clearInterval(timer);
                         setTimeout(() => child.kill("SIGINT"), 1500);
                     }
@@ -131,7 +131,7 @@ describe("mixtral pull", () => {
         });
         expect(interrupted.code).toBe(130);
         expect(interrupted.stderr).toMatch(/error: Download interrupted; the bytes received so far are kept\.\nhint: Run the same command again to resume/);
-        expect(partialFiles()).toContain("big.gguf.ipull");
+        expect(partialFiles()).toContain("big.gguf.download");
         expect(fs.existsSync(storeFile("big.gguf"))).toBe(false);
         server.throttleBytesPerSecond = 0;
         const resumed = await runCli(["pull", "instruct:Q8_0"], {env: env()});
@@ -201,7 +201,7 @@ describe("mixtral pull", () => {
         expect(pull.code).toBe(1);
         expect(pull.stderr).toMatch(/error: The download failed after 2 attempts: no data for 1 s/);
         expect(fs.existsSync(storeFile("big.gguf"))).toBe(false);
-        expect(partialFiles()).toContain("big.gguf.ipull");
+        expect(partialFiles()).toContain("big.gguf.download");
     });
 
     it("deletes corrupt bytes, says the checksum did not match, and exits non-zero", async () => {

@@ -114,6 +114,11 @@ export async function startFakeHuggingFace(files: HostedFile[], options: {fault?
         }
         // Faults hit ranged transfers (the downloader's real work), not its first look at the headers.
         const faultAt = range != null ? Math.floor(total * 0.4) : -1;
+        if (range != null && state.fault === "stallAlways" && start >= faultAt) {
+            // A transfer resuming at or past the fault point: headers, then nothing, the connection kept open.
+            response.flushHeaders();
+            return;
+        }
         let position = start;
         const piece = 64 * 1024;
         const sendMore = () => {
