@@ -1,5 +1,17 @@
 #!/usr/bin/env node
-// A tiny uncompiled shim: the compile cache makes every later start faster.
-import module from "node:module";
-module.enableCompileCache?.();
-await import("../dist/src/cli/index.js");
+// CommonJS on purpose (bin/package.json): an ES module entry is read through libuv's thread pool,
+// which fixes the pool's size before this file runs; here the pool is still unstarted.
+"use strict";
+
+// The commands that run a model: libuv's default pool of 4 threads competes with llama.cpp's own
+// threads for the cores (measured up to 8x slower generation on 2 cores), and these commands need
+// the pool only for one native call at a time. Downloads (pull) keep the default for file I/O.
+// An explicit UV_THREADPOOL_SIZE from the user wins.
+const modelCommands = new Set(["complete", "chat", "bench"]);
+const command = process.argv.slice(2).find((argument) => !argument.startsWith("-"));
+if (command != null && modelCommands.has(command) && process.env.UV_THREADPOOL_SIZE == null)
+    process.env.UV_THREADPOOL_SIZE = "1";
+
+// The compile cache makes every later start faster.
+require("node:module").enableCompileCache?.();
+import("../dist/src/cli/index.js");

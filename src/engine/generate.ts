@@ -1,5 +1,6 @@
 import type {LlamaContextSequence, Token} from "node-llama-cpp";
 import {UsageError} from "../errors.js";
+import {openDirectTokenLoop, type DirectTokenLoop, type SamplerSettings} from "./directTokenLoop.js";
 import {StopTextFilter} from "./stopText.js";
 import {TokenTextDecoder} from "./tokenTextDecoder.js";
 import type {GenerationResult, SamplingOptions, StopReason} from "./types.js";
@@ -47,7 +48,11 @@ export async function generate(
         );
 
     const generated: Token[] = [];
-    const decoder = new TokenTextDecoder((tokens, special, last) => model.detokenize(tokens, special, last));
+    // Until a few tokens are generated, the prompt's tail is their context: a SentencePiece "▁word"
+    // then keeps its leading space, as llama.cpp prints it, instead of being taken for the text's start.
+    const promptTail = promptTokens.slice(-4);
+    const decoder = new TokenTextDecoder((tokens, special, last) =>
+        model.detokenize(tokens, special, last != null && last.length > 0 ? last : promptTail));
     const stopFilter = new StopTextFilter(sampling.stop);
     let text = "";
     let stopReason: StopReason = "maxTokens";
@@ -61,7 +66,7 @@ export async function generate(
     let firstTokenAt: number | undefined;
     if (sampling.maxTokens <= 0 || signal?.aborted) stopReason = signal?.aborted ? "abort" : "maxTokens";
     else {
-        const iterator = sequence.evaluate(promptTokens, {
+        const settings: SamplerSettings = {
             temperature: sampling.temperature,
             topK: sampling.topK,
             topP: sampling.topP,
@@ -71,10 +76,13 @@ export async function generate(
                 penalty: sampling.repeatPenalty,
                 maxPunishTokens: repeatLastN,
                 punishTokens: () => generated.slice(-repeatLastN)
-            },
-            // We want to see EOS to report why generation ended.
-            yieldEogToken: true
-        });
+            }
+        };
+        // The direct loop saves ~0.5 ms a token (see directTokenLoop.ts); the library's generator
+        // remains for what the direct loop does not handle.
+        const direct = openDirectTokenLoop(sequence, settings);
+        // yieldEogToken: we want to see EOS to report why generation ended.
+        const iterator = direct != null ? directTokens(direct, promptTokens) : sequence.evaluate(promptTokens, {...settings, yieldEogToken: true});
         for await (const token of iterator) {
             firstTokenAt ??= performance.now();
             if (model.isEogToken(token)) {
@@ -123,4 +131,19 @@ export async function generate(
             generatedTokensPerSecond: generateMs > 0 ? decodeSteps / (generateMs / 1000) : 0
         }
     };
+}
+
+/** The direct loop as the generator `sequence.evaluate` would be: the last token yielded is not decoded. */
+async function* directTokens(loop: DirectTokenLoop, promptTokens: Token[]): AsyncGenerator<Token> {
+    try {
+        let input: readonly Token[] = promptTokens;
+        while (true) {
+            const token = await loop.step(input);
+            if (token == null) return;
+            yield token;
+            input = [token];
+        }
+    } finally {
+        loop.dispose();
+    }
 }

@@ -1,0 +1,125 @@
+import type {LlamaContextSequence, Token} from "node-llama-cpp";
+
+/**
+ * Decode-then-sample on node-llama-cpp's native context directly, one step per token.
+ *
+ * Why: `sequence.evaluate()` is built for many sequences sharing a context. Per token it goes through
+ * an async generator, two locks, a batching queue, a thread-splitter reservation, a fresh sampler
+ * config (about 20 properties read through N-API) and a token meter, and allocates enough to keep
+ * the garbage collector busy. Profiled on a 2-core machine that was ~0.5 ms of main-thread work per
+ * token, serial with the model (the ggml threads wait for it), against ~0.1 ms for this loop. What is
+ * left per token is the two native calls the binding makes asynchronous (decode, sample).
+ *
+ * It relies on internals of node-llama-cpp 3.21.1 (pinned exactly in package.json). `open` checks
+ * their shape and returns undefined when anything differs or a feature needs the library's own
+ * path (token predictors, checkpoints of recurrent/SWA models); callers then use `sequence.evaluate`.
+ * The sequence's bookkeeping (nextTokenIndex, contextTokens, token meter) is kept as the library
+ * keeps it, so later calls — chat's next turn, eraseContextTokenRanges — see a consistent sequence.
+ */
+export type DirectTokenLoop = {
+    /** Decodes `tokens` after the sequence's contents and samples the next token (undefined: none). */
+    step(tokens: readonly Token[]): Promise<Token | undefined>,
+    dispose(): void
+};
+
+type AddonSampler = {applyConfig(config: object): void, dispose(): void};
+type AddonContext = {
+    initBatch(size: number): void,
+    addToBatch(sequenceId: number, firstTokenIndex: number, tokens: Uint32Array, logitIndexes: Uint32Array): Uint32Array | Int32Array | number[],
+    decodeBatch(): Promise<void>,
+    sampleToken(batchLogitIndex: number, sampler: AddonSampler): Promise<number>,
+    setThreads(threads: number): void
+};
+type SequenceInternals = {
+    _sequenceId: number,
+    _nextTokenIndex: number,
+    _contextTokens: Token[],
+    _loadedTokenPredictions: unknown[],
+    _tokenPredictor?: unknown,
+    _disposed: boolean,
+    needsCheckpoints: boolean,
+    tokenMeter: {useTokens(tokens: number, type: "input" | "output"): void},
+    _resolveSamplerConfig(options: object): object,
+    _context: {_ctx: AddonContext, batchSize: number, idealThreads: number, _disposed: boolean},
+    model: {_model: unknown, _llama: {_bindings: {AddonSampler: new (model: unknown) => AddonSampler}}}
+};
+
+export type SamplerSettings = {
+    temperature: number, topK: number, topP: number, minP: number, seed?: number,
+    repeatPenalty?: {penalty: number, maxPunishTokens: number, punishTokens(): Token[]}
+};
+
+export function openDirectTokenLoop(sequence: LlamaContextSequence, sampler: SamplerSettings): DirectTokenLoop | undefined {
+    const internals = sequence as unknown as SequenceInternals;
+    if (!hasExpectedShape(internals) || internals.needsCheckpoints || internals._tokenPredictor != null
+        || internals._loadedTokenPredictions.length > 0)
+        return undefined;
+
+    const context = internals._context;
+    const native = context._ctx;
+    const sequenceId = internals._sequenceId;
+    const samplerHandle = new internals.model._llama._bindings.AddonSampler(internals.model._model);
+    // The library's own resolution (defaults, seed from the clock when none): same sampling as evaluate().
+    const resolveConfig = () => internals._resolveSamplerConfig(sampler);
+    samplerHandle.applyConfig(resolveConfig());
+    // The thread splitter may have lowered the native thread count for another context; restore ours.
+    native.setThreads(context.idealThreads);
+
+    const single = new Uint32Array(1);
+    const none = new Uint32Array(0);
+    let disposed = false;
+
+    return {
+        async step(tokens) {
+            if (disposed || internals._disposed || context._disposed) throw new Error("The context sequence was disposed during generation.");
+            let batchLogitIndex = -1;
+            for (let start = 0; start < tokens.length; start += context.batchSize) {
+                const chunk = tokens.slice(start, start + context.batchSize);
+                const last = start + chunk.length >= tokens.length;
+                const input = chunk.length === 1 ? (single[0] = chunk[0]!, single) : Uint32Array.from(chunk);
+                native.initBatch(chunk.length);
+                const logitIndexes = native.addToBatch(sequenceId, internals._nextTokenIndex, input,
+                    last ? Uint32Array.of(chunk.length - 1) : none);
+                await native.decodeBatch();
+                internals._nextTokenIndex += chunk.length;
+                // push, not concat: the public getter hands out copies, and concat is O(context) a token.
+                for (const token of chunk) internals._contextTokens.push(token);
+                internals.tokenMeter.useTokens(last ? chunk.length - 1 : chunk.length, "input");
+                if (last) {
+                    internals.tokenMeter.useTokens(1, "output");
+                    batchLogitIndex = logitIndexes[0] ?? -1;
+                }
+            }
+            if (batchLogitIndex < 0) return undefined;
+            // The penalty window moves with every token; plain sampling keeps its first config.
+            if (sampler.repeatPenalty != null) samplerHandle.applyConfig(resolveConfig());
+            const token = await native.sampleToken(batchLogitIndex, samplerHandle);
+            if (token === -1) throw new Error("Failed to sample the next token.");
+            return token == null ? undefined : token as Token;
+        },
+        dispose() {
+            if (disposed) return;
+            disposed = true;
+            samplerHandle.dispose();
+        }
+    };
+}
+
+function hasExpectedShape(internals: SequenceInternals): boolean {
+    const context = internals._context as Partial<SequenceInternals["_context"]> | undefined;
+    const native = context?._ctx as Partial<AddonContext> | undefined;
+    return typeof internals._sequenceId === "number"
+        && typeof internals._nextTokenIndex === "number"
+        && Array.isArray(internals._contextTokens)
+        && Array.isArray(internals._loadedTokenPredictions)
+        && typeof internals._resolveSamplerConfig === "function"
+        && typeof internals.tokenMeter?.useTokens === "function"
+        && typeof context?.batchSize === "number"
+        && typeof context.idealThreads === "number"
+        && typeof native?.initBatch === "function"
+        && typeof native.addToBatch === "function"
+        && typeof native.decodeBatch === "function"
+        && typeof native.sampleToken === "function"
+        && typeof native.setThreads === "function"
+        && typeof internals.model?._llama?._bindings?.AddonSampler === "function";
+}
