@@ -1,4 +1,5 @@
 import type {LlamaContext, LlamaContextSequence, Token} from "node-llama-cpp";
+import {nativeContextOf, nativeSequenceIdOf} from "./nativeContext.js";
 
 /**
  * The cheapest way to time llama_decode from JavaScript. node-llama-cpp's public evaluation path
@@ -17,25 +18,9 @@ export type BenchDecoder = {
     readonly direct: boolean
 };
 
-type NativeContext = {
-    initBatch(size: number): void,
-    addToBatch(sequenceId: number, firstTokenIndex: number, tokens: Uint32Array, logitIndexes: Uint32Array): Uint32Array,
-    decodeBatch(): Promise<void>,
-    disposeSequence(sequenceId: number): void
-};
-
-function nativeContextOf(context: LlamaContext): NativeContext | undefined {
-    const native = (context as unknown as {_ctx?: Partial<NativeContext>})._ctx;
-    if (native == null) return undefined;
-    const {initBatch, addToBatch, decodeBatch, disposeSequence} = native;
-    if (typeof initBatch !== "function" || typeof addToBatch !== "function" || typeof decodeBatch !== "function" || typeof disposeSequence !== "function")
-        return undefined;
-    return native as NativeContext;
-}
-
 export function createBenchDecoder(context: LlamaContext, sequence: LlamaContextSequence): BenchDecoder {
     const native = nativeContextOf(context);
-    const sequenceId = (sequence as unknown as {_sequenceId?: unknown})._sequenceId;
+    const sequenceId = nativeSequenceIdOf(sequence);
     const batchSize = context.batchSize;
     if (native != null && typeof sequenceId === "number") {
         let position = 0;

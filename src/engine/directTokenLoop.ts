@@ -1,4 +1,5 @@
-import type {LlamaContextSequence, Token} from "node-llama-cpp";
+import type {LlamaContext, LlamaContextSequence, Token} from "node-llama-cpp";
+import {nativeContextOf, nativeSequenceIdOf, type AddonSampler} from "./nativeContext.js";
 
 /**
  * Decode-then-sample on node-llama-cpp's native context directly, one step per token.
@@ -17,21 +18,15 @@ import type {LlamaContextSequence, Token} from "node-llama-cpp";
  * keeps it, so later calls — chat's next turn, eraseContextTokenRanges — see a consistent sequence.
  */
 export type DirectTokenLoop = {
-    /** Decodes `tokens` after the sequence's contents and samples the next token (undefined: none). */
-    step(tokens: readonly Token[]): Promise<Token | undefined>,
+    /**
+     * Decodes `tokens` after the sequence's contents and samples the next token (undefined: none).
+     * A long prompt is decoded in batches; an aborted signal stops between them (undefined too).
+     */
+    step(tokens: readonly Token[], signal?: AbortSignal): Promise<Token | undefined>,
     dispose(): void
 };
 
-type AddonSampler = {applyConfig(config: object): void, dispose(): void};
-type AddonContext = {
-    initBatch(size: number): void,
-    addToBatch(sequenceId: number, firstTokenIndex: number, tokens: Uint32Array, logitIndexes: Uint32Array): Uint32Array | Int32Array | number[],
-    decodeBatch(): Promise<void>,
-    sampleToken(batchLogitIndex: number, sampler: AddonSampler): Promise<number>,
-    setThreads(threads: number): void
-};
 type SequenceInternals = {
-    _sequenceId: number,
     _nextTokenIndex: number,
     _contextTokens: Token[],
     _loadedTokenPredictions: unknown[],
@@ -40,7 +35,7 @@ type SequenceInternals = {
     needsCheckpoints: boolean,
     tokenMeter: {useTokens(tokens: number, type: "input" | "output"): void},
     _resolveSamplerConfig(options: object): object,
-    _context: {_ctx: AddonContext, batchSize: number, idealThreads: number, _disposed: boolean},
+    _context: LlamaContext & {batchSize: number, idealThreads: number, _disposed: boolean},
     model: {_model: unknown, _llama: {_bindings: {AddonSampler: new (model: unknown) => AddonSampler}}}
 };
 
@@ -51,13 +46,13 @@ export type SamplerSettings = {
 
 export function openDirectTokenLoop(sequence: LlamaContextSequence, sampler: SamplerSettings): DirectTokenLoop | undefined {
     const internals = sequence as unknown as SequenceInternals;
-    if (!hasExpectedShape(internals) || internals.needsCheckpoints || internals._tokenPredictor != null
-        || internals._loadedTokenPredictions.length > 0)
+    const native = internals._context == null ? undefined : nativeContextOf(internals._context);
+    const sequenceId = nativeSequenceIdOf(sequence);
+    if (native == null || sequenceId == null || !hasExpectedShape(internals) || internals.needsCheckpoints
+        || internals._tokenPredictor != null || internals._loadedTokenPredictions.length > 0)
         return undefined;
 
     const context = internals._context;
-    const native = context._ctx;
-    const sequenceId = internals._sequenceId;
     const samplerHandle = new internals.model._llama._bindings.AddonSampler(internals.model._model);
     // The library's own resolution (defaults, seed from the clock when none): same sampling as evaluate().
     const resolveConfig = () => internals._resolveSamplerConfig(sampler);
@@ -70,10 +65,12 @@ export function openDirectTokenLoop(sequence: LlamaContextSequence, sampler: Sam
     let disposed = false;
 
     return {
-        async step(tokens) {
+        async step(tokens, signal) {
             if (disposed || internals._disposed || context._disposed) throw new Error("The context sequence was disposed during generation.");
             let batchLogitIndex = -1;
             for (let start = 0; start < tokens.length; start += context.batchSize) {
+                // Ctrl+C during a long prompt (a loaded chat, a big file) must not wait for all of it.
+                if (signal?.aborted) return undefined;
                 const chunk = tokens.slice(start, start + context.batchSize);
                 const last = start + chunk.length >= tokens.length;
                 const input = chunk.length === 1 ? (single[0] = chunk[0]!, single) : Uint32Array.from(chunk);
@@ -106,20 +103,13 @@ export function openDirectTokenLoop(sequence: LlamaContextSequence, sampler: Sam
 }
 
 function hasExpectedShape(internals: SequenceInternals): boolean {
-    const context = internals._context as Partial<SequenceInternals["_context"]> | undefined;
-    const native = context?._ctx as Partial<AddonContext> | undefined;
-    return typeof internals._sequenceId === "number"
-        && typeof internals._nextTokenIndex === "number"
+    const context = internals._context as Partial<SequenceInternals["_context"]>;
+    return typeof internals._nextTokenIndex === "number"
         && Array.isArray(internals._contextTokens)
         && Array.isArray(internals._loadedTokenPredictions)
         && typeof internals._resolveSamplerConfig === "function"
         && typeof internals.tokenMeter?.useTokens === "function"
-        && typeof context?.batchSize === "number"
+        && typeof context.batchSize === "number"
         && typeof context.idealThreads === "number"
-        && typeof native?.initBatch === "function"
-        && typeof native.addToBatch === "function"
-        && typeof native.decodeBatch === "function"
-        && typeof native.sampleToken === "function"
-        && typeof native.setThreads === "function"
         && typeof internals.model?._llama?._bindings?.AddonSampler === "function";
 }

@@ -82,7 +82,7 @@ export async function generate(
         // remains for what the direct loop does not handle.
         const direct = openDirectTokenLoop(sequence, settings);
         // yieldEogToken: we want to see EOS to report why generation ended.
-        const iterator = direct != null ? directTokens(direct, promptTokens) : sequence.evaluate(promptTokens, {...settings, yieldEogToken: true});
+        const iterator = direct != null ? directTokens(direct, promptTokens, signal) : sequence.evaluate(promptTokens, {...settings, yieldEogToken: true});
         for await (const token of iterator) {
             firstTokenAt ??= performance.now();
             if (model.isEogToken(token)) {
@@ -108,6 +108,8 @@ export async function generate(
             }
         }
     }
+    // Aborted before any token came out (during the prompt): say so rather than "maxTokens".
+    if (stopReason === "maxTokens" && signal?.aborted === true && generated.length < sampling.maxTokens) stopReason = "abort";
     if (stopReason !== "stop") {
         const tail = stopFilter.push(decoder.flush());
         emit(tail.text);
@@ -134,11 +136,11 @@ export async function generate(
 }
 
 /** The direct loop as the generator `sequence.evaluate` would be: the last token yielded is not decoded. */
-async function* directTokens(loop: DirectTokenLoop, promptTokens: Token[]): AsyncGenerator<Token> {
+async function* directTokens(loop: DirectTokenLoop, promptTokens: Token[], signal: AbortSignal | undefined): AsyncGenerator<Token> {
     try {
         let input: readonly Token[] = promptTokens;
         while (true) {
-            const token = await loop.step(input);
+            const token = await loop.step(input, signal);
             if (token == null) return;
             yield token;
             input = [token];

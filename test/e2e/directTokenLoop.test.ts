@@ -51,3 +51,30 @@ describe("the direct token loop", () => {
         });
     }
 });
+
+describe("Ctrl+C during a long prompt", () => {
+    let opened: OpenedModel;
+    beforeAll(async () => {
+        // A small batch, so a 300-token prompt is decoded in several batches.
+        opened = await openModel({path: tinyModel(), gpu: "cpu", threads: 1, contextSize: 512, batchSize: 64});
+    });
+    afterAll(async () => {
+        await opened?.dispose();
+    });
+
+    it("stops between prompt batches instead of decoding the whole prompt first", async () => {
+        const {sequence} = opened;
+        await sequence.clearHistory();
+        const prompt = tokenizePrompt(sequence, "hello ".repeat(300));
+        expect(prompt.length).toBeGreaterThan(3 * 64);
+        // A signal that turns aborted once the first batch is on its way: the user's Ctrl+C mid-prompt.
+        let reads = 0;
+        const signal = {get aborted() { return ++reads > 2; }} as AbortSignal;
+        const result = await generate(sequence, prompt, {maxTokens: 10, temperature: 0, topK: 40, topP: 0.95, minP: 0.05, repeatPenalty: 1, stop: []}, {signal});
+        expect(result.stopReason).toBe("abort");
+        expect(result.tokens.generated).toBe(0);
+        // Some of the prompt was decoded, not all of it.
+        expect(sequence.nextTokenIndex).toBeGreaterThan(0);
+        expect(sequence.nextTokenIndex).toBeLessThan(prompt.length);
+    });
+});
