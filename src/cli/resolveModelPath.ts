@@ -1,5 +1,5 @@
 import readline from "node:readline/promises";
-import {ModelNotFoundError, UsageError} from "../errors.js";
+import {InterruptedError, ModelNotFoundError, UsageError} from "../errors.js";
 import {loadCatalog} from "../models/catalog.js";
 import type {PullTarget} from "../models/download.js";
 import {formatBytes} from "../models/formatBytes.js";
@@ -54,7 +54,7 @@ export async function resolveModel(model: string | undefined, options: ResolveMo
             hint: `Run: mixtral pull ${spec.kind === "catalog" ? spec.entry.name : model}` + (options.interactive ? "" : "  (or pass --yes to download it now)")
         });
     const {pullWithProgress} = await import("./commands/pull.js");
-    const pulled = await pullWithProgress(spec, {signal: options.signal ?? new AbortController().signal});
+    const pulled = await pullWithProgress(spec, {signal: options.signal});
     return {path: pulled.path, reason: `${describe(spec)} pulled into the store (${pulled.path})`};
 }
 
@@ -66,9 +66,20 @@ async function askToDownload(spec: PullTarget, signal: AbortSignal | undefined):
     const size = spec.kind === "catalog" ? ` (${spec.entry.bytesExact ? "" : "about "}${formatBytes(spec.entry.bytes)})` : "";
     const prompt = readline.createInterface({input: process.stdin, output: process.stderr});
     try {
-        const answer = await prompt.question(`${describe(spec)} is not downloaded. Download it now${size}? [y/N] `, {signal});
-        return /^y(es)?$/i.test(answer.trim());
-    } catch {
+        const answer = await new Promise<string | undefined>((resolve, reject) => {
+            // On a terminal readline reads Ctrl+C itself (raw mode, no SIGINT): an interruption, not a "no".
+            prompt.once("SIGINT", () => {
+                process.stderr.write("\n");
+                reject(new InterruptedError("Interrupted; nothing was downloaded."));
+            });
+            // Ctrl+D or a closed stdin is a "no" (Node 20 leaves question() pending forever on close).
+            prompt.once("close", () => resolve(undefined));
+            prompt.question(`${describe(spec)} is not downloaded. Download it now${size}? [y/N] `, {signal}).then(resolve, reject);
+        });
+        return answer != null && /^y(es)?$/i.test(answer.trim());
+    } catch (error) {
+        if (error instanceof InterruptedError) throw error;
+        if (signal?.aborted === true) throw new InterruptedError("Interrupted; nothing was downloaded.", {cause: error});
         return false;
     } finally {
         prompt.close();

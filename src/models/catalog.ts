@@ -88,7 +88,7 @@ function findUp(start: string, name: string): string {
     return path.resolve(start, "../../..", name);
 }
 
-export function catalogPath(env: NodeJS.ProcessEnv = process.env): string {
+function catalogPath(env: NodeJS.ProcessEnv = process.env): string {
     const override = env.MIXTRAL_CATALOG;
     return override != null && override !== "" ? path.resolve(override) : defaultCatalogPath;
 }

@@ -10,7 +10,7 @@ import {acquireLock, type LockHolder} from "./lockFile.js";
 import {backoffDelay, probeRemote, type RemoteFile, type RetryPolicy} from "./probeRemote.js";
 import type {ModelSpec} from "./resolveName.js";
 import {sha256File} from "./sha256File.js";
-import {fileSize, inTransitSuffix, partialPathFor, storeDir, storePathFor} from "./store.js";
+import {fileSize, stagingFilesFor, storeDir, storePathFor, type StagingFiles} from "./store.js";
 
 export type PullTarget = Exclude<ModelSpec, {kind: "path"}>;
 
@@ -43,7 +43,7 @@ export type PullOptions = {
 };
 
 /** Tuning, overridable by env for tests: MIXTRAL_DOWNLOAD_ATTEMPTS, MIXTRAL_DOWNLOAD_RETRY_MS, MIXTRAL_DOWNLOAD_STALL_MS. */
-export function retryPolicy(env: NodeJS.ProcessEnv = process.env): RetryPolicy {
+function retryPolicy(env: NodeJS.ProcessEnv = process.env): RetryPolicy {
     const number = (name: string, fallback: number) => {
         const value = Number(env[name]);
         return env[name] != null && Number.isFinite(value) && value > 0 ? value : fallback;
@@ -80,19 +80,19 @@ async function pullOrWait(target: PullTarget, options: PullOptions): Promise<Pul
     const present = await fileSize(finalPath);
     if (present != null) return {path: finalPath, bytes: present, alreadyPresent: true};
 
-    const partialPath = partialPathFor(finalPath, dir);
-    const lock = await acquireLock(partialPath + ".lock", {signal: options.signal, onWait: (holder) => options.onEvent?.({type: "waiting", holder})});
+    const staging = stagingFilesFor(finalPath, dir);
+    const lock = await acquireLock(staging.lock, {signal: options.signal, onWait: (holder) => options.onEvent?.({type: "waiting", holder})});
     try {
         // The process we waited for may have finished the job.
         const ready = await fileSize(finalPath);
         if (ready != null) return {path: finalPath, bytes: ready, alreadyPresent: true};
-        return await pullLocked(target, finalPath, partialPath, options, env);
+        return await pullLocked(target, finalPath, staging, options, env);
     } finally {
         await lock.release();
     }
 }
 
-async function pullLocked(target: PullTarget, finalPath: string, partialPath: string, options: PullOptions, env: NodeJS.ProcessEnv): Promise<PullResult> {
+async function pullLocked(target: PullTarget, finalPath: string, staging: StagingFiles, options: PullOptions, env: NodeJS.ProcessEnv): Promise<PullResult> {
     const policy = retryPolicy(env);
     const url = remoteUrlOf(target, env);
     const catalogSha = target.kind === "catalog" ? target.entry.sha256 ?? undefined : undefined;
@@ -114,40 +114,46 @@ async function pullLocked(target: PullTarget, finalPath: string, partialPath: st
     const expectedSha = catalogSha ?? remote.sha256;
     const expectedBytes = remote.bytes ?? (target.kind === "catalog" && target.entry.bytesExact ? target.entry.bytes : undefined);
     const note: PartialNote = {url, sha256: expectedSha, bytes: expectedBytes};
-    note.validator = await discardStalePartial(partialPath, note);
+    note.validator = await discardStalePartial(staging, note);
 
     const totalNeeded = expectedBytes ?? (target.kind === "catalog" ? target.entry.bytes : 0);
-    // A complete file under the staging name (verification was interrupted) counts whole.
-    const onDisk = (await fileSize(partialPath)) ?? await resumeOffset(partialPath + inTransitSuffix, expectedBytes);
-    await assertFreeSpace(path.dirname(partialPath), Math.max(0, totalNeeded - onDisk), env);
+    // A complete file under the staging name (verification was interrupted) counts whole: nothing to fetch.
+    const complete = await fileSize(staging.complete);
+    const onDisk = complete ?? await resumeOffset(staging.inTransit, expectedBytes);
+    await assertFreeSpace(path.dirname(staging.complete), Math.max(0, totalNeeded - onDisk), env);
 
     options.onEvent?.({type: "start", bytes: expectedBytes, resumeFrom: onDisk});
-    await transferWithRetries(url, partialPath, expectedBytes, note, policy, options, env);
+    if (complete == null) await transferWithRetries(url, staging, expectedBytes, note, policy, options, env);
 
-    const bytes = (await fileSize(partialPath)) ?? 0;
+    const bytes = (await fileSize(staging.complete)) ?? 0;
     if (expectedBytes != null && bytes !== expectedBytes) {
-        await deletePartial(partialPath);
+        await deletePartial(staging);
         throw new DownloadError(`The download of ${file} ended with ${bytes} bytes instead of ${expectedBytes}; the incomplete data was deleted.`, {
             hint: "Run the command again to download it afresh."
         });
     }
-    const sha256 = await verifyFile(partialPath, bytes, expectedSha, options, async () => {
-        await deletePartial(partialPath);
-    });
+    const sha256 = await verifyFile(staging.complete, bytes, expectedSha, options, () => deletePartial(staging));
     await fs.mkdir(path.dirname(finalPath), {recursive: true});
     // On disk before it gets its final name: a crash must never leave a usable name on unwritten data.
-    await fsync(partialPath);
+    await fsync(staging.complete);
     // rename(2) within one file system is atomic: readers see no file, or the whole verified file.
-    await fs.rename(partialPath, finalPath);
+    await fs.rename(staging.complete, finalPath);
     await fsync(path.dirname(finalPath)).catch(() => {});
-    await fs.rm(partialPath + ".json", {force: true});
+    await fs.rm(staging.note, {force: true});
     return {path: finalPath, bytes, sha256, alreadyPresent: false};
 }
 
 async function tryReuse(copy: ExistingCopy, expectedSha: string | undefined, finalPath: string, options: PullOptions): Promise<PullResult | undefined> {
     if (expectedSha == null) return undefined;
     options.onEvent?.({type: "verifyingCopy", copy});
-    const actual = await sha256File(copy.path, {signal: options.signal, onProgress: (hashedBytes) => options.onEvent?.({type: "hashProgress", hashedBytes, totalBytes: copy.bytes})});
+    let actual: string;
+    try {
+        actual = await sha256File(copy.path, {signal: options.signal, onProgress: (hashedBytes) => options.onEvent?.({type: "hashProgress", hashedBytes, totalBytes: copy.bytes})});
+    } catch (error) {
+        // Another user's file we may not read, or one deleted meanwhile: not a copy to reuse.
+        if (options.signal?.aborted === true) throw error;
+        return undefined;
+    }
     if (actual !== expectedSha) return undefined;
     await fs.mkdir(path.dirname(finalPath), {recursive: true});
     const staging = `${finalPath}.link-${process.pid}`;
@@ -161,24 +167,22 @@ async function tryReuse(copy: ExistingCopy, expectedSha: string | undefined, fin
     return {path: finalPath, bytes: copy.bytes, sha256: actual, alreadyPresent: false, reusedFrom: copy};
 }
 
-
 /** What the bytes in `.partial/` are: resumed only into the same URL, size and checksum. `validator` is the server's ETag for them (If-Range). */
 type PartialNote = {url: string, sha256?: string, bytes?: number, validator?: string};
 
 /** Bytes from another URL or another version of the file must not be resumed into this one. Returns the validator of bytes kept. */
-async function discardStalePartial(partialPath: string, note: PartialNote): Promise<string | undefined> {
-    const notePath = partialPath + ".json";
+async function discardStalePartial(staging: StagingFiles, note: PartialNote): Promise<string | undefined> {
     let previous: PartialNote | undefined;
     try {
-        previous = JSON.parse(await fs.readFile(notePath, "utf8")) as PartialNote;
+        previous = JSON.parse(await fs.readFile(staging.note, "utf8")) as PartialNote;
     } catch {
         previous = undefined;
     }
     const same = previous != null && previous.url === note.url && previous.sha256 === note.sha256 && previous.bytes === note.bytes;
-    if (!same) await deletePartial(partialPath);
-    await fs.mkdir(path.dirname(partialPath), {recursive: true});
+    if (!same) await deletePartial(staging);
+    await fs.mkdir(path.dirname(staging.note), {recursive: true});
     const validator = same ? previous?.validator : undefined;
-    await fs.writeFile(notePath, JSON.stringify({...note, validator}));
+    await fs.writeFile(staging.note, JSON.stringify({...note, validator}));
     return validator;
 }
 
@@ -191,24 +195,25 @@ async function fsync(file: string) {
     }
 }
 
-async function deletePartial(partialPath: string) {
-    for (const file of [partialPath, partialPath + inTransitSuffix, partialPath + ".json"]) await fs.rm(file, {force: true});
+async function deletePartial(staging: StagingFiles) {
+    for (const file of [staging.complete, staging.inTransit, staging.note]) await fs.rm(file, {force: true});
+}
+
+function downloadInterrupted() {
+    return new InterruptedError("Download interrupted; the bytes received so far are kept.", {hint: "Run the same command again to resume where it stopped."});
 }
 
 /**
  * Runs transfer attempts until the file is complete: a 5xx, a reset, a cut or a stall (no byte for
  * stallMs) is retried with backoff, each attempt resuming from the bytes already on disk.
  */
-async function transferWithRetries(url: string, partialPath: string, expectedBytes: number | undefined, note: PartialNote, policy: RetryPolicy,
+async function transferWithRetries(url: string, staging: StagingFiles, expectedBytes: number | undefined, note: PartialNote, policy: RetryPolicy,
     options: PullOptions, env: NodeJS.ProcessEnv) {
-    // Complete already (a verification was interrupted): nothing to fetch.
-    if (await fileSize(partialPath) != null) return;
-    const inTransit = partialPath + inTransitSuffix;
     for (let attempt = 1; ; attempt++) {
         try {
             await fetchToFile({
                 url,
-                file: inTransit,
+                file: staging.inTransit,
                 totalBytes: expectedBytes,
                 env,
                 signal: options.signal,
@@ -217,15 +222,14 @@ async function transferWithRetries(url: string, partialPath: string, expectedByt
                 onValidator: async (validator) => {
                     if (validator === note.validator) return;
                     note.validator = validator;
-                    await fs.writeFile(partialPath + ".json", JSON.stringify(note)).catch(() => {});
+                    await fs.writeFile(staging.note, JSON.stringify(note)).catch(() => {});
                 },
                 onProgress: (progress) => options.onEvent?.({type: "progress", ...progress})
             });
-            await fs.rename(inTransit, partialPath);
+            await fs.rename(staging.inTransit, staging.complete);
             return;
         } catch (error) {
-            if (options.signal?.aborted === true)
-                throw new InterruptedError("Download interrupted; the bytes received so far are kept.", {hint: "Run the same command again to resume where it stopped."});
+            if (options.signal?.aborted === true) throw downloadInterrupted();
             const stalled = error instanceof StallError;
             const reason = stalled ? `no data for ${Math.round(policy.stallMs / 1000)} s` : redactToken(describe(error), env);
             if (!stalled && !isTransient(error))
@@ -238,7 +242,7 @@ async function transferWithRetries(url: string, partialPath: string, expectedByt
             const delayMs = backoffDelay(policy.baseDelayMs, attempt);
             options.onEvent?.({type: "retry", attempt, delayMs, reason});
             await sleep(delayMs, undefined, {signal: options.signal}).catch(() => {
-                throw new InterruptedError("Download interrupted; the bytes received so far are kept.", {hint: "Run the same command again to resume where it stopped."});
+                throw downloadInterrupted();
             });
         }
     }

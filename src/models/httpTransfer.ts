@@ -2,8 +2,7 @@ import fsSync from "node:fs";
 import fs from "node:fs/promises";
 import http from "node:http";
 import https from "node:https";
-import {DownloadError} from "../errors.js";
-import {assertAllowedUrl, authHeaders} from "./huggingFace.js";
+import {assertAllowedUrl, assertNotWebPage, authHeaders, maxRedirects, tooManyRedirects} from "./huggingFace.js";
 
 export type TransferProgress = {downloadedBytes: number, totalBytes: number, bytesPerSecond: number};
 
@@ -34,7 +33,6 @@ export class HttpStatusError extends Error {
     }
 }
 
-const maxRedirects = 5;
 /**
  * Bytes gathered before one positioned write. Written synchronously, like curl: a 256 KiB write
  * into the page cache takes well under a millisecond, and on this machine it beat bigger batches
@@ -60,81 +58,76 @@ export async function fetchToFile(options: TransferOptions): Promise<void> {
     const handle = await fs.open(options.file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
     let position = (await handle.stat()).size;
     // One reused buffer, written when full: curl's pattern, and measured the fastest here.
-    let batch = Buffer.alloc(0);
+    const batch = Buffer.allocUnsafe(writeBatchBytes);
     let fill = 0;
     const writeBatch = () => {
         for (let offset = 0; offset < fill;) offset += fsSync.writeSync(handle.fd, batch, offset, fill - offset, position + offset);
         position += fill;
         fill = 0;
     };
+    const startAfresh = async () => {
+        await handle.truncate(0);
+        position = 0;
+    };
     try {
-        if (options.totalBytes != null && position > options.totalBytes) {
-            await handle.truncate(0);
-            position = 0;
-        }
+        if (options.totalBytes != null && position > options.totalBytes) await startAfresh();
         if (options.totalBytes != null && position === options.totalBytes) return;
 
         const {request, response, stalled} = await openBody(options, position, env);
-        if (response.statusCode === 416) {
-            request.destroy();
-            // Nothing left to send: complete if the server's size is ours, else the bytes on disk are not its file.
-            const size = Number(/^bytes \*\/(\d+)$/.exec(response.headers["content-range"] ?? "")?.[1] ?? NaN);
-            if (size === position && options.totalBytes == null) return;
-            const asked = position;
-            await handle.truncate(0);
-            position = 0;
-            throw new Error(`the server cannot resume at byte ${asked} (416)`);
-        }
-        const first = Number(/^bytes (\d+)-/.exec(response.headers["content-range"] ?? "")?.[1] ?? NaN);
-        if (response.statusCode === 206 && first !== position) {
-            response.destroy();
-            throw new Error(`the server resumed at byte ${first} instead of ${position}`);
-        }
-        if (response.statusCode === 200 && position > 0) {
-            // The server ignored the range, or If-Range found the file changed: start again from zero.
-            await handle.truncate(0);
-            position = 0;
-        }
-        await options.onValidator?.(validatorOf(response));
-        const contentLength = Number(response.headers["content-length"] ?? NaN);
-        const totalBytes = options.totalBytes ?? (Number.isFinite(contentLength) ? position + contentLength : 0);
-
-        const batchBytes = totalBytes > position ? Math.max(64 * 1024, Math.min(writeBatchBytes, totalBytes - position)) : writeBatchBytes;
-        batch = Buffer.allocUnsafe(batchBytes);
-        const start = position;
-        let received = 0;
-        let lastWriteAt = Date.now();
-        let lastProgressAt = 0;
-        const speed = speedMeter();
         try {
-            for await (const chunk of response as AsyncIterable<Buffer>) {
-                received += chunk.length;
-                for (let offset = 0; offset < chunk.length;) {
-                    const copied = chunk.copy(batch, fill, offset);
-                    fill += copied;
-                    offset += copied;
-                    if (fill === batchBytes) writeBatch();
-                }
-                const now = Date.now();
-                if (now - lastWriteAt >= writeEveryMs) {
-                    writeBatch();
-                    lastWriteAt = now;
-                }
-                if (now - lastProgressAt >= progressEveryMs) {
-                    lastProgressAt = now;
-                    options.onProgress?.({downloadedBytes: start + received, totalBytes, bytesPerSecond: speed(now, start + received)});
-                }
+            if (response.statusCode === 416) {
+                // Nothing left to send: complete if the server's size is ours, else the bytes on disk are not its file.
+                const size = Number(/^bytes \*\/(\d+)$/.exec(response.headers["content-range"] ?? "")?.[1] ?? NaN);
+                if (size === position && options.totalBytes == null) return;
+                const asked = position;
+                await startAfresh();
+                throw new Error(`the server cannot resume at byte ${asked} (416)`);
             }
-        } catch (error) {
-            if (stalled()) throw new StallError("no data", {cause: error});
-            throw error;
+            const first = Number(/^bytes (\d+)-/.exec(response.headers["content-range"] ?? "")?.[1] ?? NaN);
+            if (response.statusCode === 206 && first !== position)
+                throw new Error(`the server resumed at byte ${first} instead of ${position}`);
+            // The server ignored the range, or If-Range found the file changed: start again from zero.
+            if (response.statusCode === 200 && position > 0) await startAfresh();
+            await options.onValidator?.(validatorOf(response));
+            const contentLength = Number(response.headers["content-length"] ?? NaN);
+            const totalBytes = options.totalBytes ?? (Number.isFinite(contentLength) ? position + contentLength : 0);
+
+            const start = position;
+            let received = 0;
+            let lastWriteAt = Date.now();
+            let lastProgressAt = 0;
+            const speed = speedMeter();
+            try {
+                for await (const chunk of response as AsyncIterable<Buffer>) {
+                    received += chunk.length;
+                    for (let offset = 0; offset < chunk.length;) {
+                        const copied = chunk.copy(batch, fill, offset);
+                        fill += copied;
+                        offset += copied;
+                        if (fill === batch.length) writeBatch();
+                    }
+                    const now = Date.now();
+                    if (now - lastWriteAt >= writeEveryMs) {
+                        writeBatch();
+                        lastWriteAt = now;
+                    }
+                    if (now - lastProgressAt >= progressEveryMs) {
+                        lastProgressAt = now;
+                        options.onProgress?.({downloadedBytes: start + received, totalBytes, bytesPerSecond: speed(now, start + received)});
+                    }
+                }
+            } catch (error) {
+                if (stalled()) throw new StallError("no data", {cause: error});
+                throw error;
+            }
+            if (!response.complete || (options.totalBytes != null && start + received !== options.totalBytes))
+                throw new Error(`the connection closed after ${start + received} of ${totalBytes} bytes`);
+            writeBatch();
+            options.onProgress?.({downloadedBytes: start + received, totalBytes: start + received, bytesPerSecond: speed(Date.now(), start + received)});
         } finally {
+            // Every way out (a refused resume, a failed truncate, a cut) closes the socket and its stall timer.
             request.destroy();
         }
-        if (!response.complete || (options.totalBytes != null && start + received !== options.totalBytes))
-            throw new Error(`the connection closed after ${start + received} of ${totalBytes} bytes`);
-        writeBatch();
-        options.onProgress?.({downloadedBytes: start + received, totalBytes: start + received, bytesPerSecond: speed(Date.now(), start + received)});
     } finally {
         // Bytes that arrived before a cut, a stall or Ctrl+C are good: keep them for the resume.
         try {
@@ -145,9 +138,8 @@ export async function fetchToFile(options: TransferOptions): Promise<void> {
     }
 }
 
-/** Sends the GET (following redirects) and returns a 200/206 response ready to read, or throws. */
+/** Sends the GET (following redirects) and returns a 200/206/416 response ready to read, or throws. */
 async function openBody(options: TransferOptions, position: number, env: NodeJS.ProcessEnv) {
-    const firstHost = new URL(options.url).host;
     let current = options.url;
     for (let hop = 0; hop <= maxRedirects; hop++) {
         assertAllowedUrl(current, env);
@@ -158,8 +150,7 @@ async function openBody(options: TransferOptions, position: number, env: NodeJS.
             // Always a range, even from zero: the server says 206 and the size it will send.
             range: `bytes=${position}-`,
             ...(position > 0 && options.validator != null ? {"if-range": options.validator} : {}),
-            // The token is for the endpoint that asked for it, never for the host it redirects to.
-            ...(url.host === firstHost ? authHeaders(current, env) : {})
+            ...authHeaders(current, env, options.url)
         };
         let stalled = false;
         const request = (url.protocol === "https:" ? https : http).get(url, {headers, agent: false, signal: options.signal});
@@ -187,19 +178,16 @@ async function openBody(options: TransferOptions, position: number, env: NodeJS.
             current = new URL(location, current).href;
             continue;
         }
-        if (status !== 200 && status !== 416 && status !== 206) {
+        try {
+            if (status !== 200 && status !== 416 && status !== 206) throw new HttpStatusError(`the server answered ${status}`, status);
+            assertNotWebPage(response.headers["content-type"], `${url.origin}${url.pathname}`);
+        } catch (error) {
             request.destroy();
-            throw new HttpStatusError(`the server answered ${status}`, status);
-        }
-        if (/text\/html|application\/xhtml/i.test(String(response.headers["content-type"] ?? ""))) {
-            request.destroy();
-            throw new DownloadError(`The server sent a web page instead of the model file for ${url.origin}${url.pathname}.`, {
-                hint: "It is usually an error or login page: check the URL, HF_ENDPOINT, and HF_TOKEN for gated repositories."
-            });
+            throw error;
         }
         return {request, response, stalled: () => stalled};
     }
-    throw new DownloadError(`Too many redirects for ${options.url}.`, {hint: "Check the URL and HF_ENDPOINT."});
+    throw tooManyRedirects(options.url);
 }
 
 /** A strong ETag, else Last-Modified: what If-Range may carry. */
@@ -221,22 +209,10 @@ function speedMeter() {
 }
 
 /**
- * How many bytes of `file` a resume keeps. Written by fetchToFile, the file is a prefix of the
- * download, so its size; a file longer than the download is not ours to trust and starts from zero.
+ * Where fetchToFile will resume `file`: its size, since it is a prefix of the download, or zero
+ * when it is longer than the download (fetchToFile starts such a file afresh).
  */
 export async function resumeOffset(file: string, totalBytes: number | undefined): Promise<number> {
-    let handle;
-    try {
-        handle = await fs.open(file, "r+");
-    } catch {
-        return 0;
-    }
-    try {
-        const size = (await handle.stat()).size;
-        if (totalBytes == null || size <= totalBytes) return size;
-        await handle.truncate(0);
-        return 0;
-    } finally {
-        await handle.close();
-    }
+    const size = await fs.stat(file).then((stat) => stat.size, () => 0);
+    return totalBytes != null && size > totalBytes ? 0 : size;
 }

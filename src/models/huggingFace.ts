@@ -1,7 +1,7 @@
 import {DownloadError} from "../errors.js";
 
 /** Hugging Face's endpoint: HF_ENDPOINT (mirrors, tests), else huggingface.co — the variable llama.cpp and node-llama-cpp honour. */
-export function huggingFaceEndpoint(env: NodeJS.ProcessEnv = process.env): string {
+function huggingFaceEndpoint(env: NodeJS.ProcessEnv = process.env): string {
     const value = env.HF_ENDPOINT;
     const endpoint = value != null && value !== "" ? value : "https://huggingface.co";
     return endpoint.endsWith("/") ? endpoint : endpoint + "/";
@@ -29,13 +29,31 @@ export function assertAllowedUrl(href: string, env: NodeJS.ProcessEnv = process.
     });
 }
 
-/** HF_TOKEN goes only to the Hugging Face endpoint, never to other hosts. */
-export function authHeaders(href: string, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+/**
+ * HF_TOKEN goes only to a Hugging Face host, and only to the host the request was addressed to
+ * (`requestedHref`): never to the CDN or any other host a redirect leads to.
+ */
+export function authHeaders(href: string, env: NodeJS.ProcessEnv = process.env, requestedHref = href): Record<string, string> {
     const token = env.HF_TOKEN;
     if (token == null || token === "") return {};
-    const url = new URL(href);
+    const host = new URL(href).host;
     const huggingFaceHosts = new Set(["huggingface.co", "hf.co", new URL(huggingFaceEndpoint(env)).host]);
-    return huggingFaceHosts.has(url.host) ? {authorization: `Bearer ${token}`} : {};
+    return huggingFaceHosts.has(host) && host === new URL(requestedHref).host ? {authorization: `Bearer ${token}`} : {};
+}
+
+/** Redirects followed by hand (probe and transfer) before giving up. */
+export const maxRedirects = 5;
+
+export function tooManyRedirects(href: string): DownloadError {
+    return new DownloadError(`Too many redirects for ${href}.`, {hint: "Check the URL and HF_ENDPOINT."});
+}
+
+/** An HTML answer is an error or login page, never a model: refused before any byte is saved. */
+export function assertNotWebPage(contentType: string | undefined, where: string) {
+    if (!/text\/html|application\/xhtml/i.test(contentType ?? "")) return;
+    throw new DownloadError(`The server sent a web page instead of the model file for ${where}.`, {
+        hint: "It is usually an error or login page: check the URL, HF_ENDPOINT, and HF_TOKEN for gated repositories."
+    });
 }
 
 /** Removes HF_TOKEN from any text that may be shown (error messages, causes with --verbose). */

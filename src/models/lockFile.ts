@@ -24,6 +24,11 @@ export async function acquireLock(lockPath: string, options: {signal?: AbortSign
             if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
         }
         const holder = await readHolder(lockPath);
+        if (holder == null && await unreadableForLong(lockPath)) {
+            // Its owner died between creating the file and writing its pid: nobody holds it.
+            await fs.rm(lockPath, {force: true});
+            continue;
+        }
         if (holder != null && !isAlive(holder)) {
             // The owner is gone: remove its lock only if it is still the same file we judged stale.
             const again = await readHolder(lockPath);
@@ -46,6 +51,17 @@ async function readHolder(lockPath: string): Promise<LockHolder | undefined> {
         // Being written right now, or removed: the next poll sees it settled.
     }
     return undefined;
+}
+
+/** A lock is written within a millisecond of its creation; one still unreadable after this long never will be. */
+const unreadableStaleMs = 10_000;
+
+async function unreadableForLong(lockPath: string): Promise<boolean> {
+    try {
+        return Date.now() - (await fs.stat(lockPath)).mtimeMs > unreadableStaleMs;
+    } catch {
+        return false;
+    }
 }
 
 function isAlive(holder: LockHolder): boolean {

@@ -1,6 +1,6 @@
 import {setTimeout as sleep} from "node:timers/promises";
 import {DownloadError} from "../errors.js";
-import {assertAllowedUrl, authHeaders, redactToken} from "./huggingFace.js";
+import {assertAllowedUrl, assertNotWebPage, authHeaders, maxRedirects, redactToken, tooManyRedirects} from "./huggingFace.js";
 import {sha256FromEtag} from "./sha256File.js";
 
 export type RemoteFile = {
@@ -13,9 +13,7 @@ export type RemoteFile = {
 export type RetryPolicy = {attempts: number, baseDelayMs: number, stallMs: number};
 
 /** Transient trouble worth another try: server errors, rate limits, resets, timeouts. */
-export class TransientError extends Error {}
-
-const maxRedirects = 5;
+class TransientError extends Error {}
 
 /**
  * Asks for the file's headers before any byte is written: size (for the disk check), the sha256
@@ -56,7 +54,7 @@ async function probeOnce(url: string, env: NodeJS.ProcessEnv = process.env, sign
             response = await fetch(current, {
                 method: "HEAD",
                 redirect: "manual",
-                headers: {"accept-encoding": "identity", ...authHeaders(current, env)},
+                headers: {"accept-encoding": "identity", ...authHeaders(current, env, url)},
                 signal: signal == null ? AbortSignal.timeout(stallMs) : AbortSignal.any([signal, AbortSignal.timeout(stallMs)])
             });
         } catch (error) {
@@ -81,17 +79,13 @@ async function probeOnce(url: string, env: NodeJS.ProcessEnv = process.env, sign
             throw new DownloadError(`No such file on the server: ${where} (404).`, {hint: "Check the name with `mixtral models`, and HF_ENDPOINT if you set it."});
         if (response.status < 200 || response.status >= 300)
             throw new DownloadError(`The server answered ${response.status} ${response.statusText} for ${where}.`, {hint: "Run the command again later; if it persists, check the URL."});
-        const contentType = response.headers.get("content-type") ?? "";
-        if (/text\/html|application\/xhtml/i.test(contentType))
-            throw new DownloadError(`The server sent a web page instead of the model file for ${where}.`, {
-                hint: "It is usually an error or login page: check the URL, HF_ENDPOINT, and HF_TOKEN for gated repositories."
-            });
+        assertNotWebPage(response.headers.get("content-type") ?? undefined, where);
         return {
             bytes: linkedSize ?? parseSize(response.headers.get("content-length")),
             sha256: linkedSha ?? sha256FromEtag(response.headers.get("etag"))
         };
     }
-    throw new DownloadError(`Too many redirects for ${url}.`, {hint: "Check the URL and HF_ENDPOINT."});
+    throw tooManyRedirects(url);
 }
 
 function parseSize(value: string | null): number | undefined {

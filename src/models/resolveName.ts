@@ -79,7 +79,7 @@ function parseUrlSpec(value: string): ModelSpec {
 }
 
 /** Catalog names within a small edit distance of what was typed, best first. */
-export function closestNames(value: string, catalog: Catalog, limit = 3): string[] {
+function closestNames(value: string, catalog: Catalog, limit = 3): string[] {
     const lower = value.toLowerCase();
     const scored = catalog.models.map((model) => {
         const name = model.name.toLowerCase();

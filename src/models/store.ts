@@ -5,12 +5,6 @@ import {UsageError} from "../errors.js";
 import type {CatalogEntry} from "./catalog.js";
 import type {ModelSpec} from "./resolveName.js";
 
-/**
- * Bytes in transit live in `<partial>.download`, appended in order; once complete it is renamed to
- * `<partial>`, hashed, fsynced, then renamed into the store.
- */
-export const inTransitSuffix = ".download";
-
 /** Where downloaded models live: $MIXTRAL_MODELS, else $XDG_CACHE_HOME/mixtral/models, else ~/.cache/mixtral/models. */
 export function storeDir(env: NodeJS.ProcessEnv = process.env): string {
     if (env.MIXTRAL_MODELS != null && env.MIXTRAL_MODELS !== "") return path.resolve(env.MIXTRAL_MODELS);
@@ -19,7 +13,7 @@ export function storeDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /** Unfinished downloads, lock files and their notes: never a usable model. */
-export const partialDirName = ".partial";
+const partialDirName = ".partial";
 
 export function catalogFilePath(entry: CatalogEntry, dir = storeDir()): string {
     return path.join(dir, entry.file);
@@ -30,9 +24,24 @@ export function storePathFor(spec: Exclude<ModelSpec, {kind: "path"}>, dir = sto
     return spec.kind === "catalog" ? catalogFilePath(spec.entry, dir) : path.join(dir, spec.storeSubdir, spec.file);
 }
 
-/** The staging path of a store path: same folder tree under .partial, so the final rename is atomic (same file system). */
-export function partialPathFor(finalPath: string, dir = storeDir()): string {
-    return path.join(dir, partialDirName, path.relative(dir, finalPath));
+/**
+ * The files a pull keeps for one store path, in the same folder tree under .partial so the final
+ * rename is atomic (one file system). Bytes land in `inTransit`, appended in order; once complete
+ * it is renamed to `complete`, hashed, fsynced, then renamed into the store.
+ */
+export type StagingFiles = {
+    inTransit: string,
+    /** Every byte arrived; waiting for (or interrupted in) its sha256 check. */
+    complete: string,
+    /** What the bytes are (URL, size, sha256, validator): they resume only into the same download. */
+    note: string,
+    /** Held by the one process pulling this file. */
+    lock: string
+};
+
+export function stagingFilesFor(finalPath: string, dir = storeDir()): StagingFiles {
+    const base = path.join(dir, partialDirName, path.relative(dir, finalPath));
+    return {inTransit: base + ".download", complete: base, note: base + ".json", lock: base + ".lock"};
 }
 
 export async function fileSize(file: string): Promise<number | undefined> {
@@ -45,7 +54,7 @@ export async function fileSize(file: string): Promise<number | undefined> {
 }
 
 /** True when `target` is inside `dir` (not dir itself, not via `..`). */
-export function isInside(dir: string, target: string): boolean {
+function isInside(dir: string, target: string): boolean {
     const relative = path.relative(dir, target);
     return relative !== "" && !relative.startsWith("..") && !path.isAbsolute(relative);
 }
@@ -67,8 +76,8 @@ export function storeFileFromArgument(argument: string, dir = storeDir()): strin
 /** Removes a model and any partial download of it; returns what was removed. */
 export async function removeFromStore(finalPath: string, dir = storeDir()): Promise<string[]> {
     const removed: string[] = [];
-    const partial = partialPathFor(finalPath, dir);
-    for (const file of [finalPath, partial + inTransitSuffix, partial, partial + ".json"]) {
+    const staging = stagingFilesFor(finalPath, dir);
+    for (const file of [finalPath, staging.inTransit, staging.complete, staging.note]) {
         try {
             await fs.rm(file);
             removed.push(file);

@@ -325,4 +325,12 @@ describe("mixtral pull", () => {
         expect(await accepted.exit()).toBe(0);
         expectVerified(storeFile("tiny-q8_0.gguf"), tiny);
     });
+
+    it("on a terminal, Ctrl+C at the download question exits 130 and fetches nothing", async () => {
+        const interrupted = runInPty(["complete", "--model", "Q4_K_M", "-n", "2", "hi"], {env: env()});
+        await interrupted.expect(/Download it now .*\[y\/N\]/);
+        interrupted.write("\x03");
+        expect(await interrupted.exit()).toBe(130);
+        expect(fs.existsSync(storeFile("tiny-q8_0.gguf"))).toBe(false);
+    });
 });

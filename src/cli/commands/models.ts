@@ -4,7 +4,7 @@ import {ModelNotFoundError} from "../../errors.js";
 import {loadCatalog} from "../../models/catalog.js";
 import {formatBytes} from "../../models/formatBytes.js";
 import {parseModelSpec} from "../../models/resolveName.js";
-import {fileSize, inTransitSuffix, listStoreFiles, partialPathFor, removeFromStore, storeDir, storeFileFromArgument, storePathFor} from "../../models/store.js";
+import {fileSize, listStoreFiles, removeFromStore, stagingFilesFor, storeDir, storeFileFromArgument, storePathFor} from "../../models/store.js";
 import {writeJson, writeOut} from "../ui/stdout.js";
 import {logLine, terminalPolicy} from "../ui/terminal.js";
 
@@ -16,8 +16,8 @@ export async function runModelsList(options: {json?: boolean}) {
         const file = storePathFor({kind: "catalog", entry}, dir);
         const downloadedBytes = await fileSize(file);
         // A paused or failed pull: its bytes await a resume.
-        const partial = partialPathFor(file, dir);
-        const partialBytes = downloadedBytes != null ? undefined : await fileSize(partial + inTransitSuffix) ?? await fileSize(partial);
+        const staging = stagingFilesFor(file, dir);
+        const partialBytes = downloadedBytes != null ? undefined : await fileSize(staging.inTransit) ?? await fileSize(staging.complete);
         return {...entry, downloaded: downloadedBytes != null, path: file, downloadedBytes, partialBytes: partialBytes == null ? undefined : Math.min(partialBytes, entry.bytes)};
     }));
     const known = new Set(rows.map((row) => row.path));

@@ -31,11 +31,16 @@ export async function runPull(name: string, options: PullOptions) {
 const plainProgressEveryMs = 3000;
 
 /** Pulls with a progress bar (TTY) or a plain line every few seconds (pipes, CI) on stderr. */
-export async function pullWithProgress(target: PullTarget, options: {signal: AbortSignal, reuse?: boolean}): Promise<PullResult> {
+export async function pullWithProgress(target: PullTarget, options: {signal?: AbortSignal, reuse?: boolean}): Promise<PullResult> {
     const label = target.kind === "catalog" ? target.entry.name : target.file;
     let display: ProgressDisplay | undefined;
-    const show = (title: string) => {
+    // A bar is stopped before any line is logged, so the line does not land inside the bar.
+    const hide = () => {
         display?.stop();
+        display = undefined;
+    };
+    const show = (title: string) => {
+        hide();
         display = startProgress(title, {plainEveryMs: plainProgressEveryMs});
     };
     const onEvent = (event: PullEvent) => {
@@ -44,10 +49,12 @@ export async function pullWithProgress(target: PullTarget, options: {signal: Abo
                 logLine(`Another mixtral (pid ${event.holder.pid}) is downloading ${label}; waiting for it to finish…`);
                 break;
             case "verifyingCopy":
+                hide();
                 logLine(`Found ${label} in the ${event.copy.source} (${event.copy.path}); verifying it instead of downloading…`);
                 show("Verifying");
                 break;
             case "start":
+                hide();
                 logLine(`Downloading ${label}` + (event.bytes != null ? ` (${formatBytes(event.bytes)})` : "") +
                     (event.resumeFrom > 0 ? `, resuming at ${formatBytes(event.resumeFrom)}` : ""));
                 show("Downloading");
@@ -56,8 +63,7 @@ export async function pullWithProgress(target: PullTarget, options: {signal: Abo
                 display?.update(event.totalBytes > 0 ? event.downloadedBytes / event.totalBytes : 0, transferDetail(event));
                 break;
             case "retry":
-                display?.stop();
-                display = undefined;
+                hide();
                 logLine(`Transfer trouble (${event.reason}); retrying in ${(event.delayMs / 1000).toFixed(1)} s (attempt ${event.attempt + 1})…`);
                 show("Downloading");
                 break;
@@ -68,22 +74,20 @@ export async function pullWithProgress(target: PullTarget, options: {signal: Abo
                 display?.update(event.totalBytes > 0 ? event.hashedBytes / event.totalBytes : 1, `${formatBytes(event.hashedBytes)} / ${formatBytes(event.totalBytes)}`);
                 break;
             case "unverified":
-                display?.stop();
-                display = undefined;
+                hide();
                 logLine(`warning: ${event.reason}.`);
                 break;
         }
     };
     try {
         const result = await pullModel(target, {signal: options.signal, onEvent, reuse: options.reuse});
-        display?.stop();
-        display = undefined;
+        hide();
         if (result.alreadyPresent) logLine(`${label} is ready.`);
         else if (result.reusedFrom != null) logLine(`${label} verified (sha256 ${result.sha256 ?? "?"}) and linked from the ${result.reusedFrom.source}.`);
         else logLine(`${label} downloaded and verified` + (result.sha256 != null ? ` (sha256 ${result.sha256}).` : "."));
         return result;
     } finally {
-        display?.stop();
+        hide();
     }
 }
 
