@@ -9,10 +9,15 @@ type ArchitectureMetadata = {
     attention?: {head_count?: number, head_count_kv?: number, key_length?: number}
 };
 
+/** The hyperparameters under the file's architecture key (`llama.block_count` …); empty when absent. */
+export function architectureMetadata(info: GgufFileInfo): ArchitectureMetadata {
+    const architecture = String(info.metadata?.general?.architecture ?? "llama");
+    return (info.metadata as unknown as Record<string, ArchitectureMetadata | undefined>)[architecture] ?? {};
+}
+
 /** Bytes one decode step reads, from the GGUF's real tensor table and its hyperparameters. */
 export function decodeBytesOfFile(info: GgufFileInfo): DecodeBytes | undefined {
-    const architecture = String(info.metadata?.general?.architecture ?? "llama");
-    const metadata = (info.metadata as unknown as Record<string, ArchitectureMetadata | undefined>)[architecture] ?? {};
+    const metadata = architectureMetadata(info);
     const headCount = Number(metadata.attention?.head_count ?? 0);
     const headCountKv = Number(metadata.attention?.head_count_kv ?? headCount);
     const headDimension = Number(metadata.attention?.key_length ?? (headCount > 0 ? Number(metadata.embedding_length ?? 0) / headCount : 0));

@@ -3,7 +3,7 @@
  * bound by it, so it is the ceiling the roofline column compares against. Longer names come first
  * so that "RTX 4090 D" or "M2 Ultra" win over "RTX 4090" or "M2".
  */
-export const knownBandwidthsGBs: readonly {pattern: RegExp, name: string, gbs: number}[] = [
+const knownBandwidthsGBs: readonly {pattern: RegExp, name: string, gbs: number}[] = [
     // NVIDIA consumer
     {pattern: /rtx\s*5090/i, name: "RTX 5090", gbs: 1792},
     {pattern: /rtx\s*5080/i, name: "RTX 5080", gbs: 960},

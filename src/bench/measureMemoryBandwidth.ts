@@ -1,4 +1,5 @@
 import {Worker} from "node:worker_threads";
+import {InterruptedError} from "../errors.js";
 
 /**
  * A quick read test of CPU RAM, the way decode uses it: each of `threads` workers compares two
@@ -41,9 +42,13 @@ export async function measureMemoryBandwidth({threads, bytesPerThread = 64 * 102
         Atomics.store(new Int32Array(gate), 0, 1);
         Atomics.notify(new Int32Array(gate), 0);
         const bestNs = await finished as number[];
-        if (signal?.aborted) throw signal.reason;
+        signal?.throwIfAborted();
         // Each worker's best round: a ceiling should not be lowered by a moment of contention.
         return bestNs.reduce((sum, ns) => sum + 2 * bytesPerThread / ns, 0);
+    } catch (error) {
+        // On Ctrl+C the terminated workers reject with "stopped early": an interruption, not a failure.
+        if (signal?.aborted) throw new InterruptedError("The memory bandwidth test was interrupted.", {cause: error});
+        throw error;
     } finally {
         signal?.removeEventListener("abort", onAbort);
         await Promise.all(workers.map((worker) => worker.terminate()));

@@ -1,4 +1,4 @@
-import {isAbortError, MixtralError} from "../errors.js";
+import {InterruptedError, isAbortError, MixtralError} from "../errors.js";
 import {validateGgufFile} from "../gguf/validateGguf.js";
 import {buildRow} from "./buildRow.js";
 import {compareRatio, type PreviousRow} from "./compareRuns.js";
@@ -37,6 +37,11 @@ export type RunBenchOptions = {
 
 export type BenchOutcome = {rows: BenchRow[], failures: BenchFailure[], system: BenchSystemInfo};
 
+/** A pure generation test (tg): the only kind the decode roofline bounds. */
+function isGenerationTest(instance: BenchInstance): boolean {
+    return instance.nPrompt === 0 && instance.nGen > 0;
+}
+
 function failureOf(instance: BenchInstance, error: unknown): BenchFailure {
     if (error instanceof MixtralError) return {instance, message: error.message, hint: error.hint};
     return {instance, message: error instanceof Error ? error.message : String(error)};
@@ -57,8 +62,13 @@ export async function runBench(options: RunBenchOptions): Promise<BenchOutcome> 
     let index = 0;
     let cpuBandwidth: Promise<number> | undefined;
 
+    /** Ctrl+C ends the run with exit 130, whatever error the interrupted step happened to throw. */
+    const throwIfInterrupted = (error: unknown) => {
+        if (isAbortError(error)) throw error;
+        if (signal?.aborted) throw new InterruptedError("The benchmark was interrupted.", {cause: error});
+    };
     const fail = (instance: BenchInstance, error: unknown) => {
-        if (isAbortError(error) || signal?.aborted) throw error;
+        throwIfInterrupted(error);
         const failure = failureOf(instance, error);
         failures.push(failure);
         options.onFailure(failure);
@@ -83,9 +93,9 @@ export async function runBench(options: RunBenchOptions): Promise<BenchOutcome> 
         let model: BenchLoadedModel | undefined;
         let decodeBytes: DecodeBytes | undefined;
         try {
-            const path = await options.resolveModel(first.model);
-            decodeBytes = decodeBytesOfFile((await validateGgufFile(path)).info);
-            model = await options.engine.loadModel(path, first.gpuLayers, {
+            const file = await validateGgufFile(await options.resolveModel(first.model));
+            decodeBytes = decodeBytesOfFile(file.info);
+            model = await options.engine.loadModel(file, first.gpuLayers, {
                 signal,
                 onProgress: (fraction) => options.onLoadProgress?.(first.model, fraction)
             });
@@ -97,11 +107,11 @@ export async function runBench(options: RunBenchOptions): Promise<BenchOutcome> 
             continue;
         }
         try {
-            const needsRoofline = group.some((instance) => instance.nPrompt === 0 && instance.nGen > 0);
+            const needsRoofline = group.some(isGenerationTest);
             // A ceiling that cannot be measured leaves the roofline columns empty; it fails no test.
             const bandwidth = needsRoofline && decodeBytes != null
                 ? await bandwidthFor(model).catch((error: unknown) => {
-                    if (isAbortError(error) || signal?.aborted) throw error;
+                    throwIfInterrupted(error);
                     return undefined;
                 })
                 : undefined;
@@ -117,8 +127,7 @@ export async function runBench(options: RunBenchOptions): Promise<BenchOutcome> 
                         signal,
                         onStep: step
                     });
-                    const isTg = instance.nPrompt === 0 && instance.nGen > 0;
-                    const rooflineTs = isTg && bandwidth != null && decodeBytes != null
+                    const rooflineTs = isGenerationTest(instance) && bandwidth != null && decodeBytes != null
                         ? rooflineTokensPerSecond(bandwidth, bytesPerGeneratedToken(decodeBytes, instance.nDepth, instance.nGen))
                         : undefined;
                     const row = buildRow(instance, model.info, system, timings, {testTime, bandwidthGBs: bandwidth, rooflineTs});

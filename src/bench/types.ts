@@ -1,3 +1,5 @@
+import type {ValidatedGguf} from "../gguf/validateGguf.js";
+
 /**
  * The shapes shared by the benchmark runner, its printers and the engine's timing loops.
  * Field names of BenchRow follow llama-bench's JSON output exactly, so its tools read our files.
@@ -138,6 +140,7 @@ export type BenchEngine = {
     systemInfo(): Promise<BenchSystemInfo>,
     /** The names of the GPUs the backend sees (for the bandwidth table); empty on CPU. */
     gpuDeviceNames(): Promise<string[]>,
-    loadModel(path: string, gpuLayers: number | "max", options: {signal?: AbortSignal, onProgress?: (fraction: number) => void}): Promise<BenchLoadedModel>,
+    /** Loads a file the runner has already validated (its header also sizes the roofline). */
+    loadModel(file: ValidatedGguf, gpuLayers: number | "max", options: {signal?: AbortSignal, onProgress?: (fraction: number) => void}): Promise<BenchLoadedModel>,
     dispose(): Promise<void>
 };

@@ -24,6 +24,9 @@ export function repeatable(value: string, previous: string[] | undefined): strin
     return [...(previous ?? []), value];
 }
 
+/** -c, --context-size: the same bounds where a model runs and where doctor plans one. */
+export const contextSize = integer(16, 1_048_576);
+
 export const gpuChoices: readonly GpuChoice[] = ["auto", "cuda", "metal", "vulkan", "cpu"];
 
 export function gpuLayers(value: string): number | "auto" | "max" {

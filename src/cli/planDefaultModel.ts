@@ -1,4 +1,4 @@
-import {probeBackends, type BackendsProbe} from "../engine/probeBackends.js";
+import {probeBackends, skipBackendsProbe} from "../engine/probeBackends.js";
 import type {GpuChoice} from "../engine/types.js";
 import {MixtralError} from "../errors.js";
 import {planPlacement, type Plan} from "../hardware/planPlacement.js";
@@ -32,8 +32,7 @@ export async function planDefaultModel(flags: PlanFlags = {}, {variant = "instru
     const hardware = await probeHardware({
         modelsDir: storeDir(),
         // --gpu cpu needs no GPU probe; --gpu cuda probes only CUDA.
-        probeBackends: gpu === "cpu" ? async (): Promise<BackendsProbe> => ({backend: "cpu", backends: [], gpus: []})
-            : () => probeBackends({only: gpu === "auto" ? undefined : gpu})
+        probeBackends: gpu === "cpu" ? skipBackendsProbe : () => probeBackends({only: gpu === "auto" ? undefined : gpu})
     });
     if (gpu !== "auto" && gpu !== "cpu" && hardware.backend !== gpu)
         throw new MixtralError(`The ${gpu.toUpperCase()} build of llama.cpp could not be loaded on this machine.`, {

@@ -1,7 +1,8 @@
 import {Command, Option} from "commander";
 import {createRequire} from "node:module";
+import {outputFormats} from "../bench/printers/types.js";
 import {defaultPlanContextSize} from "../hardware/memoryBudget.js";
-import {decimal, gpuChoices, gpuLayers, integer, repeatable} from "./parseOptions.js";
+import {contextSize, decimal, gpuChoices, gpuLayers, integer, repeatable} from "./parseOptions.js";
 import {disableColor} from "./ui/terminal.js";
 
 const packageJson = createRequire(import.meta.url)("../../../package.json") as {version: string};
@@ -64,7 +65,7 @@ export function buildProgram(): Command {
         .option("--gpu-layers <list>", "layers to offload: numbers or max", "max")
         .option("-b, --batch-size <n>", "tokens per llama_decode call (n_batch = n_ubatch)", integer(1, 1_048_576), 512)
         .option("--flash-attn", "use flash attention")
-        .addOption(new Option("-o, --output <format>", "table on a terminal, md otherwise").choices(["table", "md", "csv", "json", "jsonl"]))
+        .addOption(new Option("-o, --output <format>", "table on a terminal, md otherwise").choices(outputFormats))
         .addOption(new Option("--mode <mode>", "e2e also times tokenize → generate → sample → detokenize").choices(["throughput", "e2e"]).default("throughput"))
         .option("--no-warmup", "skip the untimed warm-up run")
         .option("--bandwidth <GB/s>", "memory bandwidth for the roofline (default: known GPU, or a CPU RAM read test)", decimal(0.001, 1_000_000))
@@ -111,11 +112,11 @@ export function buildProgram(): Command {
 
     program.command("doctor")
         .description("show this machine's backends, GPUs, memory and disk, and the model plan that fits them")
-        .addOption(new Option("--gpu <backend>", "plan for another machine with this GPU type instead of probing").choices(["cuda", "metal", "vulkan", "cpu"]))
+        .addOption(new Option("--gpu <backend>", "plan for another machine with this GPU type instead of probing").choices(gpuChoices.filter((choice) => choice !== "auto")))
         .option("--vram <size>", "that machine's GPU memory, e.g. 24GB (1 GB = 1024³ bytes, as memory is sold)")
         .option("--ram <size>", "that machine's RAM (unified memory on metal), e.g. 64GB")
         .option("--quant <quant>", "plan this quant instead of the best that fits, e.g. Q4_K_M")
-        .option("-c, --context-size <tokens>", `plan for this context window (default ${defaultPlanContextSize})`, integer(16, 1_048_576))
+        .option("-c, --context-size <tokens>", `plan for this context window (default ${defaultPlanContextSize})`, contextSize)
         .option("--gpu-layers <n>", "plan with this many layers on the GPU: a number or max", gpuLayers)
         .option("--json", "print the probe and the plan as JSON")
         .action(async (options) => {
@@ -127,21 +128,21 @@ export function buildProgram(): Command {
 }
 
 /** Model, engine and placement flags shared by every command that loads a model. */
-export function addModelOptions(command: Command) {
+function addModelOptions(command: Command) {
     command
         .option("-m, --model <name>", "a catalog name (instruct:Q4_K_M, base:Q8_0, Q5_K_M), a .gguf path, hf:<owner>/<repo>/<file>.gguf or an https URL")
         .option("-y, --yes", "download a catalog model that is not there yet without asking")
-        .option("-c, --context-size <tokens>", "context window in tokens", integer(16, 1_048_576))
+        .option("-c, --context-size <tokens>", "context window in tokens", contextSize)
         .option("-t, --threads <n>", "CPU threads (default: the usable cores)", integer(1, 1024))
         .addOption(new Option("--gpu <backend>", "compute backend").choices(gpuChoices).default("auto"))
         .option("--gpu-layers <n>", "layers to offload to the GPU: a number, auto or max", gpuLayers)
         .option("--quant <quant>", "without --model: use this quant of the catalog instead of the planned one, e.g. Q4_K_M");
 }
 
-export type SamplingDefaults = {maxTokens: number};
+type SamplingDefaults = {maxTokens: number};
 
 /** Sampling flags; defaults follow llama.cpp's (repeat penalty off, min-p 0.05). */
-export function addSamplingOptions(command: Command, defaults: SamplingDefaults) {
+function addSamplingOptions(command: Command, defaults: SamplingDefaults) {
     command
         .option("-n, --max-tokens <n>", "most tokens to generate", integer(0), defaults.maxTokens)
         .option("--temperature <t>", "sampling temperature; 0 is greedy", decimal(0, 100), 0.8)

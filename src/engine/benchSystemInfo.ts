@@ -11,6 +11,11 @@ import {backendOf} from "./loadLlama.js";
 const nodeLlamaCppRoot = path.join(path.dirname(createRequire(import.meta.url).resolve("node-llama-cpp")), "..");
 const nodeLlamaCppVersion = (JSON.parse(fs.readFileSync(path.join(nodeLlamaCppRoot, "package.json"), "utf8")) as {version: string}).version;
 
+/** The GPUs the binding's backend sees; none on the CPU backend, or when the query fails. */
+export async function gpuDeviceNamesOf(llama: Llama): Promise<string[]> {
+    return backendOf(llama) === "cpu" ? [] : await llama.getGpuDeviceNames().catch(() => []);
+}
+
 /** llama-bench's get_backend(): the registered non-CPU backends, "CPU" when there are none. */
 const backendNames = {cpu: "CPU", cuda: "CUDA", metal: "Metal", vulkan: "Vulkan"} as const;
 
@@ -24,7 +29,7 @@ export async function benchSystemInfo(llama: Llama): Promise<BenchSystemInfo> {
     const backend = backendOf(llama);
     const compiled = llama.buildType === "prebuilt" ? await readPrebuiltBuildInfo(nodeLlamaCppRoot, backend) : undefined;
     const buildNumber = compiled?.number ?? Number(/^b(\d+)$/.exec(release)?.[1] ?? 0);
-    const gpuNames = backend === "cpu" ? [] : await llama.getGpuDeviceNames().catch(() => []);
+    const gpuNames = await gpuDeviceNamesOf(llama);
     return {
         buildCommit: compiled?.commit ?? release,
         buildNumber,

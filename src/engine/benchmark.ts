@@ -1,9 +1,12 @@
 import type {Llama, LlamaContextSequence, LlamaModel, Token} from "node-llama-cpp";
-import type {BenchEngine, BenchInstance, BenchLoadedModel, E2eSample, InstanceTimings, RunInstanceOptions} from "../bench/types.js";
+import type {
+    BenchEngine, BenchInstance, BenchLoadedModel, BenchSystemInfo, E2eSample, InstanceTimings, RunInstanceOptions
+} from "../bench/types.js";
+import {architectureMetadata} from "../bench/decodeBytesOfFile.js";
 import {EngineError, InterruptedError, ModelFileError} from "../errors.js";
-import {validateGgufFile, type ValidatedGguf} from "../gguf/validateGguf.js";
+import type {ValidatedGguf} from "../gguf/validateGguf.js";
 import {createBenchDecoder, type BenchDecoder} from "./benchDecoder.js";
-import {benchSystemInfo} from "./benchSystemInfo.js";
+import {benchSystemInfo, gpuDeviceNamesOf} from "./benchSystemInfo.js";
 import {generate, tokenizePrompt} from "./generate.js";
 import {backendOf, loadLlama} from "./loadLlama.js";
 import type {GpuChoice} from "./types.js";
@@ -38,9 +41,7 @@ function parameterCount(file: ValidatedGguf): number {
 }
 
 function layerCountOf(file: ValidatedGguf): number {
-    const architecture = String(file.info.metadata?.general?.architecture ?? "llama");
-    const metadata = (file.info.metadata as unknown as Record<string, {block_count?: number} | undefined>)[architecture];
-    return Number(metadata?.block_count ?? 0);
+    return Number(architectureMetadata(file.info).block_count ?? 0);
 }
 
 /**
@@ -173,11 +174,13 @@ export type BenchEngineOptions = {gpu: GpuChoice, maxThreads: number, onLog?: (m
 export async function createBenchEngine(options: BenchEngineOptions): Promise<BenchEngine> {
     const llama: Llama = await loadLlama({gpu: options.gpu, threads: options.maxThreads, onLog: options.onLog});
     const backend = backendOf(llama);
+    // The command prints the build stamp before the runner starts: the binary's ELF is read once.
+    let systemInfo: Promise<BenchSystemInfo> | undefined;
     return {
-        systemInfo: () => benchSystemInfo(llama),
-        gpuDeviceNames: async () => backend === "cpu" ? [] : await llama.getGpuDeviceNames().catch(() => []),
-        async loadModel(path, gpuLayers, {signal, onProgress}) {
-            const file = await validateGgufFile(path);
+        systemInfo: () => systemInfo ??= benchSystemInfo(llama),
+        gpuDeviceNames: () => gpuDeviceNamesOf(llama),
+        async loadModel(file, gpuLayers, {signal, onProgress}) {
+            const {path} = file;
             let model: LlamaModel;
             try {
                 model = await llama.loadModel({

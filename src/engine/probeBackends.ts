@@ -35,10 +35,10 @@ export async function probeBackends({only, importLlamaCpp = () => import("node-l
     try {
         valid = (await getLlamaGpuTypes("allValid")).map(backendOf);
         supported = new Set((await getLlamaGpuTypes("supported")).map(backendOf));
-    } catch (error) {
+    } catch {
+        // The GPU detection itself failed: still try the CPU binding, which says whether anything loads.
         valid = ["cpu"];
         supported = new Set(["cpu"]);
-        void error;
     }
     // CPU last: it is the fallback, and it tells whether the native binding loads at all.
     const order = [...valid.filter((backend) => backend !== "cpu"), "cpu" as const]
@@ -87,6 +87,11 @@ export async function probeBackends({only, importLlamaCpp = () => import("node-l
         gpus,
         nativeError: best == null && cpu != null && !cpu.loaded ? cpu.reason : undefined
     };
+}
+
+/** Stands in for probeBackends when the answer needs no native binding (`--gpu cpu`, a simulated machine): nothing tried. */
+export async function skipBackendsProbe(): Promise<BackendsProbe> {
+    return {backend: "cpu", backends: [], gpus: []};
 }
 
 async function gpusOf(llama: import("node-llama-cpp").Llama, type: Exclude<Backend, "cpu">): Promise<GpuInfo[]> {

@@ -1,12 +1,15 @@
 import os from "node:os";
 import fs from "node:fs";
 
+/** Reads a text file, undefined when it does not exist: replaceable so tests can fake /proc and /sys. */
+export type ReadFile = (path: string) => string | undefined;
+
 /**
  * The number of cores this process may really use: the scheduler affinity (os.availableParallelism)
  * capped by a cgroup v2/v1 CPU quota, because containers often report the host's cores while
  * allowing only a fraction of them — and llama.cpp threads beyond the quota only fight each other.
  */
-export function usableCpuCores(readFile: (path: string) => string | undefined = readTextFile): number {
+export function usableCpuCores(readFile: ReadFile = readTextFile): number {
     const affinity = os.availableParallelism();
     const quota = cgroupCpuQuota(readFile);
     return Math.max(1, Math.min(affinity, quota ?? Infinity));
@@ -23,7 +26,7 @@ export function defaultThreadCount(env: NodeJS.ProcessEnv = process.env): number
     return usableCpuCores();
 }
 
-export function cgroupCpuQuota(readFile: (path: string) => string | undefined): number | undefined {
+function cgroupCpuQuota(readFile: ReadFile): number | undefined {
     // cgroup v2: "max 100000" or "200000 100000"
     const v2 = readFile("/sys/fs/cgroup/cpu.max")?.trim().split(/\s+/);
     if (v2 != null && v2[0] != null && v2[0] !== "max" && v2[1] != null) {
@@ -49,7 +52,7 @@ export function readTextFile(path: string): string | undefined {
  * Physical cores from /proc/cpuinfo (distinct physical id + core id pairs), so SMT siblings are not
  * counted twice; undefined where the file does not exist or says nothing useful (macOS, Windows).
  */
-export function physicalCpuCores(readFile: (path: string) => string | undefined = readTextFile): number | undefined {
+export function physicalCpuCores(readFile: ReadFile = readTextFile): number | undefined {
     const cpuinfo = readFile("/proc/cpuinfo");
     if (cpuinfo == null) return undefined;
     const cores = new Set<string>();

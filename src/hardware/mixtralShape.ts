@@ -22,11 +22,11 @@ const attentionParams = 2 * m.embeddingLength * m.embeddingLength + 2 * m.embedd
 const expertParams = m.expertCount * 3 * m.embeddingLength * m.feedForwardLength + m.embeddingLength * m.expertCount;
 const normParams = 2 * m.embeddingLength;
 
-export const blockParams = attentionParams + expertParams + normParams;
+const blockParams = attentionParams + expertParams + normParams;
 /** token_embd and output are each vocabulary × 4096. */
-export const embeddingParams = m.vocabularySize * m.embeddingLength;
+const embeddingParams = m.vocabularySize * m.embeddingLength;
 /** ≈ 46.7 B, the published parameter count. */
-export const totalParams = m.blockCount * blockParams + 2 * embeddingParams + m.embeddingLength;
+const totalParams = m.blockCount * blockParams + 2 * embeddingParams + m.embeddingLength;
 
 /**
  * llama.cpp counts the output layer as one more offloadable layer: `--gpu-layers 33` is

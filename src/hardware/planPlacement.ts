@@ -79,13 +79,14 @@ export function planPlacement(request: PlanRequest): Plan {
     const best = [...candidates].sort(byQuality);
     const overrideNote = overridesNote(request);
 
-    const planFor = (entry: PlanEntry, gpuLayers: number, placement: Placement, text: string): Plan => {
-        const need = needOf(entry.bytes, gpuLayers, contextSize);
+    /** `why` says why the plan settled for less than the GPU (" (no quant fits entirely in VRAM)"). */
+    const planFor = (entry: PlanEntry, gpuLayers: number, why = ""): Plan => {
+        const placement = placementOf(gpuLayers);
         return {
             model: entry.name, quant: entry.quant, fileBytes: entry.bytes, gpuLayers, totalLayers: totalOffloadableLayers,
             contextSize, placement, flashAttention: "auto", kvCacheType: "f16",
-            memory: memoryOf(need, budget),
-            reason: `${label}: ${entry.quant} (${formatBytes(entry.bytes)}) ${text}, ${context}${overrideNote}`
+            memory: memoryOf(needOf(entry.bytes, gpuLayers, contextSize), budget),
+            reason: `${label}: ${entry.quant} (${formatBytes(entry.bytes)}) ${describe(placement, gpuLayers)}${why}, ${context}${overrideNote}`
         };
     };
 
@@ -105,22 +106,20 @@ export function planPlacement(request: PlanRequest): Plan {
     if (fixedLayers != null) {
         const pool = fixedLayers >= totalOffloadableLayers ? best : forCpu;
         const entry = pool.find((candidate) => fits(candidate, fixedLayers));
-        const placement = placementOf(fixedLayers);
-        if (entry != null) return planFor(entry, fixedLayers, placement, describe(placement, fixedLayers));
+        if (entry != null) return planFor(entry, fixedLayers);
         return missingPlan(pool, fixedLayers, contextSize, budget, label, context, overrideNote);
     }
 
     if (gpus.length > 0) {
         const onGpu = best.find((entry) => fits(entry, totalOffloadableLayers));
-        if (onGpu != null) return planFor(onGpu, totalOffloadableLayers, "gpu", "fully on GPU");
+        if (onGpu != null) return planFor(onGpu, totalOffloadableLayers);
         for (const entry of forCpu) {
             const layers = mostGpuLayers(entry, contextSize, budget);
-            if (layers > 0 && fits(entry, layers))
-                return planFor(entry, layers, "split", `${describe("split", layers)} (no quant fits entirely in VRAM)`);
+            if (layers > 0 && fits(entry, layers)) return planFor(entry, layers, " (no quant fits entirely in VRAM)");
         }
     }
     const onCpu = forCpu.find((entry) => fits(entry, 0));
-    if (onCpu != null) return planFor(onCpu, 0, "cpu", gpus.length > 0 ? "on the CPU (no layer fits in VRAM)" : "on the CPU");
+    if (onCpu != null) return planFor(onCpu, 0, gpus.length > 0 ? " (no layer fits in VRAM)" : "");
     return missingPlan(forCpu, gpus.length > 0 ? mostGpuLayers(smallest(forCpu), contextSize, budget) : 0, contextSize, budget, label, context, overrideNote);
 }
 
@@ -232,12 +231,12 @@ function hardwareLabel(hardware: PlanHardware, gpus: readonly GpuInfo[], budget:
 }
 
 /** "NVIDIA GeForce RTX 3090" → "RTX 3090": the words people use. */
-export function shortGpuName(name: string): string {
+function shortGpuName(name: string): string {
     return name.replace(/^(NVIDIA\s+)?(GeForce\s+)?/i, "").replace(/\s*\(.*\)$/, "").trim() || name;
 }
 
 /** 8192 → "8k context"; 3000 → "3000-token context". */
-export function contextLabel(contextSize: number): string {
+function contextLabel(contextSize: number): string {
     return contextSize % 1024 === 0 ? `${contextSize / 1024}k context` : `${contextSize}-token context`;
 }
 

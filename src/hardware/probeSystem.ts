@@ -1,9 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
-import {physicalCpuCores, readTextFile, usableCpuCores} from "./cpuCores.js";
+import {physicalCpuCores, readTextFile, usableCpuCores, type ReadFile} from "./cpuCores.js";
 import type {CpuInfo, MemoryInfo} from "./types.js";
-
-export type ReadFile = (path: string) => string | undefined;
 
 export function probeCpu(readFile: ReadFile = readTextFile): CpuInfo {
     const model = os.cpus()[0]?.model.trim();
@@ -25,7 +23,7 @@ export function probeRam(readFile: ReadFile = readTextFile, host = {total: os.to
     return {totalBytes: limit, freeBytes: Math.max(0, Math.min(host.free, limit - used))};
 }
 
-export function cgroupMemoryLimit(readFile: ReadFile): number | undefined {
+function cgroupMemoryLimit(readFile: ReadFile): number | undefined {
     // v2 says "max" when unlimited; v1 says a huge number (PAGE_COUNTER_MAX), caught by the caller's >= total.
     const limit = numberFrom(readFile("/sys/fs/cgroup/memory.max")) ?? numberFrom(readFile("/sys/fs/cgroup/memory/memory.limit_in_bytes"));
     return limit != null && limit > 0 ? limit : undefined;

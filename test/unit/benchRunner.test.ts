@@ -22,7 +22,7 @@ function fakeEngine(loaded: string[]): BenchEngine {
     return {
         systemInfo: async () => ({buildCommit: "abc1234", buildNumber: 1, cpuInfo: "cpu", gpuInfo: "", backends: "CPU", nodeLlamaCppVersion: "3.21.1"}),
         gpuDeviceNames: async () => [],
-        async loadModel(modelPath) {
+        async loadModel({path: modelPath}) {
             loaded.push(modelPath);
             return {
                 info: {filename: modelPath, typeDescription: "llama ?B Q8_0", size: 1000, parameters: 500, gpuLayers: 0, layerCount: 2},

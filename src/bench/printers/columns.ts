@@ -6,12 +6,12 @@ import type {PrinterOptions} from "./types.js";
 export type Column = {title: string, width: number, value(row: BenchRow): string};
 
 /** llama-bench's size column: MiB under 1 GiB, GiB above. */
-export function formatModelSize(bytes: number): string {
+function formatModelSize(bytes: number): string {
     return bytes < 1024 ** 3 ? `${(bytes / 1024 / 1024).toFixed(2)} MiB` : `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
 }
 
 /** llama-bench's params column: millions under a billion, billions above. */
-export function formatParameters(count: number): string {
+function formatParameters(count: number): string {
     return count < 1e9 ? `${(count / 1e6).toFixed(2)} M` : `${(count / 1e9).toFixed(2)} B`;
 }
 

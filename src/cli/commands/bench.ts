@@ -1,5 +1,5 @@
 import fs from "node:fs/promises";
-import {ExitCode, UsageError} from "../../errors.js";
+import {ExitCode, MixtralError, UsageError} from "../../errors.js";
 import {readPreviousRun, type PreviousRow} from "../../bench/compareRuns.js";
 import {expandInstances, type BenchParams} from "../../bench/expandInstances.js";
 import {measureMemoryBandwidth} from "../../bench/measureMemoryBandwidth.js";
@@ -10,7 +10,7 @@ import {renderSvgPlot} from "../../bench/svgPlot.js";
 import {testName} from "../../bench/buildRow.js";
 import type {BenchFailure, BenchInstance} from "../../bench/types.js";
 import type {GpuChoice} from "../../engine/types.js";
-import {usableCpuCores} from "../../hardware/cpuCores.js";
+import {defaultThreadCount, usableCpuCores} from "../../hardware/cpuCores.js";
 import {interruptController} from "../interrupt.js";
 import {resolveModel} from "../resolveModelPath.js";
 import {startSpinner, type Spinner} from "../ui/spinner.js";
@@ -75,7 +75,7 @@ function paramsFrom(options: BenchOptions): BenchParams {
         nGen: parseIntegerList("-n", options.nGen, 0),
         promptGen: parsePromptGenPairs(options.pg ?? []),
         nDepth: parseIntegerList("-d", options.nDepth, 0),
-        threads: options.threads == null ? [usableCpuCores()] : parseIntegerList("-t", options.threads, 1, 1024),
+        threads: options.threads == null ? [defaultThreadCount()] : parseIntegerList("-t", options.threads, 1, 1024),
         gpuLayers: parseGpuLayersList(options.gpuLayers),
         batchSize: options.batchSize,
         flashAttention: options.flashAttn === true
@@ -185,7 +185,9 @@ export async function runBenchCommand(options: BenchOptions) {
         write(printer.footer());
         stopSpinner();
         if (options.plot != null) {
-            await fs.writeFile(options.plot, renderSvgPlot(outcome.rows));
+            await fs.writeFile(options.plot, renderSvgPlot(outcome.rows)).catch((error: unknown) => {
+                throw new MixtralError(`Cannot write the plot to ${options.plot}.`, {hint: "Check that its folder exists and is writable; the results above are complete.", cause: error});
+            });
             logLine(`plot written to ${options.plot}`);
         }
         if (outcome.failures.length > 0) {

@@ -1,4 +1,4 @@
-import {probeBackends, type BackendsProbe} from "../../engine/probeBackends.js";
+import {probeBackends, skipBackendsProbe} from "../../engine/probeBackends.js";
 import type {Backend} from "../../engine/types.js";
 import {adviseOnHardware, knownLimits} from "../../hardware/adviseOnHardware.js";
 import {formatMemory} from "../../hardware/byteSizes.js";
@@ -53,7 +53,7 @@ async function diagnose(options: DoctorOptions, simulating: boolean): Promise<Re
     const needsNativeProbe = !simulating || (options.vram == null && (options.gpu === "cuda" || options.gpu === "vulkan"));
     const machine = await probeHardware({
         modelsDir: storeDir(),
-        probeBackends: needsNativeProbe ? () => probeBackends() : async (): Promise<BackendsProbe> => ({backend: "cpu", backends: [], gpus: []})
+        probeBackends: needsNativeProbe ? () => probeBackends() : skipBackendsProbe
     });
     const probe = simulating ? simulateHardware(options, machine) : machine;
     const plan = planPlacement({
