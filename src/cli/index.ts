@@ -1,7 +1,7 @@
 import {CommanderError} from "commander";
 import {ExitCode, MixtralError} from "../errors.js";
 import {buildProgram} from "./program.js";
-import {terminalPolicy} from "./ui/terminal.js";
+import {logError, logLine, terminalPolicy} from "./ui/terminal.js";
 
 /**
  * The one entry: runs the program, and turns every failure into one sentence (plus a hint) on
@@ -11,7 +11,10 @@ function exitQuietlyOnClosedPipe(stream: NodeJS.WriteStream) {
     stream.on("error", (error: NodeJS.ErrnoException) => {
         // The reader went away (`| head`): nothing more can be shown, and that is not a failure.
         if (error.code === "EPIPE" || error.code === "ERR_STREAM_DESTROYED") process.exit(ExitCode.ok);
-        throw error;
+        // Any other output failure (EIO, a full disk behind `> out.txt`): one sentence where it can
+        // still be read, never a stack trace, and a failing exit so scripts notice.
+        if (stream !== process.stderr) logError(`Cannot write the output: ${error.message}`);
+        process.exit(ExitCode.failure);
     });
 }
 
@@ -24,14 +27,13 @@ function report(error: unknown): ExitCode {
         return ExitCode.usage;
     }
     if (error instanceof MixtralError) {
-        process.stderr.write(`${colors.red("error:")} ${error.message}\n`);
-        if (error.hint != null) process.stderr.write(`${colors.dim("hint:")} ${error.hint}\n`);
-        if (verbose && error.cause != null) process.stderr.write(colors.dim(`cause: ${formatCause(error.cause)}\n`));
+        logError(error.message, error.hint);
+        if (verbose && error.cause != null) logLine(colors.dim(`cause: ${formatCause(error.cause)}`));
         return error.exitCode;
     }
-    process.stderr.write(`${colors.red("error:")} unexpected failure: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.stderr.write(`${colors.dim("hint:")} this is a bug in mixtral; run again with --verbose and report the output.\n`);
-    if (verbose && error instanceof Error && error.stack != null) process.stderr.write(colors.dim(error.stack + "\n"));
+    logError(`unexpected failure: ${error instanceof Error ? error.message : String(error)}`,
+        "this is a bug in mixtral; run again with --verbose and report the output.");
+    if (verbose && error instanceof Error && error.stack != null) logLine(colors.dim(error.stack));
     return ExitCode.failure;
 }
 

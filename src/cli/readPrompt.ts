@@ -13,7 +13,7 @@ export async function readPrompt(argument: string | undefined, stdin: NodeJS.Rea
     return stripOneTrailingNewline(Buffer.concat(chunks).toString("utf8"));
 }
 
-export function stripOneTrailingNewline(text: string): string {
+function stripOneTrailingNewline(text: string): string {
     if (text.endsWith("\r\n")) return text.slice(0, -2);
     if (text.endsWith("\n")) return text.slice(0, -1);
     return text;

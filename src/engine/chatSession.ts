@@ -127,9 +127,8 @@ export class ChatSession {
                 onText?.(chunk);
             }
         });
-        const content = result.text.trimStart();
-        const {text: _text, ...rest} = result;
-        void _text;
+        const {text, ...rest} = result;
+        const content = text.trimStart();
         const turn: ChatTurn = {
             ...rest,
             content,

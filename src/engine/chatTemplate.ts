@@ -19,7 +19,7 @@ export type ChatFormat = {
 };
 
 /** Stands for the answer at `index` in rendered text; private-use characters never occur in templates. */
-export function answerPlaceholder(index: number): string {
+function answerPlaceholder(index: number): string {
     return `\uE000${index}\uE001`;
 }
 export const answerPlaceholderPattern = /\uE000(\d+)\uE001/g;
@@ -76,7 +76,7 @@ export function jinjaChatFormat(template: string, tokenizer: Tokenizer): ChatFor
  * `<s> [INST] {system}\n\n{user} [/INST] {answer}</s> [INST] {user} [/INST] `.
  * Mixtral has no system role: the system text opens the first user turn, as that template does.
  */
-export const mistralInstructFormat: ChatFormat = {
+const mistralInstructFormat: ChatFormat = {
     source: "mistral",
     description: "Mistral Instruct format (the file has no chat template)",
     render(system, messages) {

@@ -64,8 +64,8 @@ export async function generate(
 
     const started = performance.now();
     let firstTokenAt: number | undefined;
-    if (sampling.maxTokens <= 0 || signal?.aborted) stopReason = signal?.aborted ? "abort" : "maxTokens";
-    else {
+    if (signal?.aborted) stopReason = "abort";
+    else if (sampling.maxTokens > 0) {
         const settings: SamplerSettings = {
             temperature: sampling.temperature,
             topK: sampling.topK,

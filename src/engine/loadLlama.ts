@@ -26,11 +26,8 @@ export async function loadLlama({gpu, threads, onLog}: LoadLlamaOptions): Promis
             skipDownload: true,
             maxThreads,
             logLevel: onLog != null ? LlamaLogLevel.debug : LlamaLogLevel.error,
-            logger: (level, message) => {
-                if (onLog != null) onLog(message.trimEnd());
-                // Errors still reach the user through the thrown error; stay quiet otherwise.
-                void level;
-            }
+            // Without --verbose errors still reach the user through the thrown error; stay quiet.
+            logger: (_level, message) => onLog?.(message.trimEnd())
         });
     } catch (error) {
         throw new EngineError(

@@ -32,14 +32,17 @@ export type OpenedModel = {
 };
 
 /** Default context when neither the user nor a plan says: enough for chat, small enough for any RAM. */
-export const defaultContextSize = 4096;
+const defaultContextSize = 4096;
 
 export async function openModel(options: OpenModelOptions): Promise<OpenedModel> {
     const started = performance.now();
     // Validate before the native side sees the file: llama.cpp aborts the process on many bad files.
     const file = await validateGgufFile(options.path);
     const llama = await loadLlama({gpu: options.gpu, threads: options.threads, onLog: options.onLog});
-    throwIfAborted(options.signal);
+    if (options.signal?.aborted) {
+        await disposeQuietly(llama);
+        throw cancelled();
+    }
     const backend = backendOf(llama);
 
     let model: LlamaModel;
@@ -51,8 +54,8 @@ export async function openModel(options: OpenModelOptions): Promise<OpenedModel>
             loadSignal: options.signal
         });
     } catch (error) {
-        await llama.dispose().catch(() => {});
-        if (options.signal?.aborted) throw new InterruptedError("Model loading was cancelled.", {cause: error});
+        await disposeQuietly(llama);
+        if (options.signal?.aborted) throw cancelled(error);
         throw new ModelFileError(`llama.cpp could not load ${options.path}.`, {
             hint: "The file may be corrupt or use a format this llama.cpp build does not know; run with --verbose for llama.cpp's log.",
             cause: error
@@ -72,9 +75,8 @@ export async function openModel(options: OpenModelOptions): Promise<OpenedModel>
             createSignal: options.signal
         });
     } catch (error) {
-        await model.dispose().catch(() => {});
-        await llama.dispose().catch(() => {});
-        if (options.signal?.aborted) throw new InterruptedError("Model loading was cancelled.", {cause: error});
+        await disposeQuietly(model, llama);
+        if (options.signal?.aborted) throw cancelled(error);
         throw new EngineError(`Could not create a ${contextSize}-token context for this model.`, {
             hint: "There is probably not enough memory; try a smaller --context-size or fewer --gpu-layers.",
             cause: error
@@ -87,14 +89,15 @@ export async function openModel(options: OpenModelOptions): Promise<OpenedModel>
         threads: context.currentThreads,
         contextSize: context.contextSize,
         loadMs: performance.now() - started,
-        async dispose() {
-            await context.dispose().catch(() => {});
-            await model.dispose().catch(() => {});
-            await llama.dispose().catch(() => {});
-        }
+        dispose: () => disposeQuietly(context, model, llama)
     };
 }
 
-function throwIfAborted(signal: AbortSignal | undefined) {
-    if (signal?.aborted) throw new InterruptedError("Model loading was cancelled.");
+function cancelled(cause?: unknown): InterruptedError {
+    return new InterruptedError("Model loading was cancelled.", {cause});
+}
+
+/** Frees native resources, innermost first; one that fails to close must not keep the others open. */
+async function disposeQuietly(...resources: {dispose(): Promise<void>}[]) {
+    for (const resource of resources) await resource.dispose().catch(() => {});
 }

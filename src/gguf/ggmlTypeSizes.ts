@@ -37,10 +37,6 @@ const blockLayout: Record<number, {name: string, blockSize: number, typeSize: nu
     39: {name: "MXFP4", blockSize: 32, typeSize: 17}
 };
 
-export function ggmlTypeName(type: number): string {
-    return blockLayout[type]?.name ?? `type ${type}`;
-}
-
 /** Bytes of a tensor of this type and shape, or undefined for a type this table does not know. */
 export function tensorByteSize(type: number, dimensions: readonly (number | bigint)[]): number | undefined {
     const layout = blockLayout[type];

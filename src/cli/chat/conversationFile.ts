@@ -10,7 +10,7 @@ export type SavedConversation = {
     messages: ChatMessage[]
 };
 
-export function conversationToJson(system: string | undefined, messages: readonly ChatMessage[]): SavedConversation {
+function conversationToJson(system: string | undefined, messages: readonly ChatMessage[]): SavedConversation {
     return {format: "mixtral-chat", version: 1, system: system ?? null, messages: messages.map(({role, content}) => ({role, content}))};
 }
 

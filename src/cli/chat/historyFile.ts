@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 
 /** $XDG_CONFIG_HOME/mixtral, else ~/.config/mixtral. */
-export function configDirectory(env: NodeJS.ProcessEnv = process.env): string {
+function configDirectory(env: NodeJS.ProcessEnv = process.env): string {
     const base = env.XDG_CONFIG_HOME != null && env.XDG_CONFIG_HOME !== "" ? env.XDG_CONFIG_HOME : path.join(os.homedir(), ".config");
     return path.join(base, "mixtral");
 }

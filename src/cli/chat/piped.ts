@@ -5,7 +5,7 @@ import {ExitCode, UsageError} from "../../errors.js";
 import {readPrompt} from "../readPrompt.js";
 import {writeOut} from "../ui/stdout.js";
 import {logLine} from "../ui/terminal.js";
-import {formatTimings, turnJson} from "./turnReport.js";
+import {contextNotes, formatTimings, turnJson} from "./turnReport.js";
 
 export type PipedOptions = {
     sampling: SamplingOptions,
@@ -52,8 +52,7 @@ async function answer(session: ChatSession, message: string, options: PipedOptio
         onText: options.json ? undefined : writeOut
     });
     writeOut(options.json ? JSON.stringify(turnJson(turn)) + "\n" : "\n");
-    if (turn.droppedExchanges > 0) logLine(`note: the context was full; the oldest ${turn.droppedExchanges} exchange(s) were left out.`);
-    if (turn.stopReason === "contextFull") logLine("note: the context is full; the answer was cut.");
+    for (const note of contextNotes(turn)) logLine(`note: ${note}.`);
     if (options.verbose) logLine(formatTimings(turn));
     if (turn.stopReason !== "abort") return true;
     process.exitCode = ExitCode.interrupted;

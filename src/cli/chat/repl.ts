@@ -3,12 +3,12 @@ import type {ChatSession, ChatTurn} from "../../engine/chatSession.js";
 import type {SamplingOptions} from "../../engine/types.js";
 import {ExitCode, MixtralError} from "../../errors.js";
 import {writeOut} from "../ui/stdout.js";
-import {terminalPolicy} from "../ui/terminal.js";
+import {logError, logLine, terminalPolicy} from "../ui/terminal.js";
 import {loadConversation, saveConversation} from "./conversationFile.js";
 import {chatHistoryPath, historySize, readHistory, writeHistory} from "./historyFile.js";
 import {MultilineInput} from "./multilineInput.js";
 import {parseSlashCommand, slashHelp, unescapeMessage, type SlashCommand} from "./slashCommands.js";
-import {addToTotals, formatStats, formatTimings, turnJson, type SessionTotals} from "./turnReport.js";
+import {addToTotals, contextNotes, formatStats, formatTimings, turnJson, type SessionTotals} from "./turnReport.js";
 
 export type ReplOptions = {
     sampling: SamplingOptions,
@@ -48,11 +48,6 @@ export async function runRepl(session: ChatSession, options: ReplOptions): Promi
     let busy = false;
     let burst: string[] = [];
     let burstTimer: NodeJS.Timeout | undefined;
-    const say = (text: string) => process.stderr.write(text + "\n");
-    const showError = (error: MixtralError) => {
-        say(`${colors.red("error:")} ${error.message}`);
-        if (error.hint != null) say(`${colors.dim("hint:")} ${error.hint}`);
-    };
     const prompt = () => {
         rl.setPrompt(input.pending ? colors.dim("... ") : colors.cyan.bold("> "));
         rl.prompt();
@@ -73,12 +68,10 @@ export async function runRepl(session: ChatSession, options: ReplOptions): Promi
             // Cooked mode while streaming: Ctrl+C reaches us as SIGINT, typed text waits for the prompt.
             process.stdin.setRawMode(false);
             let wrote = false;
-            let lastChunk = "";
             const callbacks = {
                 signal: options.nextAnswerSignal(),
                 onText: options.json ? undefined : (chunk: string) => {
                     wrote = true;
-                    lastChunk = chunk;
                     writeOut(chunk);
                 }
             };
@@ -86,13 +79,14 @@ export async function runRepl(session: ChatSession, options: ReplOptions): Promi
                 const turn = message == null
                     ? await session.retry(options.sampling, callbacks)
                     : await session.send(message, options.sampling, callbacks);
-                if (wrote && !lastChunk.endsWith("\n")) writeOut("\n");
+                // What was written is the answer's content, so its end is the content's end.
+                if (wrote && !turn.content.endsWith("\n")) writeOut("\n");
                 if (options.json) writeOut(JSON.stringify(turnJson(turn)) + "\n");
                 reportTurn(turn);
             } catch (error) {
                 if (!(error instanceof MixtralError)) throw error;
                 if (wrote) writeOut("\n");
-                showError(error);
+                logError(error.message, error.hint);
             } finally {
                 process.stdin.setRawMode(true);
                 rl.resume();
@@ -103,53 +97,50 @@ export async function runRepl(session: ChatSession, options: ReplOptions): Promi
         const reportTurn = (turn: ChatTurn) => {
             lastTurn = turn;
             addToTotals(totals, turn);
-            if (turn.droppedExchanges > 0)
-                say(colors.yellow(`(the context was full: the oldest ${turn.droppedExchanges} exchange${turn.droppedExchanges === 1 ? " was" : "s were"} left out)`));
-            if (turn.stopReason === "abort") say(colors.dim("(stopped)"));
-            if (turn.stopReason === "contextFull")
-                say(colors.yellow("(the context is full: the answer was cut; the oldest exchanges will be left out from the next turn)"));
-            if (options.verbose) say(colors.dim(formatTimings(turn)));
+            for (const note of contextNotes(turn)) logLine(colors.yellow(`(${note})`));
+            if (turn.stopReason === "abort") logLine(colors.dim("(stopped)"));
+            if (options.verbose) logLine(colors.dim(formatTimings(turn)));
         };
 
         const runCommand = async (command: SlashCommand) => {
             switch (command.name) {
                 case "help":
-                    say(slashHelp);
+                    logLine(slashHelp);
                     break;
                 case "exit":
                     finish(ExitCode.ok);
                     break;
                 case "reset":
                     session.reset();
-                    say(colors.dim("(conversation cleared)"));
+                    logLine(colors.dim("(conversation cleared)"));
                     break;
                 case "system":
                     if (command.text === "") {
-                        say(session.systemPrompt == null ? "No system text; /system <text> sets one." : `System: ${session.systemPrompt}`);
+                        logLine(session.systemPrompt == null ? "No system text; /system <text> sets one." : `System: ${session.systemPrompt}`);
                         break;
                     }
                     session.setSystem(command.text);
-                    say(colors.dim("(system text set; it opens the conversation from the next answer on)"));
+                    logLine(colors.dim("(system text set; it opens the conversation from the next answer on)"));
                     break;
                 case "retry":
-                    if (session.history.length === 0) say("Nothing to retry yet.");
+                    if (session.history.length === 0) logLine("Nothing to retry yet.");
                     else await answer(undefined);
                     break;
                 case "undo":
-                    say(session.undo() ? colors.dim("(dropped the last exchange)") : "Nothing to undo.");
+                    logLine(session.undo() ? colors.dim("(dropped the last exchange)") : "Nothing to undo.");
                     break;
                 case "save":
                     await saveConversation(command.file, session.systemPrompt, session.history);
-                    say(colors.dim(`(saved ${session.history.length} messages to ${command.file})`));
+                    logLine(colors.dim(`(saved ${session.history.length} messages to ${command.file})`));
                     break;
                 case "load": {
                     const loaded = await loadConversation(command.file);
                     session.replace(loaded.system, loaded.messages);
-                    say(colors.dim(`(loaded ${loaded.messages.length} messages from ${command.file})`));
+                    logLine(colors.dim(`(loaded ${loaded.messages.length} messages from ${command.file})`));
                     break;
                 }
                 case "stats":
-                    say(formatStats({
+                    logLine(formatStats({
                         messages: session.history.length,
                         contextUsed: session.contextUsed,
                         contextSize: session.contextSize,
@@ -159,10 +150,10 @@ export async function runRepl(session: ChatSession, options: ReplOptions): Promi
                     }));
                     break;
                 case "usage":
-                    say(`Usage: ${command.usage}`);
+                    logLine(`Usage: ${command.usage}`);
                     break;
                 case "unknown":
-                    say(`Unknown command ${command.text.split(/\s/)[0]}; /help lists the commands.`);
+                    logLine(`Unknown command ${command.text.split(/\s/)[0]}; /help lists the commands.`);
                     break;
             }
         };
@@ -174,7 +165,7 @@ export async function runRepl(session: ChatSession, options: ReplOptions): Promi
                 else if (message.trim() !== "") await answer(unescapeMessage(message));
             } catch (error) {
                 if (!(error instanceof MixtralError)) throw error;
-                showError(error);
+                logError(error.message, error.hint);
             }
         };
 
@@ -226,7 +217,7 @@ export async function runRepl(session: ChatSession, options: ReplOptions): Promi
             finish(ExitCode.ok);
         });
 
-        say(colors.dim(`Prompt format: ${session.format.description}. /help lists the commands; Ctrl+D leaves.`));
+        logLine(colors.dim(`Prompt format: ${session.format.description}. /help lists the commands; Ctrl+D leaves.`));
         prompt();
     });
 }

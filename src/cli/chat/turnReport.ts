@@ -1,4 +1,5 @@
 import type {ChatTurn} from "../../engine/chatSession.js";
+import {roundForJson} from "../ui/stdout.js";
 
 /** The object `--json` prints for each turn, one per line. */
 export function turnJson(turn: ChatTurn) {
@@ -8,12 +9,21 @@ export function turnJson(turn: ChatTurn) {
         stopReason: turn.stopReason,
         tokens: {prompt: turn.tokens.prompt, generated: turn.tokens.generated, context: turn.context.used, contextSize: turn.context.size},
         timings: {
-            promptMs: round(turn.timings.promptMs),
-            firstTokenMs: round(turn.timings.firstTokenMs),
-            generateMs: round(turn.timings.generateMs),
-            generatedTokensPerSecond: round(turn.timings.generatedTokensPerSecond)
+            promptMs: roundForJson(turn.timings.promptMs),
+            firstTokenMs: roundForJson(turn.timings.firstTokenMs),
+            generateMs: roundForJson(turn.timings.generateMs),
+            generatedTokensPerSecond: roundForJson(turn.timings.generatedTokensPerSecond)
         }
     };
+}
+
+/** What the user must know about the context after a turn (the REPL and piped chat style them). */
+export function contextNotes(turn: ChatTurn): string[] {
+    const notes: string[] = [];
+    const dropped = turn.droppedExchanges;
+    if (dropped > 0) notes.push(`the context was full: the oldest ${dropped} exchange${dropped === 1 ? " was" : "s were"} left out`);
+    if (turn.stopReason === "contextFull") notes.push("the context is full: the answer was cut; the oldest exchanges will be left out from the next turn");
+    return notes;
 }
 
 /** What --verbose prints after each answer. */
@@ -47,8 +57,4 @@ export function formatStats(stats: {messages: number, contextUsed: number, conte
     lines.push(`session       ${stats.totals.turns} answers, ${stats.totals.generatedTokens} tokens generated (${sessionSpeed.toFixed(1)} tok/s), ` +
         `${stats.totals.promptTokens} prompt tokens evaluated`);
     return lines.join("\n");
-}
-
-function round(value: number) {
-    return Math.round(value * 100) / 100;
 }

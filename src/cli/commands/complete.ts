@@ -4,7 +4,7 @@ import type {SamplingOptions} from "../../engine/types.js";
 import {interruptController} from "../interrupt.js";
 import {resolveAndLoadModel, type ModelFlags} from "../loadModelWithProgress.js";
 import {readPrompt} from "../readPrompt.js";
-import {writeJson, writeOut} from "../ui/stdout.js";
+import {roundForJson, writeJson, writeOut} from "../ui/stdout.js";
 import {logLine} from "../ui/terminal.js";
 
 /** The parsed flags: the sampling ones as commander gives them (--stop absent when never given). */
@@ -37,10 +37,10 @@ export async function runComplete(promptArgument: string | undefined, options: C
                     stopReason: result.stopReason,
                     tokens: result.tokens,
                     timings: {
-                        loadMs: round(loaded.loadMs),
-                        promptMs: round(result.timings.promptMs),
-                        generateMs: round(result.timings.generateMs),
-                        generatedTokensPerSecond: round(result.timings.generatedTokensPerSecond)
+                        loadMs: roundForJson(loaded.loadMs),
+                        promptMs: roundForJson(result.timings.promptMs),
+                        generateMs: roundForJson(result.timings.generateMs),
+                        generatedTokensPerSecond: roundForJson(result.timings.generatedTokensPerSecond)
                     }
                 });
             } else if (process.stdout.isTTY === true && !result.text.endsWith("\n")) writeOut("\n");
@@ -55,8 +55,4 @@ export async function runComplete(promptArgument: string | undefined, options: C
     } finally {
         interrupt.dispose();
     }
-}
-
-function round(value: number) {
-    return Math.round(value * 100) / 100;
 }

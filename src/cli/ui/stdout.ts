@@ -10,6 +10,11 @@ export function writeJson(value: unknown) {
     process.stdout.write(JSON.stringify(value, null, 2) + "\n");
 }
 
+/** A measurement for JSON output: two decimals are all a millisecond or a tok/s figure means. */
+export function roundForJson(value: number): number {
+    return Math.round(value * 100) / 100;
+}
+
 /** Resolves once everything written to stdout has been handed to the OS. */
 export function drainStdout(): Promise<void> {
     return new Promise((resolve) => {

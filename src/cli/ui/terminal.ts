@@ -39,3 +39,10 @@ export function terminalPolicy(): TerminalPolicy {
 export function logLine(text: string) {
     process.stderr.write(text + "\n");
 }
+
+/** A failure as the user sees it: one sentence, then what to do about it when we know. */
+export function logError(message: string, hint?: string) {
+    const colors = terminalPolicy().stderrColors;
+    logLine(`${colors.red("error:")} ${message}`);
+    if (hint != null) logLine(`${colors.dim("hint:")} ${hint}`);
+}
