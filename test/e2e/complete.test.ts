@@ -100,6 +100,19 @@ describe("mixtral complete", () => {
         expect(result.stderr).toBe("");
     });
 
+    test("an output that cannot be written (a full disk) is one sentence and exit 1", async () => {
+        const result = await new Promise<{code: number | null, stderr: string}>((resolve) => {
+            const shell = spawn("bash", ["-c", `node "${cliPath}" complete --model "${tinyModel()}" -n 20 --temperature 0 "Hello" > /dev/full`],
+                {cwd: repoRoot, env: {...process.env, MIXTRAL_THREADS: "1"}});
+            let stderr = "";
+            shell.stderr.on("data", (chunk) => { stderr += chunk; });
+            shell.on("close", (code) => resolve({code, stderr}));
+        });
+        expect(result.code).toBe(1);
+        expect(result.stderr.trim()).toMatch(/^error: Cannot write the output: ENOSPC/);
+        expect(result.stderr).not.toMatch(/\n\s+at /);
+    });
+
     test("Ctrl+C stops generation, keeps what was printed and exits 130", async () => {
         let sent = false;
         const result = await runCli(["complete", "--model", tinyModel(), "-n", "100000", "--temperature", "0", "Hello"], {
