@@ -2,6 +2,7 @@ import type {Llama, LlamaContext, LlamaContextSequence, LlamaModel} from "node-l
 import {EngineError, InterruptedError, ModelFileError} from "../errors.js";
 import {validateGgufFile, type ValidatedGguf} from "../gguf/validateGguf.js";
 import {backendOf, loadLlama} from "./loadLlama.js";
+import {keepTokenThreads} from "./directTokenLoop.js";
 import type {Backend, GpuChoice} from "./types.js";
 
 export type OpenModelOptions = {
@@ -83,6 +84,8 @@ export async function openModel(options: OpenModelOptions): Promise<OpenedModel>
         });
     }
 
+    // A thread count the user typed is used as given; the default may be tuned per token (see directTokenLoop.ts).
+    if (options.threads != null) keepTokenThreads(context);
     const sequence = context.getSequence();
     return {
         llama, model, context, sequence, file, backend,
