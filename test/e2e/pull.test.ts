@@ -38,6 +38,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
     await server.stop();
+    fs.rmSync(path.dirname(catalogFile), {recursive: true, force: true});
 });
 
 beforeEach(() => {
