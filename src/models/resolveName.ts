@@ -88,7 +88,8 @@ function closestNames(value: string, catalog: Catalog, limit = 3): string[] {
     });
     const threshold = Math.max(2, Math.floor(lower.length / 3));
     return scored.filter((item) => item.distance <= threshold)
-        .sort((a, b) => a.distance - b.distance || a.name.localeCompare(b.name))
+        // Stable: ties keep the catalog's order, instruct first, as a bare quant means instruct.
+        .sort((a, b) => a.distance - b.distance)
         .slice(0, limit)
         .map((item) => item.name);
 }

@@ -57,6 +57,10 @@ describe("model names", () => {
             expect((error as {hint: string}).hint).toContain("base:Q8_0");
         }
     });
+
+    it("suggests instruct files first for a bare quant, as a bare quant means instruct", () => {
+        expect(() => parseModelSpec("Q9_K", catalog, env)).toThrow(expect.objectContaining({hint: expect.stringMatching(/^Did you mean instruct:/)}));
+    });
 });
 
 describe("the store", () => {
