@@ -1,7 +1,8 @@
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import {UsageError} from "../errors.js";
+import {MixtralError, UsageError} from "../errors.js";
+import {acquireLock, type Lock, type LockHolder} from "./lockFile.js";
 import type {CatalogEntry} from "./catalog.js";
 import type {ModelSpec} from "./resolveName.js";
 
@@ -77,13 +78,29 @@ export function storeFileFromArgument(argument: string, dir = storeDir()): strin
 export async function removeFromStore(finalPath: string, dir = storeDir()): Promise<string[]> {
     const removed: string[] = [];
     const staging = stagingFilesFor(finalPath, dir);
-    for (const file of [finalPath, staging.inTransit, staging.complete, staging.note]) {
-        try {
-            await fs.rm(file);
-            removed.push(file);
-        } catch (error) {
-            if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    // A pull of this file holds its lock: removing its bytes under it would lose them mid-download.
+    let holder: LockHolder | undefined;
+    const busy = new AbortController();
+    let lock: Lock;
+    try {
+        lock = await acquireLock(staging.lock, {signal: busy.signal, onWait: (who) => { holder = who; busy.abort(); }});
+    } catch (error) {
+        if (holder == null) throw error;
+        throw new MixtralError(`${path.basename(finalPath)} is being downloaded right now (process ${holder.pid}); nothing removed.`, {
+            hint: "Stop that `mixtral pull` first (Ctrl+C keeps its partial file), then remove the model."
+        });
+    }
+    try {
+        for (const file of [finalPath, staging.inTransit, staging.complete, staging.note]) {
+            try {
+                await fs.rm(file);
+                removed.push(file);
+            } catch (error) {
+                if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+            }
         }
+    } finally {
+        await lock.release();
     }
     return removed;
 }

@@ -72,6 +72,18 @@ describe("mixtral models", () => {
         expect(again.stderr).toMatch(/not in the store; nothing removed/);
     });
 
+    it("refuses to remove a model that a running pull is downloading", async () => {
+        fs.mkdirSync(path.join(store, ".partial"));
+        fs.writeFileSync(path.join(store, ".partial", q4 + ".download"), "partial");
+        // The lock a live pull holds: this test process stands in for it.
+        fs.writeFileSync(path.join(store, ".partial", q4 + ".lock"), JSON.stringify({pid: process.pid, host: os.hostname()}));
+        const result = await runCli(["models", "rm", "instruct:Q4_K_M"], {env: env()});
+        expect(result.code).toBe(1);
+        expect(result.stderr).toMatch(/^error: .* is being downloaded right now \(process \d+\); nothing removed\.\nhint: Stop that `mixtral pull` first/);
+        expect(fs.existsSync(path.join(store, q4))).toBe(true);
+        expect(fs.existsSync(path.join(store, ".partial", q4 + ".download"))).toBe(true);
+    });
+
     it("refuses to remove anything outside the store", async () => {
         const outside = path.join(work, "x.gguf");
         fs.writeFileSync(outside, "keep me");
