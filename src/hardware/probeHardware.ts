@@ -29,9 +29,7 @@ export async function probeHardware({modelsDir, probeBackends}: ProbeHardwareOpt
     };
 }
 
-/** MIXTRAL_FREE_BYTES stands in for the measurement, as it does for downloads (tests). */
-async function diskFree(dir: string, env: NodeJS.ProcessEnv = process.env): Promise<number | null> {
-    const override = env.MIXTRAL_FREE_BYTES;
-    if (override != null && override !== "" && Number.isFinite(Number(override))) return Number(override);
+/** Unknown (null) rather than a failed probe when the store's disk cannot be read. */
+async function diskFree(dir: string): Promise<number | null> {
     return freeBytes(dir).catch(() => null);
 }
