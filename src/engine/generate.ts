@@ -48,11 +48,7 @@ export async function generate(
         );
 
     const generated: Token[] = [];
-    // Until a few tokens are generated, the prompt's tail is their context: a SentencePiece "▁word"
-    // then keeps its leading space, as llama.cpp prints it, instead of being taken for the text's start.
-    const promptTail = promptTokens.slice(-4);
-    const decoder = new TokenTextDecoder((tokens, special, last) =>
-        model.detokenize(tokens, special, last != null && last.length > 0 ? last : promptTail));
+    const decoder = new TokenTextDecoder((tokens, special, last) => model.detokenize(tokens, special, last), promptTokens);
     const stopFilter = new StopTextFilter(sampling.stop);
     let text = "";
     let stopReason: StopReason = "maxTokens";

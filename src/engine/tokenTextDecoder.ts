@@ -12,9 +12,15 @@ type Detokenize = (tokens: readonly Token[], specialTokens?: boolean, lastTokens
  */
 export class TokenTextDecoder {
     private readonly pending: Token[] = [];
-    private readonly recent: Token[] = [];
+    private readonly recent: Token[];
 
-    constructor(private readonly detokenize: Detokenize) {}
+    /**
+     * `precedingTokens` (the prompt) are the context of the first tokens: a SentencePiece "▁word"
+     * then keeps its leading space, as llama.cpp prints it, instead of being taken for the text's start.
+     */
+    constructor(private readonly detokenize: Detokenize, precedingTokens: readonly Token[] = []) {
+        this.recent = precedingTokens.slice(-maxHeldTokens);
+    }
 
     /** The text this token completes ("" while a character is still incomplete). */
     push(token: Token): string {
