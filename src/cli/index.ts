@@ -1,5 +1,6 @@
 import {CommanderError} from "commander";
 import {ExitCode, MixtralError} from "../errors.js";
+import {installSignalPolicy} from "./interrupt.js";
 import {buildProgram} from "./program.js";
 import {logError, logLine, terminalPolicy} from "./ui/terminal.js";
 
@@ -42,6 +43,7 @@ function formatCause(cause: unknown): string {
     return String(cause);
 }
 
+installSignalPolicy();
 exitQuietlyOnClosedPipe(process.stdout);
 exitQuietlyOnClosedPipe(process.stderr);
 

@@ -1,4 +1,5 @@
 import {openModel, type OpenModelOptions, type OpenedModel} from "../engine/openModel.js";
+import {InterruptedError} from "../errors.js";
 import {startProgress} from "./ui/progress.js";
 import {logLine} from "./ui/terminal.js";
 import {resolveModel, type ResolvedModel} from "./resolveModelPath.js";
@@ -20,8 +21,9 @@ export type ModelFlags = {
 export async function loadModelWithProgress(resolved: ResolvedModel, flags: ModelFlags, signal: AbortSignal): Promise<OpenedModel> {
     if (flags.verbose === true && resolved.reason != null) logLine(`plan: ${resolved.reason}`);
     const progress = startProgress("Loading model", {plainWhenPiped: false});
+    let opened: OpenedModel;
     try {
-        return await openModel({
+        opened = await openModel({
             path: resolved.path,
             gpu: flags.gpu,
             // What the user typed wins over the plan.
@@ -35,6 +37,12 @@ export async function loadModelWithProgress(resolved: ResolvedModel, flags: Mode
     } finally {
         progress.stop();
     }
+    // A Ctrl+C in the last moment of the load, which nothing after it would notice.
+    if (signal.aborted) {
+        await opened.dispose();
+        throw new InterruptedError();
+    }
+    return opened;
 }
 
 /**

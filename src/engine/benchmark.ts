@@ -168,11 +168,11 @@ class BenchModel implements BenchLoadedModel {
     }
 }
 
-export type BenchEngineOptions = {gpu: GpuChoice, maxThreads: number, onLog?: (message: string) => void};
+export type BenchEngineOptions = {gpu: GpuChoice, maxThreads: number, onLog?: (message: string) => void, signal?: AbortSignal};
 
 /** One llama.cpp binding for the whole run; models are loaded one at a time. */
 export async function createBenchEngine(options: BenchEngineOptions): Promise<BenchEngine> {
-    const llama: Llama = await loadLlama({gpu: options.gpu, threads: options.maxThreads, onLog: options.onLog});
+    const llama: Llama = await loadLlama({gpu: options.gpu, threads: options.maxThreads, onLog: options.onLog, signal: options.signal});
     const backend = backendOf(llama);
     // The command prints the build stamp before the runner starts: the binary's ELF is read once.
     let systemInfo: Promise<BenchSystemInfo> | undefined;

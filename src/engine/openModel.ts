@@ -39,7 +39,7 @@ export async function openModel(options: OpenModelOptions): Promise<OpenedModel>
     const started = performance.now();
     // Validate before the native side sees the file: llama.cpp aborts the process on many bad files.
     const file = await validateGgufFile(options.path);
-    const llama = await loadLlama({gpu: options.gpu, threads: options.threads, onLog: options.onLog});
+    const llama = await loadLlama({gpu: options.gpu, threads: options.threads, onLog: options.onLog, signal: options.signal});
     if (options.signal?.aborted) {
         await disposeQuietly(llama);
         throw cancelled();
