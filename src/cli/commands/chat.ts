@@ -1,4 +1,5 @@
 import {ChatSession} from "../../engine/chatSession.js";
+import {chatFormatWithinBudget} from "../../engine/chatFormatWithinBudget.js";
 import {interruptController} from "../interrupt.js";
 import {resolveAndLoadModel} from "../loadModelWithProgress.js";
 import {logLine} from "../ui/terminal.js";
@@ -21,7 +22,12 @@ export async function runChat(options: ChatOptions) {
     try {
         const loaded = await resolveAndLoadModel(options, interrupt.signal);
         try {
-            const session = new ChatSession(loaded.sequence, {system: options.system});
+            const {format, note} = await chatFormatWithinBudget(loaded.model, {
+                signal: interrupt.signal,
+                onProbe: options.verbose === true ? () => logLine("trying the model's chat template…") : undefined
+            });
+            if (note != null) logLine(`note: ${note}.`);
+            const session = new ChatSession(loaded.sequence, {system: options.system, format});
             if (options.verbose === true)
                 logLine(`${loaded.file.path}: ${session.format.description}; ${loaded.contextSize}-token context, ${loaded.backend}, ${loaded.threads} threads`);
             const sampling = samplingFrom(options);

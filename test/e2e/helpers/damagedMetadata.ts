@@ -61,12 +61,17 @@ export const damagedMetadataCases: {name: string, overrides: Overrides, shape?: 
 /** Writes the case's file into `directory`; the tensors may come from another shape than the metadata. */
 export async function writeDamagedModel(directory: string, index: number): Promise<string> {
     const damage = damagedMetadataCases[index]!;
+    const file = path.join(directory, `damaged-${index}.gguf`);
+    await writeTinyModel(file, damage.overrides, damage.shape);
+    return file;
+}
+
+/** The tiny Mixtral with some metadata replaced (`undefined` removes a key). */
+export async function writeTinyModel(file: string, overrides: Overrides, shape: Partial<MixtralModelOptions> = {}): Promise<void> {
     const metadata: Record<string, GgufValue> = {...mixtralMetadata(tinyShape)};
-    for (const [key, value] of Object.entries(damage.overrides)) {
+    for (const [key, value] of Object.entries(overrides)) {
         if (value === undefined) delete metadata[key];
         else metadata[key] = value;
     }
-    const file = path.join(directory, `damaged-${index}.gguf`);
-    await writeGguf(file, metadata, mixtralTensors({...tinyShape, ...damage.shape}));
-    return file;
+    await writeGguf(file, metadata, mixtralTensors({...tinyShape, ...shape}));
 }
