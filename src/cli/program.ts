@@ -51,6 +51,21 @@ export function buildProgram(): Command {
             await runComplete(prompt, options);
         });
 
+    const serve = program.command("serve")
+        .description("keep the model loaded behind an OpenAI-compatible HTTP API (/v1/chat/completions, /v1/completions), batching requests");
+    addModelOptions(serve);
+    serve
+        .option("--host <address>", "address to listen on; 0.0.0.0 for every interface", "127.0.0.1")
+        .option("--port <n>", "port to listen on; 0 picks a free one", integer(0, 65535), 8080)
+        .option("--parallel <n>", "requests decoded together, each with --context-size / n tokens (default 4)", integer(1, 256))
+        .option("--queue-limit <n>", "requests that may wait for a free sequence before 503", integer(0, 100_000), 64)
+        .option("--api-key <key>", "require `Authorization: Bearer <key>` (default: $MIXTRAL_API_KEY)")
+        .option("--verbose", "print llama.cpp's log on stderr")
+        .action(async (options) => {
+            const {runServe} = await import("./commands/serve.js");
+            await runServe(options);
+        });
+
     // llama-bench's flags and defaults; lists (comma-separated) run every combination.
     program.command("bench")
         .description("measure prompt (pp) and generation (tg) tok/s like llama-bench, with the memory-bandwidth roofline")

@@ -14,6 +14,8 @@ export type OpenModelOptions = {
     threads?: number,
     batchSize?: number,
     flashAttention?: boolean,
+    /** Sequences the context holds (serve decodes several together); contextSize is per sequence. */
+    sequences?: number,
     onLoadProgress?: (fraction: number) => void,
     onLog?: (message: string) => void,
     signal?: AbortSignal
@@ -69,7 +71,7 @@ export async function openModel(options: OpenModelOptions): Promise<OpenedModel>
     try {
         context = await model.createContext({
             contextSize,
-            sequences: 1,
+            sequences: options.sequences ?? 1,
             threads: options.threads ?? llama.maxThreads,
             batchSize: options.batchSize,
             flashAttention: options.flashAttention,
