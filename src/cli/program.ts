@@ -2,6 +2,7 @@ import {Command, Option} from "commander";
 import {createRequire} from "node:module";
 import {outputFormats} from "../bench/printers/types.js";
 import {defaultPlanContextSize} from "../hardware/memoryBudget.js";
+import {addLoraOptions} from "./loraOptions.js";
 import {contextSize, decimal, gpuChoices, gpuLayers, integer, repeatable} from "./parseOptions.js";
 import {disableColor} from "./ui/terminal.js";
 
@@ -129,6 +130,20 @@ export function buildProgram(): Command {
             await runModelsPath(name);
         });
 
+    program.command("adapter")
+        .description("LoRA adapters: convert a PEFT adapter to GGUF for --lora")
+        .command("convert")
+        .description("convert a PEFT LoRA adapter folder (adapter_config.json + adapter_model.safetensors) to a GGUF adapter; prints its path")
+        .argument("<folder>", "the folder PEFT saved the adapter to")
+        .option("-o, --output <file.gguf>", "where to write it (default <folder>/adapter_model.gguf)")
+        .option("--base <model>", "the base model (a .gguf or a downloaded catalog name): its heads order Q/K rows, and the adapter is checked against it")
+        .addOption(new Option("--type <type>", "tensor type of the adapter").choices(["f32", "f16"]).default("f32"))
+        .option("--json", "print the output path, size, rank and alpha as JSON")
+        .action(async (folder: string, options) => {
+            const {runAdapterConvert} = await import("./commands/adapter.js");
+            await runAdapterConvert(folder, options);
+        });
+
     program.command("doctor")
         .description("show this machine's backends, GPUs, memory and disk, and the model plan that fits them")
         .addOption(new Option("--gpu <backend>", "plan for another machine with this GPU type instead of probing").choices(gpuChoices.filter((choice) => choice !== "auto")))
@@ -156,6 +171,7 @@ function addModelOptions(command: Command) {
         .addOption(new Option("--gpu <backend>", "compute backend").choices(gpuChoices).default("auto"))
         .option("--gpu-layers <n>", "layers to offload to the GPU: a number, auto or max", gpuLayers)
         .option("--quant <quant>", "without --model: use this quant of the catalog instead of the planned one, e.g. Q4_K_M");
+    addLoraOptions(command);
 }
 
 /** Output that always parses: enforced at the sampler by a grammar (see src/grammar/). */
