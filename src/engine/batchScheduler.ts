@@ -1,6 +1,6 @@
 import type {LlamaContext, LlamaContextSequence, Token} from "node-llama-cpp";
 import {EngineError, UsageError} from "../errors.js";
-import {TokenThreadChooser} from "./directTokenLoop.js";
+import {TokenThreadChooser} from "./tokenThreadChooser.js";
 import {nativeContextOf, nativeSequenceIdOf, type AddonSampler, type NativeContext} from "./nativeContext.js";
 import {StopTextFilter} from "./stopText.js";
 import {TokenTextDecoder} from "./tokenTextDecoder.js";
@@ -388,7 +388,7 @@ export class BatchScheduler {
 
     private chooserFor(width: number): TokenThreadChooser {
         let chooser = this.threadChoosers.get(width);
-        if (chooser == null) this.threadChoosers.set(width, chooser = new TokenThreadChooser(this.batchThreads));
+        if (chooser == null) this.threadChoosers.set(width, chooser = TokenThreadChooser.measuring(this.batchThreads, this.context.model.size));
         return chooser;
     }
 
