@@ -58,7 +58,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         if (checkKey != null && !checkKey(request.headers.authorization))
             throw new ApiError(401, "Incorrect or missing API key: send it as `Authorization: Bearer <key>`.", {code: "invalid_api_key"});
         if (path === "/metrics") {
-            const text = renderMetrics(requests, engine?.stats, process.memoryUsage.rss());
+            const text = renderMetrics(requests, engine?.stats, process.memoryUsage());
             response.writeHead(200, {"Content-Type": "text/plain; version=0.0.4; charset=utf-8"});
             return response.end(text);
         }
