@@ -41,6 +41,9 @@ export class DownloadError extends MixtralError {}
 /** The native engine failed (load, context creation, generation). */
 export class EngineError extends MixtralError {}
 
+/** An OpenAI-compatible server (--endpoint, or a local `mixtral serve`) could not be reached or refused a request. */
+export class EndpointError extends MixtralError {}
+
 /** The user pressed Ctrl+C (or the AbortSignal fired): exit code 130. */
 export class InterruptedError extends MixtralError {
     constructor(message = "Interrupted.", options: {hint?: string, cause?: unknown} = {}) {

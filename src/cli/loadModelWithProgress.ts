@@ -1,7 +1,7 @@
 import {openModel, type OpenModelOptions, type OpenedModel} from "../engine/openModel.js";
 import {startProgress} from "./ui/progress.js";
 import {logLine} from "./ui/terminal.js";
-import {resolveModel, type ResolvedModel} from "./resolveModelPath.js";
+import {resolveModelFlags, type ResolvedModel} from "./resolveModelPath.js";
 
 export type ModelFlags = {
     model?: string,
@@ -42,12 +42,5 @@ export async function loadModelWithProgress(resolved: ResolvedModel, flags: Mode
  * asking before a download only when a person is at the terminal, then load it.
  */
 export async function resolveAndLoadModel(flags: ModelFlags, signal: AbortSignal): Promise<OpenedModel> {
-    const resolved = await resolveModel(flags.model, {
-        interactive: process.stdin.isTTY === true && process.stderr.isTTY === true,
-        yes: flags.yes,
-        verbose: flags.verbose,
-        signal,
-        planFlags: flags
-    });
-    return loadModelWithProgress(resolved, flags, signal);
+    return loadModelWithProgress(await resolveModelFlags(flags, signal), flags, signal);
 }

@@ -26,6 +26,7 @@ export function buildProgram(): Command {
     const chat = program.command("chat")
         .description("chat in the terminal; piped, answer stdin (one message, or one a line with --lines)");
     addModelOptions(chat);
+    addEndpointOptions(chat);
     addSamplingOptions(chat, {maxTokens: 1024});
     chat
         .option("--system <text>", "instructions for the whole conversation (folded into the first message)")
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
         .description("raw completion of a prompt given as an argument or piped on stdin")
         .argument("[prompt]", "the prompt; `-` or none with piped stdin reads stdin");
     addModelOptions(complete);
+    addEndpointOptions(complete);
     addSamplingOptions(complete, {maxTokens: 256});
     complete
         .option("--json", "print one JSON object with the text, token counts and timings")
@@ -72,7 +74,15 @@ export function buildProgram(): Command {
         .option("--compare <previous.json>", "show each row's tok/s ratio to a previous `-o json` run")
         .option("--plot <file.svg>", "write an SVG chart of tok/s per model and test, roofline marked")
         .option("--verbose", "print llama.cpp's log and failure hints on stderr")
+        .option("--endpoint <url>", "benchmark this OpenAI-compatible server instead (like vLLM's benchmark_serving): -p/-n set prompt words and max_tokens")
+        .option("--concurrency <list>", "with --endpoint: requests in flight at once, one row each", "1,4,8")
+        .option("--requests <n>", "with --endpoint: requests sent at each concurrency level", integer(1, 1_000_000), 32)
         .action(async (options) => {
+            if (options.endpoint != null) {
+                const {runServingBenchCommand} = await import("./commands/benchServing.js");
+                await runServingBenchCommand(options);
+                return;
+            }
             const {runBenchCommand} = await import("./commands/bench.js");
             await runBenchCommand(options);
         });
@@ -137,6 +147,13 @@ function addModelOptions(command: Command) {
         .addOption(new Option("--gpu <backend>", "compute backend").choices(gpuChoices).default("auto"))
         .option("--gpu-layers <n>", "layers to offload to the GPU: a number, auto or max", gpuLayers)
         .option("--quant <quant>", "without --model: use this quant of the catalog instead of the planned one, e.g. Q4_K_M");
+}
+
+/** chat and complete as clients of an OpenAI-compatible server (src/remote/). */
+function addEndpointOptions(command: Command) {
+    command
+        .option("--endpoint <url>", "use this OpenAI-compatible server instead of loading the model, e.g. http://127.0.0.1:8080/v1 (also MIXTRAL_ENDPOINT; key in MIXTRAL_API_KEY)")
+        .option("--no-server", "load the model here even when a `mixtral serve` of the same file runs on this machine");
 }
 
 type SamplingDefaults = {maxTokens: number};

@@ -1,5 +1,6 @@
 import readline from "node:readline";
-import type {ChatSession, ChatTurn} from "../../engine/chatSession.js";
+import type {ChatTurn} from "../../engine/chatSession.js";
+import type {Conversation} from "../../engine/textGenerator.js";
 import type {SamplingOptions} from "../../engine/types.js";
 import {ExitCode, UsageError} from "../../errors.js";
 import {readPrompt} from "../readPrompt.js";
@@ -29,7 +30,7 @@ export async function readPipedMessage(): Promise<string> {
  * object a line with --json). No prompt, colour or spinner reaches stdout. `message` is the single
  * message; without it (--lines) each line of stdin is the next turn.
  */
-export async function runPiped(session: ChatSession, message: string | undefined, options: PipedOptions): Promise<void> {
+export async function runPiped(session: Conversation, message: string | undefined, options: PipedOptions): Promise<void> {
     if (message != null) {
         await answer(session, message, options);
         return;
@@ -46,7 +47,7 @@ export async function runPiped(session: ChatSession, message: string | undefined
 }
 
 /** One turn; false when Ctrl+C stopped it (the rest of the input is not answered). */
-async function answer(session: ChatSession, message: string, options: PipedOptions): Promise<boolean> {
+async function answer(session: Conversation, message: string, options: PipedOptions): Promise<boolean> {
     const turn: ChatTurn = await session.send(message, options.sampling, {
         signal: options.signal,
         onText: options.json ? undefined : writeOut

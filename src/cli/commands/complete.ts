@@ -1,14 +1,13 @@
 import {ExitCode} from "../../errors.js";
-import {generate, tokenizePrompt} from "../../engine/generate.js";
 import type {SamplingOptions} from "../../engine/types.js";
 import {interruptController} from "../interrupt.js";
-import {resolveAndLoadModel, type ModelFlags} from "../loadModelWithProgress.js";
+import {openGenerator, type GeneratorFlags} from "../openGenerator.js";
 import {readPrompt} from "../readPrompt.js";
 import {roundForJson, writeJson, writeOut} from "../ui/stdout.js";
 import {logLine} from "../ui/terminal.js";
 
 /** The parsed flags: the sampling ones as commander gives them (--stop absent when never given). */
-export type CompleteOptions = ModelFlags & Omit<SamplingOptions, "stop"> & {
+export type CompleteOptions = GeneratorFlags & Omit<SamplingOptions, "stop"> & {
     stop?: string[],
     json?: boolean
 };
@@ -22,22 +21,25 @@ export async function runComplete(promptArgument: string | undefined, options: C
     const prompt = await readPrompt(promptArgument);
     const interrupt = interruptController();
     try {
-        const loaded = await resolveAndLoadModel(options, interrupt.signal);
+        // The engine here, or a server (--endpoint, or a `mixtral serve` of the same file).
+        const generator = await openGenerator(options, interrupt.signal);
         try {
-            const result = await generate(loaded.sequence, tokenizePrompt(loaded.sequence, prompt), samplingFrom(options), {
+            const result = await generator.complete(prompt, samplingFrom(options), {
                 onText: options.json === true ? undefined : writeOut,
                 signal: interrupt.signal
             });
+            const {info} = generator;
             if (options.json === true) {
                 writeJson({
                     text: result.text,
-                    model: loaded.file.path,
-                    backend: loaded.backend,
-                    threads: loaded.threads,
+                    model: info.model,
+                    backend: info.backend,
+                    threads: info.threads,
+                    ...(info.endpoint == null ? {} : {endpoint: info.endpoint}),
                     stopReason: result.stopReason,
                     tokens: result.tokens,
                     timings: {
-                        loadMs: roundForJson(loaded.loadMs),
+                        loadMs: roundForJson(info.loadMs),
                         promptMs: roundForJson(result.timings.promptMs),
                         generateMs: roundForJson(result.timings.generateMs),
                         generatedTokensPerSecond: roundForJson(result.timings.generatedTokensPerSecond)
@@ -47,10 +49,10 @@ export async function runComplete(promptArgument: string | undefined, options: C
             if (options.verbose === true)
                 logLine(`\n${result.tokens.prompt} prompt tokens in ${result.timings.promptMs.toFixed(0)} ms; ` +
                     `${result.tokens.generated} generated at ${result.timings.generatedTokensPerSecond.toFixed(1)} tok/s ` +
-                    `(${loaded.backend}, ${loaded.threads} threads, stop: ${result.stopReason})`);
+                    `(${info.endpoint ?? `${info.backend}, ${info.threads} threads`}, stop: ${result.stopReason})`);
             if (result.stopReason === "abort") process.exitCode = ExitCode.interrupted;
         } finally {
-            await loaded.dispose();
+            await generator.dispose();
         }
     } finally {
         interrupt.dispose();

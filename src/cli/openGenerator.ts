@@ -1,0 +1,78 @@
+import type {TextGenerator} from "../engine/textGenerator.js";
+import {EndpointError} from "../errors.js";
+import {describeEndpoint, parseEndpoint} from "../remote/endpointUrl.js";
+import {findLocalServer} from "../remote/findLocalServer.js";
+import {listModelIds} from "../remote/openAiClient.js";
+import {remoteGenerator} from "../remote/remoteGenerator.js";
+import type {ModelFlags} from "./loadModelWithProgress.js";
+import {resolveModelFlags} from "./resolveModelPath.js";
+import {logLine} from "./ui/terminal.js";
+
+export type GeneratorFlags = ModelFlags & {
+    /** --endpoint <base url>, else MIXTRAL_ENDPOINT. */
+    endpoint?: string,
+    /** --no-server sets this to false: never use a running `mixtral serve`. */
+    server?: boolean
+};
+
+/** The engine flags a server ignores: it loaded its model with its own. */
+function placementFlagsGiven(flags: GeneratorFlags): string[] {
+    const given: string[] = [];
+    if (flags.threads != null) given.push("--threads");
+    if (flags.gpuLayers != null) given.push("--gpu-layers");
+    if (flags.contextSize != null) given.push("--context-size");
+    if (flags.gpu !== "auto" && flags.gpu != null) given.push("--gpu");
+    return given;
+}
+
+function noteIgnoredFlags(flags: GeneratorFlags, where: string) {
+    const ignored = placementFlagsGiven(flags);
+    if (ignored.length > 0) logLine(`note: ${ignored.join(", ")} ${ignored.length === 1 ? "has" : "have"} no effect here: ${where} runs the model with its own settings.`);
+}
+
+function apiKey(): string | undefined {
+    const key = process.env.MIXTRAL_API_KEY;
+    return key == null || key === "" ? undefined : key;
+}
+
+/**
+ * Where complete and chat get their text: --endpoint (or MIXTRAL_ENDPOINT) names a server; else
+ * a `mixtral serve` on this machine that holds the same model file is used (unless --no-server);
+ * else the model is loaded here. The engine (node-llama-cpp) is imported only in that last case,
+ * so a client call starts as fast as `mixtral --help`.
+ */
+export async function openGenerator(flags: GeneratorFlags, signal: AbortSignal): Promise<TextGenerator> {
+    const endpointValue = flags.endpoint ?? (process.env.MIXTRAL_ENDPOINT === "" ? undefined : process.env.MIXTRAL_ENDPOINT);
+    if (endpointValue != null) return await connectToEndpoint(endpointValue, flags, signal);
+
+    const resolved = await resolveModelFlags(flags, signal);
+    if (flags.server !== false) {
+        const {server, skipped} = await findLocalServer(resolved.path);
+        if (flags.verbose === true) for (const reason of skipped) logLine(`not using ${reason}.`);
+        if (server != null) {
+            if (flags.verbose === true)
+                logLine(`using the mixtral serve at ${server.baseUrl} (pid ${server.pid}), which has ${resolved.path} loaded; --no-server loads it here instead`);
+            noteIgnoredFlags(flags, `the mixtral serve at ${server.baseUrl}`);
+            return remoteGenerator({baseUrl: parseEndpoint(server.baseUrl), apiKey: apiKey(), modelId: server.modelId, modelLabel: resolved.path});
+        }
+    }
+    const {loadModelWithProgress} = await import("./loadModelWithProgress.js");
+    const {localGenerator} = await import("../engine/localGenerator.js");
+    return localGenerator(await loadModelWithProgress(resolved, flags, signal));
+}
+
+/** --endpoint: the model name sent is --model as given, else the first id the server lists. */
+async function connectToEndpoint(value: string, flags: GeneratorFlags, signal: AbortSignal): Promise<TextGenerator> {
+    const baseUrl = parseEndpoint(value);
+    const config = {baseUrl, apiKey: apiKey()};
+    let modelId = flags.model;
+    if (modelId == null) {
+        const ids = await listModelIds(config, signal);
+        modelId = ids[0];
+        if (modelId == null)
+            throw new EndpointError(`${describeEndpoint(baseUrl)} lists no models (GET /models).`, {hint: "Pass the model name the server expects with --model."});
+    }
+    if (flags.verbose === true) logLine(`using the server at ${describeEndpoint(baseUrl)}, model "${modelId}"`);
+    noteIgnoredFlags(flags, "the server");
+    return remoteGenerator({...config, modelId, modelLabel: modelId});
+}
