@@ -61,17 +61,34 @@ export async function openGenerator(flags: GeneratorFlags, signal: AbortSignal):
     return localGenerator(await loadModelWithProgress(resolved, flags, signal));
 }
 
-/** --endpoint: the model name sent is --model as given, else the first id the server lists. */
+/**
+ * The model name to send: --model when the server lists it; else the file name --model points at
+ * without ".gguf" when the server lists that (how ours and llama-server name a file, so the same
+ * `-m model.gguf` works with and without --endpoint); else --model as given (the server's error
+ * then says what it knows); without --model, the first id the server lists.
+ */
+export function chooseModelId(listed: readonly string[], requested: string | undefined): string | undefined {
+    if (requested == null) return listed[0];
+    if (listed.includes(requested)) return requested;
+    const fileName = requested.split(/[\\/]/).pop()?.replace(/\.gguf$/i, "");
+    if (fileName != null && listed.includes(fileName)) return fileName;
+    return requested;
+}
+
+/** --endpoint: a server somewhere, whatever it runs. */
 async function connectToEndpoint(value: string, flags: GeneratorFlags, signal: AbortSignal): Promise<TextGenerator> {
     const baseUrl = parseEndpoint(value);
     const config = {baseUrl, apiKey: apiKey()};
-    let modelId = flags.model;
-    if (modelId == null) {
-        const ids = await listModelIds(config, signal);
-        modelId = ids[0];
-        if (modelId == null)
-            throw new EndpointError(`${describeEndpoint(baseUrl)} lists no models (GET /models).`, {hint: "Pass the model name the server expects with --model."});
+    let listed: string[] = [];
+    try {
+        listed = await listModelIds(config, signal);
+    } catch (error) {
+        // A server without GET /models can still be used when the name is given.
+        if (flags.model == null || !(error instanceof EndpointError) || !/HTTP 404/.test(error.message)) throw error;
     }
+    const modelId = chooseModelId(listed, flags.model);
+    if (modelId == null)
+        throw new EndpointError(`${describeEndpoint(baseUrl)} lists no models (GET /models).`, {hint: "Pass the model name the server expects with --model."});
     if (flags.verbose === true) logLine(`using the server at ${describeEndpoint(baseUrl)}, model "${modelId}"`);
     noteIgnoredFlags(flags, "the server");
     return remoteGenerator({...config, modelId, modelLabel: modelId});

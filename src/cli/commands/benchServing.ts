@@ -4,6 +4,7 @@ import {runServingBench, type ServingLevel} from "../../bench/serving/runServing
 import {describeEndpoint, parseEndpoint} from "../../remote/endpointUrl.js";
 import {listModelIds} from "../../remote/openAiClient.js";
 import {interruptController} from "../interrupt.js";
+import {chooseModelId} from "../openGenerator.js";
 import {startSpinner, type Spinner} from "../ui/spinner.js";
 import {drainStdout, writeOut} from "../ui/stdout.js";
 import {logLine, terminalPolicy} from "../ui/terminal.js";
@@ -49,7 +50,7 @@ export async function runServingBenchCommand(options: ServingBenchFlags) {
     };
     try {
         const endpoint = {baseUrl, apiKey: process.env.MIXTRAL_API_KEY === "" ? undefined : process.env.MIXTRAL_API_KEY};
-        const model = models[0] ?? (await listModelIds(endpoint, interrupt.signal))[0];
+        const model = chooseModelId(await listModelIds(endpoint, interrupt.signal), models[0]);
         if (model == null)
             throw new EndpointError(`${describeEndpoint(baseUrl)} lists no models (GET /models).`, {hint: "Pass the model name the server expects with --model."});
         const printer = createServingPrinter(format, {endpoint: describeEndpoint(baseUrl), paint: {dim: policy.colors.dim, bold: policy.colors.bold, bar: policy.colors.cyan}});
