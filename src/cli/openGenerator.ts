@@ -1,5 +1,5 @@
 import type {TextGenerator} from "../engine/textGenerator.js";
-import {EndpointError} from "../errors.js";
+import {EndpointError, UsageError} from "../errors.js";
 import {describeEndpoint, parseEndpoint} from "../remote/endpointUrl.js";
 import {findLocalServer} from "../remote/findLocalServer.js";
 import {listModelIds} from "../remote/openAiClient.js";
@@ -41,12 +41,24 @@ function apiKey(): string | undefined {
  * else the model is loaded here. The engine (node-llama-cpp) is imported only in that last case,
  * so a client call starts as fast as `mixtral --help`.
  */
-export async function openGenerator(flags: GeneratorFlags, signal: AbortSignal): Promise<TextGenerator> {
+export async function openGenerator(flags: GeneratorFlags, signal: AbortSignal, needs: {grammar: boolean} = {grammar: false}): Promise<TextGenerator> {
     const endpointValue = flags.endpoint ?? (process.env.MIXTRAL_ENDPOINT === "" ? undefined : process.env.MIXTRAL_ENDPOINT);
-    if (endpointValue != null) return await connectToEndpoint(endpointValue, flags, signal);
+    const adapters = (flags.lora?.length ?? 0) + (flags.loraScaled?.length ?? 0);
+    if (endpointValue != null) {
+        // What only the engine here can do; a server would silently answer without it.
+        if (needs.grammar)
+            throw new UsageError("--json-schema, --grammar and --format are not sent to servers: the output would not be constrained.", {
+                hint: "Run without --endpoint (and unset MIXTRAL_ENDPOINT) to enforce them with the engine here."
+            });
+        if (adapters > 0)
+            throw new UsageError("--lora applies when a model loads, so it does not combine with --endpoint.", {hint: "Load the adapter in the server instead, or run without --endpoint."});
+        return await connectToEndpoint(endpointValue, flags, signal);
+    }
 
     const resolved = await resolveModelFlags(flags, signal);
-    if (flags.server !== false) {
+    // A running server has the plain model: a grammar or an adapter needs the engine here.
+    const serverCan = !needs.grammar && adapters === 0 && (resolved.lora?.length ?? 0) === 0;
+    if (flags.server !== false && serverCan) {
         const {server, skipped} = await findLocalServer(resolved.path);
         if (flags.verbose === true) for (const reason of skipped) logLine(`not using ${reason}.`);
         if (server != null) {

@@ -19,7 +19,7 @@ let nearServer: Record<string, string>;
 const awayFromServer = {MIXTRAL_RUNTIME_DIR: path.join(repoRoot, "test", ".models", "no-servers-here")};
 
 beforeAll(async () => {
-    serve = await startServe(["--model", tinyModel(), "--parallel", "2", "--context-size", "4096"]);
+    serve = await startServe(["--parallel", "2", "--context-size", "4096"]);
     nearServer = {MIXTRAL_RUNTIME_DIR: serve.runtimeDir};
 });
 

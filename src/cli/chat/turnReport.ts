@@ -7,6 +7,7 @@ export function turnJson(turn: ChatTurn) {
         role: "assistant" as const,
         content: turn.content,
         stopReason: turn.stopReason,
+        ...(turn.complete == null ? {} : {complete: turn.complete}),
         // A context size of 0 is a server that does not say (null in JSON).
         tokens: {prompt: turn.tokens.prompt, generated: turn.tokens.generated, context: turn.context.used, contextSize: turn.context.size === 0 ? null : turn.context.size},
         timings: {

@@ -1,5 +1,6 @@
 import {interruptController} from "../interrupt.js";
 import {openGenerator} from "../openGenerator.js";
+import {readOutputConstraint} from "../outputConstraint.js";
 import {logLine} from "../ui/terminal.js";
 import {readPipedMessage, runPiped} from "../chat/piped.js";
 import {runRepl} from "../chat/repl.js";
@@ -15,18 +16,19 @@ export type ChatOptions = CompleteOptions & {
 /** `mixtral chat`: a REPL when stdin is a terminal, one answer (or one a line with --lines) when piped. */
 export async function runChat(options: ChatOptions) {
     const interactive = process.stdin.isTTY === true;
+    const grammar = await readOutputConstraint(options);
     const pipedMessage = interactive || options.lines === true ? undefined : await readPipedMessage();
     const interrupt = interruptController();
     try {
         // The engine here, or a server (--endpoint, or a `mixtral serve` of the same file).
-        const generator = await openGenerator(options, interrupt.signal);
+        const generator = await openGenerator(options, interrupt.signal, {grammar: grammar != null});
         try {
             const session = generator.startChat({system: options.system});
             if (options.verbose === true)
                 logLine(`${generator.info.model}: ${session.format.description}; ` + (generator.info.endpoint != null
                     ? `through ${generator.info.endpoint}`
                     : `${session.contextSize}-token context, ${generator.info.backend}, ${generator.info.threads} threads`));
-            const sampling = samplingFrom(options);
+            const sampling = samplingFrom(options, grammar);
             const common = {sampling, json: options.json === true, verbose: options.verbose === true};
             if (interactive)
                 process.exitCode = await runRepl(session, {...common, history: options.history, nextAnswerSignal: () => interrupt.reset()});
