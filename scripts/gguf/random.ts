@@ -4,6 +4,9 @@
  */
 import {mulberry32} from "../../src/bench/mulberry32.js";
 
+// Test fixtures (loraFixtures.ts) draw their own streams from it.
+export {mulberry32};
+
 /** FNV-1a of the name mixed with the seed, so every tensor has a distinct stream. */
 export function tensorSeed(seed: number, name: string): number {
     let hash = (0x811C9DC5 ^ seed) >>> 0;
