@@ -2,6 +2,7 @@ import http from "node:http";
 import type {AddressInfo} from "node:net";
 import path from "node:path";
 import {afterAll, beforeAll, describe, expect, test} from "vitest";
+import {runInPty} from "./helpers/pty.js";
 import {repoRoot, runCli, tinyModel} from "./helpers/runCli.js";
 import {startServe, type ServeProcess} from "./helpers/serveProcess.js";
 
@@ -134,6 +135,26 @@ describe("complete and chat through --endpoint", () => {
     });
 });
 
+describe("the chat REPL through --endpoint", () => {
+    test("Ctrl+C stops an answer and keeps the conversation; /stats and /exit work", async () => {
+        const chat = runInPty(["chat", "--endpoint", serve.baseUrl, "--temperature", "0", "--max-tokens", "1500", "--no-history"], {env: {...awayFromServer, XDG_CONFIG_HOME: serve.runtimeDir}});
+        await chat.expect("> ");
+        for (const message of ["tell me a long story", "and another one"]) {
+            chat.write(message + "\r");
+            await chat.expect(message + "\n");
+            await chat.expect(/\S/);
+            chat.write("\u0003");
+            await chat.expect("(stopped)");
+            await chat.expect("> ");
+        }
+        chat.write("/stats\r");
+        await chat.expect(/messages +4\n/);
+        await chat.expect(/context +\d+ tokens \(the server's context size is not known\)/);
+        chat.write("/exit\r");
+        expect(await chat.exit()).toBe(0);
+    });
+});
+
 describe("a mixtral serve of the same model file on this machine", () => {
     test("is used without --endpoint (--verbose says so) and never loads node-llama-cpp; --no-server loads the model here", async () => {
         const args = ["complete", "--model", tinyModel(), ...greedy, "-n", "16", "--verbose", "Hello there"];
@@ -159,6 +180,32 @@ describe("a mixtral serve of the same model file on this machine", () => {
         const other = await runCli(["complete", "--model", tinyModel("tiny-q4_0.gguf"), ...greedy, "-n", "4", "--verbose", "Hi"], {env: nearServer});
         expect(other.code, other.stderr).toBe(0);
         expect(other.stderr).not.toContain("using the mixtral serve");
+    });
+});
+
+describe("a server that needs an API key", () => {
+    test("gets MIXTRAL_API_KEY as a Bearer token; without it a 401 is one sentence, and the local server is passed over", async () => {
+        const keyed = await startServe(["--api-key", "sk-local-test"]);
+        try {
+            const args = ["complete", "--model", tinyModel(), ...greedy, "-n", "4", "Hello"];
+            const refused = await runCli([...args, "--endpoint", keyed.baseUrl], {env: awayFromServer});
+            expect(refused.code).toBe(1);
+            expect(refused.stderr).toMatch(/^error: http:\/\/127\.0\.0\.1:\d+\/v1 refused the API key \(HTTP 401\).*\.\nhint: Set MIXTRAL_API_KEY/);
+            expect(refused.stderr).not.toContain("sk-local-test");
+            const accepted = await runCli([...args, "--endpoint", keyed.baseUrl], {env: {...awayFromServer, MIXTRAL_API_KEY: "sk-local-test"}});
+            expect(accepted.code, accepted.stderr).toBe(0);
+
+            const near = {MIXTRAL_RUNTIME_DIR: keyed.runtimeDir};
+            const withoutKey = await runCli([...args, "--verbose"], {env: {...near, MIXTRAL_API_KEY: ""}});
+            expect(withoutKey.code, withoutKey.stderr).toBe(0);
+            expect(withoutKey.stderr).toContain("needs an API key and MIXTRAL_API_KEY is not set");
+            const withKey = await runCli([...args, "--verbose"], {env: {...near, MIXTRAL_API_KEY: "sk-local-test", ...forbidEngine}});
+            expect(withKey.code, withKey.stderr).toBe(0);
+            expect(withKey.stderr).toContain(`using the mixtral serve at ${keyed.baseUrl}`);
+            expect(withKey.stdout).toBe(withoutKey.stdout);
+        } finally {
+            await keyed.stop();
+        }
     });
 });
 
