@@ -41,8 +41,13 @@ function apiKey(): string | undefined {
  * else the model is loaded here. The engine (node-llama-cpp) is imported only in that last case,
  * so a client call starts as fast as `mixtral --help`.
  */
+/** --endpoint, else MIXTRAL_ENDPOINT (an empty value is none). */
+export function endpointOf(flags: GeneratorFlags): string | undefined {
+    return flags.endpoint ?? (process.env.MIXTRAL_ENDPOINT === "" ? undefined : process.env.MIXTRAL_ENDPOINT);
+}
+
 export async function openGenerator(flags: GeneratorFlags, signal: AbortSignal, needs: {grammar: boolean} = {grammar: false}): Promise<TextGenerator> {
-    const endpointValue = flags.endpoint ?? (process.env.MIXTRAL_ENDPOINT === "" ? undefined : process.env.MIXTRAL_ENDPOINT);
+    const endpointValue = endpointOf(flags);
     const adapters = (flags.lora?.length ?? 0) + (flags.loraScaled?.length ?? 0);
     if (endpointValue != null) {
         // What only the engine here can do; a server would silently answer without it.

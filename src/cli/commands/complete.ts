@@ -1,7 +1,7 @@
-import {ExitCode} from "../../errors.js";
+import {ExitCode, UsageError} from "../../errors.js";
 import type {GrammarSpec, SamplingOptions} from "../../engine/types.js";
 import {interruptController} from "../interrupt.js";
-import {openGenerator, type GeneratorFlags} from "../openGenerator.js";
+import {endpointOf, openGenerator, type GeneratorFlags} from "../openGenerator.js";
 import {incompleteOutput, readOutputConstraint, type OutputConstraintFlags} from "../outputConstraint.js";
 import {readPrompt} from "../readPrompt.js";
 import {roundForJson, writeJson, writeOut} from "../ui/stdout.js";
@@ -24,6 +24,11 @@ export function samplingFrom(options: CompleteOptions, grammar?: GrammarSpec): S
 export async function runComplete(promptArgument: string | undefined, options: CompleteOptions) {
     const grammar = await readOutputConstraint(options);
     if (options.lines === true) {
+        // --lines batches prompts in the engine here; a server would need one request a line.
+        if (endpointOf(options) != null)
+            throw new UsageError("complete --lines runs the model here, so it does not combine with --endpoint (or MIXTRAL_ENDPOINT).", {
+                hint: "Loop in the shell instead: while read -r line; do mixtral complete --endpoint <url> \"$line\"; done"
+            });
         const {runCompleteLines} = await import("./completeLines.js");
         return runCompleteLines(promptArgument, options, grammar);
     }
