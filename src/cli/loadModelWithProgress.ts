@@ -3,7 +3,7 @@ import {openModel, type OpenModelOptions, type OpenedModel} from "../engine/open
 import {loraAdaptersOf} from "./loraOptions.js";
 import {startProgress} from "./ui/progress.js";
 import {logLine} from "./ui/terminal.js";
-import {resolveModel, type ResolvedModel} from "./resolveModelPath.js";
+import {resolveModelFlags, type ResolvedModel} from "./resolveModelPath.js";
 
 export type ModelFlags = {
     model?: string,
@@ -49,12 +49,5 @@ export async function loadModelWithProgress(resolved: ResolvedModel, flags: Mode
  * asking before a download only when a person is at the terminal, then load it.
  */
 export async function resolveAndLoadModel(flags: ModelFlags, signal: AbortSignal): Promise<OpenedModel> {
-    const resolved = await resolveModel(flags.model, {
-        interactive: process.stdin.isTTY === true && process.stderr.isTTY === true,
-        yes: flags.yes,
-        verbose: flags.verbose,
-        signal,
-        planFlags: flags
-    });
-    return loadModelWithProgress(resolved, flags, signal);
+    return loadModelWithProgress(await resolveModelFlags(flags, signal), flags, signal);
 }

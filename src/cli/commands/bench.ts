@@ -82,7 +82,7 @@ function paramsFrom(options: BenchOptions): BenchParams {
     };
 }
 
-function outputFormatFrom(value: string | undefined): OutputFormat {
+export function outputFormatFrom(value: string | undefined): OutputFormat {
     // llama-bench prints markdown; on a terminal a table with bars reads better.
     if (value == null) return process.stdout.isTTY === true ? "table" : "md";
     if (!(outputFormats as readonly string[]).includes(value))
