@@ -37,6 +37,9 @@ export class ModelFileError extends MixtralError {}
 /** A catalog name that does not resolve. */
 export class ModelNotFoundError extends MixtralError {}
 
+/** A LoRA adapter that cannot be converted, or does not fit the model it is applied to. */
+export class AdapterError extends MixtralError {}
+
 /** Network, disk or checksum trouble while downloading. */
 export class DownloadError extends MixtralError {}
 
