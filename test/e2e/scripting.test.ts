@@ -90,6 +90,25 @@ describe("complete --lines", () => {
         }
     });
 
+    test("--parallel 3 decodes prompts together and prints the same answers in the same order", async () => {
+        const input = prompts.join("\n") + "\n";
+        const one = await runCli(["complete", "-m", tinyModel(), ...greedy, "-n", "16", "--lines"], {input});
+        const three = await runCli(["complete", "-m", tinyModel(), ...greedy, "-n", "16", "--lines", "--parallel", "3", "--verbose"], {input});
+        expect(three.code, three.stderr).toBe(0);
+        expect(three.stderr).toContain("3 at a time");
+        expect(three.stdout).toBe(one.stdout);
+        expect(three.stdout.split("\n")).toHaveLength(6);
+    });
+
+    test("--parallel keeps every answer inside a schema", async () => {
+        const input = Array.from({length: 8}, (_, index) => `Pet number ${index}:`).join("\n") + "\n";
+        const result = await runCli(["complete", "-m", tinyModel(), "--temperature", "1", "-n", "300", "--lines", "--parallel", "4", "--json-schema", petSchema], {input});
+        expect(result.code, result.stderr).toBe(0);
+        const answers = result.stdout.trim().split("\n").map((line) => JSON.parse(line) as {kind: string});
+        expect(answers).toHaveLength(8);
+        for (const answer of answers) expect(["cat", "dog", "bird"]).toContain(answer.kind);
+    });
+
     test("plain output is one line an answer, newlines inside written as \\n", async () => {
         const result = await runCli(["complete", "-m", tinyModel(), ...greedy, "-n", "40", "--lines"], {input: "A\nB\n"});
         expect(result.code, result.stderr).toBe(0);
