@@ -99,6 +99,8 @@ export async function runCompleteLines(promptArgument: string | undefined, optio
                     await Promise.allSettled(window.map((entry) => entry.result));
                 }
             }
+            // Ctrl+C while waiting for input stops the reading without cutting an answer: 130 all the same.
+            interrupted ||= interrupt.signal.aborted;
             if (interrupted) process.exitCode = ExitCode.interrupted;
             if (skipped > 0) logLine(`note: ${skipped} empty line${skipped === 1 ? " was" : "s were"} skipped.`);
             if (options.verbose === true) {
