@@ -21,8 +21,11 @@ export type ModelFlags = {
     loraScaled?: LoraAdapter[]
 };
 
+/** Engine settings a command adds to the flags (complete --lines --parallel: several sequences in one context). */
+export type EngineExtras = Pick<OpenModelOptions, "sequences">;
+
 /** Loads a model with a progress bar on stderr (TTY only) and llama.cpp's log with --verbose. */
-export async function loadModelWithProgress(resolved: ResolvedModel, flags: ModelFlags, signal: AbortSignal): Promise<OpenedModel> {
+export async function loadModelWithProgress(resolved: ResolvedModel, flags: ModelFlags, signal: AbortSignal, extra: EngineExtras = {}): Promise<OpenedModel> {
     if (flags.verbose === true && resolved.reason != null) logLine(`plan: ${resolved.reason}`);
     const progress = startProgress("Loading model", {plainWhenPiped: false});
     try {
@@ -37,7 +40,8 @@ export async function loadModelWithProgress(resolved: ResolvedModel, flags: Mode
             lora: [...resolved.lora ?? [], ...loraAdaptersOf(flags)],
             onLoadProgress: (fraction) => progress.update(fraction),
             onLog: flags.verbose === true ? (message) => logLine(message) : undefined,
-            signal
+            signal,
+            ...extra
         });
     } finally {
         progress.stop();
@@ -48,6 +52,6 @@ export async function loadModelWithProgress(resolved: ResolvedModel, flags: Mode
  * What chat and complete do first: turn --model (or the hardware plan, without it) into a file,
  * asking before a download only when a person is at the terminal, then load it.
  */
-export async function resolveAndLoadModel(flags: ModelFlags, signal: AbortSignal): Promise<OpenedModel> {
-    return loadModelWithProgress(await resolveModelFlags(flags, signal), flags, signal);
+export async function resolveAndLoadModel(flags: ModelFlags, signal: AbortSignal, extra: EngineExtras = {}): Promise<OpenedModel> {
+    return loadModelWithProgress(await resolveModelFlags(flags, signal), flags, signal, extra);
 }
