@@ -66,6 +66,20 @@ describe("LoRA adapters", () => {
         expect(await completeText(["-m", baseModel, "--lora-scaled", converted, "1"])).toBe(await completeText(["-m", merged]));
     }, 120_000);
 
+    test("chat and bench take --lora too: chat answers like the merged model, bench runs with the adapter", async () => {
+        const chat = (model: string, ...extra: string[]) => runCli(["chat", "-m", model, ...greedy, ...extra], {input: "Hello there"});
+        const [withLora, withMerged] = await Promise.all([chat(baseModel, "--lora", converted), chat(merged)]);
+        expect(withLora.code, withLora.stderr).toBe(0);
+        expect(withLora.stdout).toBe(withMerged.stdout);
+
+        const bench = await runCli(["bench", "-m", baseModel, "--lora", converted, "-p", "8", "-n", "4", "-r", "1", "--no-warmup", "-o", "json"]);
+        expect(bench.code, bench.stderr).toBe(0);
+        expect(JSON.parse(bench.stdout)).toHaveLength(2);
+        const mismatched = await runCli(["bench", "-m", baseModel, "--lora", tinyModel("tiny-q8_0.gguf"), "-p", "8", "-n", "0", "-r", "1"]);
+        expect(mismatched.code).toBe(1);
+        expect(mismatched.stderr).toMatch(/is not a LoRA adapter/);
+    }, 120_000);
+
     test("the converted file is what llama.cpp expects: adapter metadata, lora_a [in, r], lora_b [r, out], experts stacked", async () => {
         const {readAdapterFile} = await import("../../src/adapters/readAdapterFile.js");
         const file = await readAdapterFile(converted);
