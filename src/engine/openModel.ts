@@ -15,6 +15,8 @@ export type OpenModelOptions = {
     threads?: number,
     batchSize?: number,
     flashAttention?: boolean,
+    /** Sequences the context holds (serve decodes several together); contextSize is per sequence. */
+    sequences?: number,
     /** LoRA adapters (GGUF) applied at run time, checked against the model before loading. */
     lora?: readonly LoraAdapter[],
     onLoadProgress?: (fraction: number) => void,
@@ -73,7 +75,7 @@ export async function openModel(options: OpenModelOptions): Promise<OpenedModel>
     try {
         context = await model.createContext({
             contextSize,
-            sequences: 1,
+            sequences: options.sequences ?? 1,
             threads: options.threads ?? llama.maxThreads,
             batchSize: options.batchSize,
             flashAttention: options.flashAttention,
