@@ -5,6 +5,7 @@ import {afterAll, beforeAll, describe, expect, test} from "vitest";
 import {testModelOptions} from "../../scripts/gguf/testModels.js";
 import {mixtralModules, writeMergedModel, writeTinyPeftAdapter, type TinyPeftAdapter} from "./helpers/loraFixtures.js";
 import {runCli, tinyModel} from "./helpers/runCli.js";
+import {startServe, stopAllServers} from "./helpers/serveProcess.js";
 
 const greedy = ["--temperature", "0", "--repeat-penalty", "1", "-n", "24"];
 const prompt = "The cat sat on the";
@@ -45,6 +46,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+    await stopAllServers();
     await fs.rm(dir, {recursive: true, force: true});
 });
 
@@ -78,6 +80,22 @@ describe("LoRA adapters", () => {
         const mismatched = await runCli(["bench", "-m", baseModel, "--lora", tinyModel("tiny-q8_0.gguf"), "-p", "8", "-n", "0", "-r", "1"]);
         expect(mismatched.code).toBe(1);
         expect(mismatched.stderr).toMatch(/is not a LoRA adapter/);
+    }, 120_000);
+
+    test("serve --lora answers a raw completion like the merged model", async () => {
+        const server = await startServe(["--lora", converted, "--parallel", "1"], {model: baseModel});
+        try {
+            const response = await fetch(`${server.baseUrl}/completions`, {
+                method: "POST",
+                headers: {"content-type": "application/json"},
+                body: JSON.stringify({prompt, max_tokens: 24, temperature: 0})
+            });
+            expect(response.status).toBe(200);
+            const answer = await response.json() as {choices: {text: string}[]};
+            expect(answer.choices[0]!.text).toBe(await completeText(["-m", merged]));
+        } finally {
+            await stopAllServers();
+        }
     }, 120_000);
 
     test("the converted file is what llama.cpp expects: adapter metadata, lora_a [in, r], lora_b [r, out], experts stacked", async () => {
