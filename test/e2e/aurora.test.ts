@@ -94,7 +94,13 @@ describe("aurora: the instruct model plus the Aurora adapter, in one name", () =
         expect(completed.code, completed.stderr).toBe(0);
         const json = JSON.parse(completed.stdout) as {text: string};
         expect(json.text.trim()).toMatch(cjkOnly);
-        for (const output of [single.stdout, lines.stdout, completed.stdout]) expect(output).not.toContain("\uFFFD");
+        const prompts = ["你好", "今天天气怎么样？", "日本"];
+        const perLine = await runCli(["complete", "-m", "aurora", ...greedy, "--lines", "--json"], {env: offline, input: prompts.join("\n") + "\n"});
+        expect(perLine.code, perLine.stderr).toBe(0);
+        const answers = perLine.stdout.trim().split("\n").map((line) => JSON.parse(line) as {prompt: string, text: string});
+        expect(answers.map((answer) => answer.prompt)).toEqual(prompts);
+        for (const answer of answers) expect(answer.text.trim()).toMatch(cjkOnly);
+        for (const output of [single.stdout, lines.stdout, completed.stdout, perLine.stdout]) expect(output).not.toContain("\uFFFD");
         expect(server.requests.length).toBe(requestsBefore);
     }, 180_000);
 
