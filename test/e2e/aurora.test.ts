@@ -113,4 +113,19 @@ describe("aurora: the instruct model plus the Aurora adapter, in one name", () =
         const table = await runCli(["models"], {env});
         expect(table.stdout).toMatch(/aurora\[:<quant>\] = instruct:<quant> \+ LoRA mixtral-test\/Aurora .* downloaded/);
     });
+
+    test("models path aurora prints the adapter; models rm aurora removes the adapter and keeps the base model", async () => {
+        const adapterPath = path.join(dir, "store", "hf", "mixtral-test", "Aurora", "aurora.lora.gguf");
+        const where = await runCli(["models", "path", "aurora"], {env});
+        expect(where.code, where.stderr).toBe(0);
+        expect(where.stdout).toBe(adapterPath + "\n");
+        const removed = await runCli(["models", "rm", "aurora"], {env});
+        expect(removed.code, removed.stderr).toBe(0);
+        expect(removed.stderr.trim().split("\n")).toHaveLength(3);
+        expect(fs.existsSync(adapterPath)).toBe(false);
+        expect(fs.existsSync(path.join(dir, "store", "tiny-f32.gguf"))).toBe(true);
+        const gone = await runCli(["models", "path", "aurora"], {env});
+        expect(gone.code).toBe(1);
+        expect(gone.stderr).toMatch(/^error: The aurora adapter is not downloaded\.\nhint: Run: mixtral pull aurora/);
+    });
 });

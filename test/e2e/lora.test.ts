@@ -22,6 +22,15 @@ async function completeText(args: string[]): Promise<string> {
     return (JSON.parse(result.stdout) as {text: string}).text;
 }
 
+/** The base and merged models' greedy texts, computed once (each run loads a model). */
+const memo = new Map<string, Promise<string>>();
+const baseText = () => memoized("base", () => completeText(["-m", baseModel]));
+const mergedText = () => memoized("merged", () => completeText(["-m", merged]));
+function memoized(key: string, run: () => Promise<string>): Promise<string> {
+    if (!memo.has(key)) memo.set(key, run());
+    return memo.get(key)!;
+}
+
 async function convert(folder: string, ...args: string[]) {
     return runCli(["adapter", "convert", folder, ...args]);
 }
@@ -53,19 +62,19 @@ afterAll(async () => {
 describe("LoRA adapters", () => {
     test("complete --lora gives at temperature 0 the tokens of the model with W + (alpha/r)·B·A merged in", async () => {
         const withLora = await completeText(["-m", baseModel, "--lora", converted]);
-        const withMerged = await completeText(["-m", merged]);
-        const base = await completeText(["-m", baseModel]);
+        const withMerged = await mergedText();
+        const base = await baseText();
         expect(withLora).toBe(withMerged);
         // the adapter really changes the model, so the equality above can fail
         expect(withLora).not.toBe(base);
     }, 120_000);
 
     test("scale 0 gives the base model's tokens, with --lora-scaled and with file:scale", async () => {
-        const base = await completeText(["-m", baseModel]);
+        const base = await baseText();
         expect(await completeText(["-m", baseModel, "--lora-scaled", converted, "0"])).toBe(base);
         expect(await completeText(["-m", baseModel, "--lora", `${converted}:0`])).toBe(base);
         // scale 1 written out is the same as no scale
-        expect(await completeText(["-m", baseModel, "--lora-scaled", converted, "1"])).toBe(await completeText(["-m", merged]));
+        expect(await completeText(["-m", baseModel, "--lora-scaled", converted, "1"])).toBe(await mergedText());
     }, 120_000);
 
     test("chat and bench take --lora too: chat answers like the merged model, bench runs with the adapter", async () => {
@@ -92,7 +101,7 @@ describe("LoRA adapters", () => {
             });
             expect(response.status).toBe(200);
             const answer = await response.json() as {choices: {text: string}[]};
-            expect(answer.choices[0]!.text).toBe(await completeText(["-m", merged]));
+            expect(answer.choices[0]!.text).toBe(await mergedText());
         } finally {
             await stopAllServers();
         }

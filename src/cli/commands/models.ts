@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import {ModelNotFoundError} from "../../errors.js";
 import {loadCatalog, type Catalog} from "../../models/catalog.js";
-import {fineTuneAdapterPath} from "../../models/fineTunes.js";
+import {adapterPullTargets, findFineTune, fineTuneAdapterPath} from "../../models/fineTunes.js";
 import {formatBytes} from "../../models/formatBytes.js";
 import {parseModelSpec} from "../../models/resolveName.js";
 import {fileSize, listStoreFiles, removeFromStore, stagingFilesFor, storeDir, storeFileFromArgument, storePathFor} from "../../models/store.js";
@@ -67,6 +67,15 @@ async function fineTuneRows(catalog: Catalog, dir: string) {
 
 /** `mixtral models path <name>`: the file of a downloaded model, for scripts. */
 export async function runModelsPath(name: string) {
+    const fineTune = findFineTune(name, loadCatalog());
+    if (fineTune != null) {
+        // a fine-tune's own file is its converted adapter; its base prints with `models path <base>:<quant>`
+        const adapter = fineTuneAdapterPath(fineTune.fineTune);
+        if (await fileSize(adapter) == null)
+            throw new ModelNotFoundError(`The ${fineTune.fineTune.name} adapter is not downloaded.`, {hint: `Run: mixtral pull ${fineTune.fineTune.name}`});
+        writeOut(adapter + "\n");
+        return;
+    }
     const {file, label} = await storeFileOf(name);
     if (await fileSize(file) == null)
         throw new ModelNotFoundError(`${label} is not downloaded.`, {hint: `Run: mixtral pull ${label}`});
@@ -75,7 +84,13 @@ export async function runModelsPath(name: string) {
 
 /** `mixtral models rm <name>`: removes a model (and any partial download) from the store, nothing else. */
 export async function runModelsRm(name: string) {
-    const removed = await removeFromStore((await storeFileOf(name)).file);
+    const fineTune = findFineTune(name, loadCatalog());
+    // a fine-tune: its adapter (PEFT files and the converted GGUF); the base model stays for other uses
+    const files = fineTune != null
+        ? [fineTuneAdapterPath(fineTune.fineTune), ...adapterPullTargets(fineTune.fineTune).map((target) => storePathFor(target))]
+        : [(await storeFileOf(name)).file];
+    const removed: string[] = [];
+    for (const file of files) removed.push(...await removeFromStore(file));
     if (removed.length === 0) throw new ModelNotFoundError(`${name} is not in the store; nothing removed.`, {hint: "See `mixtral models` for what is downloaded."});
     for (const file of removed) logLine(`removed ${file}`);
 }
