@@ -1,6 +1,7 @@
 import type {LoraAdapter} from "../engine/loraAdapters.js";
 import {openModel, type OpenModelOptions, type OpenedModel} from "../engine/openModel.js";
 import {loraAdaptersOf} from "./loraOptions.js";
+import {InterruptedError} from "../errors.js";
 import {startProgress} from "./ui/progress.js";
 import {logLine} from "./ui/terminal.js";
 import {resolveModelFlags, type ResolvedModel} from "./resolveModelPath.js";
@@ -28,8 +29,9 @@ export type EngineExtras = Pick<OpenModelOptions, "sequences">;
 export async function loadModelWithProgress(resolved: ResolvedModel, flags: ModelFlags, signal: AbortSignal, extra: EngineExtras = {}): Promise<OpenedModel> {
     if (flags.verbose === true && resolved.reason != null) logLine(`plan: ${resolved.reason}`);
     const progress = startProgress("Loading model", {plainWhenPiped: false});
+    let opened: OpenedModel;
     try {
-        return await openModel({
+        opened = await openModel({
             path: resolved.path,
             gpu: flags.gpu,
             // What the user typed wins over the plan.
@@ -46,6 +48,12 @@ export async function loadModelWithProgress(resolved: ResolvedModel, flags: Mode
     } finally {
         progress.stop();
     }
+    // A Ctrl+C in the last moment of the load, which nothing after it would notice.
+    if (signal.aborted) {
+        await opened.dispose();
+        throw new InterruptedError();
+    }
+    return opened;
 }
 
 /**

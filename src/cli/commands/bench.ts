@@ -129,7 +129,7 @@ export async function runBenchCommand(options: BenchOptions) {
 
     const {createBenchEngine} = await import("../../engine/benchmark.js");
     const maxThreads = Math.max(...params.threads);
-    const engine = await createBenchEngine({gpu: options.gpu, maxThreads, onLog: options.verbose === true ? logLine : undefined, lora: loraAdaptersOf(options)});
+    const engine = await createBenchEngine({gpu: options.gpu, maxThreads, onLog: options.verbose === true ? logLine : undefined, lora: loraAdaptersOf(options), signal: interrupt.signal});
     try {
         const system = await engine.systemInfo();
         const showGpuLayers = system.backends !== "CPU" || params.gpuLayers.length > 1;
