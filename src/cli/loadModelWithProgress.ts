@@ -2,6 +2,7 @@ import {openModel, type OpenModelOptions, type OpenedModel} from "../engine/open
 import {startProgress} from "./ui/progress.js";
 import {logLine} from "./ui/terminal.js";
 import {resolveModel, type ResolvedModel} from "./resolveModelPath.js";
+import {warnAboutThreads} from "./warnAboutThreads.js";
 
 export type ModelFlags = {
     model?: string,
@@ -42,6 +43,7 @@ export async function loadModelWithProgress(resolved: ResolvedModel, flags: Mode
  * asking before a download only when a person is at the terminal, then load it.
  */
 export async function resolveAndLoadModel(flags: ModelFlags, signal: AbortSignal): Promise<OpenedModel> {
+    warnAboutThreads(flags.threads);
     const resolved = await resolveModel(flags.model, {
         interactive: process.stdin.isTTY === true && process.stderr.isTTY === true,
         yes: flags.yes,

@@ -1,5 +1,5 @@
 import {ChatSession} from "../../engine/chatSession.js";
-import {interruptController} from "../interrupt.js";
+import {interruptController, stopGraceMs} from "../interrupt.js";
 import {resolveAndLoadModel} from "../loadModelWithProgress.js";
 import {logLine} from "../ui/terminal.js";
 import {readPipedMessage, runPiped} from "../chat/piped.js";
@@ -17,7 +17,8 @@ export type ChatOptions = CompleteOptions & {
 export async function runChat(options: ChatOptions) {
     const interactive = process.stdin.isTTY === true;
     const pipedMessage = interactive || options.lines === true ? undefined : await readPipedMessage();
-    const interrupt = interruptController();
+    // The REPL keeps the conversation through a slow stop (a second Ctrl+C quits); piped, nothing waits.
+    const interrupt = interruptController({graceMs: interactive ? undefined : stopGraceMs});
     try {
         const loaded = await resolveAndLoadModel(options, interrupt.signal);
         try {

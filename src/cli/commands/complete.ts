@@ -1,7 +1,7 @@
 import {ExitCode} from "../../errors.js";
 import {generate, tokenizePrompt} from "../../engine/generate.js";
 import type {SamplingOptions} from "../../engine/types.js";
-import {interruptController} from "../interrupt.js";
+import {interruptController, stopGraceMs} from "../interrupt.js";
 import {resolveAndLoadModel, type ModelFlags} from "../loadModelWithProgress.js";
 import {readPrompt} from "../readPrompt.js";
 import {roundForJson, writeJson, writeOut} from "../ui/stdout.js";
@@ -20,7 +20,8 @@ export function samplingFrom(options: CompleteOptions): SamplingOptions {
 
 export async function runComplete(promptArgument: string | undefined, options: CompleteOptions) {
     const prompt = await readPrompt(promptArgument);
-    const interrupt = interruptController();
+    // Nothing to keep once the text streamed: a decode that does not stop soon is not waited for.
+    const interrupt = interruptController({graceMs: stopGraceMs});
     try {
         const loaded = await resolveAndLoadModel(options, interrupt.signal);
         try {
