@@ -13,7 +13,8 @@ import type {LoraAdapter} from "../../engine/loraAdapters.js";
 import type {GpuChoice} from "../../engine/types.js";
 import {loraAdaptersOf} from "../loraOptions.js";
 import {defaultThreadCount, usableCpuCores} from "../../hardware/cpuCores.js";
-import {interruptController} from "../interrupt.js";
+import {interruptController, stopGraceMs} from "../interrupt.js";
+import {warnAboutThreads} from "../warnAboutThreads.js";
 import {resolveModel} from "../resolveModelPath.js";
 import {startSpinner, type Spinner} from "../ui/spinner.js";
 import {drainStdout, writeOut} from "../ui/stdout.js";
@@ -102,6 +103,7 @@ function describe(instance: BenchInstance, withGpuLayers: boolean): string {
 
 export async function runBenchCommand(options: BenchOptions) {
     const params = paramsFrom(options);
+    if (options.threads != null) warnAboutThreads(params.threads);
     const format = outputFormatFrom(options.output);
     const instances = expandInstances(params);
     if (instances.length === 0) throw new UsageError("Nothing to run: every test size is 0.", {hint: "Give -p, -n or --pg a size above 0."});
@@ -111,7 +113,7 @@ export async function runBenchCommand(options: BenchOptions) {
     const policy = terminalPolicy();
     // Rows already printed stay a valid document when Ctrl+C ends the run (--compare reads it).
     let closeOutput = () => {};
-    const interrupt = interruptController({beforeExit: () => closeOutput()});
+    const interrupt = interruptController({beforeExit: () => closeOutput(), graceMs: stopGraceMs});
     let spinner: Spinner | undefined;
     const stopSpinner = () => {
         spinner?.stop();
