@@ -1,4 +1,6 @@
+import type {LoraAdapter} from "../engine/loraAdapters.js";
 import {openModel, type OpenModelOptions, type OpenedModel} from "../engine/openModel.js";
+import {loraAdaptersOf} from "./loraOptions.js";
 import {startProgress} from "./ui/progress.js";
 import {logLine} from "./ui/terminal.js";
 import {resolveModel, type ResolvedModel} from "./resolveModelPath.js";
@@ -13,7 +15,10 @@ export type ModelFlags = {
     quant?: string,
     /** --yes: consent to download a catalog model that is missing. */
     yes?: boolean,
-    verbose?: boolean
+    verbose?: boolean,
+    /** --lora and --lora-scaled */
+    lora?: LoraAdapter[],
+    loraScaled?: LoraAdapter[]
 };
 
 /** Loads a model with a progress bar on stderr (TTY only) and llama.cpp's log with --verbose. */
@@ -28,6 +33,8 @@ export async function loadModelWithProgress(resolved: ResolvedModel, flags: Mode
             gpuLayers: flags.gpuLayers ?? resolved.gpuLayers,
             contextSize: flags.contextSize ?? resolved.contextSize,
             threads: flags.threads,
+            // a catalog fine-tune (aurora) brings its adapter; --lora adds to it
+            lora: [...resolved.lora ?? [], ...loraAdaptersOf(flags)],
             onLoadProgress: (fraction) => progress.update(fraction),
             onLog: flags.verbose === true ? (message) => logLine(message) : undefined,
             signal

@@ -1,4 +1,4 @@
-import type {LlamaContext, LlamaContextSequence, Token} from "node-llama-cpp";
+import type {LlamaContext, LlamaContextSequence, LlamaGrammarEvaluationState, Token} from "node-llama-cpp";
 import {nativeContextOf, nativeSequenceIdOf, type AddonSampler} from "./nativeContext.js";
 import {TokenThreadChooser} from "./tokenThreadChooser.js";
 
@@ -42,7 +42,9 @@ type SequenceInternals = {
 
 export type SamplerSettings = {
     temperature: number, topK: number, topP: number, minP: number, seed?: number,
-    repeatPenalty?: {penalty: number, maxPunishTokens: number, punishTokens(): Token[]}
+    repeatPenalty?: {penalty: number, maxPunishTokens: number, punishTokens(): Token[]},
+    /** The native sampler masks tokens the grammar rejects and accepts each sampled token into this state. */
+    grammarEvaluationState?: LlamaGrammarEvaluationState
 };
 
 export function openDirectTokenLoop(sequence: LlamaContextSequence, sampler: SamplerSettings): DirectTokenLoop | undefined {

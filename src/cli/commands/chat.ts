@@ -1,6 +1,7 @@
 import {ChatSession} from "../../engine/chatSession.js";
 import {interruptController} from "../interrupt.js";
 import {resolveAndLoadModel} from "../loadModelWithProgress.js";
+import {readOutputConstraint} from "../outputConstraint.js";
 import {logLine} from "../ui/terminal.js";
 import {readPipedMessage, runPiped} from "../chat/piped.js";
 import {runRepl} from "../chat/repl.js";
@@ -16,6 +17,7 @@ export type ChatOptions = CompleteOptions & {
 /** `mixtral chat`: a REPL when stdin is a terminal, one answer (or one a line with --lines) when piped. */
 export async function runChat(options: ChatOptions) {
     const interactive = process.stdin.isTTY === true;
+    const grammar = await readOutputConstraint(options);
     const pipedMessage = interactive || options.lines === true ? undefined : await readPipedMessage();
     const interrupt = interruptController();
     try {
@@ -24,7 +26,7 @@ export async function runChat(options: ChatOptions) {
             const session = new ChatSession(loaded.sequence, {system: options.system});
             if (options.verbose === true)
                 logLine(`${loaded.file.path}: ${session.format.description}; ${loaded.contextSize}-token context, ${loaded.backend}, ${loaded.threads} threads`);
-            const sampling = samplingFrom(options);
+            const sampling = samplingFrom(options, grammar);
             const common = {sampling, json: options.json === true, verbose: options.verbose === true};
             if (interactive)
                 process.exitCode = await runRepl(session, {...common, history: options.history, nextAnswerSignal: () => interrupt.reset()});
