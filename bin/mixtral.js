@@ -25,7 +25,8 @@ const earlySignalHandler = (signal) => {
     // Only reached when the signal is ignored (SIG_IGN inherited from a shell's `&`).
     process.exit(128 + require("node:os").constants.signals[signal]);
 };
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, earlySignalHandler);
+// Bound per signal: process.emit("SIGINT") (serve turns SIGTERM into a Ctrl+C) passes no name.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => earlySignalHandler(signal));
 globalThis[Symbol.for("mixtral.earlySignalHandler")] = earlySignalHandler;
 
 // The compile cache makes every later start faster.
