@@ -76,9 +76,13 @@ export async function runServe(options: ServeOptions) {
         } finally {
             api.stopAccepting();
             await withdrawServer(process.pid).catch(() => {});
-            // Running streams get their last chunk (finish_reason "length") and [DONE].
-            await engine?.close();
+            // Running streams get their last chunk (finish_reason "length") and [DONE] at once; the
+            // engine then waits for the decode in flight (a long prompt batch on a slow CPU can take
+            // seconds), which must not hold the exit past the drain time.
+            const deadline = Date.now() + drainMs;
+            const engineClosed = engine?.close().catch(() => {});
             await closeWithin(api.server, drainMs);
+            await Promise.race([engineClosed, new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref())]);
         }
     } finally {
         process.off("SIGTERM", onSigterm);
