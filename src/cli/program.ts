@@ -74,7 +74,7 @@ export function buildProgram(): Command {
         });
 
     // llama-bench's flags and defaults; lists (comma-separated) run every combination.
-    program.command("bench")
+    const bench = program.command("bench")
         .description("measure prompt (pp) and generation (tg) tok/s like llama-bench, with the memory-bandwidth roofline")
         .option("-m, --model <path>", "a GGUF file or catalog name (repeatable, or comma-separated)", repeatable)
         .option("-p, --n-prompt <list>", "prompt sizes to time (pp); 0 skips", "512")
@@ -106,6 +106,7 @@ export function buildProgram(): Command {
             const {runBenchCommand} = await import("./commands/bench.js");
             await runBenchCommand(options);
         });
+    addLoraOptions(bench);
 
     program.command("pull")
         .description("download a model into the store, resumable and sha256-verified; prints its path")

@@ -37,11 +37,19 @@ export async function runPiped(session: Conversation, message: string | undefine
         return;
     }
     const lines = readline.createInterface({input: process.stdin, crlfDelay: Infinity, terminal: false});
+    // Ctrl+C while waiting for the next line ends the conversation, as it does during an answer.
+    const stopReading = () => lines.close();
+    options.signal.addEventListener("abort", stopReading, {once: true});
     let turns = 0;
     for await (const line of lines) {
         if (line.trim() === "") continue;
         turns++;
         if (!await answer(session, line, options)) break;
+    }
+    options.signal.removeEventListener("abort", stopReading);
+    if (options.signal.aborted) {
+        process.exitCode = ExitCode.interrupted;
+        return;
     }
     if (turns === 0)
         throw new UsageError("Nothing to answer: stdin had no lines.", {hint: "With --lines, each line of stdin is one message."});
