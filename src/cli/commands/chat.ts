@@ -1,6 +1,6 @@
 import {interruptController, stopGraceMs} from "../interrupt.js";
 import {openGenerator} from "../openGenerator.js";
-import {readOutputConstraint} from "../outputConstraint.js";
+import {readOutputConstraint, responseFormatOf} from "../outputConstraint.js";
 import {logLine} from "../ui/terminal.js";
 import {readPipedMessage, runPiped} from "../chat/piped.js";
 import {runRepl} from "../chat/repl.js";
@@ -22,7 +22,7 @@ export async function runChat(options: ChatOptions) {
     const interrupt = interruptController({graceMs: interactive ? undefined : stopGraceMs});
     try {
         // The engine here, or a server (--endpoint, or a `mixtral serve` of the same file).
-        const generator = await openGenerator(options, interrupt.signal, {grammar: grammar != null});
+        const generator = await openGenerator(options, interrupt.signal, {grammar: grammar != null, responseFormat: await responseFormatOf(options)});
         try {
             const session = generator.startChat({system: options.system});
             if (options.verbose === true)
