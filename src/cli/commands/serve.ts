@@ -8,7 +8,8 @@ import {announceServer, withdrawServer} from "../../remote/serverRegistry.js";
 import {createApiServer} from "../../server/apiServer.js";
 import {interruptController} from "../interrupt.js";
 import type {ModelFlags} from "../loadModelWithProgress.js";
-import {resolveModel} from "../resolveModelPath.js";
+import {loraAdaptersOf} from "../loraOptions.js";
+import {resolveModel, type ResolvedModel} from "../resolveModelPath.js";
 import {startProgress} from "../ui/progress.js";
 import {logLine, terminalPolicy} from "../ui/terminal.js";
 
@@ -83,7 +84,7 @@ export async function runServe(options: ServeOptions) {
     }
 }
 
-async function loadServingModel(resolved: {path: string, gpuLayers?: number}, options: ServeOptions, parallel: number, perSequence: number, signal: AbortSignal): Promise<ServingModel> {
+async function loadServingModel(resolved: ResolvedModel, options: ServeOptions, parallel: number, perSequence: number, signal: AbortSignal): Promise<ServingModel> {
     const progress = startProgress("Loading model", {plainWhenPiped: false});
     try {
         return await openServingModel({
@@ -91,6 +92,8 @@ async function loadServingModel(resolved: {path: string, gpuLayers?: number}, op
             gpu: options.gpu,
             gpuLayers: options.gpuLayers ?? resolved.gpuLayers,
             threads: options.threads,
+            // a catalog fine-tune (aurora) brings its adapter; --lora adds to it
+            lora: [...resolved.lora ?? [], ...loraAdaptersOf(options)],
             parallel,
             contextSizePerSequence: perSequence,
             queueLimit: options.queueLimit,
