@@ -3,6 +3,7 @@ import type {ChatTurn} from "../../engine/chatSession.js";
 import type {Conversation} from "../../engine/textGenerator.js";
 import type {SamplingOptions} from "../../engine/types.js";
 import {ExitCode, MixtralError} from "../../errors.js";
+import {incompleteOutput} from "../outputConstraint.js";
 import {writeOut} from "../ui/stdout.js";
 import {logError, logLine, terminalPolicy} from "../ui/terminal.js";
 import {loadConversation, saveConversation} from "./conversationFile.js";
@@ -99,6 +100,9 @@ export async function runRepl(session: Conversation, options: ReplOptions): Prom
             lastTurn = turn;
             addToTotals(totals, turn);
             for (const note of contextNotes(turn)) logLine(colors.yellow(`(${note})`));
+            // A constrained answer cut short stays in the conversation; the user should know it does not parse.
+            const cut = incompleteOutput(turn, options.sampling.grammar);
+            if (cut != null) logLine(colors.yellow(`(${cut.message})`));
             if (turn.stopReason === "abort") logLine(colors.dim("(stopped)"));
             if (options.verbose) logLine(colors.dim(formatTimings(turn)));
         };
