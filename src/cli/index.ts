@@ -1,6 +1,7 @@
 import {CommanderError} from "commander";
 import {ExitCode, MixtralError} from "../errors.js";
 import {joinLoraScaledArguments} from "./loraOptions.js";
+import {installSignalPolicy} from "./interrupt.js";
 import {buildProgram} from "./program.js";
 import {logError, logLine, terminalPolicy} from "./ui/terminal.js";
 
@@ -45,6 +46,7 @@ function formatCause(cause: unknown): string {
     return String(cause);
 }
 
+installSignalPolicy();
 exitQuietlyOnClosedPipe(process.stdout);
 exitQuietlyOnClosedPipe(process.stderr);
 

@@ -1,4 +1,44 @@
+import os from "node:os";
 import {ExitCode} from "../errors.js";
+
+/**
+ * Signals that end the program unless a command has taken charge of them. bin/mixtral.js installs
+ * the one handler for them before anything loads (Ctrl+C while Node starts) and reads the claims
+ * below through a global: it is never removed and replaced, because a signal that arrives while
+ * its listener is being swapped is lost (libuv drops it with the stopped watcher).
+ */
+const endingSignals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+type EndingSignal = (typeof endingSignals)[number];
+const earlySignalHandlerKey = Symbol.for("mixtral.earlySignalHandler");
+const claimsKey = Symbol.for("mixtral.claimedSignals");
+const globals = globalThis as Record<symbol, unknown>;
+const claims = (globals[claimsKey] ??= new Map<EndingSignal, number>()) as Map<EndingSignal, number>;
+
+/**
+ * A signal nobody claimed exits at once and quietly, 130 for Ctrl+C (128 + n for the others), at
+ * every moment: while Node loads, while node-llama-cpp tests its binding, in a command without its
+ * own policy (doctor, models). bin/mixtral.js does it; this covers a start without that shim.
+ */
+export function installSignalPolicy() {
+    if (typeof globals[earlySignalHandlerKey] === "function") return;
+    for (const signal of endingSignals) {
+        process.on(signal, () => {
+            if ((claims.get(signal) ?? 0) > 0) return;
+            process.exit(signal === "SIGINT" ? ExitCode.interrupted : 128 + os.constants.signals[signal]);
+        });
+    }
+}
+
+/** A command handles `signal` itself until the returned function is called. */
+export function claimSignal(signal: EndingSignal): () => void {
+    claims.set(signal, (claims.get(signal) ?? 0) + 1);
+    let released = false;
+    return () => {
+        if (released) return;
+        released = true;
+        claims.set(signal, (claims.get(signal) ?? 1) - 1);
+    };
+}
 
 /**
  * Ctrl+C policy: the first press aborts the current work through the returned signal (the command
@@ -15,6 +55,7 @@ export function interruptController(options: {beforeExit?: () => void} = {}): {s
         }
         controller.abort(new Error("Interrupted"));
     };
+    const release = claimSignal("SIGINT");
     process.on("SIGINT", onSigint);
     return {
         get signal() {
@@ -27,6 +68,7 @@ export function interruptController(options: {beforeExit?: () => void} = {}): {s
         },
         dispose() {
             process.off("SIGINT", onSigint);
+            release();
         }
     };
 }

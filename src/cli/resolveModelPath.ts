@@ -69,6 +69,17 @@ export async function resolveModel(model: string | undefined, options: ResolveMo
     return {path: pulled.path, reason: `${describe(spec)} pulled into the store (${pulled.path})`};
 }
 
+/** What chat, complete and serve do first: --model (or the plan) as a file, asking only when a person is at the terminal. */
+export function resolveModelFlags(flags: PlanFlags & {model?: string, yes?: boolean, verbose?: boolean}, signal: AbortSignal): Promise<ResolvedModel> {
+    return resolveModel(flags.model, {
+        interactive: process.stdin.isTTY === true && process.stderr.isTTY === true,
+        yes: flags.yes,
+        verbose: flags.verbose,
+        signal,
+        planFlags: flags
+    });
+}
+
 function describe(spec: PullTarget) {
     return spec.kind === "catalog" ? spec.entry.name : spec.label;
 }

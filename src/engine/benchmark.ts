@@ -175,12 +175,13 @@ export type BenchEngineOptions = {
     maxThreads: number,
     onLog?: (message: string) => void,
     /** --lora: applied to every model (each checked against it first) */
-    lora?: readonly LoraAdapter[]
+    lora?: readonly LoraAdapter[],
+    signal?: AbortSignal
 };
 
 /** One llama.cpp binding for the whole run; models are loaded one at a time. */
 export async function createBenchEngine(options: BenchEngineOptions): Promise<BenchEngine> {
-    const llama: Llama = await loadLlama({gpu: options.gpu, threads: options.maxThreads, onLog: options.onLog});
+    const llama: Llama = await loadLlama({gpu: options.gpu, threads: options.maxThreads, onLog: options.onLog, signal: options.signal});
     const backend = backendOf(llama);
     // The command prints the build stamp before the runner starts: the binary's ELF is read once.
     let systemInfo: Promise<BenchSystemInfo> | undefined;

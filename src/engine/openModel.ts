@@ -45,7 +45,7 @@ export async function openModel(options: OpenModelOptions): Promise<OpenedModel>
     // Validate before the native side sees the file: llama.cpp aborts the process on many bad files.
     const file = await validateGgufFile(options.path);
     await checkLoraAdapters(options.lora, file);
-    const llama = await loadLlama({gpu: options.gpu, threads: options.threads, onLog: options.onLog});
+    const llama = await loadLlama({gpu: options.gpu, threads: options.threads, onLog: options.onLog, signal: options.signal});
     if (options.signal?.aborted) {
         await disposeQuietly(llama);
         throw cancelled();

@@ -86,7 +86,7 @@ function paramsFrom(options: BenchOptions): BenchParams {
     };
 }
 
-function outputFormatFrom(value: string | undefined): OutputFormat {
+export function outputFormatFrom(value: string | undefined): OutputFormat {
     // llama-bench prints markdown; on a terminal a table with bars reads better.
     if (value == null) return process.stdout.isTTY === true ? "table" : "md";
     if (!(outputFormats as readonly string[]).includes(value))
@@ -129,7 +129,7 @@ export async function runBenchCommand(options: BenchOptions) {
 
     const {createBenchEngine} = await import("../../engine/benchmark.js");
     const maxThreads = Math.max(...params.threads);
-    const engine = await createBenchEngine({gpu: options.gpu, maxThreads, onLog: options.verbose === true ? logLine : undefined, lora: loraAdaptersOf(options)});
+    const engine = await createBenchEngine({gpu: options.gpu, maxThreads, onLog: options.verbose === true ? logLine : undefined, lora: loraAdaptersOf(options), signal: interrupt.signal});
     try {
         const system = await engine.systemInfo();
         const showGpuLayers = system.backends !== "CPU" || params.gpuLayers.length > 1;

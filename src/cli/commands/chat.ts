@@ -1,6 +1,5 @@
-import {ChatSession} from "../../engine/chatSession.js";
 import {interruptController} from "../interrupt.js";
-import {resolveAndLoadModel} from "../loadModelWithProgress.js";
+import {openGenerator} from "../openGenerator.js";
 import {readOutputConstraint} from "../outputConstraint.js";
 import {logLine} from "../ui/terminal.js";
 import {readPipedMessage, runPiped} from "../chat/piped.js";
@@ -21,11 +20,14 @@ export async function runChat(options: ChatOptions) {
     const pipedMessage = interactive || options.lines === true ? undefined : await readPipedMessage();
     const interrupt = interruptController();
     try {
-        const loaded = await resolveAndLoadModel(options, interrupt.signal);
+        // The engine here, or a server (--endpoint, or a `mixtral serve` of the same file).
+        const generator = await openGenerator(options, interrupt.signal, {grammar: grammar != null});
         try {
-            const session = new ChatSession(loaded.sequence, {system: options.system});
+            const session = generator.startChat({system: options.system});
             if (options.verbose === true)
-                logLine(`${loaded.file.path}: ${session.format.description}; ${loaded.contextSize}-token context, ${loaded.backend}, ${loaded.threads} threads`);
+                logLine(`${generator.info.model}: ${session.format.description}; ` + (generator.info.endpoint != null
+                    ? `through ${generator.info.endpoint}`
+                    : `${session.contextSize}-token context, ${generator.info.backend}, ${generator.info.threads} threads`));
             const sampling = samplingFrom(options, grammar);
             const common = {sampling, json: options.json === true, verbose: options.verbose === true};
             if (interactive)
@@ -33,7 +35,7 @@ export async function runChat(options: ChatOptions) {
             else
                 await runPiped(session, pipedMessage, {...common, lines: options.lines === true, signal: interrupt.reset()});
         } finally {
-            await loaded.dispose();
+            await generator.dispose();
         }
     } finally {
         interrupt.dispose();
