@@ -5,6 +5,7 @@ import {InterruptedError} from "../errors.js";
 import {startProgress} from "./ui/progress.js";
 import {logLine} from "./ui/terminal.js";
 import {resolveModelFlags, type ResolvedModel} from "./resolveModelPath.js";
+import {warnAboutThreads} from "./warnAboutThreads.js";
 
 export type ModelFlags = {
     model?: string,
@@ -28,6 +29,7 @@ export type EngineExtras = Pick<OpenModelOptions, "sequences">;
 /** Loads a model with a progress bar on stderr (TTY only) and llama.cpp's log with --verbose. */
 export async function loadModelWithProgress(resolved: ResolvedModel, flags: ModelFlags, signal: AbortSignal, extra: EngineExtras = {}): Promise<OpenedModel> {
     if (flags.verbose === true && resolved.reason != null) logLine(`plan: ${resolved.reason}`);
+    warnAboutThreads(flags.threads);
     const progress = startProgress("Loading model", {plainWhenPiped: false});
     let opened: OpenedModel;
     try {

@@ -8,12 +8,14 @@ import {outputFormats, type OutputFormat} from "../../bench/printers/types.js";
 import {runBench, type BenchProgress} from "../../bench/runBench.js";
 import {renderSvgPlot} from "../../bench/svgPlot.js";
 import {testName} from "../../bench/buildRow.js";
+import {rerunNote} from "./benchRowNotes.js";
 import type {BenchFailure, BenchInstance} from "../../bench/types.js";
 import type {LoraAdapter} from "../../engine/loraAdapters.js";
 import type {GpuChoice} from "../../engine/types.js";
 import {loraAdaptersOf} from "../loraOptions.js";
 import {defaultThreadCount, usableCpuCores} from "../../hardware/cpuCores.js";
-import {interruptController} from "../interrupt.js";
+import {interruptController, stopGraceMs} from "../interrupt.js";
+import {warnAboutThreads} from "../warnAboutThreads.js";
 import {resolveModel} from "../resolveModelPath.js";
 import {startSpinner, type Spinner} from "../ui/spinner.js";
 import {drainStdout, writeOut} from "../ui/stdout.js";
@@ -102,6 +104,7 @@ function describe(instance: BenchInstance, withGpuLayers: boolean): string {
 
 export async function runBenchCommand(options: BenchOptions) {
     const params = paramsFrom(options);
+    if (options.threads != null) warnAboutThreads(params.threads);
     const format = outputFormatFrom(options.output);
     const instances = expandInstances(params);
     if (instances.length === 0) throw new UsageError("Nothing to run: every test size is 0.", {hint: "Give -p, -n or --pg a size above 0."});
@@ -111,7 +114,7 @@ export async function runBenchCommand(options: BenchOptions) {
     const policy = terminalPolicy();
     // Rows already printed stay a valid document when Ctrl+C ends the run (--compare reads it).
     let closeOutput = () => {};
-    const interrupt = interruptController({beforeExit: () => closeOutput()});
+    const interrupt = interruptController({beforeExit: () => closeOutput(), graceMs: stopGraceMs});
     let spinner: Spinner | undefined;
     const stopSpinner = () => {
         spinner?.stop();
@@ -189,7 +192,11 @@ export async function runBenchCommand(options: BenchOptions) {
             signal: interrupt.signal,
             onProgress,
             onLoadProgress: (model, fraction) => status(`loading ${model} ${(fraction * 100).toFixed(0)}%`),
-            onRow: (row) => write(printer.row(row)),
+            onRow: (row) => {
+                write(printer.row(row));
+                const note = rerunNote(row);
+                if (note != null) logLine(`note: ${note}`);
+            },
             onFailure
         }).catch((error: unknown) => {
             if (isAbortError(error)) closeOutput();

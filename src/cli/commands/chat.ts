@@ -1,4 +1,4 @@
-import {interruptController} from "../interrupt.js";
+import {interruptController, stopGraceMs} from "../interrupt.js";
 import {openGenerator} from "../openGenerator.js";
 import {readOutputConstraint} from "../outputConstraint.js";
 import {logLine} from "../ui/terminal.js";
@@ -18,7 +18,8 @@ export async function runChat(options: ChatOptions) {
     const interactive = process.stdin.isTTY === true;
     const grammar = await readOutputConstraint(options);
     const pipedMessage = interactive || options.lines === true ? undefined : await readPipedMessage();
-    const interrupt = interruptController();
+    // The REPL keeps the conversation through a slow stop (a second Ctrl+C quits); piped, nothing waits.
+    const interrupt = interruptController({graceMs: interactive ? undefined : stopGraceMs});
     try {
         // The engine here, or a server (--endpoint, or a `mixtral serve` of the same file).
         const generator = await openGenerator(options, interrupt.signal, {grammar: grammar != null});

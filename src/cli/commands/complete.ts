@@ -1,6 +1,6 @@
 import {ExitCode, UsageError} from "../../errors.js";
 import type {GrammarSpec, SamplingOptions} from "../../engine/types.js";
-import {interruptController} from "../interrupt.js";
+import {interruptController, stopGraceMs} from "../interrupt.js";
 import {endpointOf, openGenerator, type GeneratorFlags} from "../openGenerator.js";
 import {incompleteOutput, readOutputConstraint, type OutputConstraintFlags} from "../outputConstraint.js";
 import {readPrompt} from "../readPrompt.js";
@@ -35,7 +35,8 @@ export async function runComplete(promptArgument: string | undefined, options: C
     const prompt = await readPrompt(promptArgument);
     // Constrained output is for programs: piped, it is printed whole once complete, never half an object.
     const stream = options.json !== true && (grammar == null || process.stdout.isTTY === true);
-    const interrupt = interruptController();
+    // Nothing to keep once the text streamed: a decode that does not stop soon is not waited for.
+    const interrupt = interruptController({graceMs: stopGraceMs});
     try {
         // The engine here, or a server (--endpoint, or a `mixtral serve` of the same file).
         const generator = await openGenerator(options, interrupt.signal, {grammar: grammar != null});
