@@ -175,7 +175,7 @@ export function buildProgram(): Command {
 /** Model, engine and placement flags shared by every command that loads a model. */
 function addModelOptions(command: Command) {
     command
-        .option("-m, --model <name>", "a catalog name (instruct:Q4_K_M, base:Q8_0, Q5_K_M), a .gguf path, hf:<owner>/<repo>/<file>.gguf or an https URL")
+        .option("-m, --model <name>", "a catalog name (instruct:Q4_K_M, base:Q8_0, Q5_K_M, aurora), a .gguf path, hf:<owner>/<repo>/<file>.gguf or an https URL")
         .option("-y, --yes", "download a catalog model that is not there yet without asking")
         .option("-c, --context-size <tokens>", "context window in tokens", contextSize)
         .option("-t, --threads <n>", "CPU threads (default: the usable cores)", integer(1, 1024))

@@ -66,7 +66,8 @@ export async function runServe(options: ServeOptions) {
             api.setEngine(engine);
             await announceServer({
                 pid: process.pid, baseUrl, modelPath: await realpath(resolved.path), modelId,
-                apiKeyRequired: apiKey != null, startedAt: new Date().toISOString()
+                apiKeyRequired: apiKey != null, startedAt: new Date().toISOString(),
+                adapters: await Promise.all(adaptersOf(resolved, options).map((adapter) => realpath(adapter.path)))
             }).catch((error: unknown) => logLine(`note: other mixtral commands will not find this server (${(error as Error).message})`));
             if (!isLoopback(options.host) && apiKey == null)
                 logLine(terminalPolicy().stderrColors.yellow(`warning: listening on ${options.host} without an API key: anyone who can reach this port can use the model. Pass --api-key or set MIXTRAL_API_KEY.`));
@@ -100,7 +101,7 @@ async function loadServingModel(resolved: ResolvedModel, options: ServeOptions, 
             gpuLayers: options.gpuLayers ?? resolved.gpuLayers,
             threads: options.threads,
             // a catalog fine-tune (aurora) brings its adapter; --lora adds to it
-            lora: [...resolved.lora ?? [], ...loraAdaptersOf(options)],
+            lora: adaptersOf(resolved, options),
             parallel,
             contextSizePerSequence: perSequence,
             queueLimit: options.queueLimit,
@@ -157,4 +158,9 @@ function urlHost(host: string, address: AddressInfo): string {
 
 function emptyToUndefined(text: string | undefined): string | undefined {
     return text == null || text === "" ? undefined : text;
+}
+
+/** A catalog fine-tune's adapter (aurora), then those of --lora / --lora-scaled. */
+function adaptersOf(resolved: ResolvedModel, options: ServeOptions) {
+    return [...resolved.lora ?? [], ...loraAdaptersOf(options)];
 }
