@@ -1,5 +1,6 @@
 import {CommanderError} from "commander";
 import {ExitCode, MixtralError} from "../errors.js";
+import {expandLlamaCppFlagAliases} from "./llamaCppFlagAliases.js";
 import {buildProgram} from "./program.js";
 import {logError, logLine, terminalPolicy} from "./ui/terminal.js";
 
@@ -47,7 +48,7 @@ exitQuietlyOnClosedPipe(process.stderr);
 
 let exitCode: number = ExitCode.ok;
 try {
-    await buildProgram().parseAsync(process.argv);
+    await buildProgram().parseAsync(expandLlamaCppFlagAliases(process.argv));
     exitCode = process.exitCode == null ? ExitCode.ok : Number(process.exitCode);
 } catch (error) {
     exitCode = report(error);

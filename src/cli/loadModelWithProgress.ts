@@ -1,4 +1,6 @@
+import {checkKvCacheSettings, type KvCacheSettings} from "../engine/kvCacheSettings.js";
 import {openModel, type OpenModelOptions, type OpenedModel} from "../engine/openModel.js";
+import type {CacheType, FlashAttentionMode} from "../hardware/kvCacheTypes.js";
 import {startProgress} from "./ui/progress.js";
 import {logLine} from "./ui/terminal.js";
 import {resolveModel, type ResolvedModel} from "./resolveModelPath.js";
@@ -11,6 +13,9 @@ export type ModelFlags = {
     gpuLayers?: OpenModelOptions["gpuLayers"],
     /** A catalog quant for the plan to use when no --model is given. */
     quant?: string,
+    cacheTypeK?: CacheType,
+    cacheTypeV?: CacheType,
+    flashAttention?: FlashAttentionMode,
     /** --yes: consent to download a catalog model that is missing. */
     yes?: boolean,
     verbose?: boolean
@@ -27,6 +32,7 @@ export async function loadModelWithProgress(resolved: ResolvedModel, flags: Mode
             // What the user typed wins over the plan.
             gpuLayers: flags.gpuLayers ?? resolved.gpuLayers,
             contextSize: flags.contextSize ?? resolved.contextSize,
+            kvCache: kvCacheFrom(flags, resolved.kvCache),
             threads: flags.threads,
             onLoadProgress: (fraction) => progress.update(fraction),
             onLog: flags.verbose === true ? (message) => logLine(message) : undefined,
@@ -42,6 +48,8 @@ export async function loadModelWithProgress(resolved: ResolvedModel, flags: Mode
  * asking before a download only when a person is at the terminal, then load it.
  */
 export async function resolveAndLoadModel(flags: ModelFlags, signal: AbortSignal): Promise<OpenedModel> {
+    // An impossible combination of flags fails now, not after a plan, a download or a load.
+    checkKvCacheSettings(kvCacheFrom(flags));
     const resolved = await resolveModel(flags.model, {
         interactive: process.stdin.isTTY === true && process.stderr.isTTY === true,
         yes: flags.yes,
@@ -50,4 +58,13 @@ export async function resolveAndLoadModel(flags: ModelFlags, signal: AbortSignal
         planFlags: flags
     });
     return loadModelWithProgress(resolved, flags, signal);
+}
+
+/** Each KV-cache flag the user gave wins over the plan's choice, one by one. */
+export function kvCacheFrom(flags: ModelFlags, planned: KvCacheSettings = {}): KvCacheSettings {
+    return {
+        typeK: flags.cacheTypeK ?? planned.typeK,
+        typeV: flags.cacheTypeV ?? planned.typeV,
+        flashAttention: flags.flashAttention ?? planned.flashAttention
+    };
 }

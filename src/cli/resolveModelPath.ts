@@ -5,6 +5,7 @@ import type {PullTarget} from "../models/download.js";
 import {formatBytes} from "../models/formatBytes.js";
 import {parseModelSpec} from "../models/resolveName.js";
 import {fileSize, storePathFor} from "../models/store.js";
+import type {KvCacheSettings} from "../engine/kvCacheSettings.js";
 import type {PlanFlags} from "./planDefaultModel.js";
 
 export type ResolveModelOptions = {
@@ -23,6 +24,8 @@ export type ResolvedModel = {
     /** Set when a plan chose them; flags given by the user always win. */
     gpuLayers?: number,
     contextSize?: number,
+    /** The KV-cache types and flash attention the plan fitted the context with. */
+    kvCache?: KvCacheSettings,
     /** One line saying why this file and placement were chosen (printed with --verbose). */
     reason?: string
 };
@@ -39,7 +42,7 @@ export async function resolveModel(model: string | undefined, options: ResolveMo
         const {planDefaultModel} = await import("./planDefaultModel.js");
         const planned = await planDefaultModel(options.planFlags);
         const resolved = await resolveModel(planned.model, options);
-        return {...resolved, gpuLayers: planned.gpuLayers, contextSize: planned.contextSize, reason: `${planned.reason}; ${resolved.reason ?? resolved.path}`};
+        return {...resolved, gpuLayers: planned.gpuLayers, contextSize: planned.contextSize, kvCache: planned.kvCache, reason: `${planned.reason}; ${resolved.reason ?? resolved.path}`};
     }
     if (options.planFlags?.quant != null)
         throw new UsageError("--quant picks a catalog file, so it does not combine with --model.", {hint: `Pass --model ${options.planFlags.quant} for that quant, or drop --quant.`});

@@ -3,6 +3,7 @@ import {EngineError, InterruptedError, ModelFileError} from "../errors.js";
 import {validateGgufFile, type ValidatedGguf} from "../gguf/validateGguf.js";
 import {backendOf, loadLlama} from "./loadLlama.js";
 import {keepTokenThreads} from "./directTokenLoop.js";
+import {checkKvCacheSettings, contextKvOptions, type KvCacheSettings} from "./kvCacheSettings.js";
 import type {Backend, GpuChoice} from "./types.js";
 
 export type OpenModelOptions = {
@@ -13,7 +14,8 @@ export type OpenModelOptions = {
     contextSize?: number,
     threads?: number,
     batchSize?: number,
-    flashAttention?: boolean,
+    /** KV-cache types and flash attention; checked against the file before anything loads. */
+    kvCache?: KvCacheSettings,
     onLoadProgress?: (fraction: number) => void,
     onLog?: (message: string) => void,
     signal?: AbortSignal
@@ -39,6 +41,7 @@ export async function openModel(options: OpenModelOptions): Promise<OpenedModel>
     const started = performance.now();
     // Validate before the native side sees the file: llama.cpp aborts the process on many bad files.
     const file = await validateGgufFile(options.path);
+    checkKvCacheSettings(options.kvCache ?? {}, file);
     const llama = await loadLlama({gpu: options.gpu, threads: options.threads, onLog: options.onLog});
     if (options.signal?.aborted) {
         await disposeQuietly(llama);
@@ -72,7 +75,7 @@ export async function openModel(options: OpenModelOptions): Promise<OpenedModel>
             sequences: 1,
             threads: options.threads ?? llama.maxThreads,
             batchSize: options.batchSize,
-            flashAttention: options.flashAttention,
+            ...contextKvOptions(options.kvCache ?? {}),
             createSignal: options.signal
         });
     } catch (error) {
