@@ -33,6 +33,7 @@ export function buildProgram(): Command {
         .option("--lines", "piped: each stdin line is the next message of one conversation")
         .option("--json", "print one JSON object a turn: role, content, tokens, timings")
         .option("--no-history", "do not read or save the prompt history (kept in the config dir)")
+        .option("--resume <file>", "start from a conversation saved with /save, with its KV state when the model and context match")
         .option("--verbose", "print llama.cpp's log, and timings after each answer, on stderr")
         .action(async (options) => {
             const {runChat} = await import("./commands/chat.js");

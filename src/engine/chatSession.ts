@@ -17,6 +17,18 @@ export type ChatTurn = Omit<GenerationResult, "text"> & {
 export type ChatCallbacks = Pick<GenerateCallbacks, "onText" | "signal">;
 
 /**
+ * What, beyond the messages, makes a saved KV state usable again: the tokens each answer was
+ * generated as (re-tokenizing the text can differ), the first message still in the prompt, and the
+ * tokens the sequence held when saved.
+ */
+export type ChatSnapshot = {
+    windowStart: number,
+    /** Message index → the answer's tokens. */
+    answerTokens: Record<string, number[]>,
+    contextTokens: number[]
+};
+
+/**
  * A conversation with the model that keeps the KV cache between turns: each turn renders the whole
  * conversation, keeps what the sequence already holds of it and evaluates only the rest (the new
  * user turn; after /undo, /retry or /system, whatever changed). Answers keep the tokens the model
@@ -72,6 +84,55 @@ export class ChatSession {
             if (message.role === "assistant") this.answerTokens.set(index, this.tokenizeAnswer(message.content));
         });
         this.windowStart = 0;
+    }
+
+    /** The conversation's tokens, as /save records them beside the KV state. */
+    snapshot(): ChatSnapshot {
+        const answerTokens: Record<string, number[]> = {};
+        for (const [index, tokens] of this.answerTokens) answerTokens[String(index)] = [...tokens];
+        return {windowStart: this.windowStart, answerTokens, contextTokens: [...this.sequence.contextTokens]};
+    }
+
+    /** Writes the sequence's KV state (node-llama-cpp's state file: the cells and their token list). */
+    async saveState(file: string): Promise<number> {
+        return (await this.sequence.saveStateToFile(file)).fileSize;
+    }
+
+    /**
+     * Replaces the conversation with a saved one and its KV state, so the next turn evaluates only
+     * its new tokens. The caller has checked that the model file and the context settings are the
+     * ones the state was saved with (a state from another model can crash llama.cpp); here the
+     * tokens must agree: the saved tokens must begin the conversation as it renders now, and the
+     * loaded state must hold exactly them. Anything else leaves the sequence empty and returns
+     * false: the conversation is then evaluated on the next turn, as after a plain replace().
+     */
+    async restore(system: string | undefined, messages: readonly ChatMessage[], snapshot: ChatSnapshot, stateFile: string): Promise<boolean> {
+        this.replace(system, messages);
+        // Every answer needs the tokens it was generated as, or the rendering cannot match the state.
+        const answers = messages.flatMap((message, index) => message.role === "assistant" ? [[index, snapshot.answerTokens[String(index)]] as const] : []);
+        if (answers.some(([, tokens]) => !Array.isArray(tokens))) return false;
+        for (const [index, tokens] of answers) this.answerTokens.set(index, tokens as Token[]);
+        this.windowStart = Math.max(0, Math.min(snapshot.windowStart, messages.length - (messages.length % 2)));
+        const rendered = this.promptTokens();
+        const saved = snapshot.contextTokens;
+        if (saved.length === 0 || saved.length > rendered.length || saved.some((token, index) => rendered[index] !== token)) {
+            this.replace(system, messages);
+            return false;
+        }
+        try {
+            await this.sequence.loadStateFromFile(stateFile, {acceptRisk: true});
+        } catch {
+            await this.sequence.clearHistory();
+            this.replace(system, messages);
+            return false;
+        }
+        const loaded = this.sequence.contextTokens;
+        if (loaded.length !== saved.length || loaded.some((token, index) => saved[index] !== token)) {
+            await this.sequence.clearHistory();
+            this.replace(system, messages);
+            return false;
+        }
+        return true;
     }
 
     /** Adds a user message and streams the answer. On failure the message is taken back. */

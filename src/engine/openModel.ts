@@ -30,6 +30,8 @@ export type OpenedModel = {
     backend: Backend,
     threads: number,
     contextSize: number,
+    /** The KV-cache settings the context was created with (llama.cpp's defaults filled in). */
+    kvCache: Required<KvCacheSettings>,
     loadMs: number,
     dispose(): Promise<void>
 };
@@ -94,6 +96,7 @@ export async function openModel(options: OpenModelOptions): Promise<OpenedModel>
         llama, model, context, sequence, file, backend,
         threads: context.currentThreads,
         contextSize: context.contextSize,
+        kvCache: {typeK: options.kvCache?.typeK ?? "f16", typeV: options.kvCache?.typeV ?? "f16", flashAttention: options.kvCache?.flashAttention ?? "auto"},
         loadMs: performance.now() - started,
         dispose: () => disposeQuietly(context, model, llama)
     };

@@ -4,7 +4,7 @@ import type {SamplingOptions} from "../../engine/types.js";
 import {ExitCode, MixtralError} from "../../errors.js";
 import {writeOut} from "../ui/stdout.js";
 import {logError, logLine, terminalPolicy} from "../ui/terminal.js";
-import {loadConversation, saveConversation} from "./conversationFile.js";
+import {loadChat, saveChat, type StateIdentity} from "./chatStateFile.js";
 import {chatHistoryPath, historySize, readHistory, writeHistory} from "./historyFile.js";
 import {MultilineInput} from "./multilineInput.js";
 import {parseSlashCommand, slashHelp, unescapeMessage, type SlashCommand} from "./slashCommands.js";
@@ -17,7 +17,9 @@ export type ReplOptions = {
     /** --no-history: neither read nor write the history file. */
     history: boolean,
     /** The signal for the next answer: the first Ctrl+C aborts it, a second one exits. */
-    nextAnswerSignal: () => AbortSignal
+    nextAnswerSignal: () => AbortSignal,
+    /** The model file and context settings /save records beside the KV state, and /load checks. */
+    stateIdentity: StateIdentity
 };
 
 // Lines that arrive closer together than a person can press Enter are a paste.
@@ -130,15 +132,11 @@ export async function runRepl(session: ChatSession, options: ReplOptions): Promi
                     logLine(session.undo() ? colors.dim("(dropped the last exchange)") : "Nothing to undo.");
                     break;
                 case "save":
-                    await saveConversation(command.file, session.systemPrompt, session.history);
-                    logLine(colors.dim(`(saved ${session.history.length} messages to ${command.file})`));
+                    logLine(colors.dim(`(${await saveChat(command.file, session, options.stateIdentity)})`));
                     break;
-                case "load": {
-                    const loaded = await loadConversation(command.file);
-                    session.replace(loaded.system, loaded.messages);
-                    logLine(colors.dim(`(loaded ${loaded.messages.length} messages from ${command.file})`));
+                case "load":
+                    logLine(colors.dim(`(${await loadChat(command.file, session, options.stateIdentity)})`));
                     break;
-                }
                 case "stats":
                     logLine(formatStats({
                         messages: session.history.length,

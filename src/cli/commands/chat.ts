@@ -4,13 +4,16 @@ import {resolveAndLoadModel} from "../loadModelWithProgress.js";
 import {logLine} from "../ui/terminal.js";
 import {readPipedMessage, runPiped} from "../chat/piped.js";
 import {runRepl} from "../chat/repl.js";
+import {loadChat, stateIdentityOf} from "../chat/chatStateFile.js";
 import {samplingFrom, type CompleteOptions} from "./complete.js";
 
 export type ChatOptions = CompleteOptions & {
     system?: string,
     lines?: boolean,
     /** --no-history sets this to false. */
-    history: boolean
+    history: boolean,
+    /** --resume <file>: start from a conversation saved with /save (with its KV state when it matches). */
+    resume?: string
 };
 
 /** `mixtral chat`: a REPL when stdin is a terminal, one answer (or one a line with --lines) when piped. */
@@ -24,10 +27,12 @@ export async function runChat(options: ChatOptions) {
             const session = new ChatSession(loaded.sequence, {system: options.system});
             if (options.verbose === true)
                 logLine(`${loaded.file.path}: ${session.format.description}; ${loaded.contextSize}-token context, ${loaded.backend}, ${loaded.threads} threads`);
+            const stateIdentity = await stateIdentityOf(loaded);
+            if (options.resume != null) logLine(`(${await loadChat(options.resume, session, stateIdentity)})`);
             const sampling = samplingFrom(options);
             const common = {sampling, json: options.json === true, verbose: options.verbose === true};
             if (interactive)
-                process.exitCode = await runRepl(session, {...common, history: options.history, nextAnswerSignal: () => interrupt.reset()});
+                process.exitCode = await runRepl(session, {...common, history: options.history, nextAnswerSignal: () => interrupt.reset(), stateIdentity});
             else
                 await runPiped(session, pipedMessage, {...common, lines: options.lines === true, signal: interrupt.reset()});
         } finally {
