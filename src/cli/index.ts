@@ -1,6 +1,7 @@
 import {CommanderError} from "commander";
 import {ExitCode, MixtralError} from "../errors.js";
 import {expandLlamaCppFlagAliases} from "./llamaCppFlagAliases.js";
+import {joinLoraScaledArguments} from "./loraOptions.js";
 import {buildProgram} from "./program.js";
 import {logError, logLine, terminalPolicy} from "./ui/terminal.js";
 
@@ -9,14 +10,16 @@ import {logError, logLine, terminalPolicy} from "./ui/terminal.js";
  * stderr and an exit code. The only place that calls process.exit.
  */
 function exitQuietlyOnClosedPipe(stream: NodeJS.WriteStream) {
-    stream.on("error", (error: NodeJS.ErrnoException) => {
-        // The reader went away (`| head`): nothing more can be shown, and that is not a failure.
-        if (error.code === "EPIPE" || error.code === "ERR_STREAM_DESTROYED") process.exit(ExitCode.ok);
-        // Any other output failure (EIO, a full disk behind `> out.txt`): one sentence where it can
-        // still be read, never a stack trace, and a failing exit so scripts notice.
-        if (stream !== process.stderr) logError(`Cannot write the output: ${error.message}`);
-        process.exit(ExitCode.failure);
-    });
+    stream.on("error", (error: NodeJS.ErrnoException) => exitOnOutputError(stream, error));
+}
+
+function exitOnOutputError(stream: NodeJS.WriteStream, error: NodeJS.ErrnoException): never {
+    // The reader went away (`| head`): nothing more can be shown, and that is not a failure.
+    if (error.code === "EPIPE" || error.code === "ERR_STREAM_DESTROYED") process.exit(ExitCode.ok);
+    // Any other output failure (EIO, a full disk behind `> out.txt`): one sentence where it can
+    // still be read, never a stack trace, and a failing exit so scripts notice.
+    if (stream !== process.stderr) logError(`Cannot write the output: ${error.message}`);
+    process.exit(ExitCode.failure);
 }
 
 function report(error: unknown): ExitCode {
@@ -48,10 +51,15 @@ exitQuietlyOnClosedPipe(process.stderr);
 
 let exitCode: number = ExitCode.ok;
 try {
-    await buildProgram().parseAsync(expandLlamaCppFlagAliases(process.argv));
+    await buildProgram().parseAsync(joinLoraScaledArguments(expandLlamaCppFlagAliases(process.argv)));
     exitCode = process.exitCode == null ? ExitCode.ok : Number(process.exitCode);
 } catch (error) {
     exitCode = report(error);
 }
-// Native handles (llama.cpp threads) can keep the loop alive after the work is done.
-process.stdout.write("", () => process.exit(exitCode));
+// Native handles (llama.cpp threads) can keep the loop alive after the work is done. The exit waits
+// for every pending write of the results: one that failed (stdout on a full disk, `> /dev/full`)
+// reaches this callback before the stream's 'error' event would, and must not end as a success.
+process.stdout.write("", (error) => {
+    if (error != null) exitOnOutputError(process.stdout, error);
+    process.exit(exitCode);
+});

@@ -1,6 +1,8 @@
 import {checkKvCacheSettings, type KvCacheSettings} from "../engine/kvCacheSettings.js";
+import type {LoraAdapter} from "../engine/loraAdapters.js";
 import {openModel, type OpenModelOptions, type OpenedModel} from "../engine/openModel.js";
 import type {CacheType, FlashAttentionMode} from "../hardware/kvCacheTypes.js";
+import {loraAdaptersOf} from "./loraOptions.js";
 import {startProgress} from "./ui/progress.js";
 import {logLine} from "./ui/terminal.js";
 import {resolveModel, type ResolvedModel} from "./resolveModelPath.js";
@@ -18,7 +20,10 @@ export type ModelFlags = {
     flashAttention?: FlashAttentionMode,
     /** --yes: consent to download a catalog model that is missing. */
     yes?: boolean,
-    verbose?: boolean
+    verbose?: boolean,
+    /** --lora and --lora-scaled */
+    lora?: LoraAdapter[],
+    loraScaled?: LoraAdapter[]
 };
 
 /** Loads a model with a progress bar on stderr (TTY only) and llama.cpp's log with --verbose. */
@@ -34,6 +39,8 @@ export async function loadModelWithProgress(resolved: ResolvedModel, flags: Mode
             contextSize: flags.contextSize ?? resolved.contextSize,
             kvCache: kvCacheFrom(flags, resolved.kvCache),
             threads: flags.threads,
+            // a catalog fine-tune (aurora) brings its adapter; --lora adds to it
+            lora: [...resolved.lora ?? [], ...loraAdaptersOf(flags)],
             onLoadProgress: (fraction) => progress.update(fraction),
             onLog: flags.verbose === true ? (message) => logLine(message) : undefined,
             signal

@@ -1,6 +1,7 @@
 import readline from "node:readline/promises";
 import {InterruptedError, ModelNotFoundError, UsageError} from "../errors.js";
 import {loadCatalog} from "../models/catalog.js";
+import type {LoraAdapter} from "../engine/loraAdapters.js";
 import type {PullTarget} from "../models/download.js";
 import {formatBytes} from "../models/formatBytes.js";
 import {parseModelSpec} from "../models/resolveName.js";
@@ -26,6 +27,8 @@ export type ResolvedModel = {
     contextSize?: number,
     /** The KV-cache types and flash attention the plan fitted the context with. */
     kvCache?: KvCacheSettings,
+    /** LoRA adapters a catalog fine-tune (e.g. aurora) applies on top of the file. */
+    lora?: LoraAdapter[],
     /** One line saying why this file and placement were chosen (printed with --verbose). */
     reason?: string
 };

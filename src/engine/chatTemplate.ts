@@ -18,11 +18,26 @@ export type ChatFormat = {
     render(system: string | undefined, messages: readonly ChatMessage[]): LlamaText
 };
 
-/** Stands for the answer at `index` in rendered text; private-use characters never occur in templates. */
+/**
+ * Stands for the answer at `index` in rendered text. Private-use characters never occur in
+ * templates, but a user may type them: every U+E000/U+E001 in user or system text is escaped
+ * (`escapeMarkers`) before rendering, so the only markers left in the output are ours.
+ */
 function answerPlaceholder(index: number): string {
     return `\uE000${index}\uE001`;
 }
-export const answerPlaceholderPattern = /\uE000(\d+)\uE001/g;
+/** A marker in rendered text: an answer (digits), or an escaped literal U+E000 ("a") or U+E001 ("b"). */
+export const renderMarkerPattern = /\uE000(\d+|a|b)\uE001/g;
+const literalOfEscape: Record<string, string> = {a: "\uE000", b: "\uE001"};
+
+/** The text a marker stands for when it is an escaped literal; undefined for an answer placeholder. */
+export function literalOfMarker(code: string): string | undefined {
+    return literalOfEscape[code];
+}
+
+function escapeMarkers(text: string): string {
+    return text.replace(/[\uE000\uE001]/g, (character) => character === "\uE000" ? "\uE000a\uE001" : "\uE000b\uE001");
+}
 
 /**
  * The file's chat template when it has one (the Jinja text Mistral ships, rendered by
@@ -57,10 +72,10 @@ export function jinjaChatFormat(template: string, tokenizer: Tokenizer): ChatFor
         description: "the model file's chat template",
         render(system, messages) {
             const history: ChatHistoryItem[] = [];
-            if (system != null && system !== "") history.push({type: "system", text: system});
+            if (system != null && system !== "") history.push({type: "system", text: escapeMarkers(system)});
             messages.forEach((message, index) => {
                 history.push(message.role === "user"
-                    ? {type: "user", text: message.content}
+                    ? {type: "user", text: escapeMarkers(message.content)}
                     : {type: "model", response: [answerPlaceholder(index)]});
             });
             // An empty model response marks where the next answer starts.
@@ -87,9 +102,9 @@ const mistralInstructFormat: ChatFormat = {
                 return;
             }
             const systemPart = index === 0 && system != null && system !== ""
-                ? [system, new SpecialTokensText("\n\n")]
+                ? [escapeMarkers(system), new SpecialTokensText("\n\n")]
                 : [];
-            parts.push(LlamaText(new SpecialTokensText(" [INST] "), ...systemPart, message.content, new SpecialTokensText(" [/INST] ")));
+            parts.push(LlamaText(new SpecialTokensText(" [INST] "), ...systemPart, escapeMarkers(message.content), new SpecialTokensText(" [/INST] ")));
         });
         return LlamaText(parts);
     }

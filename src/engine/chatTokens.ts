@@ -1,9 +1,10 @@
 import {SpecialToken, SpecialTokensText, type LlamaText, type Token, type Tokenizer} from "node-llama-cpp";
-import {answerPlaceholderPattern} from "./chatTemplate.js";
+import {literalOfMarker, renderMarkerPattern} from "./chatTemplate.js";
 
 /**
  * Tokenizes rendered chat text as LlamaText.tokenize does, except that each answer placeholder
- * becomes the tokens of that answer (`answers[index]`, by message index). The result for an earlier
+ * becomes the tokens of that answer (`answers[index]`, by message index), and each escaped
+ * private-use character the user typed becomes itself again. The result for an earlier
  * turn is then an exact prefix of the next turn's, so the KV cache is reused token for token.
  */
 export function tokenizeChatText(text: LlamaText, tokenizer: Tokenizer, answers: ReadonlyMap<number, readonly Token[]>): Token[] {
@@ -25,13 +26,19 @@ export function tokenizeChatText(text: LlamaText, tokenizer: Tokenizer, answers:
             tokens.push(...value.tokenize(tokenizer, trim));
         } else {
             let last = 0;
-            for (const match of value.matchAll(answerPlaceholderPattern)) {
+            for (const match of value.matchAll(renderMarkerPattern)) {
                 pendingText += value.slice(last, match.index);
+                last = match.index + match[0].length;
+                // A private-use character the user typed: text like any other.
+                const literal = literalOfMarker(match[1] ?? "");
+                if (literal != null) {
+                    pendingText += literal;
+                    continue;
+                }
                 flushText();
                 const answer = answers.get(Number(match[1]));
                 if (answer == null) throw new Error(`No tokens for the answer at message ${match[1]}.`);
                 tokens.push(...answer);
-                last = match.index + match[0].length;
             }
             pendingText += value.slice(last);
         }

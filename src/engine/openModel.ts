@@ -1,6 +1,7 @@
 import type {Llama, LlamaContext, LlamaContextSequence, LlamaModel} from "node-llama-cpp";
 import {EngineError, InterruptedError, ModelFileError} from "../errors.js";
 import {validateGgufFile, type ValidatedGguf} from "../gguf/validateGguf.js";
+import {checkLoraAdapters, loraContextOption, type LoraAdapter} from "./loraAdapters.js";
 import {backendOf, loadLlama} from "./loadLlama.js";
 import {keepTokenThreads} from "./directTokenLoop.js";
 import {checkKvCacheSettings, contextKvOptions, type KvCacheSettings} from "./kvCacheSettings.js";
@@ -16,6 +17,10 @@ export type OpenModelOptions = {
     batchSize?: number,
     /** KV-cache types and flash attention; checked against the file before anything loads. */
     kvCache?: KvCacheSettings,
+    /** Sequences the context holds (serve decodes several together); contextSize is per sequence. */
+    sequences?: number,
+    /** LoRA adapters (GGUF) applied at run time, checked against the model before loading. */
+    lora?: readonly LoraAdapter[],
     onLoadProgress?: (fraction: number) => void,
     onLog?: (message: string) => void,
     signal?: AbortSignal
@@ -44,6 +49,7 @@ export async function openModel(options: OpenModelOptions): Promise<OpenedModel>
     // Validate before the native side sees the file: llama.cpp aborts the process on many bad files.
     const file = await validateGgufFile(options.path);
     checkKvCacheSettings(options.kvCache ?? {}, file);
+    await checkLoraAdapters(options.lora, file);
     const llama = await loadLlama({gpu: options.gpu, threads: options.threads, onLog: options.onLog});
     if (options.signal?.aborted) {
         await disposeQuietly(llama);
@@ -74,10 +80,11 @@ export async function openModel(options: OpenModelOptions): Promise<OpenedModel>
     try {
         context = await model.createContext({
             contextSize,
-            sequences: 1,
+            sequences: options.sequences ?? 1,
             threads: options.threads ?? llama.maxThreads,
             batchSize: options.batchSize,
             ...contextKvOptions(options.kvCache ?? {}),
+            lora: loraContextOption(options.lora),
             createSignal: options.signal
         });
     } catch (error) {

@@ -1,3 +1,4 @@
+import {createHash} from "node:crypto";
 import path from "node:path";
 import {ModelNotFoundError, UsageError} from "../errors.js";
 import type {Catalog, CatalogEntry} from "./catalog.js";
@@ -55,11 +56,15 @@ function parseHuggingFaceSpec(value: string, env: NodeJS.ProcessEnv): ModelSpec 
     if (parts.length < 3 || parts[0] === "" || parts[1] === "" || !/\.gguf$/i.test(file) || parts.some((part) => part === "" || part === "." || part === ".."))
         throw new UsageError(`"${value}" is not a Hugging Face file name.`, {hint: "Write it as hf:<owner>/<repo>/<file>.gguf, e.g. hf:TheBloke/Mixtral-8x7B-Instruct-v0.1-GGUF/mixtral-8x7b-instruct-v0.1.Q4_K_M.gguf"});
     const [owner = "", repo = ""] = parts;
+    const ref = revision == null || revision === "" ? "main" : revision;
+    const folders = parts.slice(2, -1);
     return {
         kind: "remote",
-        url: huggingFaceFileUrl(`${owner}/${repo}`, file, revision ?? "main", env),
+        url: huggingFaceFileUrl(`${owner}/${repo}`, file, ref, env),
         file: path.posix.basename(file),
-        storeSubdir: path.join("hf", owner, repo),
+        // The revision and the folder inside the repo are part of the file's identity: #v2 and #main,
+        // or a/x.gguf and b/x.gguf, are different files and must never share (or delete) one copy.
+        storeSubdir: path.join("hf", owner, repo, revisionFolder(ref), ...folders),
         label: value,
         repo: `${owner}/${repo}`
     };
@@ -75,7 +80,16 @@ function parseUrlSpec(value: string): ModelSpec {
     const file = decodeURIComponent(url.pathname.split("/").pop() ?? "");
     if (!remoteFilePattern.test(file) || file.startsWith("."))
         throw new UsageError(`The URL ${url.origin}${url.pathname} does not name a .gguf file.`, {hint: "Pass the URL of the .gguf file itself."});
-    return {kind: "remote", url: url.href, file, storeSubdir: path.join("url", url.host.replace(/[^\w.-]/g, "_")), label: value};
+    // Two URLs on one host with the same file name are different files: the folder is named by a
+    // short hash of the whole URL (its #fragment aside, which never reaches the server).
+    const identity = url.href.replace(/#.*$/, "");
+    const hash = createHash("sha256").update(identity).digest("hex").slice(0, 12);
+    return {kind: "remote", url: url.href, file, storeSubdir: path.join("url", url.host.replace(/[^\w.-]/g, "_"), hash), label: value};
+}
+
+/** `@<revision>`, percent-encoded: a branch such as refs/pr/1 stays one folder, and `..` stays a name. */
+function revisionFolder(revision: string): string {
+    return "@" + encodeURIComponent(revision);
 }
 
 /** Catalog names within a small edit distance of what was typed, best first. */

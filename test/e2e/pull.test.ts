@@ -164,7 +164,7 @@ describe("mixtral pull", () => {
         const name = `hf:${repo}/tiny-q8_0.gguf`;
         const pull = await runCli(["pull", name], {env: env()});
         expect(pull.code, pull.stderr).toBe(0);
-        const stored = path.join(work, "store", "hf", "mixtral-test", "tiny-GGUF", "tiny-q8_0.gguf");
+        const stored = path.join(work, "store", "hf", "mixtral-test", "tiny-GGUF", "@main", "tiny-q8_0.gguf");
         expect(pull.stdout.trim()).toBe(stored);
         expectVerified(stored, tiny);
         const located = await runCli(["models", "path", name], {env: env()});

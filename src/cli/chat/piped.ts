@@ -2,6 +2,7 @@ import readline from "node:readline";
 import type {ChatSession, ChatTurn} from "../../engine/chatSession.js";
 import type {SamplingOptions} from "../../engine/types.js";
 import {ExitCode, UsageError} from "../../errors.js";
+import {incompleteOutput} from "../outputConstraint.js";
 import {readPrompt} from "../readPrompt.js";
 import {writeOut} from "../ui/stdout.js";
 import {logLine} from "../ui/terminal.js";
@@ -47,13 +48,18 @@ export async function runPiped(session: ChatSession, message: string | undefined
 
 /** One turn; false when Ctrl+C stopped it (the rest of the input is not answered). */
 async function answer(session: ChatSession, message: string, options: PipedOptions): Promise<boolean> {
+    // Constrained answers are printed whole once complete, never half an object.
+    const constrained = options.sampling.grammar != null;
     const turn: ChatTurn = await session.send(message, options.sampling, {
         signal: options.signal,
-        onText: options.json ? undefined : writeOut
+        onText: options.json || constrained ? undefined : writeOut
     });
+    if (!options.json && constrained && turn.complete !== false) writeOut(turn.content);
     writeOut(options.json ? JSON.stringify(turnJson(turn)) + "\n" : "\n");
     for (const note of contextNotes(turn)) logLine(`note: ${note}.`);
     if (options.verbose) logLine(formatTimings(turn));
+    const cut = incompleteOutput(turn, options.sampling.grammar);
+    if (cut != null) throw cut;
     if (turn.stopReason !== "abort") return true;
     process.exitCode = ExitCode.interrupted;
     return false;

@@ -7,6 +7,7 @@ export function turnJson(turn: ChatTurn) {
         role: "assistant" as const,
         content: turn.content,
         stopReason: turn.stopReason,
+        ...(turn.complete == null ? {} : {complete: turn.complete}),
         tokens: {prompt: turn.tokens.prompt, generated: turn.tokens.generated, context: turn.context.used, contextSize: turn.context.size},
         timings: {
             promptMs: roundForJson(turn.timings.promptMs),

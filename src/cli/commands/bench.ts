@@ -1,5 +1,5 @@
 import fs from "node:fs/promises";
-import {ExitCode, MixtralError, UsageError} from "../../errors.js";
+import {ExitCode, isAbortError, MixtralError, UsageError} from "../../errors.js";
 import {readPreviousRun, type PreviousRow} from "../../bench/compareRuns.js";
 import {expandInstances, type BenchParams} from "../../bench/expandInstances.js";
 import {measureMemoryBandwidth} from "../../bench/measureMemoryBandwidth.js";
@@ -141,7 +141,9 @@ export async function runBenchCommand(options: BenchOptions) {
     const previous: PreviousRow[] | undefined = options.compare == null ? undefined : await readPreviousRun(options.compare);
 
     const policy = terminalPolicy();
-    const interrupt = interruptController();
+    // Rows already printed stay a valid document when Ctrl+C ends the run (--compare reads it).
+    let closeOutput = () => {};
+    const interrupt = interruptController({beforeExit: () => closeOutput()});
     let spinner: Spinner | undefined;
     const stopSpinner = () => {
         spinner?.stop();
@@ -180,6 +182,10 @@ export async function runBenchCommand(options: BenchOptions) {
             paint: {dim: policy.colors.dim, bold: policy.colors.bold, bar: policy.colors.cyan}
         });
         write(printer.header());
+        closeOutput = () => {
+            closeOutput = () => {};
+            write(printer.footer());
+        };
 
         let lastAnnounced = 0;
         const onProgress = ({index, total, instance, step}: BenchProgress) => {
@@ -220,8 +226,11 @@ export async function runBenchCommand(options: BenchOptions) {
             onLoadProgress: (model, fraction) => status(`loading ${model} ${(fraction * 100).toFixed(0)}%`),
             onRow: (row) => write(printer.row(row)),
             onFailure
+        }).catch((error: unknown) => {
+            if (isAbortError(error)) closeOutput();
+            throw error;
         });
-        write(printer.footer());
+        closeOutput();
         stopSpinner();
         if (options.plot != null) {
             await fs.writeFile(options.plot, renderSvgPlot(outcome.rows)).catch((error: unknown) => {

@@ -1,6 +1,7 @@
 import {ChatSession} from "../../engine/chatSession.js";
 import {interruptController} from "../interrupt.js";
 import {resolveAndLoadModel} from "../loadModelWithProgress.js";
+import {readOutputConstraint} from "../outputConstraint.js";
 import {logLine} from "../ui/terminal.js";
 import {readPipedMessage, runPiped} from "../chat/piped.js";
 import {runRepl} from "../chat/repl.js";
@@ -19,6 +20,7 @@ export type ChatOptions = CompleteOptions & {
 /** `mixtral chat`: a REPL when stdin is a terminal, one answer (or one a line with --lines) when piped. */
 export async function runChat(options: ChatOptions) {
     const interactive = process.stdin.isTTY === true;
+    const grammar = await readOutputConstraint(options);
     const pipedMessage = interactive || options.lines === true ? undefined : await readPipedMessage();
     const interrupt = interruptController();
     try {
@@ -29,7 +31,7 @@ export async function runChat(options: ChatOptions) {
                 logLine(`${loaded.file.path}: ${session.format.description}; ${loaded.contextSize}-token context, ${loaded.backend}, ${loaded.threads} threads`);
             const stateIdentity = await stateIdentityOf(loaded);
             if (options.resume != null) logLine(`(${await loadChat(options.resume, session, stateIdentity)})`);
-            const sampling = samplingFrom(options);
+            const sampling = samplingFrom(options, grammar);
             const common = {sampling, json: options.json === true, verbose: options.verbose === true};
             if (interactive)
                 process.exitCode = await runRepl(session, {...common, history: options.history, nextAnswerSignal: () => interrupt.reset(), stateIdentity});
