@@ -93,8 +93,19 @@ export class ChatSession {
         return {windowStart: this.windowStart, answerTokens, contextTokens: [...this.sequence.contextTokens]};
     }
 
-    /** Writes the sequence's KV state (node-llama-cpp's state file: the cells and their token list). */
+    /**
+     * Writes the sequence's KV state (node-llama-cpp's state file: the cells and their token list),
+     * first erasing what no longer belongs to the conversation (after /undo, /reset or a /load as
+     * text the sequence still holds older tokens), so the state is exactly a prefix of the
+     * conversation. Returns the file's size; 0 (no file) when nothing of the conversation is held.
+     */
     async saveState(file: string): Promise<number> {
+        const rendered = this.messages.length === 0 ? [] : this.promptTokens();
+        const held = this.sequence.contextTokens;
+        let common = 0;
+        while (common < held.length && common < rendered.length && held[common] === rendered[common]) common++;
+        if (common < held.length) await this.sequence.eraseContextTokenRanges([{start: common, end: held.length}]);
+        if (common === 0) return 0;
         return (await this.sequence.saveStateToFile(file)).fileSize;
     }
 

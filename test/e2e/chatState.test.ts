@@ -113,6 +113,25 @@ describe("chat KV state across processes", () => {
         expect(stderr).toContain("the KV state does not match the conversation's tokens, so they are evaluated with the next message");
     });
 
+    test("after /undo, /save keeps only the conversation's part of the cache, and --resume still restores it", async () => {
+        const undone = path.join(dir, "undone.json");
+        const chat = startChat();
+        await chat.expect(prompt.trimStart());
+        await turn(chat, messages[0] ?? "");
+        await turn(chat, messages[1] ?? "");
+        await turn(chat, "/undo");
+        expect(await turn(chat, `/save ${undone}`)).toMatch(/saved 2 messages .* and their KV state/);
+        chat.write("/exit\r");
+        expect(await chat.exit()).toBe(0);
+        const {turns, stderr} = await pipedTurns([messages[1] ?? ""], ["--resume", undone]);
+        expect(stderr).toContain("with their KV state");
+        expect(turns[0]!.content).toBe(uninterrupted[1]!.content);
+        // Only the new message (the saved cache even holds the first answer's end, which the
+        // uninterrupted session still had to evaluate with its second message).
+        expect(turns[0]!.tokens.prompt).toBeGreaterThan(0);
+        expect(turns[0]!.tokens.prompt).toBeLessThanOrEqual(uninterrupted[1]!.tokens.prompt);
+    });
+
     test("a conversation saved without a state (older files) still loads", async () => {
         const plain = path.join(dir, "plain.json");
         await writeFile(plain, JSON.stringify({system: null, messages: [{role: "user", content: "Hi"}, {role: "assistant", content: "Hello"}]}));

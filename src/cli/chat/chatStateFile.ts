@@ -41,17 +41,17 @@ export function stateFileFor(jsonFile: string): string {
 /** /save: the state first, so a JSON that names a state never points at a missing one. Returns the line to show. */
 export async function saveChat(file: string, session: ChatSession, identity: StateIdentity): Promise<string> {
     const messages = session.history.length;
-    const snapshot = session.snapshot();
-    if (snapshot.contextTokens.length === 0) {
-        await saveConversation(file, session.systemPrompt, session.history);
-        return `saved ${messages} messages to ${file}`;
-    }
     const stateFile = stateFileFor(file);
     let stateBytes: number;
     try {
         stateBytes = await session.saveState(stateFile);
     } catch (error) {
         throw new UsageError(`Could not write ${stateFile}.`, {hint: "Check that its folder exists and is writable.", cause: error});
+    }
+    const snapshot = session.snapshot();
+    if (stateBytes === 0 || snapshot.contextTokens.length === 0) {
+        await saveConversation(file, session.systemPrompt, session.history);
+        return `saved ${messages} messages to ${file}`;
     }
     const record: SavedState = {
         file: path.basename(stateFile), ...identity,

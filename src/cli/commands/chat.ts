@@ -28,7 +28,8 @@ export async function runChat(options: ChatOptions) {
         try {
             const session = new ChatSession(loaded.sequence, {system: options.system});
             if (options.verbose === true)
-                logLine(`${loaded.file.path}: ${session.format.description}; ${loaded.contextSize}-token context, ${loaded.backend}, ${loaded.threads} threads`);
+                logLine(`${loaded.file.path}: ${session.format.description}; ${loaded.contextSize}-token context ` +
+                    `(${loaded.kvCache.typeK}/${loaded.kvCache.typeV} KV cache, flash attention ${loaded.kvCache.flashAttention}), ${loaded.backend}, ${loaded.threads} threads`);
             const stateIdentity = await stateIdentityOf(loaded);
             if (options.resume != null) logLine(`(${await loadChat(options.resume, session, stateIdentity)})`);
             const sampling = samplingFrom(options, grammar);
