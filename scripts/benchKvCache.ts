@@ -16,7 +16,7 @@ import {cpus, loadavg} from "node:os";
 import {dirname, join, resolve} from "node:path";
 import {fileURLToPath} from "node:url";
 import {GgmlType} from "node-llama-cpp";
-import {loadChat, saveChat, stateIdentityOf} from "../src/cli/chat/chatStateFile.js";
+import {loadChat, saveChat} from "../src/cli/chat/chatStateFile.js";
 import {ChatSession} from "../src/engine/chatSession.js";
 import {openModel, type OpenedModel} from "../src/engine/openModel.js";
 import type {SamplingOptions} from "../src/engine/types.js";
@@ -42,6 +42,8 @@ execFileSync(process.execPath, [join(root, "dist", "scripts", "writeModel.js"), 
 log(`load average ${loadavg().map((value) => value.toFixed(2)).join(" ")} on ${cpus().length} cores (other work makes every number noisy); ${threads} thread(s)`);
 
 const greedy = (maxTokens: number): SamplingOptions => ({maxTokens, temperature: 0, topK: 40, topP: 0.95, minP: 0.05, repeatPenalty: 1, stop: []});
+/** A chat as `mixtral chat` runs it on the engine here (engine/localGenerator.ts). */
+const localSession = (model: OpenedModel) => new ChatSession(model.sequence, {stateOwner: {modelPath: model.file.path, contextSize: model.contextSize, ...model.kvCache}});
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 
 // ---- 1. /load with and without the KV state ----
@@ -52,7 +54,7 @@ mkdirSync(stateDir, {recursive: true});
 const withState = join(stateDir, "talk.json");
 const textOnly = join(stateDir, "text-only.json");
 {
-    const session = new ChatSession(loaded.sequence);
+    const session = localSession(loaded);
     const words = ["alpha", "beta", "gamma", "delta", "river", "stone", "cloud", "light", "north", "amber"];
     let turn = 0;
     while (session.contextUsed < conversationTokens - 250) {
@@ -60,8 +62,7 @@ const textOnly = join(stateDir, "text-only.json");
         await session.send(message, greedy(16));
         turn++;
     }
-    const identity = await stateIdentityOf(loaded);
-    log(`conversation: ${session.history.length} messages, ${session.contextUsed} tokens; ${await saveChat(withState, session, identity)}`);
+    log(`conversation: ${session.history.length} messages, ${session.contextUsed} tokens; ${await saveChat(withState, session)}`);
     // The same conversation, saved as a file without a state (as /save wrote before).
     const saved = JSON.parse(readFileSync(withState, "utf8")) as Record<string, unknown>;
     delete saved.kvState;
@@ -71,10 +72,9 @@ const textOnly = join(stateDir, "text-only.json");
 /** A fresh session, as in a new process: /load, then the next message up to its first token. */
 async function loadThenFirstToken(file: string, model: OpenedModel) {
     await model.sequence.clearHistory();
-    const session = new ChatSession(model.sequence);
-    const identity = await stateIdentityOf(model);
+    const session = localSession(model);
     const started = performance.now();
-    const line = await loadChat(file, session, identity);
+    const line = await loadChat(file, session);
     const loadMs = performance.now() - started;
     const turn = await session.send("And what comes next?", greedy(1));
     return {line, loadMs, firstTokenMs: loadMs + turn.timings.firstTokenMs, evaluated: turn.tokens.prompt};

@@ -2,6 +2,7 @@ import {CommanderError} from "commander";
 import {ExitCode, MixtralError} from "../errors.js";
 import {expandLlamaCppFlagAliases} from "./llamaCppFlagAliases.js";
 import {joinLoraScaledArguments} from "./loraOptions.js";
+import {installSignalPolicy} from "./interrupt.js";
 import {buildProgram} from "./program.js";
 import {logError, logLine, terminalPolicy} from "./ui/terminal.js";
 
@@ -46,6 +47,7 @@ function formatCause(cause: unknown): string {
     return String(cause);
 }
 
+installSignalPolicy();
 exitQuietlyOnClosedPipe(process.stdout);
 exitQuietlyOnClosedPipe(process.stderr);
 

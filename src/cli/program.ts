@@ -28,6 +28,7 @@ export function buildProgram(): Command {
     const chat = program.command("chat")
         .description("chat in the terminal; piped, answer stdin (one message, or one a line with --lines)");
     addModelOptions(chat);
+    addEndpointOptions(chat);
     addSamplingOptions(chat, {maxTokens: 1024});
     addOutputConstraintOptions(chat);
     chat
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
         .description("raw completion of a prompt given as an argument or piped on stdin")
         .argument("[prompt]", "the prompt; `-` or none with piped stdin reads stdin");
     addModelOptions(complete);
+    addEndpointOptions(complete);
     addSamplingOptions(complete, {maxTokens: 256});
     addOutputConstraintOptions(complete);
     complete
@@ -74,7 +76,7 @@ export function buildProgram(): Command {
         });
 
     // llama-bench's flags and defaults; lists (comma-separated) run every combination.
-    program.command("bench")
+    const bench = program.command("bench")
         .description("measure prompt (pp) and generation (tg) tok/s like llama-bench, with the memory-bandwidth roofline")
         .option("-m, --model <path>", "a GGUF file or catalog name (repeatable, or comma-separated)", repeatable)
         .option("-p, --n-prompt <list>", "prompt sizes to time (pp); 0 skips", "512")
@@ -96,10 +98,19 @@ export function buildProgram(): Command {
         .option("--compare <previous.json>", "show each row's tok/s ratio to a previous `-o json` run")
         .option("--plot <file.svg>", "write an SVG chart of tok/s per model and test, roofline marked")
         .option("--verbose", "print llama.cpp's log and failure hints on stderr")
+        .option("--endpoint <url>", "benchmark this OpenAI-compatible server instead (like vLLM's benchmark_serving): -p/-n set prompt words and max_tokens")
+        .option("--concurrency <list>", "with --endpoint: requests in flight at once, one row each", "1,4,8")
+        .option("--requests <n>", "with --endpoint: requests sent at each concurrency level", integer(1, 1_000_000), 32)
         .action(async (options) => {
+            if (options.endpoint != null) {
+                const {runServingBenchCommand} = await import("./commands/benchServing.js");
+                await runServingBenchCommand(options);
+                return;
+            }
             const {runBenchCommand} = await import("./commands/bench.js");
             await runBenchCommand(options);
         });
+    addLoraOptions(bench);
 
     program.command("pull")
         .description("download a model into the store, resumable and sha256-verified; prints its path")
@@ -190,6 +201,13 @@ function addOutputConstraintOptions(command: Command) {
         .option("--json-schema <file|json>", "the output is one JSON value valid against this schema (a file or inline JSON)")
         .option("--grammar <file.gbnf>", "the output follows this llama.cpp GBNF grammar")
         .addOption(new Option("--format <format>", "json: the output is one JSON object").choices(["json"]));
+}
+
+/** chat and complete as clients of an OpenAI-compatible server (src/remote/). */
+function addEndpointOptions(command: Command) {
+    command
+        .option("--endpoint <url>", "use this OpenAI-compatible server instead of loading the model, e.g. http://127.0.0.1:8080/v1 (also MIXTRAL_ENDPOINT; key in MIXTRAL_API_KEY)")
+        .option("--no-server", "load the model here even when a `mixtral serve` of the same file runs on this machine");
 }
 
 type SamplingDefaults = {maxTokens: number};

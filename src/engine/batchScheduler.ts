@@ -1,6 +1,7 @@
 import type {LlamaContext, LlamaContextSequence, Token} from "node-llama-cpp";
 import {EngineError, UsageError} from "../errors.js";
 import {TokenThreadChooser} from "./tokenThreadChooser.js";
+import {completeness, endsNow, openGrammarRun, type GrammarRun} from "./grammarRun.js";
 import {nativeContextOf, nativeSequenceIdOf, type AddonSampler, type NativeContext} from "./nativeContext.js";
 import {StopTextFilter} from "./stopText.js";
 import {TokenTextDecoder} from "./tokenTextDecoder.js";
@@ -93,6 +94,8 @@ type Job = {
     generating: boolean,
     sampler?: AddonSampler,
     resolveConfig?: () => object,
+    /** --json-schema / response_format: the sampler enforces it; a closed one ends the request when complete. */
+    grammar?: GrammarRun,
     generated: Token[],
     decoder: TokenTextDecoder,
     stopFilter: StopTextFilter,
@@ -172,6 +175,14 @@ export class BatchScheduler {
      * QueueFullError when the queue is full, SchedulerClosedError after close().
      */
     submit(request: SchedulerRequest): Promise<SchedulerResult> {
+        const spec = request.sampling.grammar;
+        // The grammar is parsed (once per text) and given a fresh state before the request queues.
+        if (spec != null && !this.closed)
+            return openGrammarRun(this.context.model, spec).then((grammar) => this.enqueue(request, grammar));
+        return this.enqueue(request, undefined);
+    }
+
+    private enqueue(request: SchedulerRequest, grammar: GrammarRun | undefined): Promise<SchedulerResult> {
         if (this.closed) return Promise.reject(new SchedulerClosedError("The server is shutting down."));
         const promptLength = request.promptTokens.length;
         if (promptLength === 0) return Promise.reject(new UsageError("The prompt is empty."));
@@ -196,7 +207,8 @@ export class BatchScheduler {
                 decoder: new TokenTextDecoder((tokens, special, last) => model.detokenize(tokens, special, last), request.promptTokens),
                 stopFilter: new StopTextFilter(request.sampling.stop),
                 text: "",
-                cachedPromptTokens: 0
+                cachedPromptTokens: 0,
+                grammar
             };
             this.counters.requests++;
             if (request.signal?.aborted === true || request.sampling.maxTokens <= 0) {
@@ -331,7 +343,8 @@ export class BatchScheduler {
                 frequencyPenalty: sampling.frequencyPenalty ?? 0,
                 maxPunishTokens: penaltyWindow,
                 punishTokens: () => generated.slice(-penaltyWindow)
-            } : undefined
+            } : undefined,
+            grammarEvaluationState: job.grammar?.state
         };
         const sampler = new this.configSource.model._llama._bindings.AddonSampler(this.configSource.model._model);
         // The library's own resolution (defaults, a clock seed when none): the same sampling as `complete`.
@@ -404,6 +417,7 @@ export class BatchScheduler {
         const {text, stopped} = job.stopFilter.push(job.decoder.push(token));
         this.emit(job, text);
         if (stopped) return this.finish(job, "stop");
+        if (endsNow(job.grammar)) return this.finish(job, "eos");
         if (job.request.signal?.aborted === true) return this.finish(job, "abort");
         if (job.generated.length >= job.request.sampling.maxTokens) return this.finish(job, "maxTokens");
         if (job.slot!.tokens.length + 1 >= this.contextSize) return this.finish(job, "contextFull");
@@ -447,6 +461,7 @@ export class BatchScheduler {
             text: job.text,
             stopReason,
             tokens: {prompt: job.request.promptTokens.length, generated: job.generated.length},
+            ...completeness(job.grammar, stopReason),
             timings: {
                 promptMs: (job.firstTokenAt ?? finished) - job.startedAt,
                 firstTokenMs,

@@ -3,6 +3,7 @@ import {UsageError} from "../errors.js";
 import {chatFormatFor, type ChatFormat, type ChatMessage} from "./chatTemplate.js";
 import {tokenizeChatText} from "./chatTokens.js";
 import {generate, type GenerateCallbacks} from "./generate.js";
+import type {ConversationKvState} from "./textGenerator.js";
 import type {GenerationResult, SamplingOptions} from "./types.js";
 
 export type ChatTurn = Omit<GenerationResult, "text"> & {
@@ -43,9 +44,19 @@ export class ChatSession {
     /** The first message the prompt still includes; earlier exchanges were shifted out. */
     private windowStart = 0;
 
-    constructor(private readonly sequence: LlamaContextSequence, options: {system?: string, format?: ChatFormat} = {}) {
+    /** Set when the caller says which model file and settings the sequence runs (so /save can keep the state). */
+    readonly kvState: ConversationKvState | undefined;
+
+    constructor(private readonly sequence: LlamaContextSequence,
+        options: {system?: string, format?: ChatFormat, stateOwner?: ConversationKvState["owner"]} = {}) {
         this.format = options.format ?? chatFormatFor(sequence.model);
         this.system = emptyToUndefined(options.system);
+        this.kvState = options.stateOwner == null ? undefined : {
+            owner: options.stateOwner,
+            snapshot: () => this.snapshot(),
+            save: (file) => this.saveState(file),
+            restore: (system, messages, snapshot, file) => this.restore(system, messages, snapshot, file)
+        };
     }
 
     get systemPrompt(): string | undefined {

@@ -50,7 +50,7 @@ export async function openModel(options: OpenModelOptions): Promise<OpenedModel>
     const file = await validateGgufFile(options.path);
     checkKvCacheSettings(options.kvCache ?? {}, file);
     await checkLoraAdapters(options.lora, file);
-    const llama = await loadLlama({gpu: options.gpu, threads: options.threads, onLog: options.onLog});
+    const llama = await loadLlama({gpu: options.gpu, threads: options.threads, onLog: options.onLog, signal: options.signal});
     if (options.signal?.aborted) {
         await disposeQuietly(llama);
         throw cancelled();

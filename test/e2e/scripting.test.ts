@@ -1,8 +1,9 @@
+import {spawn, type ChildProcess} from "node:child_process";
 import {mkdtempSync, rmSync, writeFileSync} from "node:fs";
 import {tmpdir} from "node:os";
 import path from "node:path";
-import {afterAll, describe, expect, test} from "vitest";
-import {repoRoot, runCli, tinyModel} from "./helpers/runCli.js";
+import {afterAll, afterEach, describe, expect, test} from "vitest";
+import {cliPath, repoRoot, runCli, tinyModel} from "./helpers/runCli.js";
 
 const greedy = ["--temperature", "0", "--repeat-penalty", "1"];
 const dir = mkdtempSync(path.join(tmpdir(), "mixtral-scripting-"));
@@ -90,6 +91,25 @@ describe("complete --lines", () => {
         }
     });
 
+    test("--parallel 3 decodes prompts together and prints the same answers in the same order", async () => {
+        const input = prompts.join("\n") + "\n";
+        const one = await runCli(["complete", "-m", tinyModel(), ...greedy, "-n", "16", "--lines"], {input});
+        const three = await runCli(["complete", "-m", tinyModel(), ...greedy, "-n", "16", "--lines", "--parallel", "3", "--verbose"], {input});
+        expect(three.code, three.stderr).toBe(0);
+        expect(three.stderr).toContain("3 at a time");
+        expect(three.stdout).toBe(one.stdout);
+        expect(three.stdout.split("\n")).toHaveLength(6);
+    });
+
+    test("--parallel keeps every answer inside a schema", async () => {
+        const input = Array.from({length: 8}, (_, index) => `Pet number ${index}:`).join("\n") + "\n";
+        const result = await runCli(["complete", "-m", tinyModel(), "--temperature", "1", "-n", "300", "--lines", "--parallel", "4", "--json-schema", petSchema], {input});
+        expect(result.code, result.stderr).toBe(0);
+        const answers = result.stdout.trim().split("\n").map((line) => JSON.parse(line) as {kind: string});
+        expect(answers).toHaveLength(8);
+        for (const answer of answers) expect(["cat", "dog", "bird"]).toContain(answer.kind);
+    });
+
     test("plain output is one line an answer, newlines inside written as \\n", async () => {
         const result = await runCli(["complete", "-m", tinyModel(), ...greedy, "-n", "40", "--lines"], {input: "A\nB\n"});
         expect(result.code, result.stderr).toBe(0);
@@ -99,6 +119,30 @@ describe("complete --lines", () => {
         const json = await runCli(["complete", "-m", tinyModel(), ...greedy, "-n", "40", "--lines", "--json"], {input: "A\nB\n"});
         const texts = json.stdout.trim().split("\n").map((line) => (JSON.parse(line) as {text: string}).text);
         expect(answers.slice(0, 2)).toEqual(texts.map((text) => text.replace(/\r/g, "\\r").replace(/\n/g, "\\n")));
+    });
+
+    let child: ChildProcess | undefined;
+    afterEach(() => {
+        child?.kill("SIGKILL");
+        child = undefined;
+    });
+
+    test("Ctrl+C keeps the answers already printed and exits 130", async () => {
+        const running = spawn(process.execPath, [cliPath, "complete", "-m", tinyModel(), ...greedy, "-n", "8", "--lines"], {
+            cwd: repoRoot, env: {...process.env, MIXTRAL_THREADS: "1"}, stdio: ["pipe", "pipe", "pipe"]
+        });
+        child = running;
+        let stdout = "";
+        const exited = new Promise<number | null>((resolve) => running.on("close", resolve));
+        // Two prompts, and stdin stays open: the third line never comes.
+        running.stdin.write("one\ntwo\n");
+        await new Promise<void>((resolve) => running.stdout.on("data", (chunk: Buffer) => {
+            stdout += chunk.toString();
+            if (stdout.split("\n").length > 2) resolve();
+        }));
+        running.kill("SIGINT");
+        expect(await exited).toBe(130);
+        expect(stdout.split("\n")).toHaveLength(3);
     });
 
     test("empty stdin is a usage error before the model loads", async () => {

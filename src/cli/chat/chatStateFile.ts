@@ -1,7 +1,7 @@
 import {stat} from "node:fs/promises";
 import path from "node:path";
-import type {ChatSession, ChatSnapshot} from "../../engine/chatSession.js";
-import type {OpenedModel} from "../../engine/openModel.js";
+import type {ChatSnapshot} from "../../engine/chatSession.js";
+import type {Conversation, ConversationKvState} from "../../engine/textGenerator.js";
 import {UsageError} from "../../errors.js";
 import {formatMemory} from "../../hardware/byteSizes.js";
 import {loadConversation, saveConversation} from "./conversationFile.js";
@@ -12,7 +12,8 @@ import {loadConversation, saveConversation} from "./conversationFile.js";
  * CPU or a Mac, minutes for a long chat with Mixtral, against milliseconds to read the state.
  * A state is only loaded into the same model file with the same context settings (node-llama-cpp
  * warns that a state from another model can crash the process); otherwise the conversation is
- * evaluated on the next message, as it always was.
+ * evaluated on the next message, as it always was. A conversation with a server (--endpoint) has
+ * no state here: /save and /load handle its JSON only.
  */
 
 /** What a state must match to be loaded: the model file (path, size, mtime) and the context settings. */
@@ -24,12 +25,12 @@ export type StateIdentity = {
 /** The JSON's `kvState` record. */
 type SavedState = StateIdentity & {file: string, windowStart: number, answerTokens: Record<string, number[]>, tokens: number[]};
 
-export async function stateIdentityOf(loaded: Pick<OpenedModel, "file" | "contextSize" | "kvCache">): Promise<StateIdentity> {
-    const modelPath = path.resolve(loaded.file.path);
+async function stateIdentityOf(owner: ConversationKvState["owner"]): Promise<StateIdentity> {
+    const modelPath = path.resolve(owner.modelPath);
     const info = await stat(modelPath);
     return {
         model: {path: modelPath, bytes: info.size, mtimeMs: Math.trunc(info.mtimeMs)},
-        context: {size: loaded.contextSize, ...loaded.kvCache}
+        context: {size: owner.contextSize, typeK: owner.typeK, typeV: owner.typeV, flashAttention: owner.flashAttention}
     };
 }
 
@@ -39,20 +40,22 @@ export function stateFileFor(jsonFile: string): string {
 }
 
 /** /save: the state first, so a JSON that names a state never points at a missing one. Returns the line to show. */
-export async function saveChat(file: string, session: ChatSession, identity: StateIdentity): Promise<string> {
+export async function saveChat(file: string, session: Conversation): Promise<string> {
     const messages = session.history.length;
+    const kvState = session.kvState;
     const stateFile = stateFileFor(file);
-    let stateBytes: number;
+    let stateBytes = 0;
     try {
-        stateBytes = await session.saveState(stateFile);
+        if (kvState != null) stateBytes = await kvState.save(stateFile);
     } catch (error) {
         throw new UsageError(`Could not write ${stateFile}.`, {hint: "Check that its folder exists and is writable.", cause: error});
     }
-    const snapshot = session.snapshot();
-    if (stateBytes === 0 || snapshot.contextTokens.length === 0) {
+    const snapshot = kvState?.snapshot();
+    if (kvState == null || snapshot == null || stateBytes === 0 || snapshot.contextTokens.length === 0) {
         await saveConversation(file, session.systemPrompt, session.history);
         return `saved ${messages} messages to ${file}`;
     }
+    const identity = await stateIdentityOf(kvState.owner);
     const record: SavedState = {
         file: path.basename(stateFile), ...identity,
         windowStart: snapshot.windowStart, answerTokens: snapshot.answerTokens, tokens: snapshot.contextTokens
@@ -62,14 +65,21 @@ export async function saveChat(file: string, session: ChatSession, identity: Sta
 }
 
 /** /load and --resume: with the KV state when everything matches, else as text. Returns the line to show. */
-export async function loadChat(file: string, session: ChatSession, identity: StateIdentity): Promise<string> {
+export async function loadChat(file: string, session: Conversation): Promise<string> {
     const loaded = await loadConversation(file);
     const count = `${loaded.messages.length} messages from ${file}`;
+    const kvState = session.kvState;
+    if (kvState == null) {
+        // Through a server: the whole conversation goes with each request anyway.
+        session.replace(loaded.system, loaded.messages);
+        return `loaded ${count}`;
+    }
     const evaluate = (why: string) => {
         session.replace(loaded.system, loaded.messages);
         return `loaded ${count}; ${why}, so they are evaluated with the next message`;
     };
     if (loaded.kvState == null) return evaluate("no KV state was saved with them");
+    const identity = await stateIdentityOf(kvState.owner);
     const saved = parseSavedState(loaded.kvState);
     if (saved == null) return evaluate("its KV state record is not one mixtral wrote");
     const mismatch = identityMismatch(saved, identity);
@@ -77,7 +87,7 @@ export async function loadChat(file: string, session: ChatSession, identity: Sta
     const stateFile = path.join(path.dirname(file), saved.file);
     if (await stat(stateFile).then(() => false, () => true)) return evaluate(`its KV state file ${stateFile} is missing`);
     const snapshot: ChatSnapshot = {windowStart: saved.windowStart, answerTokens: saved.answerTokens, contextTokens: saved.tokens};
-    if (!await session.restore(loaded.system, loaded.messages, snapshot, stateFile))
+    if (!await kvState.restore(loaded.system, loaded.messages, snapshot, stateFile))
         return evaluate("the KV state does not match the conversation's tokens");
     return `loaded ${count} with their KV state: ${saved.tokens.length} tokens restored, none evaluated again`;
 }

@@ -1,10 +1,11 @@
 import readline from "node:readline";
-import type {ChatSession, ChatTurn} from "../../engine/chatSession.js";
+import type {ChatTurn} from "../../engine/chatSession.js";
+import type {Conversation} from "../../engine/textGenerator.js";
 import type {SamplingOptions} from "../../engine/types.js";
 import {ExitCode, MixtralError} from "../../errors.js";
 import {writeOut} from "../ui/stdout.js";
 import {logError, logLine, terminalPolicy} from "../ui/terminal.js";
-import {loadChat, saveChat, type StateIdentity} from "./chatStateFile.js";
+import {loadChat, saveChat} from "./chatStateFile.js";
 import {chatHistoryPath, historySize, readHistory, writeHistory} from "./historyFile.js";
 import {MultilineInput} from "./multilineInput.js";
 import {parseSlashCommand, slashHelp, unescapeMessage, type SlashCommand} from "./slashCommands.js";
@@ -17,9 +18,7 @@ export type ReplOptions = {
     /** --no-history: neither read nor write the history file. */
     history: boolean,
     /** The signal for the next answer: the first Ctrl+C aborts it, a second one exits. */
-    nextAnswerSignal: () => AbortSignal,
-    /** The model file and context settings /save records beside the KV state, and /load checks. */
-    stateIdentity: StateIdentity
+    nextAnswerSignal: () => AbortSignal
 };
 
 // Lines that arrive closer together than a person can press Enter are a paste.
@@ -31,7 +30,7 @@ const pasteGapMs = 15;
  * Ctrl+C is a real SIGINT that the interrupt controller turns into "stop this answer".
  * Resolves with the exit code: 0 for /exit and Ctrl+D, 130 for Ctrl+C on an empty prompt.
  */
-export async function runRepl(session: ChatSession, options: ReplOptions): Promise<number> {
+export async function runRepl(session: Conversation, options: ReplOptions): Promise<number> {
     const colors = terminalPolicy().stderrColors;
     const historyFile = options.history ? chatHistoryPath() : undefined;
     const rl = readline.createInterface({
@@ -132,10 +131,10 @@ export async function runRepl(session: ChatSession, options: ReplOptions): Promi
                     logLine(session.undo() ? colors.dim("(dropped the last exchange)") : "Nothing to undo.");
                     break;
                 case "save":
-                    logLine(colors.dim(`(${await saveChat(command.file, session, options.stateIdentity)})`));
+                    logLine(colors.dim(`(${await saveChat(command.file, session)})`));
                     break;
                 case "load":
-                    logLine(colors.dim(`(${await loadChat(command.file, session, options.stateIdentity)})`));
+                    logLine(colors.dim(`(${await loadChat(command.file, session)})`));
                     break;
                 case "stats":
                     logLine(formatStats({

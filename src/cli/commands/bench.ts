@@ -8,12 +8,16 @@ import {outputFormats, type OutputFormat} from "../../bench/printers/types.js";
 import {runBench, type BenchProgress} from "../../bench/runBench.js";
 import {renderSvgPlot} from "../../bench/svgPlot.js";
 import {testName} from "../../bench/buildRow.js";
+import {rerunNote} from "./benchRowNotes.js";
 import type {BenchFailure, BenchInstance} from "../../bench/types.js";
 import {benchFlagNames, checkKvCacheSettings} from "../../engine/kvCacheSettings.js";
+import type {LoraAdapter} from "../../engine/loraAdapters.js";
 import type {GpuChoice} from "../../engine/types.js";
 import {cacheTypes, type CacheType, type FlashAttentionMode} from "../../hardware/kvCacheTypes.js";
+import {loraAdaptersOf} from "../loraOptions.js";
 import {defaultThreadCount, usableCpuCores} from "../../hardware/cpuCores.js";
-import {interruptController} from "../interrupt.js";
+import {interruptController, stopGraceMs} from "../interrupt.js";
+import {warnAboutThreads} from "../warnAboutThreads.js";
 import {resolveModel} from "../resolveModelPath.js";
 import {startSpinner, type Spinner} from "../ui/spinner.js";
 import {drainStdout, writeOut} from "../ui/stdout.js";
@@ -41,7 +45,9 @@ export type BenchOptions = {
     bandwidth?: number,
     compare?: string,
     plot?: string,
-    verbose?: boolean
+    verbose?: boolean,
+    lora?: LoraAdapter[],
+    loraScaled?: LoraAdapter[]
 };
 
 /** "128,512" → [128, 512]; every item a whole number within bounds, or one sentence naming the flag. */
@@ -117,7 +123,7 @@ function checkCombinations(params: BenchParams) {
                 checkKvCacheSettings({typeK, typeV, flashAttention}, undefined, benchFlagNames);
 }
 
-function outputFormatFrom(value: string | undefined): OutputFormat {
+export function outputFormatFrom(value: string | undefined): OutputFormat {
     // llama-bench prints markdown; on a terminal a table with bars reads better.
     if (value == null) return process.stdout.isTTY === true ? "table" : "md";
     if (!(outputFormats as readonly string[]).includes(value))
@@ -134,6 +140,7 @@ function describe(instance: BenchInstance, withGpuLayers: boolean): string {
 export async function runBenchCommand(options: BenchOptions) {
     const params = paramsFrom(options);
     checkCombinations(params);
+    if (options.threads != null) warnAboutThreads(params.threads);
     const format = outputFormatFrom(options.output);
     const instances = expandInstances(params);
     if (instances.length === 0) throw new UsageError("Nothing to run: every test size is 0.", {hint: "Give -p, -n or --pg a size above 0."});
@@ -143,7 +150,7 @@ export async function runBenchCommand(options: BenchOptions) {
     const policy = terminalPolicy();
     // Rows already printed stay a valid document when Ctrl+C ends the run (--compare reads it).
     let closeOutput = () => {};
-    const interrupt = interruptController({beforeExit: () => closeOutput()});
+    const interrupt = interruptController({beforeExit: () => closeOutput(), graceMs: stopGraceMs});
     let spinner: Spinner | undefined;
     const stopSpinner = () => {
         spinner?.stop();
@@ -161,7 +168,7 @@ export async function runBenchCommand(options: BenchOptions) {
 
     const {createBenchEngine} = await import("../../engine/benchmark.js");
     const maxThreads = Math.max(...params.threads);
-    const engine = await createBenchEngine({gpu: options.gpu, maxThreads, onLog: options.verbose === true ? logLine : undefined});
+    const engine = await createBenchEngine({gpu: options.gpu, maxThreads, onLog: options.verbose === true ? logLine : undefined, lora: loraAdaptersOf(options), signal: interrupt.signal});
     try {
         const system = await engine.systemInfo();
         const showGpuLayers = system.backends !== "CPU" || params.gpuLayers.length > 1;
@@ -224,7 +231,11 @@ export async function runBenchCommand(options: BenchOptions) {
             signal: interrupt.signal,
             onProgress,
             onLoadProgress: (model, fraction) => status(`loading ${model} ${(fraction * 100).toFixed(0)}%`),
-            onRow: (row) => write(printer.row(row)),
+            onRow: (row) => {
+                write(printer.row(row));
+                const note = rerunNote(row);
+                if (note != null) logLine(`note: ${note}`);
+            },
             onFailure
         }).catch((error: unknown) => {
             if (isAbortError(error)) closeOutput();

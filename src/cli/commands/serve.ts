@@ -9,6 +9,7 @@ import {announceServer, withdrawServer} from "../../remote/serverRegistry.js";
 import {createApiServer} from "../../server/apiServer.js";
 import {interruptController} from "../interrupt.js";
 import {kvCacheFrom, type ModelFlags} from "../loadModelWithProgress.js";
+import {loraAdaptersOf} from "../loraOptions.js";
 import {resolveModel, type ResolvedModel} from "../resolveModelPath.js";
 import {startProgress} from "../ui/progress.js";
 import {logLine, terminalPolicy} from "../ui/terminal.js";
@@ -95,6 +96,8 @@ async function loadServingModel(resolved: ResolvedModel, options: ServeOptions, 
             gpuLayers: options.gpuLayers ?? resolved.gpuLayers,
             kvCache: kvCacheFrom(options, resolved.kvCache),
             threads: options.threads,
+            // a catalog fine-tune (aurora) brings its adapter; --lora adds to it
+            lora: [...resolved.lora ?? [], ...loraAdaptersOf(options)],
             parallel,
             contextSizePerSequence: perSequence,
             queueLimit: options.queueLimit,
