@@ -83,6 +83,29 @@ describe("bench -ctk, -ctv and -fa lists", () => {
     });
 });
 
+describe("doctor shows the planned KV cache", () => {
+    test("24 GB of CUDA and 64 GB of RAM at 32k: Q3_K_M with all 33 layers on the GPU and a q8_0 cache, with its bytes", async () => {
+        const result = await runCli(["doctor", "--gpu", "cuda", "--vram", "24GB", "--ram", "64GB", "-c", "32768", "--json"]);
+        expect(result.code, result.stderr).toBe(0);
+        const {plan} = JSON.parse(result.stdout) as {plan: Record<string, any>};
+        expect(plan).toMatchObject({quant: "Q3_K_M", gpuLayers: 33, placement: "gpu", kvCacheType: "q8_0", kvCacheTypeK: "q8_0", kvCacheTypeV: "q8_0",
+            flashAttention: "on", kvBytesPerToken: 68 * 1024, memory: {kvCacheBytes: 32768 * 68 * 1024}});
+        expect(plan.reason).toContain("q8_0 KV cache (with f16 no quant fits entirely in VRAM");
+    });
+
+    test("the text report names the cache, its size and flash attention", async () => {
+        const result = await runCli(["doctor", "--gpu", "metal", "--ram", "32GB", "-c", "32768"]);
+        expect(result.code, result.stderr).toBe(0);
+        expect(result.stdout).toMatch(/context +32768 tokens, q8_0 KV cache \(2\.1 GiB\), flash attention on/);
+    });
+
+    test("doctor refuses a quantized V cache with flash attention off like the model commands", async () => {
+        const result = await runCli(["doctor", "--gpu", "cuda", "--vram", "24GB", "--ram", "64GB", "--cache-type-v", "q8_0", "--flash-attention", "off"]);
+        expect(result.code).toBe(2);
+        expect(result.stderr).toContain("needs flash attention");
+    });
+});
+
 describe("Mixtral's 32k context end to end", () => {
     // About 16,500 tokens a message: two exchanges no longer fit in 32768 tokens. (~33k tokens to
     // evaluate, about half a minute of one CPU core with this tiny model.)
