@@ -9,7 +9,10 @@ export function localGenerator(loaded: OpenedModel): TextGenerator {
         info: {model: loaded.file.path, backend: loaded.backend, threads: loaded.threads, loadMs: loaded.loadMs},
         complete: (prompt, sampling, callbacks = {}) =>
             generate(loaded.sequence, tokenizePrompt(loaded.sequence, prompt), sampling, {onText: callbacks.onText, signal: callbacks.signal}),
-        startChat: ({system}) => new ChatSession(loaded.sequence, {system}),
+        startChat: ({system}) => new ChatSession(loaded.sequence, {
+            system,
+            stateOwner: {modelPath: loaded.file.path, contextSize: loaded.contextSize, ...loaded.kvCache}
+        }),
         dispose: () => loaded.dispose()
     };
 }

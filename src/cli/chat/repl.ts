@@ -6,7 +6,7 @@ import {ExitCode, MixtralError} from "../../errors.js";
 import {incompleteOutput} from "../outputConstraint.js";
 import {writeOut} from "../ui/stdout.js";
 import {logError, logLine, terminalPolicy} from "../ui/terminal.js";
-import {loadConversation, saveConversation} from "./conversationFile.js";
+import {loadChat, saveChat} from "./chatStateFile.js";
 import {chatHistoryPath, historySize, readHistory, writeHistory} from "./historyFile.js";
 import {MultilineInput} from "./multilineInput.js";
 import {parseSlashCommand, slashHelp, unescapeMessage, type SlashCommand} from "./slashCommands.js";
@@ -135,15 +135,11 @@ export async function runRepl(session: Conversation, options: ReplOptions): Prom
                     logLine(session.undo() ? colors.dim("(dropped the last exchange)") : "Nothing to undo.");
                     break;
                 case "save":
-                    await saveConversation(command.file, session.systemPrompt, session.history);
-                    logLine(colors.dim(`(saved ${session.history.length} messages to ${command.file})`));
+                    logLine(colors.dim(`(${await saveChat(command.file, session)})`));
                     break;
-                case "load": {
-                    const loaded = await loadConversation(command.file);
-                    session.replace(loaded.system, loaded.messages);
-                    logLine(colors.dim(`(loaded ${loaded.messages.length} messages from ${command.file})`));
+                case "load":
+                    logLine(colors.dim(`(${await loadChat(command.file, session)})`));
                     break;
-                }
                 case "stats":
                     logLine(formatStats({
                         messages: session.history.length,

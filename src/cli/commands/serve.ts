@@ -1,13 +1,14 @@
 import {realpath} from "node:fs/promises";
 import type {AddressInfo} from "node:net";
 import path from "node:path";
+import {checkKvCacheSettings} from "../../engine/kvCacheSettings.js";
 import {openServingModel, type ServingModel} from "../../engine/servingModel.js";
 import {MixtralError, UsageError} from "../../errors.js";
 import {defaultPlanContextSize} from "../../hardware/memoryBudget.js";
 import {announceServer, withdrawServer} from "../../remote/serverRegistry.js";
 import {createApiServer} from "../../server/apiServer.js";
 import {claimSignal, interruptController} from "../interrupt.js";
-import type {ModelFlags} from "../loadModelWithProgress.js";
+import {kvCacheFrom, type ModelFlags} from "../loadModelWithProgress.js";
 import {loraAdaptersOf} from "../loraOptions.js";
 import {resolveModel, type ResolvedModel} from "../resolveModelPath.js";
 import {startProgress} from "../ui/progress.js";
@@ -42,6 +43,8 @@ export async function runServe(options: ServeOptions) {
     const releaseSigterm = claimSignal("SIGTERM");
     process.on("SIGTERM", onSigterm);
     try {
+        // An impossible cache combination fails before the plan, a download or the port.
+        checkKvCacheSettings(kvCacheFrom(options));
         const resolved = await resolveModel(options.model, {
             interactive: process.stdin.isTTY === true && process.stderr.isTTY === true,
             yes: options.yes, verbose: options.verbose, signal: interrupt.signal, planFlags: options
@@ -99,6 +102,7 @@ async function loadServingModel(resolved: ResolvedModel, options: ServeOptions, 
             path: resolved.path,
             gpu: options.gpu,
             gpuLayers: options.gpuLayers ?? resolved.gpuLayers,
+            kvCache: kvCacheFrom(options, resolved.kvCache),
             threads: options.threads,
             // a catalog fine-tune (aurora) brings its adapter; --lora adds to it
             lora: adaptersOf(resolved, options),
