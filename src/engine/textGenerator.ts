@@ -64,5 +64,11 @@ export type TextGenerator = {
     /** A raw completion of the prompt (BOS added as llama.cpp's tools do). */
     complete(prompt: string, sampling: SamplingOptions, callbacks?: TextCallbacks): Promise<GenerationResult>,
     startChat(options: {system?: string}): Conversation,
+    /**
+     * Before the first startChat: tries the model's chat template under a time and size budget
+     * (it is code from the file); the note says why Mistral's format is used instead, if it is.
+     * Only the engine here renders templates; a server does its own.
+     */
+    prepareChat?(options: {signal?: AbortSignal, onProbe?: () => void}): Promise<string | undefined>,
     dispose(): Promise<void>
 };

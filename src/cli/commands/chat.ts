@@ -27,6 +27,11 @@ export async function runChat(options: ChatOptions) {
         // The engine here, or a server (--endpoint, or a `mixtral serve` of the same file).
         const generator = await openGenerator(options, interrupt.signal, {grammar: grammar != null, responseFormat: await responseFormatOf(options)});
         try {
+            const templateNote = await generator.prepareChat?.({
+                signal: interrupt.signal,
+                onProbe: options.verbose === true ? () => logLine("trying the model's chat template…") : undefined
+            });
+            if (templateNote != null) logLine(`note: ${templateNote}.`);
             const session = generator.startChat({system: options.system});
             if (options.verbose === true)
                 logLine(`${generator.info.model}: ${session.format.description}; ` + (generator.info.endpoint != null
