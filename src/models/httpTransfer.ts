@@ -2,7 +2,7 @@ import fsSync from "node:fs";
 import fs from "node:fs/promises";
 import http from "node:http";
 import https from "node:https";
-import {assertAllowedUrl, assertNotWebPage, authHeaders, maxRedirects, tooManyRedirects} from "./huggingFace.js";
+import {assertAllowedUrl, assertNotWebPage, authHeaders, maxRedirects, redirectTarget, tooManyRedirects} from "./huggingFace.js";
 
 export type TransferProgress = {downloadedBytes: number, totalBytes: number, bytesPerSecond: number};
 
@@ -175,7 +175,7 @@ async function openBody(options: TransferOptions, position: number, env: NodeJS.
         const location = response.headers.location;
         if (status >= 300 && status < 400 && location != null) {
             request.destroy();
-            current = new URL(location, current).href;
+            current = redirectTarget(location, current);
             continue;
         }
         try {

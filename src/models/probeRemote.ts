@@ -1,6 +1,6 @@
 import {setTimeout as sleep} from "node:timers/promises";
 import {DownloadError} from "../errors.js";
-import {assertAllowedUrl, assertNotWebPage, authHeaders, maxRedirects, redactToken, tooManyRedirects} from "./huggingFace.js";
+import {assertAllowedUrl, assertNotWebPage, authHeaders, maxRedirects, redactToken, redirectTarget, tooManyRedirects} from "./huggingFace.js";
 import {sha256FromEtag} from "./sha256File.js";
 
 export type RemoteFile = {
@@ -49,12 +49,14 @@ async function probeOnce(url: string, env: NodeJS.ProcessEnv = process.env, sign
     let linkedSize: number | undefined;
     for (let hop = 0; hop <= maxRedirects; hop++) {
         assertAllowedUrl(current, env);
+        // Outside the try: a bad HF_TOKEN is the user's to fix, not network trouble to retry.
+        const headers = {"accept-encoding": "identity", ...authHeaders(current, env, url)};
         let response: Response;
         try {
             response = await fetch(current, {
                 method: "HEAD",
                 redirect: "manual",
-                headers: {"accept-encoding": "identity", ...authHeaders(current, env, url)},
+                headers,
                 signal: signal == null ? AbortSignal.timeout(stallMs) : AbortSignal.any([signal, AbortSignal.timeout(stallMs)])
             });
         } catch (error) {
@@ -65,7 +67,7 @@ async function probeOnce(url: string, env: NodeJS.ProcessEnv = process.env, sign
         linkedSize ??= parseSize(response.headers.get("x-linked-size"));
         const location = response.headers.get("location");
         if (response.status >= 300 && response.status < 400 && location != null) {
-            current = new URL(location, current).href;
+            current = redirectTarget(location, current);
             continue;
         }
         const where = `${new URL(current).origin}${new URL(current).pathname}`;
