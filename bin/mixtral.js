@@ -7,10 +7,21 @@
 // threads for the cores (measured up to 8x slower generation on 2 cores), and these commands need
 // the pool only for one native call at a time. Downloads (pull) keep the default for file I/O.
 // An explicit UV_THREADPOOL_SIZE from the user wins.
-const modelCommands = new Set(["complete", "chat", "bench"]);
+const modelCommands = new Set(["complete", "chat", "bench", "serve"]);
 const command = process.argv.slice(2).find((argument) => !argument.startsWith("-"));
 if (command != null && modelCommands.has(command) && process.env.UV_THREADPOOL_SIZE == null)
     process.env.UV_THREADPOOL_SIZE = "1";
+
+// Ctrl+C (SIGTERM, SIGHUP) at any moment, from now on: a quiet exit, 130 for Ctrl+C, unless a
+// command has claimed the signal (src/cli/interrupt.ts fills the claims). The one handler stays
+// for the whole run: swapping a signal's listener loses a signal that arrives meanwhile.
+const claimedSignals = globalThis[Symbol.for("mixtral.claimedSignals")] ??= new Map();
+const earlySignalHandler = (signal) => {
+    if ((claimedSignals.get(signal) ?? 0) > 0) return;
+    process.exit(signal === "SIGINT" ? 130 : 128 + require("node:os").constants.signals[signal]);
+};
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, earlySignalHandler);
+globalThis[Symbol.for("mixtral.earlySignalHandler")] = earlySignalHandler;
 
 // The compile cache makes every later start faster.
 require("node:module").enableCompileCache?.();

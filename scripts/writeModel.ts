@@ -7,7 +7,7 @@
 import {parseArgs} from "node:util";
 import {rm} from "node:fs/promises";
 import {mixtralParameterCount, validateMixtralOptions, type MixtralModelOptions} from "./gguf/mixtralModel.js";
-import {isTensorType, tensorTypes} from "./gguf/tensorTypes.js";
+import {isTensorType, tensorTypes} from "../src/gguf/write/tensorTypes.js";
 import {writeModelIfChanged} from "./gguf/writeModelIfChanged.js";
 
 const usage = `usage: node dist/scripts/writeModel.js --out FILE.gguf [options]

@@ -3,9 +3,9 @@
  * Q8_0 x = d*q, Q4_0 x = d*(nibble - 8). Used to check, through the native engine, that the quantized
  * layouts written here mean to llama.cpp what they mean to us.
  */
-import {float16BitsToFloat32} from "./float16.js";
-import {encodeTensorData} from "./quantize.js";
-import {tensorTypeLayouts, type TensorType} from "./tensorTypes.js";
+import {float16BitsToFloat32} from "../../src/gguf/write/float16.js";
+import {encodeTensorData} from "../../src/gguf/write/quantize.js";
+import {tensorTypeLayouts, type TensorType} from "../../src/gguf/write/tensorTypes.js";
 
 export function decodeTensorData(type: TensorType, bytes: Uint8Array, count: number): Float32Array {
     const out = new Float32Array(count);

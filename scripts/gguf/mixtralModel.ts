@@ -6,10 +6,10 @@
  */
 import {mixtralInstructChatTemplate} from "./mixtralChatTemplate.js";
 import {gaussianTensor} from "./random.js";
-import {tensorTypeLayouts, type TensorType} from "./tensorTypes.js";
+import {tensorTypeLayouts, type TensorType} from "../../src/gguf/write/tensorTypes.js";
 import {buildVocabulary, bosTokenId, eosTokenId, firstWordPieceId, unknownTokenId} from "./vocabulary.js";
-import {ggufValue, type GgufMetadataEntries} from "./ggufValues.js";
-import {writeGguf, type GgufTensor, type WriteGgufOptions, type WriteGgufResult} from "./writeGguf.js";
+import {ggufValue, type GgufMetadataEntries} from "../../src/gguf/write/ggufValues.js";
+import {writeGguf, type GgufTensor, type WriteGgufOptions, type WriteGgufResult} from "../../src/gguf/write/writeGguf.js";
 
 export const mixtralExpertCount = 8;
 export const mixtralExpertUsedCount = 2;

@@ -6,7 +6,7 @@
  */
 import {join, resolve} from "node:path";
 import {projectRoot} from "./projectRoot.js";
-import type {TensorType} from "./tensorTypes.js";
+import type {TensorType} from "../../src/gguf/write/tensorTypes.js";
 import {writeModelIfChanged, type WriteIfChangedResult} from "./writeModelIfChanged.js";
 import type {MixtralModelOptions} from "./mixtralModel.js";
 

@@ -10,7 +10,7 @@ import {mkdir, readFile, rename, rm, stat, writeFile} from "node:fs/promises";
 import {dirname, join} from "node:path";
 import {writeMixtralModel, type MixtralModelOptions} from "./mixtralModel.js";
 import {projectRoot} from "./projectRoot.js";
-import type {WriteGgufOptions} from "./writeGguf.js";
+import type {WriteGgufOptions} from "../../src/gguf/write/writeGguf.js";
 
 export type WriteIfChangedResult = {path: string, written: boolean, fileBytes: number};
 
@@ -22,16 +22,17 @@ const notGeneratorSources = new Set(["testModels.ts", "writeModelIfChanged.ts", 
 let cachedFingerprint: string | undefined;
 
 /**
- * A hash of the generator's TypeScript sources (scripts/gguf/*.ts), so editing the weights, vocabulary or
+ * A hash of the generator's TypeScript sources (scripts/gguf/*.ts and src/gguf/write/*.ts), so editing the weights, vocabulary or
  * writer makes every model written before the edit stale, with no version number to remember to bump.
  */
 export function generatorFingerprint(): string {
     if (cachedFingerprint === undefined) {
         const hash = createHash("sha256");
-        const folder = join(projectRoot(), "scripts", "gguf");
         try {
-            for (const file of readdirSync(folder).filter((f) => f.endsWith(".ts") && !notGeneratorSources.has(f)).sort())
-                hash.update(file).update("\0").update(readFileSync(join(folder, file))).update("\0");
+            // the model generator and the GGUF writer it shares with the adapter converter (src/gguf/write)
+            for (const folder of [join(projectRoot(), "scripts", "gguf"), join(projectRoot(), "src", "gguf", "write")])
+                for (const file of readdirSync(folder).filter((f) => f.endsWith(".ts") && !notGeneratorSources.has(f)).sort())
+                    hash.update(file).update("\0").update(readFileSync(join(folder, file))).update("\0");
         } catch {
             hash.update(`unknown-${process.pid}-${Date.now()}`); // no sources: never trust an old file
         }

@@ -1,5 +1,7 @@
 import {CommanderError} from "commander";
 import {ExitCode, MixtralError} from "../errors.js";
+import {joinLoraScaledArguments} from "./loraOptions.js";
+import {installSignalPolicy} from "./interrupt.js";
 import {buildProgram} from "./program.js";
 import {logError, logLine, terminalPolicy} from "./ui/terminal.js";
 
@@ -44,12 +46,13 @@ function formatCause(cause: unknown): string {
     return String(cause);
 }
 
+installSignalPolicy();
 exitQuietlyOnClosedPipe(process.stdout);
 exitQuietlyOnClosedPipe(process.stderr);
 
 let exitCode: number = ExitCode.ok;
 try {
-    await buildProgram().parseAsync(process.argv);
+    await buildProgram().parseAsync(joinLoraScaledArguments(process.argv));
     exitCode = process.exitCode == null ? ExitCode.ok : Number(process.exitCode);
 } catch (error) {
     exitCode = report(error);

@@ -2,6 +2,7 @@ import {Command, Option} from "commander";
 import {createRequire} from "node:module";
 import {outputFormats} from "../bench/printers/types.js";
 import {defaultPlanContextSize} from "../hardware/memoryBudget.js";
+import {addLoraOptions} from "./loraOptions.js";
 import {contextSize, decimal, gpuChoices, gpuLayers, integer, repeatable} from "./parseOptions.js";
 import {disableColor} from "./ui/terminal.js";
 
@@ -26,7 +27,9 @@ export function buildProgram(): Command {
     const chat = program.command("chat")
         .description("chat in the terminal; piped, answer stdin (one message, or one a line with --lines)");
     addModelOptions(chat);
+    addEndpointOptions(chat);
     addSamplingOptions(chat, {maxTokens: 1024});
+    addOutputConstraintOptions(chat);
     chat
         .option("--system <text>", "instructions for the whole conversation (folded into the first message)")
         .option("--lines", "piped: each stdin line is the next message of one conversation")
@@ -42,17 +45,36 @@ export function buildProgram(): Command {
         .description("raw completion of a prompt given as an argument or piped on stdin")
         .argument("[prompt]", "the prompt; `-` or none with piped stdin reads stdin");
     addModelOptions(complete);
+    addEndpointOptions(complete);
     addSamplingOptions(complete, {maxTokens: 256});
+    addOutputConstraintOptions(complete);
     complete
-        .option("--json", "print one JSON object with the text, token counts and timings")
+        .option("--lines", "each stdin line is a prompt: one answer a line, in order, one model load")
+        .option("--parallel <n>", "with --lines: decode up to n prompts together", integer(1, 256), 1)
+        .option("--json", "print one JSON object with the text, token counts and timings (with --lines: one a line)")
         .option("--verbose", "print llama.cpp's log and timings on stderr")
         .action(async (prompt: string | undefined, options) => {
             const {runComplete} = await import("./commands/complete.js");
             await runComplete(prompt, options);
         });
 
+    const serve = program.command("serve")
+        .description("keep the model loaded behind an OpenAI-compatible HTTP API (/v1/chat/completions, /v1/completions), batching requests");
+    addModelOptions(serve);
+    serve
+        .option("--host <address>", "address to listen on; 0.0.0.0 for every interface", "127.0.0.1")
+        .option("--port <n>", "port to listen on; 0 picks a free one", integer(0, 65535), 8080)
+        .option("--parallel <n>", "requests decoded together, each with --context-size / n tokens (default 4)", integer(1, 256))
+        .option("--queue-limit <n>", "requests that may wait for a free sequence before 503", integer(0, 100_000), 64)
+        .option("--api-key <key>", "require `Authorization: Bearer <key>` (default: $MIXTRAL_API_KEY)")
+        .option("--verbose", "print llama.cpp's log on stderr")
+        .action(async (options) => {
+            const {runServe} = await import("./commands/serve.js");
+            await runServe(options);
+        });
+
     // llama-bench's flags and defaults; lists (comma-separated) run every combination.
-    program.command("bench")
+    const bench = program.command("bench")
         .description("measure prompt (pp) and generation (tg) tok/s like llama-bench, with the memory-bandwidth roofline")
         .option("-m, --model <path>", "a GGUF file or catalog name (repeatable, or comma-separated)", repeatable)
         .option("-p, --n-prompt <list>", "prompt sizes to time (pp); 0 skips", "512")
@@ -72,10 +94,19 @@ export function buildProgram(): Command {
         .option("--compare <previous.json>", "show each row's tok/s ratio to a previous `-o json` run")
         .option("--plot <file.svg>", "write an SVG chart of tok/s per model and test, roofline marked")
         .option("--verbose", "print llama.cpp's log and failure hints on stderr")
+        .option("--endpoint <url>", "benchmark this OpenAI-compatible server instead (like vLLM's benchmark_serving): -p/-n set prompt words and max_tokens")
+        .option("--concurrency <list>", "with --endpoint: requests in flight at once, one row each", "1,4,8")
+        .option("--requests <n>", "with --endpoint: requests sent at each concurrency level", integer(1, 1_000_000), 32)
         .action(async (options) => {
+            if (options.endpoint != null) {
+                const {runServingBenchCommand} = await import("./commands/benchServing.js");
+                await runServingBenchCommand(options);
+                return;
+            }
             const {runBenchCommand} = await import("./commands/bench.js");
             await runBenchCommand(options);
         });
+    addLoraOptions(bench);
 
     program.command("pull")
         .description("download a model into the store, resumable and sha256-verified; prints its path")
@@ -110,6 +141,20 @@ export function buildProgram(): Command {
             await runModelsPath(name);
         });
 
+    program.command("adapter")
+        .description("LoRA adapters: convert a PEFT adapter to GGUF for --lora")
+        .command("convert")
+        .description("convert a PEFT LoRA adapter folder (adapter_config.json + adapter_model.safetensors) to a GGUF adapter; prints its path")
+        .argument("<folder>", "the folder PEFT saved the adapter to")
+        .option("-o, --output <file.gguf>", "where to write it (default <folder>/adapter_model.gguf)")
+        .option("--base <model>", "the base model (a .gguf or a downloaded catalog name): its heads order Q/K rows, and the adapter is checked against it")
+        .addOption(new Option("--type <type>", "tensor type of the adapter").choices(["f32", "f16"]).default("f32"))
+        .option("--json", "print the output path, size, rank and alpha as JSON")
+        .action(async (folder: string, options) => {
+            const {runAdapterConvert} = await import("./commands/adapter.js");
+            await runAdapterConvert(folder, options);
+        });
+
     program.command("doctor")
         .description("show this machine's backends, GPUs, memory and disk, and the model plan that fits them")
         .addOption(new Option("--gpu <backend>", "plan for another machine with this GPU type instead of probing").choices(gpuChoices.filter((choice) => choice !== "auto")))
@@ -137,6 +182,22 @@ function addModelOptions(command: Command) {
         .addOption(new Option("--gpu <backend>", "compute backend").choices(gpuChoices).default("auto"))
         .option("--gpu-layers <n>", "layers to offload to the GPU: a number, auto or max", gpuLayers)
         .option("--quant <quant>", "without --model: use this quant of the catalog instead of the planned one, e.g. Q4_K_M");
+    addLoraOptions(command);
+}
+
+/** Output that always parses: enforced at the sampler by a grammar (see src/grammar/). */
+function addOutputConstraintOptions(command: Command) {
+    command
+        .option("--json-schema <file|json>", "the output is one JSON value valid against this schema (a file or inline JSON)")
+        .option("--grammar <file.gbnf>", "the output follows this llama.cpp GBNF grammar")
+        .addOption(new Option("--format <format>", "json: the output is one JSON object").choices(["json"]));
+}
+
+/** chat and complete as clients of an OpenAI-compatible server (src/remote/). */
+function addEndpointOptions(command: Command) {
+    command
+        .option("--endpoint <url>", "use this OpenAI-compatible server instead of loading the model, e.g. http://127.0.0.1:8080/v1 (also MIXTRAL_ENDPOINT; key in MIXTRAL_API_KEY)")
+        .option("--no-server", "load the model here even when a `mixtral serve` of the same file runs on this machine");
 }
 
 type SamplingDefaults = {maxTokens: number};

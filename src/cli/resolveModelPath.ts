@@ -1,7 +1,9 @@
 import readline from "node:readline/promises";
 import {InterruptedError, ModelNotFoundError, UsageError} from "../errors.js";
 import {loadCatalog} from "../models/catalog.js";
+import type {LoraAdapter} from "../engine/loraAdapters.js";
 import type {PullTarget} from "../models/download.js";
+import {findFineTune} from "../models/fineTunes.js";
 import {formatBytes} from "../models/formatBytes.js";
 import {parseModelSpec} from "../models/resolveName.js";
 import {fileSize, storePathFor} from "../models/store.js";
@@ -23,6 +25,8 @@ export type ResolvedModel = {
     /** Set when a plan chose them; flags given by the user always win. */
     gpuLayers?: number,
     contextSize?: number,
+    /** LoRA adapters a catalog fine-tune (e.g. aurora) applies on top of the file. */
+    lora?: LoraAdapter[],
     /** One line saying why this file and placement were chosen (printed with --verbose). */
     reason?: string
 };
@@ -44,6 +48,13 @@ export async function resolveModel(model: string | undefined, options: ResolveMo
     if (options.planFlags?.quant != null)
         throw new UsageError("--quant picks a catalog file, so it does not combine with --model.", {hint: `Pass --model ${options.planFlags.quant} for that quant, or drop --quant.`});
 
+    // ---- A catalog fine-tune (aurora[:quant]): its base file plus its LoRA adapter. ----
+    const fineTune = findFineTune(model, loadCatalog());
+    if (fineTune != null) {
+        const {resolveFineTune} = await import("./fineTune.js");
+        return resolveFineTune(fineTune, options);
+    }
+
     // ---- --model given: a path, a catalog name, hf:<owner>/<repo>/<file>.gguf or a URL. ----
     const spec = parseModelSpec(model, loadCatalog());
     if (spec.kind === "path") return {path: spec.path};
@@ -58,12 +69,28 @@ export async function resolveModel(model: string | undefined, options: ResolveMo
     return {path: pulled.path, reason: `${describe(spec)} pulled into the store (${pulled.path})`};
 }
 
+/** What chat, complete and serve do first: --model (or the plan) as a file, asking only when a person is at the terminal. */
+export function resolveModelFlags(flags: PlanFlags & {model?: string, yes?: boolean, verbose?: boolean}, signal: AbortSignal): Promise<ResolvedModel> {
+    return resolveModel(flags.model, {
+        interactive: process.stdin.isTTY === true && process.stderr.isTTY === true,
+        yes: flags.yes,
+        verbose: flags.verbose,
+        signal,
+        planFlags: flags
+    });
+}
+
 function describe(spec: PullTarget) {
     return spec.kind === "catalog" ? spec.entry.name : spec.label;
 }
 
 async function askToDownload(spec: PullTarget, signal: AbortSignal | undefined): Promise<boolean> {
     const size = spec.kind === "catalog" ? ` (${spec.entry.bytesExact ? "" : "about "}${formatBytes(spec.entry.bytes)})` : "";
+    return askYesNo(`${describe(spec)} is not downloaded. Download it now${size}? [y/N] `, signal);
+}
+
+/** A yes/no question on the terminal; Ctrl+C is an interruption, Ctrl+D or a closed stdin a "no". */
+export async function askYesNo(question: string, signal: AbortSignal | undefined): Promise<boolean> {
     const prompt = readline.createInterface({input: process.stdin, output: process.stderr});
     try {
         const answer = await new Promise<string | undefined>((resolve, reject) => {
@@ -74,7 +101,7 @@ async function askToDownload(spec: PullTarget, signal: AbortSignal | undefined):
             });
             // Ctrl+D or a closed stdin is a "no" (Node 20 leaves question() pending forever on close).
             prompt.once("close", () => resolve(undefined));
-            prompt.question(`${describe(spec)} is not downloaded. Download it now${size}? [y/N] `, {signal}).then(resolve, reject);
+            prompt.question(question, {signal}).then(resolve, reject);
         });
         return answer != null && /^y(es)?$/i.test(answer.trim());
     } catch (error) {

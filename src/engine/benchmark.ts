@@ -9,6 +9,7 @@ import {createBenchDecoder, type BenchDecoder} from "./benchDecoder.js";
 import {benchSystemInfo, gpuDeviceNamesOf} from "./benchSystemInfo.js";
 import {generate, tokenizePrompt} from "./generate.js";
 import {backendOf, loadLlama} from "./loadLlama.js";
+import {checkLoraAdapters, loraContextOption, type LoraAdapter} from "./loraAdapters.js";
 import type {GpuChoice} from "./types.js";
 
 /** llama-bench uses std::rand(); any fixed-seed generator serves, as random weights make tokens equal. */
@@ -53,7 +54,7 @@ class BenchModel implements BenchLoadedModel {
     private readonly nextRandom = randomTokens(1);
     private readonly vocabularySize: number;
 
-    constructor(private readonly model: LlamaModel, readonly file: ValidatedGguf, readonly info: BenchLoadedModel["info"]) {
+    constructor(private readonly model: LlamaModel, readonly file: ValidatedGguf, readonly info: BenchLoadedModel["info"], private readonly lora?: readonly LoraAdapter[]) {
         this.vocabularySize = vocabularySizeOf(file);
     }
 
@@ -98,6 +99,7 @@ class BenchModel implements BenchLoadedModel {
                 sequences: 1,
                 threads: {ideal: instance.threads, min: instance.threads},
                 flashAttention: instance.flashAttention,
+                lora: loraContextOption(this.lora),
                 createSignal: signal
             });
         } catch (error) {
@@ -168,11 +170,18 @@ class BenchModel implements BenchLoadedModel {
     }
 }
 
-export type BenchEngineOptions = {gpu: GpuChoice, maxThreads: number, onLog?: (message: string) => void};
+export type BenchEngineOptions = {
+    gpu: GpuChoice,
+    maxThreads: number,
+    onLog?: (message: string) => void,
+    /** --lora: applied to every model (each checked against it first) */
+    lora?: readonly LoraAdapter[],
+    signal?: AbortSignal
+};
 
 /** One llama.cpp binding for the whole run; models are loaded one at a time. */
 export async function createBenchEngine(options: BenchEngineOptions): Promise<BenchEngine> {
-    const llama: Llama = await loadLlama({gpu: options.gpu, threads: options.maxThreads, onLog: options.onLog});
+    const llama: Llama = await loadLlama({gpu: options.gpu, threads: options.maxThreads, onLog: options.onLog, signal: options.signal});
     const backend = backendOf(llama);
     // The command prints the build stamp before the runner starts: the binary's ELF is read once.
     let systemInfo: Promise<BenchSystemInfo> | undefined;
@@ -181,6 +190,7 @@ export async function createBenchEngine(options: BenchEngineOptions): Promise<Be
         gpuDeviceNames: () => gpuDeviceNamesOf(llama),
         async loadModel(file, gpuLayers, {signal, onProgress}) {
             const {path} = file;
+            await checkLoraAdapters(options.lora, file);
             let model: LlamaModel;
             try {
                 model = await llama.loadModel({
@@ -203,7 +213,7 @@ export async function createBenchEngine(options: BenchEngineOptions): Promise<Be
                 parameters: parameterCount(file),
                 gpuLayers: model.gpuLayers,
                 layerCount: layerCountOf(file)
-            });
+            }, options.lora);
         },
         dispose: () => llama.dispose()
     };

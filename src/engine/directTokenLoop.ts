@@ -1,5 +1,6 @@
-import type {LlamaContext, LlamaContextSequence, Token} from "node-llama-cpp";
+import type {LlamaContext, LlamaContextSequence, LlamaGrammarEvaluationState, Token} from "node-llama-cpp";
 import {nativeContextOf, nativeSequenceIdOf, type AddonSampler} from "./nativeContext.js";
+import {TokenThreadChooser} from "./tokenThreadChooser.js";
 
 /**
  * Decode-then-sample on node-llama-cpp's native context directly, one step per token.
@@ -36,12 +37,14 @@ type SequenceInternals = {
     tokenMeter: {useTokens(tokens: number, type: "input" | "output"): void},
     _resolveSamplerConfig(options: object): object,
     _context: LlamaContext & {batchSize: number, idealThreads: number, _disposed: boolean},
-    model: {_model: unknown, _llama: {_bindings: {AddonSampler: new (model: unknown) => AddonSampler}}}
+    model: {_model: unknown, size?: number, _llama: {_bindings: {AddonSampler: new (model: unknown) => AddonSampler}}}
 };
 
 export type SamplerSettings = {
     temperature: number, topK: number, topP: number, minP: number, seed?: number,
-    repeatPenalty?: {penalty: number, maxPunishTokens: number, punishTokens(): Token[]}
+    repeatPenalty?: {penalty: number, maxPunishTokens: number, punishTokens(): Token[]},
+    /** The native sampler masks tokens the grammar rejects and accepts each sampled token into this state. */
+    grammarEvaluationState?: LlamaGrammarEvaluationState
 };
 
 export function openDirectTokenLoop(sequence: LlamaContextSequence, sampler: SamplerSettings): DirectTokenLoop | undefined {
@@ -64,7 +67,8 @@ export function openDirectTokenLoop(sequence: LlamaContextSequence, sampler: Sam
     const useThreads = (threads: number) => {
         if (threads !== currentThreads) native.setThreads(currentThreads = threads);
     };
-    const tokenThreads = batchThreads > 1 ? new TokenThreadChooser(batchThreads, tokenThreadChoices.get(native)) : undefined;
+    // When 1 thread may decode a token faster than many: see tokenThreadChooser.ts.
+    const tokenThreads = batchThreads > 1 ? tokenThreadChooserOf(native, batchThreads, internals.model.size ?? Infinity) : undefined;
 
     const single = new Uint32Array(1);
     const none = new Uint32Array(0);
@@ -87,10 +91,7 @@ export function openDirectTokenLoop(sequence: LlamaContextSequence, sampler: Sam
                     last ? Uint32Array.of(chunk.length - 1) : none);
                 const started = performance.now();
                 await native.decodeBatch();
-                if (chunk.length === 1 && tokenThreads != null) {
-                    tokenThreads.record(threads, performance.now() - started);
-                    if (tokenThreads.choice != null) tokenThreadChoices.set(native, tokenThreads.choice);
-                }
+                if (chunk.length === 1) tokenThreads?.record(threads, performance.now() - started);
                 internals._nextTokenIndex += chunk.length;
                 // push, not concat: the public getter hands out copies, and concat is O(context) a token.
                 for (const token of chunk) internals._contextTokens.push(token);
@@ -117,64 +118,16 @@ export function openDirectTokenLoop(sequence: LlamaContextSequence, sampler: Sam
     };
 }
 
-/**
- * Picks the thread count for one-token decodes (generation) by timing them: `batchThreads` or 1.
- *
- * Why: node-llama-cpp 3.21.1 never attaches a ggml threadpool to its context, and its prebuilt CPU
- * library has no OpenMP, so every graph compute with n threads creates n-1 new threads and joins
- * them at the end (strace: one clone3 per token; llama-bench: one per run). The threads wait for
- * each other at a spinning barrier after every graph node. When the kernel places the new thread on
- * the creating thread's CPU (perf sched, 2-vCPU KVM box, kernel 6.18, HZ=250: ~65% of the tokens of
- * the 0.5M-parameter test model, the other CPU idle), both spin in turn through 4 ms timeslices:
- * ~12 ms a token instead of ~0.2 ms, 70–1500 tok/s at 2 threads against ~15,000 at 1. With ~2 ms
- * tokens (a 212M-parameter model) the new thread always went to the idle CPU and 2 threads beat 1
- * (~470 vs ~350 tok/s). Which count wins depends on the model and the machine, so the first
- * one-token decodes are timed with each: 1 thread first (also for the untimed warm-up), and 1 wins
- * as soon as one batchThreads sample is >25% slower than every 1-thread sample; batchThreads wins
- * only when all three of its samples beat all three of 1 (a wrong 1 costs a big model up to ~2x for
- * the rest of the loop, a wrong batchThreads costs a small one 10–100x). The choice is kept for
- * later loops on the same context (chat turns). Prompt batches always use batchThreads.
- * Measured (`complete -t 2`, medians of 5–7): test model -n 64: 109 → 2140 tok/s (-t 1: ~7,000; the
- * gap is the one 2-thread probe token), -n 256: 124 → 3016 (-t 1: 3246); 212M model -n 64:
- * ~390 → ~440 (noise; 2 threads chosen).
- * The real fix is native: attach a persistent ggml threadpool (llama_attach_threadpool).
- */
-export class TokenThreadChooser {
-    private static readonly samplesEach = 3;
-    private static readonly clearMargin = 1.25;
-    private readonly many: number[] = [];
-    private readonly one: number[] = [];
-    private decided: number | undefined;
-    private decodes = 0;
+/** The chooser of each native context, so that later loops (chat turns) keep its decision and its re-checks. */
+const tokenThreadChoosers = new WeakMap<object, TokenThreadChooser>();
 
-    constructor(private readonly batchThreads: number, decided?: number) {
-        if (decided === 1 || decided === batchThreads) this.decided = decided;
-    }
-
-    next(): number {
-        if (this.decided != null) return this.decided;
-        // Decode 0 (warm-up, untimed) and the odd ones use 1 thread, the even ones batchThreads.
-        return this.decodes === 0 || this.decodes % 2 === 1 ? 1 : this.batchThreads;
-    }
-
-    record(threads: number, ms: number) {
-        if (this.decided != null || this.decodes++ === 0) return;
-        (threads === 1 ? this.one : this.many).push(ms);
-        const {many, one} = this;
-        if (many.length === 0 || one.length === 0) return;
-        if (Math.min(...many) > TokenThreadChooser.clearMargin * Math.max(...one)) this.decided = 1;
-        else if (many.length >= TokenThreadChooser.samplesEach && one.length >= TokenThreadChooser.samplesEach)
-            this.decided = Math.max(...many) < Math.min(...one) ? this.batchThreads : 1;
-    }
-
-    /** The decision, once made. */
-    get choice(): number | undefined {
-        return this.decided;
-    }
+/** The chooser for a context: a fixed one when the user chose --threads, else one that measures. */
+function tokenThreadChooserOf(native: object, batchThreads: number, modelBytes: number): TokenThreadChooser {
+    let chooser = tokenThreadChoosers.get(native);
+    if (chooser == null) tokenThreadChoosers.set(native, chooser = TokenThreadChooser.measuring(batchThreads, modelBytes));
+    chooser.startLoop();
+    return chooser;
 }
-
-/** TokenThreadChooser's decision per native context, so that later loops do not probe again. */
-const tokenThreadChoices = new WeakMap<object, number>();
 
 /**
  * For a thread count the user chose (--threads): generation keeps it for every token instead of
@@ -182,7 +135,7 @@ const tokenThreadChoices = new WeakMap<object, number>();
  */
 export function keepTokenThreads(context: LlamaContext) {
     const native = nativeContextOf(context);
-    if (native != null) tokenThreadChoices.set(native, context.idealThreads);
+    if (native != null) tokenThreadChoosers.set(native, TokenThreadChooser.fixedAt(context.idealThreads));
 }
 
 function hasExpectedShape(internals: SequenceInternals): boolean {

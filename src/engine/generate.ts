@@ -1,5 +1,6 @@
 import type {LlamaContextSequence, Token} from "node-llama-cpp";
 import {UsageError} from "../errors.js";
+import {completeness, endsNow, openGrammarRun} from "./grammarRun.js";
 import {openDirectTokenLoop, type DirectTokenLoop, type SamplerSettings} from "./directTokenLoop.js";
 import {StopTextFilter} from "./stopText.js";
 import {TokenTextDecoder} from "./tokenTextDecoder.js";
@@ -60,9 +61,11 @@ export async function generate(
 
     const started = performance.now();
     let firstTokenAt: number | undefined;
+    const grammar = sampling.grammar == null ? undefined : await openGrammarRun(model, sampling.grammar);
     if (signal?.aborted) stopReason = "abort";
     else if (sampling.maxTokens > 0) {
         const settings: SamplerSettings = {
+            grammarEvaluationState: grammar?.state,
             temperature: sampling.temperature,
             topK: sampling.topK,
             topP: sampling.topP,
@@ -91,6 +94,11 @@ export async function generate(
             emit(safe);
             if (stopped) {
                 stopReason = "stop";
+                break;
+            }
+            // A complete JSON object can take nothing more: end now rather than decode once more for EOS.
+            if (endsNow(grammar)) {
+                stopReason = "eos";
                 break;
             }
             if (signal?.aborted) {
@@ -122,6 +130,7 @@ export async function generate(
         text,
         stopReason,
         tokens: {prompt: promptTokens.length, generated: generated.length},
+        ...completeness(grammar, stopReason),
         timings: {
             promptMs: firstTokenMs,
             firstTokenMs,

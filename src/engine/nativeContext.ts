@@ -14,10 +14,12 @@ export type NativeContext = {
     decodeBatch(): Promise<void>,
     sampleToken(batchLogitIndex: number, sampler: AddonSampler): Promise<number>,
     disposeSequence(sequenceId: number): void,
+    /** Erases the KV cells of positions [start, end) of a sequence (end -1: to the end); false when it cannot. */
+    removeTokenCellsFromSequence(sequenceId: number, start: number, end: number): boolean,
     setThreads(threads: number): void
 };
 
-const methods = ["initBatch", "addToBatch", "decodeBatch", "sampleToken", "disposeSequence", "setThreads"] as const;
+const methods = ["initBatch", "addToBatch", "decodeBatch", "sampleToken", "disposeSequence", "removeTokenCellsFromSequence", "setThreads"] as const;
 
 export function nativeContextOf(context: LlamaContext): NativeContext | undefined {
     const native = (context as unknown as {_ctx?: Partial<NativeContext>})._ctx;

@@ -1,6 +1,7 @@
 import type {Llama, LlamaContext, LlamaContextSequence, LlamaModel} from "node-llama-cpp";
 import {EngineError, InterruptedError, ModelFileError} from "../errors.js";
 import {validateGgufFile, type ValidatedGguf} from "../gguf/validateGguf.js";
+import {checkLoraAdapters, loraContextOption, type LoraAdapter} from "./loraAdapters.js";
 import {backendOf, loadLlama} from "./loadLlama.js";
 import {keepTokenThreads} from "./directTokenLoop.js";
 import type {Backend, GpuChoice} from "./types.js";
@@ -14,6 +15,10 @@ export type OpenModelOptions = {
     threads?: number,
     batchSize?: number,
     flashAttention?: boolean,
+    /** Sequences the context holds (serve decodes several together); contextSize is per sequence. */
+    sequences?: number,
+    /** LoRA adapters (GGUF) applied at run time, checked against the model before loading. */
+    lora?: readonly LoraAdapter[],
     onLoadProgress?: (fraction: number) => void,
     onLog?: (message: string) => void,
     signal?: AbortSignal
@@ -39,7 +44,8 @@ export async function openModel(options: OpenModelOptions): Promise<OpenedModel>
     const started = performance.now();
     // Validate before the native side sees the file: llama.cpp aborts the process on many bad files.
     const file = await validateGgufFile(options.path);
-    const llama = await loadLlama({gpu: options.gpu, threads: options.threads, onLog: options.onLog});
+    await checkLoraAdapters(options.lora, file);
+    const llama = await loadLlama({gpu: options.gpu, threads: options.threads, onLog: options.onLog, signal: options.signal});
     if (options.signal?.aborted) {
         await disposeQuietly(llama);
         throw cancelled();
@@ -69,10 +75,11 @@ export async function openModel(options: OpenModelOptions): Promise<OpenedModel>
     try {
         context = await model.createContext({
             contextSize,
-            sequences: 1,
+            sequences: options.sequences ?? 1,
             threads: options.threads ?? llama.maxThreads,
             batchSize: options.batchSize,
             flashAttention: options.flashAttention,
+            lora: loraContextOption(options.lora),
             createSignal: options.signal
         });
     } catch (error) {

@@ -4,7 +4,7 @@ import {setTimeout as sleep} from "node:timers/promises";
 import {DownloadError, InterruptedError, MixtralError} from "../errors.js";
 import {assertFreeSpace} from "./diskSpace.js";
 import {findExistingCopies, type ExistingCopy} from "./findExisting.js";
-import {fetchToFile, HttpStatusError, resumeOffset, StallError} from "./httpTransfer.js";
+import {fetchToFile, HttpStatusError, OversizedBodyError, resumeOffset, StallError} from "./httpTransfer.js";
 import {huggingFaceFileUrl, redactToken} from "./huggingFace.js";
 import {acquireLock, type LockHolder} from "./lockFile.js";
 import {backoffDelay, probeRemote, type RemoteFile, type RetryPolicy} from "./probeRemote.js";
@@ -280,6 +280,8 @@ async function transferWithRetries(url: string, staging: StagingFiles, expectedB
 function isTransient(error: unknown): boolean {
     // The local disk, not the network: asking the server again will not help.
     if (["ENOSPC", "EDQUOT", "EROFS", "EACCES", "EPERM", "EISDIR"].includes(String((error as {code?: unknown}).code))) return false;
+    // A server that overran its announced size would only do it again.
+    if (error instanceof OversizedBodyError) return false;
     if (error instanceof HttpStatusError) return error.statusCode >= 500 || error.statusCode === 429 || error.statusCode === 408;
     return !(error instanceof MixtralError);
 }

@@ -26,6 +26,13 @@ export type TransferOptions = {
 /** The connection went quiet for stallMs. */
 export class StallError extends Error {}
 
+/** The body went on past the size the server (or the probe) announced: retrying would only repeat it. */
+export class OversizedBodyError extends Error {
+    constructor(announcedBytes: number) {
+        super(`the server sent more than it announced (${announcedBytes} bytes)`);
+    }
+}
+
 /** The server answered with an error status; `statusCode` tells the caller whether to retry. */
 export class HttpStatusError extends Error {
     constructor(message: string, readonly statusCode: number) {
@@ -91,6 +98,9 @@ export async function fetchToFile(options: TransferOptions): Promise<void> {
             await options.onValidator?.(validatorOf(response));
             const contentLength = Number(response.headers["content-length"] ?? NaN);
             const totalBytes = options.totalBytes ?? (Number.isFinite(contentLength) ? position + contentLength : 0);
+            // The smallest size anyone announced bounds what is written: a hostile or broken server
+            // streaming without end must not fill the disk.
+            const limit = announcedEnd(response, position, options.totalBytes);
 
             const start = position;
             let received = 0;
@@ -98,7 +108,8 @@ export async function fetchToFile(options: TransferOptions): Promise<void> {
             let lastProgressAt = 0;
             const speed = speedMeter();
             try {
-                for await (const chunk of response as AsyncIterable<Buffer>) {
+                for await (const whole of response as AsyncIterable<Buffer>) {
+                    const chunk = start + received + whole.length > limit ? whole.subarray(0, Math.max(0, limit - start - received)) : whole;
                     received += chunk.length;
                     for (let offset = 0; offset < chunk.length;) {
                         const copied = chunk.copy(batch, fill, offset);
@@ -106,6 +117,7 @@ export async function fetchToFile(options: TransferOptions): Promise<void> {
                         offset += copied;
                         if (fill === batch.length) writeBatch();
                     }
+                    if (chunk !== whole) throw new OversizedBodyError(limit);
                     const now = Date.now();
                     if (now - lastWriteAt >= writeEveryMs) {
                         writeBatch();
@@ -117,6 +129,7 @@ export async function fetchToFile(options: TransferOptions): Promise<void> {
                     }
                 }
             } catch (error) {
+                if (error instanceof OversizedBodyError) throw error;
                 if (stalled()) throw new StallError("no data", {cause: error});
                 throw error;
             }
@@ -188,6 +201,16 @@ async function openBody(options: TransferOptions, position: number, env: NodeJS.
         return {request, response, stalled: () => stalled};
     }
     throw tooManyRedirects(options.url);
+}
+
+/** The byte offset the body must end at: the least of the probed size, Content-Range's and Content-Length's. */
+function announcedEnd(response: http.IncomingMessage, position: number, probedBytes: number | undefined): number {
+    const ends = [probedBytes ?? Infinity];
+    const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(response.headers["content-range"] ?? "");
+    if (response.statusCode === 206 && range != null) ends.push(Number(range[2]) + 1);
+    const contentLength = Number(response.headers["content-length"] ?? NaN);
+    if (Number.isFinite(contentLength)) ends.push((response.statusCode === 206 ? position : 0) + contentLength);
+    return Math.min(...ends);
 }
 
 /** A strong ETag, else Last-Modified: what If-Range may carry. */

@@ -1,9 +1,15 @@
+import fsSync from "node:fs";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import {setTimeout as sleep} from "node:timers/promises";
 
-export type LockHolder = {pid: number, host: string};
+/**
+ * Who holds a lock. The start time (clock ticks since boot, /proc/<pid>/stat field 22) and boot id
+ * tell a live holder from an unrelated process that got the same PID later (PID 1 in every
+ * container, recycled PIDs, a reboot); they are absent where /proc is not.
+ */
+export type LockHolder = {pid: number, host: string, startTime?: string, bootId?: string};
 export type Lock = {release(): Promise<void>};
 
 /**
@@ -13,7 +19,7 @@ export type Lock = {release(): Promise<void>};
  */
 export async function acquireLock(lockPath: string, options: {signal?: AbortSignal, onWait?: (holder: LockHolder) => void, pollMs?: number} = {}): Promise<Lock> {
     await fs.mkdir(path.dirname(lockPath), {recursive: true});
-    const me: LockHolder = {pid: process.pid, host: os.hostname()};
+    const me: LockHolder = {pid: process.pid, host: os.hostname(), ...processIdentity(process.pid)};
     let told = false;
     for (;;) {
         options.signal?.throwIfAborted();
@@ -46,7 +52,13 @@ export async function acquireLock(lockPath: string, options: {signal?: AbortSign
 async function readHolder(lockPath: string): Promise<LockHolder | undefined> {
     try {
         const parsed = JSON.parse(await fs.readFile(lockPath, "utf8")) as Partial<LockHolder>;
-        if (typeof parsed.pid === "number" && typeof parsed.host === "string") return {pid: parsed.pid, host: parsed.host};
+        if (typeof parsed.pid === "number" && typeof parsed.host === "string")
+            return {
+                pid: parsed.pid,
+                host: parsed.host,
+                ...(typeof parsed.startTime === "string" ? {startTime: parsed.startTime} : {}),
+                ...(typeof parsed.bootId === "string" ? {bootId: parsed.bootId} : {})
+            };
     } catch {
         // Being written right now, or removed: the next poll sees it settled.
     }
@@ -69,8 +81,31 @@ function isAlive(holder: LockHolder): boolean {
     if (holder.host !== os.hostname()) return true;
     try {
         process.kill(holder.pid, 0);
-        return true;
     } catch (error) {
-        return (error as NodeJS.ErrnoException).code === "EPERM";
+        if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
     }
+    // The PID is in use, but maybe by another process: compare what the lock recorded with it.
+    const now = processIdentity(holder.pid);
+    if (holder.bootId != null && now.bootId != null && holder.bootId !== now.bootId) return false;
+    if (holder.startTime != null && now.startTime != null && holder.startTime !== now.startTime) return false;
+    return true;
+}
+
+/** A process's start time and the boot it belongs to, where /proc tells them (Linux). */
+function processIdentity(pid: number): {startTime?: string, bootId?: string} {
+    const identity: {startTime?: string, bootId?: string} = {};
+    try {
+        const stat = fsSync.readFileSync(`/proc/${pid}/stat`, "utf8");
+        // The command name (field 2) is in parentheses and may hold spaces: count fields after it.
+        const startTime = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+        if (startTime != null && /^\d+$/.test(startTime)) identity.startTime = startTime;
+    } catch {
+        // No /proc (macOS, Windows) or the process is gone.
+    }
+    try {
+        identity.bootId = fsSync.readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+    } catch {
+        // Not Linux.
+    }
+    return identity;
 }

@@ -11,8 +11,8 @@ import {getLlama, LlamaCompletion, LlamaLogLevel, type Llama, type LlamaModel, t
 import {ensureTestModels, testModelNames, testModelOptions, testModelPath} from "../../scripts/gguf/testModels.js";
 import {mixtralMetadata, mixtralTensors} from "../../scripts/gguf/mixtralModel.js";
 import {roundTripThroughType} from "../../scripts/gguf/dequantize.js";
-import {writeGguf, type GgufTensor} from "../../scripts/gguf/writeGguf.js";
-import type {TensorType} from "../../scripts/gguf/tensorTypes.js";
+import {writeGguf, type GgufTensor} from "../../src/gguf/write/writeGguf.js";
+import type {TensorType} from "../../src/gguf/write/tensorTypes.js";
 import {mixtralInstructChatTemplate} from "../../scripts/gguf/mixtralChatTemplate.js";
 import {firstByteTokenId, firstWordPieceId} from "../../scripts/gguf/vocabulary.js";
 

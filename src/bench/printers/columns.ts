@@ -3,7 +3,7 @@ import type {BenchRow} from "../types.js";
 import type {PrinterOptions} from "./types.js";
 
 /** A column of the human-readable printers: width as printf's (negative pads on the right). */
-export type Column = {title: string, width: number, value(row: BenchRow): string};
+export type Column<Row = BenchRow> = {title: string, width: number, value(row: Row): string};
 
 /** llama-bench's size column: MiB under 1 GiB, GiB above. */
 function formatModelSize(bytes: number): string {

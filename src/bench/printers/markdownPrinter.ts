@@ -1,9 +1,13 @@
-import {columnsFor, pad} from "./columns.js";
+import {columnsFor, pad, type Column} from "./columns.js";
 import type {BenchPrinter, PrinterOptions} from "./types.js";
 
 /** llama-bench's default output: a GitHub markdown table, then the build it measured. */
 export function markdownPrinter(options: PrinterOptions): BenchPrinter {
-    const columns = columnsFor(options, {rooflineAsPercent: true});
+    return markdownTable(columnsFor(options, {rooflineAsPercent: true}), `\nbuild: ${options.buildCommit} (${options.buildNumber})\n`);
+}
+
+/** A markdown table of any rows: llama-bench's layout (printf widths, right-aligned numbers). */
+export function markdownTable<Row>(columns: Column<Row>[], footer: string): BenchPrinter<Row> {
     return {
         header() {
             const titles = columns.map((column) => ` ${pad(column.title, column.width)} |`).join("");
@@ -11,6 +15,6 @@ export function markdownPrinter(options: PrinterOptions): BenchPrinter {
             return `|${titles}\n|${rule}\n`;
         },
         row: (row) => `|${columns.map((column) => ` ${pad(column.value(row), column.width)} |`).join("")}\n`,
-        footer: () => `\nbuild: ${options.buildCommit} (${options.buildNumber})\n`
+        footer: () => footer
     };
 }

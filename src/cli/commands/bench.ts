@@ -9,7 +9,9 @@ import {runBench, type BenchProgress} from "../../bench/runBench.js";
 import {renderSvgPlot} from "../../bench/svgPlot.js";
 import {testName} from "../../bench/buildRow.js";
 import type {BenchFailure, BenchInstance} from "../../bench/types.js";
+import type {LoraAdapter} from "../../engine/loraAdapters.js";
 import type {GpuChoice} from "../../engine/types.js";
+import {loraAdaptersOf} from "../loraOptions.js";
 import {defaultThreadCount, usableCpuCores} from "../../hardware/cpuCores.js";
 import {interruptController, stopGraceMs} from "../interrupt.js";
 import {warnAboutThreads} from "../warnAboutThreads.js";
@@ -37,7 +39,9 @@ export type BenchOptions = {
     bandwidth?: number,
     compare?: string,
     plot?: string,
-    verbose?: boolean
+    verbose?: boolean,
+    lora?: LoraAdapter[],
+    loraScaled?: LoraAdapter[]
 };
 
 /** "128,512" → [128, 512]; every item a whole number within bounds, or one sentence naming the flag. */
@@ -83,7 +87,7 @@ function paramsFrom(options: BenchOptions): BenchParams {
     };
 }
 
-function outputFormatFrom(value: string | undefined): OutputFormat {
+export function outputFormatFrom(value: string | undefined): OutputFormat {
     // llama-bench prints markdown; on a terminal a table with bars reads better.
     if (value == null) return process.stdout.isTTY === true ? "table" : "md";
     if (!(outputFormats as readonly string[]).includes(value))
@@ -127,7 +131,7 @@ export async function runBenchCommand(options: BenchOptions) {
 
     const {createBenchEngine} = await import("../../engine/benchmark.js");
     const maxThreads = Math.max(...params.threads);
-    const engine = await createBenchEngine({gpu: options.gpu, maxThreads, onLog: options.verbose === true ? logLine : undefined});
+    const engine = await createBenchEngine({gpu: options.gpu, maxThreads, onLog: options.verbose === true ? logLine : undefined, lora: loraAdaptersOf(options), signal: interrupt.signal});
     try {
         const system = await engine.systemInfo();
         const showGpuLayers = system.backends !== "CPU" || params.gpuLayers.length > 1;

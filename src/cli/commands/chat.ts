@@ -1,6 +1,6 @@
-import {ChatSession} from "../../engine/chatSession.js";
 import {interruptController, stopGraceMs} from "../interrupt.js";
-import {resolveAndLoadModel} from "../loadModelWithProgress.js";
+import {openGenerator} from "../openGenerator.js";
+import {readOutputConstraint} from "../outputConstraint.js";
 import {logLine} from "../ui/terminal.js";
 import {readPipedMessage, runPiped} from "../chat/piped.js";
 import {runRepl} from "../chat/repl.js";
@@ -16,23 +16,27 @@ export type ChatOptions = CompleteOptions & {
 /** `mixtral chat`: a REPL when stdin is a terminal, one answer (or one a line with --lines) when piped. */
 export async function runChat(options: ChatOptions) {
     const interactive = process.stdin.isTTY === true;
+    const grammar = await readOutputConstraint(options);
     const pipedMessage = interactive || options.lines === true ? undefined : await readPipedMessage();
     // The REPL keeps the conversation through a slow stop (a second Ctrl+C quits); piped, nothing waits.
     const interrupt = interruptController({graceMs: interactive ? undefined : stopGraceMs});
     try {
-        const loaded = await resolveAndLoadModel(options, interrupt.signal);
+        // The engine here, or a server (--endpoint, or a `mixtral serve` of the same file).
+        const generator = await openGenerator(options, interrupt.signal, {grammar: grammar != null});
         try {
-            const session = new ChatSession(loaded.sequence, {system: options.system});
+            const session = generator.startChat({system: options.system});
             if (options.verbose === true)
-                logLine(`${loaded.file.path}: ${session.format.description}; ${loaded.contextSize}-token context, ${loaded.backend}, ${loaded.threads} threads`);
-            const sampling = samplingFrom(options);
+                logLine(`${generator.info.model}: ${session.format.description}; ` + (generator.info.endpoint != null
+                    ? `through ${generator.info.endpoint}`
+                    : `${session.contextSize}-token context, ${generator.info.backend}, ${generator.info.threads} threads`));
+            const sampling = samplingFrom(options, grammar);
             const common = {sampling, json: options.json === true, verbose: options.verbose === true};
             if (interactive)
                 process.exitCode = await runRepl(session, {...common, history: options.history, nextAnswerSignal: () => interrupt.reset()});
             else
                 await runPiped(session, pipedMessage, {...common, lines: options.lines === true, signal: interrupt.reset()});
         } finally {
-            await loaded.dispose();
+            await generator.dispose();
         }
     } finally {
         interrupt.dispose();

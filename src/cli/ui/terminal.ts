@@ -28,7 +28,9 @@ function colorAllowed(stream: NodeJS.WriteStream): boolean {
 
 export function terminalPolicy(): TerminalPolicy {
     return {
-        animate: process.stderr.isTTY === true && process.env.CI == null && process.env.TERM !== "dumb",
+        // A terminal of 0 columns (`script -qc`, `docker exec -t` before a resize) cannot hold a
+        // spinner line: ora's redraw never ends there.
+        animate: process.stderr.isTTY === true && process.env.CI == null && process.env.TERM !== "dumb" && (process.stderr.columns ?? 0) > 0,
         // chalk's own detection ignores NO_COLOR, so its level is set here.
         colors: new Chalk({level: colorAllowed(process.stdout) ? 1 : 0}),
         stderrColors: new Chalk({level: colorAllowed(process.stderr) ? 1 : 0})

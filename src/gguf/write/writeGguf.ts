@@ -24,9 +24,10 @@ export type GgufTensor = {
     /**
      * Produces the tensor's float values in storage order, in chunks of any length. It is called once,
      * when the tensor's turn to be written comes, and each chunk is fully consumed before the next one is
-     * asked for, so a generator may refill and yield the same buffer.
+     * asked for, so a generator may refill and yield the same buffer. An async generator may read its
+     * values from another file as it goes (the LoRA converter does).
      */
-    data: () => Iterable<Float32Array>
+    data: () => Iterable<Float32Array> | AsyncIterable<Float32Array>
 };
 
 export type WriteGgufOptions = {
@@ -123,7 +124,7 @@ function layOutTensors(tensors: readonly GgufTensor[], alignment: number): Tenso
 async function writeTensorData(out: BufferedFileWriter, tensor: GgufTensor, expectedBytes: number): Promise<void> {
     const encoder = new ChunkEncoder(tensor.type);
     let written = 0;
-    for (const chunk of tensor.data()) {
+    for await (const chunk of tensor.data()) {
         const bytes = encoder.encode(chunk);
         written += bytes.length;
         if (written > expectedBytes)

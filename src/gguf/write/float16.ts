@@ -39,7 +39,7 @@ export function float32ToFloat16Bits(value: number): number {
     return ((sign >>> 16) | (shl1W > 0xFF000000 ? 0x7E00 : nonSign)) & 0xFFFF;
 }
 
-/** Half -> float, exact (every half is a float32); used by tests and dequantization checks. */
+/** Half -> float, exact (every half is a float32): reading F16 adapters, tests and dequantization checks. */
 export function float16BitsToFloat32(half: number): number {
     const sign = (half & 0x8000) !== 0 ? -1 : 1;
     const exponent = (half >>> 10) & 0x1F;

@@ -1,0 +1,153 @@
+import {realpath} from "node:fs/promises";
+import type {AddressInfo} from "node:net";
+import path from "node:path";
+import {openServingModel, type ServingModel} from "../../engine/servingModel.js";
+import {MixtralError, UsageError} from "../../errors.js";
+import {defaultPlanContextSize} from "../../hardware/memoryBudget.js";
+import {announceServer, withdrawServer} from "../../remote/serverRegistry.js";
+import {createApiServer} from "../../server/apiServer.js";
+import {interruptController} from "../interrupt.js";
+import type {ModelFlags} from "../loadModelWithProgress.js";
+import {loraAdaptersOf} from "../loraOptions.js";
+import {resolveModel, type ResolvedModel} from "../resolveModelPath.js";
+import {startProgress} from "../ui/progress.js";
+import {logLine, terminalPolicy} from "../ui/terminal.js";
+
+export type ServeOptions = ModelFlags & {
+    host: string,
+    port: number,
+    parallel?: number,
+    queueLimit: number,
+    apiKey?: string
+};
+
+/**
+ * Sequences decoded together when --parallel is not given, as llama-server's `-np auto`: a batch of
+ * 4 tokens costs a GPU little more than 1, and on a CPU it reads the shared (attention) weights once
+ * for 4 tokens and often shares experts, so 4 streams together run well above 1 stream's tok/s (see
+ * `npm run bench:serve`), while each request keeps a usable share of the context.
+ */
+export const defaultParallel = 4;
+
+/** Shutdown waits this long for streams to send their last chunk before closing sockets. */
+const drainMs = 8000;
+
+export async function runServe(options: ServeOptions) {
+    const apiKey = options.apiKey ?? emptyToUndefined(process.env.MIXTRAL_API_KEY);
+    const parallel = options.parallel ?? defaultParallel;
+    const interrupt = interruptController();
+    // SIGTERM (systemd, docker stop, kill) is a Ctrl+C: stop accepting and drain.
+    const onSigterm = () => process.emit("SIGINT");
+    process.on("SIGTERM", onSigterm);
+    try {
+        const resolved = await resolveModel(options.model, {
+            interactive: process.stdin.isTTY === true && process.stderr.isTTY === true,
+            yes: options.yes, verbose: options.verbose, signal: interrupt.signal, planFlags: options
+        });
+        if (options.verbose === true && resolved.reason != null) logLine(`plan: ${resolved.reason}`);
+        // --context-size is the KV cache of all sequences together, as llama-server's -c: each request gets its share.
+        const totalContext = options.contextSize ?? resolved.contextSize ?? defaultPlanContextSize;
+        const perSequence = Math.floor(totalContext / parallel);
+        if (perSequence < 64)
+            throw new UsageError(`A ${totalContext}-token context shared by ${parallel} sequences leaves ${perSequence} tokens a request.`, {
+                hint: "Raise --context-size or lower --parallel."
+            });
+
+        const modelId = path.basename(resolved.path).replace(/\.gguf$/i, "");
+        const api = createApiServer({modelId, apiKey, log: logLine});
+        // Listen before loading: /health answers 503 until the model is ready.
+        const address = await listen(api.server, options.host, options.port);
+        const baseUrl = `http://${urlHost(options.host, address)}:${address.port}/v1`;
+        let engine: ServingModel | undefined;
+        try {
+            engine = await loadServingModel(resolved, options, parallel, perSequence, interrupt.signal);
+            api.setEngine(engine);
+            await announceServer({
+                pid: process.pid, baseUrl, modelPath: await realpath(resolved.path), modelId,
+                apiKeyRequired: apiKey != null, startedAt: new Date().toISOString()
+            }).catch((error: unknown) => logLine(`note: other mixtral commands will not find this server (${(error as Error).message})`));
+            if (!isLoopback(options.host) && apiKey == null)
+                logLine(terminalPolicy().stderrColors.yellow(`warning: listening on ${options.host} without an API key: anyone who can reach this port can use the model. Pass --api-key or set MIXTRAL_API_KEY.`));
+            logLine(`Serving ${modelId} at ${baseUrl} (${parallel} sequences × ${engine.contextSize} tokens, ${engine.backend}, ${engine.threads} threads${apiKey != null ? ", API key required" : ""}). Ctrl+C stops.`);
+            await new Promise<void>((resolve) => interrupt.signal.addEventListener("abort", () => resolve(), {once: true}));
+            logLine("Stopping: no new requests; ending running answers.");
+        } finally {
+            api.stopAccepting();
+            await withdrawServer(process.pid).catch(() => {});
+            // Running streams get their last chunk (finish_reason "length") and [DONE].
+            await engine?.close();
+            await closeWithin(api.server, drainMs);
+        }
+    } finally {
+        process.off("SIGTERM", onSigterm);
+        interrupt.dispose();
+    }
+}
+
+async function loadServingModel(resolved: ResolvedModel, options: ServeOptions, parallel: number, perSequence: number, signal: AbortSignal): Promise<ServingModel> {
+    const progress = startProgress("Loading model", {plainWhenPiped: false});
+    try {
+        return await openServingModel({
+            path: resolved.path,
+            gpu: options.gpu,
+            gpuLayers: options.gpuLayers ?? resolved.gpuLayers,
+            threads: options.threads,
+            // a catalog fine-tune (aurora) brings its adapter; --lora adds to it
+            lora: [...resolved.lora ?? [], ...loraAdaptersOf(options)],
+            parallel,
+            contextSizePerSequence: perSequence,
+            queueLimit: options.queueLimit,
+            onLoadProgress: (fraction) => progress.update(fraction),
+            onLog: options.verbose === true ? (message) => logLine(message) : undefined,
+            signal
+        });
+    } finally {
+        progress.stop();
+    }
+}
+
+function listen(server: import("node:http").Server, host: string, port: number): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+        server.once("error", (error: NodeJS.ErrnoException) => {
+            if (error.code === "EADDRINUSE")
+                reject(new MixtralError(`Port ${port} on ${host} is already in use.`, {hint: "Pick another with --port (0 picks a free one).", cause: error}));
+            else if (error.code === "EADDRNOTAVAIL" || error.code === "ENOTFOUND")
+                reject(new UsageError(`Cannot listen on ${host}: no such address on this machine.`, {hint: "Use --host 127.0.0.1 (this machine only) or 0.0.0.0 (every interface).", cause: error}));
+            else if (error.code === "EACCES")
+                reject(new MixtralError(`Port ${port} needs privileges to listen on.`, {hint: "Pick a port above 1023 with --port.", cause: error}));
+            else reject(new MixtralError(`Cannot listen on ${host}:${port}: ${error.message}`, {cause: error}));
+        });
+        server.listen(port, host, () => resolve(server.address() as AddressInfo));
+    });
+}
+
+/** Waits for open connections to finish, then closes whatever is left. */
+function closeWithin(server: import("node:http").Server, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+        const timer = setTimeout(() => {
+            server.closeAllConnections();
+            resolve();
+        }, ms);
+        timer.unref();
+        server.close(() => {
+            clearTimeout(timer);
+            resolve();
+        });
+        server.closeIdleConnections();
+    });
+}
+
+function isLoopback(host: string): boolean {
+    return host === "localhost" || host === "::1" || /^127\./.test(host);
+}
+
+function urlHost(host: string, address: AddressInfo): string {
+    // 0.0.0.0 / :: listen everywhere; a client on this machine reaches them at loopback.
+    if (host === "0.0.0.0") return "127.0.0.1";
+    if (host === "::") return "[::1]";
+    return address.family === "IPv6" ? `[${address.address}]` : host;
+}
+
+function emptyToUndefined(text: string | undefined): string | undefined {
+    return text == null || text === "" ? undefined : text;
+}

@@ -1,0 +1,482 @@
+import type {LlamaContext, LlamaContextSequence, Token} from "node-llama-cpp";
+import {EngineError, UsageError} from "../errors.js";
+import {TokenThreadChooser} from "./tokenThreadChooser.js";
+import {completeness, endsNow, openGrammarRun, type GrammarRun} from "./grammarRun.js";
+import {nativeContextOf, nativeSequenceIdOf, type AddonSampler, type NativeContext} from "./nativeContext.js";
+import {StopTextFilter} from "./stopText.js";
+import {TokenTextDecoder} from "./tokenTextDecoder.js";
+import type {GenerationResult, SamplingOptions, StopReason} from "./types.js";
+
+/** SamplingOptions plus OpenAI's penalties (llama.cpp's penalties sampler, over the last 64 generated tokens). */
+export type SchedulerSampling = SamplingOptions & {
+    /** 0 means off. */
+    presencePenalty?: number,
+    /** 0 means off. */
+    frequencyPenalty?: number
+};
+
+export type SchedulerRequest = {
+    /** The whole prompt (BOS included): a sequence that already holds a prefix of it evaluates only the rest. */
+    promptTokens: readonly Token[],
+    sampling: SchedulerSampling,
+    /** Aborting ends the request within one token (stopReason "abort") and frees its sequence. */
+    signal?: AbortSignal,
+    /** Text as it is generated, whole characters only, stop strings held back. */
+    onText?: (text: string) => void,
+    /** Each generated token (EOS excluded). */
+    onToken?: (token: Token) => void
+};
+
+export type SchedulerResult = GenerationResult & {
+    /** Prompt tokens found in the sequence's KV cache and not evaluated again. */
+    cachedPromptTokens: number,
+    /** Time spent waiting in the queue before a sequence was free. */
+    queuedMs: number
+};
+
+export type SchedulerStats = {
+    parallel: number,
+    /** Tokens one request may hold (prompt + answer). */
+    contextSize: number,
+    queueLimit: number,
+    busySequences: number,
+    queued: number,
+    requests: number,
+    promptTokens: number,
+    cachedPromptTokens: number,
+    generatedTokens: number,
+    /** llama_decode calls, and the tokens they carried: their ratio shows how much batching happened. */
+    decodeCalls: number,
+    decodedTokens: number
+};
+
+export type BatchSchedulerOptions = {
+    /** Requests waiting for a free sequence beyond this are refused with QueueFullError. */
+    queueLimit: number,
+    /** A thread count the user chose is used for every decode instead of timing 1 against it. */
+    fixedThreads?: boolean
+};
+
+/** The queue is full: the server answers 503 with Retry-After. */
+export class QueueFullError extends EngineError {}
+
+/** The scheduler was closed (the server is shutting down). */
+export class SchedulerClosedError extends EngineError {}
+
+// llama.cpp's default repeat_last_n, as generate.ts.
+const penaltyWindow = 64;
+
+type SequenceInternals = {
+    _resolveSamplerConfig(options: object): object,
+    model: {_model: unknown, _llama: {_bindings: {AddonSampler: new (model: unknown) => AddonSampler}}}
+};
+type ContextInternals = LlamaContext & {batchSize: number, idealThreads: number, _disposed: boolean};
+
+type Slot = {
+    /** llama.cpp's seq_id. */
+    id: number,
+    /** What the KV cache holds for this sequence, position by position. */
+    tokens: Token[],
+    job?: Job,
+    lastUsed: number
+};
+
+type Job = {
+    request: SchedulerRequest,
+    resolve(result: SchedulerResult): void,
+    reject(error: unknown): void,
+    submittedAt: number,
+    startedAt: number,
+    firstTokenAt?: number,
+    slot?: Slot,
+    /** Tokens to decode next: the rest of the prompt, then each sampled token. */
+    pending: Token[],
+    generating: boolean,
+    sampler?: AddonSampler,
+    resolveConfig?: () => object,
+    /** --json-schema / response_format: the sampler enforces it; a closed one ends the request when complete. */
+    grammar?: GrammarRun,
+    generated: Token[],
+    decoder: TokenTextDecoder,
+    stopFilter: StopTextFilter,
+    text: string,
+    cachedPromptTokens: number,
+    onAbortWhileQueued?: () => void
+};
+
+/**
+ * Continuous batching on one llama.cpp context with several sequences, like llama-server's slots:
+ * up to `parallel` requests decode together, one native decode per step carrying the next token of
+ * every generating sequence plus as much of waiting prompts as the batch holds (long prompts are
+ * chunked by the batch size, and new requests join between steps). More requests wait in a bounded
+ * FIFO queue. Each sequence keeps its tokens after a request: the next request goes to the free
+ * sequence sharing the longest prefix with its prompt, and only the rest is evaluated (turn N+1 of
+ * a chat evaluates only the new turn, as llama-server's cache_prompt does).
+ *
+ * It drives node-llama-cpp's native context directly, as directTokenLoop.ts does for one sequence
+ * (same internals of the exactly pinned 3.21.1, checked by `nativeContextOf`). The library's
+ * LlamaContextSequence objects are taken only to reserve the sequence ids; their own bookkeeping
+ * is not used, so nothing else may evaluate on this context.
+ */
+export class BatchScheduler {
+    private readonly native: NativeContext;
+    private readonly slots: Slot[];
+    private readonly queue: Job[] = [];
+    private readonly configSource: SequenceInternals;
+    private readonly batchThreads: number;
+    private readonly threadChoosers = new Map<number, TokenThreadChooser>();
+    private currentThreads: number;
+    private loop: Promise<void> | undefined;
+    private closed = false;
+    private useCounter = 0;
+    private readonly counters = {requests: 0, promptTokens: 0, cachedPromptTokens: 0, generatedTokens: 0, decodeCalls: 0, decodedTokens: 0};
+
+    constructor(private readonly context: LlamaContext, sequences: readonly LlamaContextSequence[], private readonly options: BatchSchedulerOptions) {
+        const native = nativeContextOf(context);
+        const internals = sequences[0] as unknown as Partial<SequenceInternals> | undefined;
+        const ids = sequences.map(nativeSequenceIdOf);
+        if (native == null || internals == null || typeof internals._resolveSamplerConfig !== "function"
+            || typeof internals.model?._llama?._bindings?.AddonSampler !== "function"
+            || typeof (context as Partial<ContextInternals>).batchSize !== "number" || ids.some((id) => id == null))
+            throw new EngineError("This build of node-llama-cpp does not expose what batched serving needs.", {
+                hint: "Reinstall mixtral's dependencies (node-llama-cpp 3.21.1 exactly)."
+            });
+        this.native = native;
+        this.configSource = internals as SequenceInternals;
+        this.slots = ids.map((id) => ({id: id!, tokens: [], lastUsed: 0}));
+        this.batchThreads = (context as ContextInternals).idealThreads;
+        this.currentThreads = this.batchThreads;
+        native.setThreads(this.batchThreads);
+    }
+
+    get parallel(): number {
+        return this.slots.length;
+    }
+
+    /** Tokens one request may hold (prompt + answer): the per-sequence context. */
+    get contextSize(): number {
+        return this.context.contextSize;
+    }
+
+    get stats(): SchedulerStats {
+        return {
+            parallel: this.slots.length,
+            contextSize: this.contextSize,
+            queueLimit: this.options.queueLimit,
+            busySequences: this.slots.filter((slot) => slot.job != null).length,
+            queued: this.queue.length,
+            ...this.counters
+        };
+    }
+
+    /**
+     * Queues a request and resolves with its result once it ends (a stop condition, max tokens, a
+     * full context, or an abort). Throws UsageError for a prompt that cannot fit a sequence,
+     * QueueFullError when the queue is full, SchedulerClosedError after close().
+     */
+    submit(request: SchedulerRequest): Promise<SchedulerResult> {
+        const spec = request.sampling.grammar;
+        // The grammar is parsed (once per text) and given a fresh state before the request queues.
+        if (spec != null && !this.closed)
+            return openGrammarRun(this.context.model, spec).then((grammar) => this.enqueue(request, grammar));
+        return this.enqueue(request, undefined);
+    }
+
+    private enqueue(request: SchedulerRequest, grammar: GrammarRun | undefined): Promise<SchedulerResult> {
+        if (this.closed) return Promise.reject(new SchedulerClosedError("The server is shutting down."));
+        const promptLength = request.promptTokens.length;
+        if (promptLength === 0) return Promise.reject(new UsageError("The prompt is empty."));
+        if (promptLength + 1 >= this.contextSize)
+            return Promise.reject(new UsageError(
+                `The prompt is ${promptLength} tokens, but only ${this.contextSize - 2} fit in the ${this.contextSize}-token context of a sequence.`,
+                {hint: "Shorten the prompt, or raise --context-size (shared by the --parallel sequences)."}
+            ));
+        if (this.queue.length >= this.options.queueLimit)
+            return Promise.reject(new QueueFullError(`All ${this.slots.length} sequences are busy and ${this.queue.length} requests are waiting.`));
+
+        return new Promise<SchedulerResult>((resolve, reject) => {
+            const now = performance.now();
+            const model = this.context.model;
+            const job: Job = {
+                request, resolve, reject,
+                submittedAt: now,
+                startedAt: now,
+                pending: [],
+                generating: false,
+                generated: [],
+                decoder: new TokenTextDecoder((tokens, special, last) => model.detokenize(tokens, special, last), request.promptTokens),
+                stopFilter: new StopTextFilter(request.sampling.stop),
+                text: "",
+                cachedPromptTokens: 0,
+                grammar
+            };
+            this.counters.requests++;
+            if (request.signal?.aborted === true || request.sampling.maxTokens <= 0) {
+                this.finish(job, request.signal?.aborted === true ? "abort" : "maxTokens");
+                return;
+            }
+            // A request cancelled while it waits leaves the queue at once (the queue length is a metric).
+            const signal = request.signal;
+            if (signal != null) {
+                job.onAbortWhileQueued = () => {
+                    const index = this.queue.indexOf(job);
+                    if (index < 0) return;
+                    this.queue.splice(index, 1);
+                    this.finish(job, "abort");
+                };
+                signal.addEventListener("abort", job.onAbortWhileQueued, {once: true});
+            }
+            this.queue.push(job);
+            this.kick();
+        });
+    }
+
+    /** Stops accepting requests, ends running and queued ones with stopReason "abort", and waits for the loop. */
+    async close(): Promise<void> {
+        this.closed = true;
+        for (const job of this.queue.splice(0)) this.finish(job, "abort");
+        for (const slot of this.slots) if (slot.job != null) slot.job.pending = [];
+        await this.loop;
+        for (const slot of this.slots) if (slot.job != null) this.finish(slot.job, "abort");
+    }
+
+    private kick() {
+        this.loop ??= this.run().finally(() => {
+            this.loop = undefined;
+            // A request may have arrived after the loop last looked at the queue.
+            if (this.queue.length > 0 && !this.closed) this.kick();
+        });
+    }
+
+    private async run(): Promise<void> {
+        // Let the submitter's synchronous code (other submits of the same tick) finish first.
+        await Promise.resolve();
+        while (true) {
+            for (const slot of this.slots)
+                if (slot.job != null && (this.closed || slot.job.request.signal?.aborted === true)) this.finish(slot.job, "abort");
+            if (!this.closed) this.admit();
+            const active = this.slots.filter((slot): slot is Slot & {job: Job} => slot.job != null);
+            if (active.length === 0) return;
+            try {
+                await this.step(active);
+            } catch (error) {
+                // A failed decode leaves the sequences' caches unknown: fail their requests and start them empty.
+                for (const slot of active) {
+                    if (slot.job == null) continue;
+                    const job = slot.job;
+                    this.release(job);
+                    job.reject(new EngineError("llama.cpp failed to decode a batch.", {cause: error}));
+                    this.forget(slot);
+                }
+            }
+        }
+    }
+
+    /** Gives free sequences to queued requests, first come first served. */
+    private admit() {
+        while (this.queue.length > 0) {
+            const free = this.slots.filter((slot) => slot.job == null);
+            if (free.length === 0) return;
+            const job = this.queue.shift()!;
+            const prompt = job.request.promptTokens;
+            // The free sequence holding the longest prefix of this prompt; among equals the least recently used.
+            let best = free[0]!;
+            let bestPrefix = -1;
+            for (const slot of free) {
+                const prefix = commonPrefixLength(slot.tokens, prompt);
+                if (prefix > bestPrefix || (prefix === bestPrefix && slot.lastUsed < best.lastUsed)) {
+                    best = slot;
+                    bestPrefix = prefix;
+                }
+            }
+            // At least one prompt token is evaluated: its logits give the first generated token.
+            const keep = this.truncate(best, Math.min(bestPrefix, prompt.length - 1));
+            this.start(job, best, keep);
+        }
+    }
+
+    /** Erases a sequence's KV cache after `keep` tokens; returns how many it still holds. */
+    private truncate(slot: Slot, keep: number): number {
+        if (keep < slot.tokens.length) {
+            if (!this.native.removeTokenCellsFromSequence(slot.id, keep, -1)) {
+                this.forget(slot);
+                return 0;
+            }
+            slot.tokens.length = keep;
+        }
+        return keep;
+    }
+
+    private forget(slot: Slot) {
+        try {
+            this.native.disposeSequence(slot.id);
+        } catch {
+            // Nothing more can be done; the cells are overwritten from position 0 anyway.
+        }
+        slot.tokens = [];
+    }
+
+    private start(job: Job, slot: Slot, cached: number) {
+        if (job.onAbortWhileQueued != null) job.request.signal?.removeEventListener("abort", job.onAbortWhileQueued);
+        const prompt = job.request.promptTokens;
+        slot.job = job;
+        slot.lastUsed = ++this.useCounter;
+        job.slot = slot;
+        job.startedAt = performance.now();
+        job.pending = prompt.slice(cached);
+        job.cachedPromptTokens = cached;
+        this.counters.promptTokens += prompt.length;
+        this.counters.cachedPromptTokens += cached;
+
+        const sampling = job.request.sampling;
+        const penalized = sampling.repeatPenalty !== 1 || (sampling.presencePenalty ?? 0) !== 0 || (sampling.frequencyPenalty ?? 0) !== 0;
+        const generated = job.generated;
+        const settings = {
+            temperature: sampling.temperature,
+            topK: sampling.topK,
+            topP: sampling.topP,
+            minP: sampling.minP,
+            seed: sampling.seed,
+            repeatPenalty: penalized ? {
+                penalty: sampling.repeatPenalty,
+                presencePenalty: sampling.presencePenalty ?? 0,
+                frequencyPenalty: sampling.frequencyPenalty ?? 0,
+                maxPunishTokens: penaltyWindow,
+                punishTokens: () => generated.slice(-penaltyWindow)
+            } : undefined,
+            grammarEvaluationState: job.grammar?.state
+        };
+        const sampler = new this.configSource.model._llama._bindings.AddonSampler(this.configSource.model._model);
+        // The library's own resolution (defaults, a clock seed when none): the same sampling as `complete`.
+        const resolveConfig = () => this.configSource._resolveSamplerConfig(settings);
+        sampler.applyConfig(resolveConfig());
+        job.sampler = sampler;
+        if (penalized) job.resolveConfig = resolveConfig;
+    }
+
+    /** One native decode: a token of every generating sequence, then prompt chunks as far as the batch holds. */
+    private async step(active: (Slot & {job: Job})[]) {
+        const batchSize = (this.context as ContextInternals).batchSize;
+        // Generating sequences first (one token each), so a long prompt never stalls the streams.
+        const ordered = [...active].sort((a, b) => Number(b.job.generating) - Number(a.job.generating) || a.job.startedAt - b.job.startedAt);
+        const entries: {slot: Slot & {job: Job}, tokens: Token[], logits: boolean}[] = [];
+        let room = batchSize;
+        for (const slot of ordered) {
+            if (room === 0) break;
+            const take = Math.min(room, slot.job.pending.length);
+            if (take === 0) continue;
+            entries.push({slot, tokens: slot.job.pending.slice(0, take), logits: take === slot.job.pending.length});
+            room -= take;
+        }
+        if (entries.length === 0) return;
+        const total = batchSize - room;
+
+        const oneTokenEach = entries.every((entry) => entry.tokens.length === 1);
+        const chooser = oneTokenEach && !this.options.fixedThreads && this.batchThreads > 1 ? this.chooserFor(entries.length) : undefined;
+        const threads = chooser?.next() ?? this.batchThreads;
+        if (threads !== this.currentThreads) this.native.setThreads(this.currentThreads = threads);
+
+        this.native.initBatch(total);
+        const logitIndexes = entries.map(({slot, tokens, logits}) =>
+            this.native.addToBatch(slot.id, slot.tokens.length, Uint32Array.from(tokens), logits ? Uint32Array.of(tokens.length - 1) : new Uint32Array(0))[0]);
+        const started = performance.now();
+        await this.native.decodeBatch();
+        chooser?.record(threads, performance.now() - started);
+        this.counters.decodeCalls++;
+        this.counters.decodedTokens += total;
+
+        for (const {slot, tokens} of entries) {
+            for (const token of tokens) slot.tokens.push(token);
+            slot.job.pending = slot.job.pending.slice(tokens.length);
+        }
+        for (const [index, {slot, logits}] of entries.entries()) {
+            const job = slot.job;
+            if (!logits || job.sampler == null) continue;
+            if (job.resolveConfig != null) job.sampler.applyConfig(job.resolveConfig());
+            const token = await this.native.sampleToken(logitIndexes[index]!, job.sampler);
+            if (token === -1) throw new Error("Failed to sample the next token.");
+            this.accept(job, token as Token);
+        }
+    }
+
+    private chooserFor(width: number): TokenThreadChooser {
+        let chooser = this.threadChoosers.get(width);
+        if (chooser == null) this.threadChoosers.set(width, chooser = TokenThreadChooser.measuring(this.batchThreads, this.context.model.size));
+        return chooser;
+    }
+
+    /** A sampled token: end the request, or queue the token for the next decode. */
+    private accept(job: Job, token: Token) {
+        const now = performance.now();
+        job.firstTokenAt ??= now;
+        job.generating = true;
+        if (this.context.model.isEogToken(token)) return this.finish(job, "eos");
+        job.generated.push(token);
+        this.counters.generatedTokens++;
+        job.request.onToken?.(token);
+        const {text, stopped} = job.stopFilter.push(job.decoder.push(token));
+        this.emit(job, text);
+        if (stopped) return this.finish(job, "stop");
+        if (endsNow(job.grammar)) return this.finish(job, "eos");
+        if (job.request.signal?.aborted === true) return this.finish(job, "abort");
+        if (job.generated.length >= job.request.sampling.maxTokens) return this.finish(job, "maxTokens");
+        if (job.slot!.tokens.length + 1 >= this.contextSize) return this.finish(job, "contextFull");
+        job.pending = [token];
+    }
+
+    private emit(job: Job, chunk: string) {
+        if (chunk.length === 0) return;
+        job.text += chunk;
+        try {
+            job.request.onText?.(chunk);
+        } catch {
+            // A consumer's failure (a closed socket) must not stop the other sequences.
+        }
+    }
+
+    /** Frees the job's sequence (its tokens stay cached) and sampler. */
+    private release(job: Job) {
+        if (job.slot != null) {
+            job.slot.job = undefined;
+            job.slot = undefined;
+        }
+        job.sampler?.dispose();
+        job.sampler = undefined;
+        if (job.onAbortWhileQueued != null) job.request.signal?.removeEventListener("abort", job.onAbortWhileQueued);
+    }
+
+    private finish(job: Job, stopReason: StopReason) {
+        this.release(job);
+        if (stopReason !== "stop") {
+            const tail = job.stopFilter.push(job.decoder.flush());
+            this.emit(job, tail.text);
+            if (tail.stopped) stopReason = "stop";
+            else this.emit(job, job.stopFilter.flush());
+        }
+        const finished = performance.now();
+        const firstTokenMs = (job.firstTokenAt ?? finished) - job.submittedAt;
+        const generateMs = job.firstTokenAt == null ? 0 : finished - job.firstTokenAt;
+        const decodeSteps = Math.max(0, job.generated.length - 1);
+        job.resolve({
+            text: job.text,
+            stopReason,
+            tokens: {prompt: job.request.promptTokens.length, generated: job.generated.length},
+            ...completeness(job.grammar, stopReason),
+            timings: {
+                promptMs: (job.firstTokenAt ?? finished) - job.startedAt,
+                firstTokenMs,
+                generateMs,
+                generatedTokensPerSecond: generateMs > 0 ? decodeSteps / (generateMs / 1000) : 0
+            },
+            cachedPromptTokens: job.cachedPromptTokens,
+            queuedMs: job.startedAt - job.submittedAt
+        });
+    }
+}
+
+function commonPrefixLength(a: readonly Token[], b: readonly Token[]): number {
+    const length = Math.min(a.length, b.length);
+    let index = 0;
+    while (index < length && a[index] === b[index]) index++;
+    return index;
+}

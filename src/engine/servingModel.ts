@@ -1,0 +1,103 @@
+import type {LlamaContextSequence, Token} from "node-llama-cpp";
+import {BatchScheduler, type SchedulerResult, type SchedulerSampling, type SchedulerStats} from "./batchScheduler.js";
+import {chatFormatFor, type ChatFormat, type ChatMessage} from "./chatTemplate.js";
+import {tokenizeChatText} from "./chatTokens.js";
+import {tokenizePrompt} from "./generate.js";
+import {openModel, type OpenModelOptions, type OpenedModel} from "./openModel.js";
+import type {Backend} from "./types.js";
+
+export type ServingModelOptions = Omit<OpenModelOptions, "sequences" | "contextSize"> & {
+    /** Sequences decoded together. */
+    parallel: number,
+    /** Tokens each sequence (each request: prompt + answer) may hold. */
+    contextSizePerSequence?: number,
+    /** Requests that may wait for a free sequence. */
+    queueLimit: number
+};
+
+export type ServingCallbacks = {
+    signal?: AbortSignal,
+    onText?: (text: string) => void
+};
+
+export type Conversation = {system?: string, messages: readonly ChatMessage[]};
+
+/**
+ * A model held by `mixtral serve`: one context with `parallel` sequences behind a BatchScheduler,
+ * taking text (a raw prompt, or a conversation rendered with the chat template of `chat`) so that
+ * the HTTP layer never sees tokens or node-llama-cpp.
+ */
+export type ServingModel = {
+    path: string,
+    backend: Backend,
+    threads: number,
+    parallel: number,
+    /** Tokens one request may hold. */
+    contextSize: number,
+    chatFormat: string,
+    loadMs: number,
+    /** A raw completion, tokenized as `mixtral complete` does (same greedy output). */
+    complete(prompt: string, sampling: SchedulerSampling, callbacks?: ServingCallbacks): Promise<SchedulerResult>,
+    /** A chat answer, prompted as `mixtral chat` does; the answer's leading whitespace is dropped, as chat does. */
+    chat(conversation: Conversation, sampling: SchedulerSampling, callbacks?: ServingCallbacks): Promise<SchedulerResult>,
+    readonly stats: SchedulerStats,
+    /** Ends running and queued requests (stopReason "abort"), then frees the model. */
+    close(): Promise<void>
+};
+
+export async function openServingModel(options: ServingModelOptions): Promise<ServingModel> {
+    const {parallel, contextSizePerSequence, queueLimit, ...modelOptions} = options;
+    const opened: OpenedModel = await openModel({...modelOptions, contextSize: contextSizePerSequence, sequences: parallel});
+    let scheduler: BatchScheduler;
+    let format: ChatFormat;
+    try {
+        const sequences: LlamaContextSequence[] = [opened.sequence];
+        while (sequences.length < parallel) sequences.push(opened.context.getSequence());
+        scheduler = new BatchScheduler(opened.context, sequences, {queueLimit, fixedThreads: options.threads != null});
+        format = chatFormatFor(opened.model);
+    } catch (error) {
+        await opened.dispose();
+        throw error;
+    }
+    const model = opened.model;
+    const tokenizeAnswer = (content: string) => model.tokenize(content, false, "trimLeadingSpace");
+
+    return {
+        path: opened.file.path,
+        backend: opened.backend,
+        threads: opened.threads,
+        parallel,
+        contextSize: opened.context.contextSize,
+        chatFormat: format.description,
+        loadMs: opened.loadMs,
+        complete(prompt, sampling, callbacks = {}) {
+            return scheduler.submit({promptTokens: tokenizePrompt(opened.sequence, prompt), sampling, ...callbacks});
+        },
+        async chat({system, messages}, sampling, {signal, onText} = {}) {
+            const answers = new Map<number, readonly Token[]>();
+            messages.forEach((message, index) => {
+                if (message.role === "assistant") answers.set(index, tokenizeAnswer(message.content));
+            });
+            const promptTokens = tokenizeChatText(format.render(system, messages), model.tokenizer, answers);
+            // The answer starts after " [/INST]": that space belongs to the format, not to the answer.
+            let opened = false;
+            const result = await scheduler.submit({
+                promptTokens, sampling, signal,
+                onText: (chunk) => {
+                    if (!opened) chunk = chunk.trimStart();
+                    if (chunk === "") return;
+                    opened = true;
+                    onText?.(chunk);
+                }
+            });
+            return {...result, text: result.text.trimStart()};
+        },
+        get stats() {
+            return scheduler.stats;
+        },
+        async close() {
+            await scheduler.close();
+            await opened.dispose();
+        }
+    };
+}

@@ -1,0 +1,152 @@
+import type {SchedulerSampling} from "../engine/batchScheduler.js";
+import type {ChatMessage} from "../engine/chatTemplate.js";
+import type {Conversation} from "../engine/servingModel.js";
+import {ApiError, invalidParam} from "./apiError.js";
+import {parseResponseFormat} from "./responseFormat.js";
+
+/**
+ * Sampling when a request leaves a parameter out: the defaults of `mixtral complete` and `chat`
+ * (llama.cpp's, as in src/cli/program.ts), so an API call samples as the CLI does.
+ */
+const defaults = {temperature: 0.8, topK: 40, topP: 0.95, minP: 0.05, repeatPenalty: 1};
+
+export type ParsedRequest = {
+    /** The `model` the client named, if any. */
+    model?: string,
+    stream: boolean,
+    includeUsage: boolean,
+    sampling: SchedulerSampling
+} & ({kind: "chat", conversation: Conversation} | {kind: "completion", prompt: string});
+
+type Body = Record<string, unknown>;
+
+export function parseChatRequest(body: unknown, contextSize: number): ParsedRequest {
+    const fields = asObject(body);
+    return {...parseCommon(fields, contextSize), kind: "chat", conversation: parseMessages(fields.messages)};
+}
+
+export function parseCompletionRequest(body: unknown, contextSize: number): ParsedRequest {
+    const fields = asObject(body);
+    return {...parseCommon(fields, contextSize), kind: "completion", prompt: parsePrompt(fields.prompt)};
+}
+
+function asObject(body: unknown): Body {
+    if (body == null || typeof body !== "object" || Array.isArray(body))
+        throw new ApiError(400, "The request body must be a JSON object.");
+    return body as Body;
+}
+
+function parseCommon(fields: Body, contextSize: number) {
+    const n = optionalNumber(fields, "n", {integer: true, min: 1});
+    if (n != null && n > 1) throw new ApiError(400, "Only n = 1 is supported: send one request per answer.", {param: "n", code: "unsupported_value"});
+    const maxTokens = optionalNumber(fields, "max_completion_tokens", {integer: true, min: 0})
+        ?? optionalNumber(fields, "max_tokens", {integer: true, min: 0})
+        // Without a limit the answer may fill the sequence's context, as llama-server's n_predict -1.
+        ?? contextSize;
+    const stream = optionalBoolean(fields, "stream") ?? false;
+    const streamOptions = fields.stream_options;
+    if (streamOptions != null && (typeof streamOptions !== "object" || Array.isArray(streamOptions)))
+        throw invalidParam("stream_options", "stream_options must be an object.");
+    const includeUsage = streamOptions == null ? false : optionalBoolean(streamOptions as Body, "include_usage", "stream_options.include_usage") ?? false;
+    const model = fields.model;
+    if (model != null && typeof model !== "string") throw invalidParam("model", "model must be a string.");
+    const sampling: SchedulerSampling = {
+        maxTokens,
+        temperature: optionalNumber(fields, "temperature", {min: 0, max: 100}) ?? defaults.temperature,
+        topP: optionalNumber(fields, "top_p", {min: 0, max: 1}) ?? defaults.topP,
+        // top_k, min_p and repeat_penalty are llama-server's extensions, taken as it takes them.
+        topK: optionalNumber(fields, "top_k", {integer: true, min: 0}) ?? defaults.topK,
+        minP: optionalNumber(fields, "min_p", {min: 0, max: 1}) ?? defaults.minP,
+        repeatPenalty: optionalNumber(fields, "repeat_penalty", {min: 0, max: 100}) ?? defaults.repeatPenalty,
+        presencePenalty: optionalNumber(fields, "presence_penalty", {min: -2, max: 2}) ?? 0,
+        frequencyPenalty: optionalNumber(fields, "frequency_penalty", {min: -2, max: 2}) ?? 0,
+        seed: parseSeed(fields.seed),
+        stop: parseStop(fields.stop)
+    };
+    const grammar = parseResponseFormat(fields.response_format);
+    if (grammar != null) sampling.grammar = grammar;
+    return {model: model ?? undefined, stream, includeUsage: stream && includeUsage, sampling};
+}
+
+function parseSeed(value: unknown): number | undefined {
+    if (value == null) return undefined;
+    if (typeof value !== "number" || !Number.isInteger(value)) throw invalidParam("seed", "seed must be an integer.");
+    // llama.cpp's seed is 32 bits: larger and negative seeds are taken modulo 2^32, so each still samples the same way.
+    return ((value % 2 ** 32) + 2 ** 32) % 2 ** 32;
+}
+
+function parseStop(value: unknown): string[] {
+    if (value == null) return [];
+    if (typeof value === "string") return [value];
+    if (Array.isArray(value) && value.length <= 16 && value.every((item) => typeof item === "string")) return value as string[];
+    throw invalidParam("stop", "stop must be a string or a list of at most 16 strings.");
+}
+
+function parsePrompt(value: unknown): string {
+    if (typeof value === "string") return value;
+    if (Array.isArray(value) && value.length === 1 && typeof value[0] === "string") return value[0];
+    if (Array.isArray(value) && value.length > 1 && value.every((item) => typeof item === "string"))
+        throw new ApiError(400, "Only one prompt a request is supported: send one request per prompt.", {param: "prompt", code: "unsupported_value"});
+    throw invalidParam("prompt", "prompt must be a string.");
+}
+
+/**
+ * OpenAI messages → the conversation `chat` renders. System (and developer) messages become the
+ * system text, which Mixtral's template folds into the first user turn; consecutive messages of one
+ * role are joined, since the template alternates user and assistant.
+ */
+function parseMessages(value: unknown): Conversation {
+    if (!Array.isArray(value)) throw invalidParam("messages", "messages must be a list of messages.");
+    if (value.length === 0) throw new ApiError(400, "messages must contain at least one message.", {param: "messages", code: "empty_array"});
+    const system: string[] = [];
+    const messages: ChatMessage[] = [];
+    value.forEach((item: unknown, index) => {
+        const param = `messages[${index}]`;
+        if (item == null || typeof item !== "object") throw invalidParam(param, `${param} must be an object.`);
+        const {role, content} = item as Body;
+        const text = messageText(content, `${param}.content`);
+        if (role === "system" || role === "developer") {
+            system.push(text);
+            return;
+        }
+        if (role !== "user" && role !== "assistant")
+            throw invalidParam(`${param}.role`, `${param}.role must be system, developer, user or assistant.`);
+        const last = messages.at(-1);
+        if (last?.role === role) last.content += `\n\n${text}`;
+        else messages.push({role, content: text});
+    });
+    if (messages.at(-1)?.role !== "user")
+        throw new ApiError(400, "The last message (other than system messages) must be from the user.", {param: "messages", code: "invalid_value"});
+    return {system: system.length > 0 ? system.join("\n\n") : undefined, messages};
+}
+
+/** A string, or a list of text parts (`[{type: "text", text}]`). */
+function messageText(content: unknown, param: string): string {
+    if (typeof content === "string") return content;
+    if (Array.isArray(content)) {
+        return content.map((part: unknown, index) => {
+            const {type, text} = (part ?? {}) as Body;
+            if (type !== "text" || typeof text !== "string")
+                throw invalidParam(`${param}[${index}]`, "Only text content parts are supported.");
+            return text;
+        }).join("");
+    }
+    throw invalidParam(param, `${param} must be a string or a list of text parts.`);
+}
+
+function optionalNumber(fields: Body, name: string, {integer = false, min = -Infinity, max = Infinity}: {integer?: boolean, min?: number, max?: number}): number | undefined {
+    const value = fields[name];
+    if (value == null) return undefined;
+    if (typeof value !== "number" || !Number.isFinite(value) || (integer && !Number.isInteger(value)))
+        throw invalidParam(name, `${name} must be ${integer ? "an integer" : "a number"}.`);
+    if (value < min || value > max)
+        throw invalidParam(name, `${name} must be ${max === Infinity ? `at least ${min}` : `between ${min} and ${max}`}.`);
+    return value;
+}
+
+function optionalBoolean(fields: Body, name: string, param = name): boolean | undefined {
+    const value = fields[name];
+    if (value == null) return undefined;
+    if (typeof value !== "boolean") throw invalidParam(param, `${param} must be true or false.`);
+    return value;
+}
