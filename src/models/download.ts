@@ -9,6 +9,7 @@ import {huggingFaceFileUrl, redactToken} from "./huggingFace.js";
 import {acquireLock, type LockHolder} from "./lockFile.js";
 import {backoffDelay, probeRemote, type RemoteFile, type RetryPolicy} from "./probeRemote.js";
 import type {ModelSpec} from "./resolveName.js";
+import {retryDelay, unknownHostError} from "./retryRules.js";
 import {sha256File} from "./sha256File.js";
 import {assertStoreFolder, storeAccessError} from "./storeAccess.js";
 import {fileSize, stagingFilesFor, storeDir, storePathFor, type StagingFiles} from "./store.js";
@@ -237,7 +238,11 @@ function downloadInterrupted() {
  */
 async function transferWithRetries(url: string, staging: StagingFiles, expectedBytes: number | undefined, note: PartialNote, policy: RetryPolicy,
     options: PullOptions, env: NodeJS.ProcessEnv) {
-    for (let attempt = 1; ; attempt++) {
+    // The budget counts failures in a row: an attempt that brought bytes starts the count afresh,
+    // so a long download over a flaky link is not abandoned after its sixth cut.
+    let failures = 0;
+    for (;;) {
+        const bytesBefore = await fileSize(staging.inTransit) ?? 0;
         try {
             await fetchToFile({
                 url,
@@ -258,6 +263,10 @@ async function transferWithRetries(url: string, staging: StagingFiles, expectedB
             return;
         } catch (error) {
             if (options.signal?.aborted === true) throw downloadInterrupted();
+            const unknownHost = unknownHostError(error, url);
+            if (unknownHost != null) throw unknownHost;
+            failures = (await fileSize(staging.inTransit) ?? 0) > bytesBefore ? 1 : failures + 1;
+            const attempt = failures;
             const stalled = error instanceof StallError;
             const reason = stalled ? `no data for ${Math.round(policy.stallMs / 1000)} s` : redactToken(describe(error), env);
             if (!stalled && !isTransient(error))
@@ -267,7 +276,7 @@ async function transferWithRetries(url: string, staging: StagingFiles, expectedB
                     hint: "Check the network and run the same command again; it resumes where it stopped.",
                     cause: sanitized(error, env)
                 });
-            const delayMs = backoffDelay(policy.baseDelayMs, attempt);
+            const delayMs = retryDelay(backoffDelay(policy.baseDelayMs, attempt), error instanceof HttpStatusError ? error.retryAfterMs : undefined, "The download server");
             options.onEvent?.({type: "retry", attempt, delayMs, reason});
             await sleep(delayMs, undefined, {signal: options.signal}).catch(() => {
                 throw downloadInterrupted();
