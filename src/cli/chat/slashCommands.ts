@@ -1,3 +1,5 @@
+import {fileArgument} from "./fileArgument.js";
+
 export type SlashCommand =
     | {name: "help" | "reset" | "retry" | "undo" | "stats" | "exit"}
     | {name: "system", text: string}
@@ -35,7 +37,7 @@ export function parseSlashCommand(line: string): SlashCommand | undefined {
         case "system":
             return {name: "system", text: argument};
         case "save": case "load":
-            return argument === "" ? {name: "usage", usage: `/${name} <file>`} : {name, file: argument};
+            return argument === "" ? {name: "usage", usage: `/${name} <file>`} : {name, file: fileArgument(argument)};
         default:
             return {name: "unknown", text: trimmed};
     }
