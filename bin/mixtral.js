@@ -20,7 +20,8 @@ const earlySignalHandler = (signal) => {
     if ((claimedSignals.get(signal) ?? 0) > 0) return;
     process.exit(signal === "SIGINT" ? 130 : 128 + require("node:os").constants.signals[signal]);
 };
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, earlySignalHandler);
+// The name is bound here: a signal raised with process.emit (serve turns SIGTERM into SIGINT) passes none.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => earlySignalHandler(signal));
 globalThis[Symbol.for("mixtral.earlySignalHandler")] = earlySignalHandler;
 
 // The compile cache makes every later start faster.

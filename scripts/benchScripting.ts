@@ -13,7 +13,7 @@ import {existsSync, mkdirSync, writeFileSync} from "node:fs";
 import {cpus, loadavg} from "node:os";
 import {dirname, join, resolve} from "node:path";
 import {fileURLToPath} from "node:url";
-import {median} from "./native/runOurs.js";
+import {median} from "../src/bench/statistics.js";
 import {testModelPath} from "./gguf/testModels.js";
 
 const here = dirname(fileURLToPath(import.meta.url));

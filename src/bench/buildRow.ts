@@ -1,4 +1,5 @@
 import {mean, summarize} from "./statistics.js";
+import {hasHighSpread} from "./unsteadySamples.js";
 import type {BenchInstance, BenchModelInfo, BenchRow, BenchSystemInfo, InstanceTimings} from "./types.js";
 
 /**
@@ -67,7 +68,9 @@ export function buildRow(
         roofline_ts: roofline,
         roofline_pct: roofline != null ? 100 * summary.avgTs / roofline : null,
         e2e_ttft_ms: timings.e2e != null && timings.e2e.length > 0 ? mean(timings.e2e.map((sample) => sample.firstTokenMs)) : null,
-        e2e_ts: timings.e2e != null && timings.e2e.length > 0 ? mean(timings.e2e.map((sample) => sample.tokensPerSecond)) : null
+        e2e_ts: timings.e2e != null && timings.e2e.length > 0 ? mean(timings.e2e.map((sample) => sample.tokensPerSecond)) : null,
+        rerun_samples_ns: [...timings.rerunSamplesNs ?? []],
+        high_spread: hasHighSpread(timings.samplesNs)
     };
 }
 

@@ -1,5 +1,6 @@
 import {testName} from "../buildRow.js";
 import type {BenchRow} from "../types.js";
+import {highSpreadFraction} from "../unsteadySamples.js";
 import type {PrinterOptions} from "./types.js";
 
 /** A column of the human-readable printers: width as printf's (negative pads on the right). */
@@ -16,6 +17,17 @@ function formatParameters(count: number): string {
 }
 
 const dash = "-";
+
+/** Marks a t/s figure whose repetitions disagree too much to be read as steady (see unsteadySamples.ts). */
+export const highSpreadMark = "!";
+
+/** The footnote under a table that has marked rows. */
+export function highSpreadFootnote(rows: readonly BenchRow[]): string {
+    const marked = rows.filter((row) => row.high_spread).length;
+    if (marked === 0) return "";
+    return `\n${highSpreadMark} ${marked === 1 ? "this row's" : `these ${marked} rows'`} repetitions spread by more than ${highSpreadFraction * 100}% ` +
+        "of the mean (a busy machine, or ggml's per-token threads collapsing): not a steady figure; run again or with more -r.\n";
+}
 
 /**
  * The columns llama-bench's markdown printer shows (model, size, params, backend, the settings that
@@ -34,7 +46,7 @@ export function columnsFor(options: PrinterOptions, {rooflineAsPercent}: {roofli
     if (options.showFlashAttention) columns.push({title: "fa", width: 3, value: (row) => String(row.flash_attn)});
     columns.push(
         {title: "test", width: 15, value: testName},
-        {title: "t/s", width: 20, value: (row) => `${row.avg_ts.toFixed(2)} ± ${row.stddev_ts.toFixed(2)}`}
+        {title: "t/s", width: 20, value: (row) => `${row.avg_ts.toFixed(2)} ± ${row.stddev_ts.toFixed(2)}${row.high_spread ? ` ${highSpreadMark}` : ""}`}
     );
     if (options.showRoofline) {
         columns.push({title: "roofline", width: 10, value: (row) => row.roofline_ts == null ? dash : row.roofline_ts.toFixed(2)});

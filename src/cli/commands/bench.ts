@@ -8,6 +8,7 @@ import {outputFormats, type OutputFormat} from "../../bench/printers/types.js";
 import {runBench, type BenchProgress} from "../../bench/runBench.js";
 import {renderSvgPlot} from "../../bench/svgPlot.js";
 import {testName} from "../../bench/buildRow.js";
+import {rerunNote} from "./benchRowNotes.js";
 import type {BenchFailure, BenchInstance} from "../../bench/types.js";
 import type {LoraAdapter} from "../../engine/loraAdapters.js";
 import type {GpuChoice} from "../../engine/types.js";
@@ -191,7 +192,11 @@ export async function runBenchCommand(options: BenchOptions) {
             signal: interrupt.signal,
             onProgress,
             onLoadProgress: (model, fraction) => status(`loading ${model} ${(fraction * 100).toFixed(0)}%`),
-            onRow: (row) => write(printer.row(row)),
+            onRow: (row) => {
+                write(printer.row(row));
+                const note = rerunNote(row);
+                if (note != null) logLine(`note: ${note}`);
+            },
             onFailure
         }).catch((error: unknown) => {
             if (isAbortError(error)) closeOutput();

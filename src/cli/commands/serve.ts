@@ -6,7 +6,7 @@ import {MixtralError, UsageError} from "../../errors.js";
 import {defaultPlanContextSize} from "../../hardware/memoryBudget.js";
 import {announceServer, withdrawServer} from "../../remote/serverRegistry.js";
 import {createApiServer} from "../../server/apiServer.js";
-import {interruptController} from "../interrupt.js";
+import {claimSignal, interruptController} from "../interrupt.js";
 import type {ModelFlags} from "../loadModelWithProgress.js";
 import {loraAdaptersOf} from "../loraOptions.js";
 import {resolveModel, type ResolvedModel} from "../resolveModelPath.js";
@@ -37,7 +37,9 @@ export async function runServe(options: ServeOptions) {
     const parallel = options.parallel ?? defaultParallel;
     const interrupt = interruptController();
     // SIGTERM (systemd, docker stop, kill) is a Ctrl+C: stop accepting and drain.
+    // Claimed, so that the quiet exit every command gets on SIGTERM (bin/mixtral.js) leaves it to us.
     const onSigterm = () => process.emit("SIGINT");
+    const releaseSigterm = claimSignal("SIGTERM");
     process.on("SIGTERM", onSigterm);
     try {
         const resolved = await resolveModel(options.model, {
@@ -80,6 +82,7 @@ export async function runServe(options: ServeOptions) {
         }
     } finally {
         process.off("SIGTERM", onSigterm);
+        releaseSigterm();
         interrupt.dispose();
     }
 }
