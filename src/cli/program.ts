@@ -16,7 +16,7 @@ const packageJson = createRequire(import.meta.url)("../../../package.json") as {
 export function buildProgram(): Command {
     const program = new Command("mixtral")
         .description("Run Mixtral 8x7B locally through llama.cpp: chat, complete, bench, pull.")
-        .version(packageJson.version, "-V, --version")
+        .version(packageJson.version, "-V, --version", "the versions of mixtral, node-llama-cpp and llama.cpp, and the backends that load")
         .option("--no-color", "no colours, also set by NO_COLOR")
         .showHelpAfterError("(run with --help for usage)")
         .configureHelp({sortSubcommands: false})
@@ -26,6 +26,7 @@ export function buildProgram(): Command {
         });
 
     const chat = program.command("chat")
+        .alias("run")
         .description("chat in the terminal; piped, answer stdin (one message, or one a line with --lines)");
     addModelOptions(chat);
     addEndpointOptions(chat);
@@ -121,6 +122,15 @@ export function buildProgram(): Command {
         .action(async (name: string, options) => {
             const {runPull} = await import("./commands/pull.js");
             await runPull(name, options);
+        });
+
+    program.command("list")
+        .alias("ls")
+        .description("list the downloaded models only (`models` shows the whole catalog)")
+        .option("--json", "print the list as JSON")
+        .action(async (options) => {
+            const {runListDownloaded} = await import("./commands/listDownloaded.js");
+            await runListDownloaded(options);
         });
 
     const models = program.command("models")

@@ -25,7 +25,10 @@ export type GeneratorInfo = {
     /** Loading the model; 0 through a server (it was loaded before). */
     loadMs: number,
     /** The server's base URL when one generates. */
-    endpoint?: string
+    endpoint?: string,
+    /** Engine here: the file's quant (Q4_K_M) and the layers offloaded to the GPU. */
+    quant?: string,
+    gpuLayers?: number
 };
 
 /**

@@ -1,6 +1,7 @@
 import {interruptController, stopGraceMs} from "../interrupt.js";
 import {openGenerator} from "../openGenerator.js";
 import {readOutputConstraint, responseFormatOf} from "../outputConstraint.js";
+import {describeLoaded} from "../chat/describeLoaded.js";
 import {logLine} from "../ui/terminal.js";
 import {readPipedMessage, runPiped} from "../chat/piped.js";
 import {runRepl} from "../chat/repl.js";
@@ -33,10 +34,9 @@ export async function runChat(options: ChatOptions) {
             });
             if (templateNote != null) logLine(`note: ${templateNote}.`);
             const session = generator.startChat({system: options.system});
-            if (options.verbose === true)
-                logLine(`${generator.info.model}: ${session.format.description}; ` + (generator.info.endpoint != null
-                    ? `through ${generator.info.endpoint}`
-                    : `${session.contextSize}-token context, ${generator.info.backend}, ${generator.info.threads} threads`));
+            // What was loaded, as Ollama and llama.cpp say it: always in the REPL, piped only with --verbose.
+            if (interactive || options.verbose === true) logLine(describeLoaded(generator.info, session.contextSize));
+            if (options.verbose === true) logLine(`prompt format: ${session.format.description}`);
             if (options.resume != null) logLine(`(${await loadChat(options.resume, session)})`);
             const sampling = samplingFrom(options, grammar);
             const common = {sampling, json: options.json === true, verbose: options.verbose === true};
