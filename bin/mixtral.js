@@ -7,7 +7,7 @@
 // threads for the cores (measured up to 8x slower generation on 2 cores), and these commands need
 // the pool only for one native call at a time. Downloads (pull) keep the default for file I/O.
 // An explicit UV_THREADPOOL_SIZE from the user wins.
-const modelCommands = new Set(["complete", "chat", "bench", "serve"]);
+const modelCommands = new Set(["complete", "chat", "run", "bench", "serve"]);
 const command = process.argv.slice(2).find((argument) => !argument.startsWith("-"));
 if (command != null && modelCommands.has(command) && process.env.UV_THREADPOOL_SIZE == null)
     process.env.UV_THREADPOOL_SIZE = "1";
@@ -25,7 +25,11 @@ const earlySignalHandler = (signal) => {
     // Only reached when the signal is ignored (SIG_IGN inherited from a shell's `&`).
     process.exit(128 + require("node:os").constants.signals[signal]);
 };
+<<<<<<< HEAD
 // Bound per signal: process.emit("SIGINT") (serve turns SIGTERM into a Ctrl+C) passes no name.
+=======
+// The name is bound here: a signal raised with process.emit (serve turns SIGTERM into SIGINT) passes none.
+>>>>>>> main
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => earlySignalHandler(signal));
 globalThis[Symbol.for("mixtral.earlySignalHandler")] = earlySignalHandler;
 

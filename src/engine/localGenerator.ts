@@ -1,3 +1,4 @@
+import {quantOf} from "../bench/buildRow.js";
 import {chatFormatWithinBudget} from "./chatFormatWithinBudget.js";
 import {ChatSession} from "./chatSession.js";
 import type {ChatFormat} from "./chatTemplate.js";
@@ -9,7 +10,8 @@ import type {TextGenerator} from "./textGenerator.js";
 export function localGenerator(loaded: OpenedModel): TextGenerator {
     let chatFormat: ChatFormat | undefined;
     return {
-        info: {model: loaded.file.path, backend: loaded.backend, threads: loaded.threads, loadMs: loaded.loadMs},
+        info: {model: loaded.file.path, backend: loaded.backend, threads: loaded.threads, loadMs: loaded.loadMs,
+            quant: quantOf(loaded.model.typeDescription), gpuLayers: loaded.model.gpuLayers},
         complete: (prompt, sampling, callbacks = {}) =>
             generate(loaded.sequence, tokenizePrompt(loaded.sequence, prompt), sampling, {onText: callbacks.onText, signal: callbacks.signal}),
         async prepareChat({signal, onProbe}) {
@@ -17,7 +19,11 @@ export function localGenerator(loaded: OpenedModel): TextGenerator {
             chatFormat = choice.format;
             return choice.note;
         },
-        startChat: ({system}) => new ChatSession(loaded.sequence, {system, format: chatFormat}),
+        startChat: ({system}) => new ChatSession(loaded.sequence, {
+            system,
+            format: chatFormat,
+            stateOwner: {modelPath: loaded.file.path, contextSize: loaded.contextSize, ...loaded.kvCache}
+        }),
         dispose: () => loaded.dispose()
     };
 }

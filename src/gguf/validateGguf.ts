@@ -4,6 +4,7 @@ import {ModelFileError} from "../errors.js";
 import {tensorByteSize} from "./ggmlTypeSizes.js";
 import {GgufHeaderError, scanGgufHeader, type GgufScan} from "./scanGgufHeader.js";
 import {checkLlamaMetadata} from "./validateLlamaMetadata.js";
+import {statModelFile} from "./statModelFile.js";
 
 /**
  * Checks a GGUF file with node-llama-cpp's pure-JS reader before native code sees it: llama.cpp
@@ -25,13 +26,7 @@ export type ValidatedGguf = {
 
 export async function validateGgufFile(path: string): Promise<ValidatedGguf> {
     const hint = "Pass the path of a .gguf model file, or a catalog name such as instruct:Q4_K_M (`mixtral models`).";
-    let stat;
-    try {
-        stat = await fs.stat(path);
-    } catch (error) {
-        throw new ModelFileError(`Model file not found: ${path}`, {hint, cause: error});
-    }
-    if (stat.isDirectory()) throw new ModelFileError(`${path} is a directory, not a GGUF model file.`, {hint});
+    const stat = await statModelFile(path, hint);
     if (stat.size === 0) throw new ModelFileError(`${path} is empty (0 bytes), not a GGUF model file.`, {hint: "The download may have failed; delete it and pull the model again."});
 
     const magic = await readMagic(path);
@@ -72,6 +67,17 @@ function checkStructure(path: string, fileBytes: number, info: GgufFileInfo) {
     if (!Number.isSafeInteger(tensorCount) || tensorCount <= 0 || tensorCount > maxTensorCount)
         throw corrupt(`its header claims ${String(info.tensorCount)} tensors`);
 
+    // The reader pads a short file with nothing rather than failing, so a header that ends past
+    // the end of the file (or yields nameless tensors) means the file was cut inside its header;
+    // checked first, as the padded values (a file cut at 100 bytes reads as architecture "lla")
+    // would otherwise be reported as if they were real.
+    const tensors = info.tensorInfo ?? [];
+    const dataStart = info.infoEndOffset;
+    if (dataStart != null && (dataStart > fileBytes || tensors.some((tensor) => tensor.name === "")))
+        throw new ModelFileError(`${path} has a damaged or truncated GGUF header.`, {
+            hint: "The file is incomplete or corrupt; delete it and download it again."
+        });
+
     const architecture = info.metadata?.general?.architecture;
     if (architecture == null)
         throw corrupt("it has no general.architecture key");
@@ -81,15 +87,7 @@ function checkStructure(path: string, fileBytes: number, info: GgufFileInfo) {
             {hint: "Use a Mixtral 8x7B GGUF file, e.g. `mixtral pull instruct:Q4_K_M`."}
         );
 
-    const tensors = info.tensorInfo ?? [];
-    const dataStart = info.infoEndOffset;
     if (dataStart == null || tensors.length !== tensorCount) throw corrupt("its tensor table could not be read");
-    // The reader pads a short file with nothing rather than failing, so a header that ends past
-    // the end of the file (or yields nameless tensors) means the file was cut inside its header.
-    if (dataStart > fileBytes || tensors.some((tensor) => tensor.name === ""))
-        throw new ModelFileError(`${path} has a damaged or truncated GGUF header.`, {
-            hint: "The file is incomplete or corrupt; delete it and download it again."
-        });
 
     let dataEnd = dataStart;
     for (const tensor of tensors) {
