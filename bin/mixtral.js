@@ -25,11 +25,7 @@ const earlySignalHandler = (signal) => {
     // Only reached when the signal is ignored (SIG_IGN inherited from a shell's `&`).
     process.exit(128 + require("node:os").constants.signals[signal]);
 };
-<<<<<<< HEAD
-// Bound per signal: process.emit("SIGINT") (serve turns SIGTERM into a Ctrl+C) passes no name.
-=======
 // The name is bound here: a signal raised with process.emit (serve turns SIGTERM into SIGINT) passes none.
->>>>>>> main
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => earlySignalHandler(signal));
 globalThis[Symbol.for("mixtral.earlySignalHandler")] = earlySignalHandler;
 
