@@ -39,9 +39,11 @@ export async function validateGgufFile(path: string): Promise<ValidatedGguf> {
         scan = await scanGgufHeader(path);
     } catch (error) {
         if (!(error instanceof GgufHeaderError)) throw error;
-        throw new ModelFileError(error.pastEnd ? `${path} has a damaged or truncated GGUF header: ${error.message}.` : `${path} is corrupt: ${error.message}.`, {
-            hint: "The file is incomplete or damaged; delete it and download it again."
-        });
+        const hint = "The file is incomplete or damaged; delete it and download it again.";
+        // A length past the end is what a cut download looks like: that sentence, and where in the hint.
+        if (error.pastEnd)
+            throw new ModelFileError(`${path} has a damaged or truncated GGUF header.`, {hint: `${capitalized(error.message)}. ${hint}`});
+        throw new ModelFileError(`${path} is corrupt: ${error.message}.`, {hint});
     }
 
     let info: GgufFileInfo;
@@ -105,6 +107,10 @@ function checkStructure(path: string, fileBytes: number, info: GgufFileInfo) {
             `${path} is truncated: its tensors need ${dataEnd} bytes but the file has ${fileBytes}.`,
             {hint: "The download did not finish; run the same `mixtral pull` again to resume it, or delete the file."}
         );
+}
+
+function capitalized(text: string): string {
+    return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 async function readMagic(path: string): Promise<string> {
