@@ -1,22 +1,28 @@
 /**
  * `npm run bench:native`: our `mixtral complete` against llama.cpp's own llama-bench, built from the
- * llama.cpp source node-llama-cpp ships, on two Mixtral-shaped Q4_0 models written here. Prints
- * generation tok/s side by side and the ratio, then checks greedy parity with llama-simple.
+ * llama.cpp source node-llama-cpp ships, on Mixtral-shaped Q4_0 models written here — one of them a
+ * layer at Mixtral 8x7B's real width, where a wrong thread choice shows. For each model it prints
+ * generation tok/s of llama-bench -t N (also on node-llama-cpp's prebuilt libraries), ours with
+ * --threads N and ours with the default threads, as medians of interleaved rounds with their range,
+ * then checks greedy parity with llama-simple.
  * A developer tool: never run by tests or CI (it builds C++ and takes minutes).
  *
- * Environment: BENCH_RUNS (rounds per cell, default 5), BENCH_TOKENS (default 128),
- * BENCH_THREADS (default "1,2").
+ * Environment: BENCH_RUNS (rounds, default 5), BENCH_TOKENS (default 128), BENCH_THREADS (N, default
+ * the usable cores, which is also our default), BENCH_MODELS (default "4096w,212m"; also "847m"),
+ * BENCH_PARITY=0 skips the parity check.
  */
 import {execFileSync} from "node:child_process";
 import {existsSync, mkdirSync} from "node:fs";
 import {cpus, loadavg} from "node:os";
 import {dirname, join, resolve} from "node:path";
 import {fileURLToPath} from "node:url";
+import {usableCpuCores} from "../src/hardware/cpuCores.js";
 import {ensureLlamaCppTools} from "./native/llamaCppBuild.js";
 import {runLlamaBench} from "./native/runLlamaBench.js";
-import {median, runOurComplete} from "./native/runOurs.js";
+import {runOurComplete} from "./native/runOurs.js";
 import {checkGreedyParity} from "./native/greedyParity.js";
 import {prebuiltCpuLibrary, prebuiltLibraryEnv} from "./native/prebuiltCpuLibrary.js";
+import {medianWithRange, printTable, ratio} from "./native/roundSummary.js";
 
 // dist/scripts/benchNative.js → the repository root is two folders up; scripts/ → one.
 const here = dirname(fileURLToPath(import.meta.url));
@@ -26,26 +32,39 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 const tokens = Number(process.env.BENCH_TOKENS ?? 128);
-const threadCounts = (process.env.BENCH_THREADS ?? "1,2").split(",").map(Number);
+const threadCounts = (process.env.BENCH_THREADS ?? String(usableCpuCores())).split(",").map(Number);
+const wanted = (process.env.BENCH_MODELS ?? "4096w,212m").split(",").map((name) => name.trim());
 
-/** Mixtral-shaped (8 experts, 2 used, GQA 8/2 heads, 32000 vocab) at the two sizes issue 2 measured. */
-const models = [
-    {label: "212M Q4_0", file: "mixtral-212m-q4_0.gguf", dim: 768, ff: 1024, layers: 8},
-    {label: "847M Q4_0", file: "mixtral-847m-q4_0.gguf", dim: 1024, ff: 3072, layers: 10}
+type ModelShape = {key: string, label: string, file: string, dim: number, ff: number, layers: number, heads?: number, kvHeads?: number, vocab?: number};
+
+/** Mixtral-shaped: 8 experts, 2 used. */
+const allModels: ModelShape[] = [
+    // Mixtral 8x7B's real layer (32 heads, 8 KV heads, 14336-wide experts), one of them: 0.8 GB, ~15–25 ms a
+    // token at 2 threads. A small vocabulary keeps the file and the output head to the layer's scale.
+    {key: "4096w", label: "4096-wide 1-layer Q4_0", file: "mixtral-4096w-1l-q4_0.gguf", dim: 4096, ff: 14336, layers: 1, heads: 32, kvHeads: 8, vocab: 2048},
+    // The two sizes issue 2 measured (GQA 8/2 heads, 32000 vocabulary).
+    {key: "212m", label: "212M Q4_0", file: "mixtral-212m-q4_0.gguf", dim: 768, ff: 1024, layers: 8},
+    {key: "847m", label: "847M Q4_0", file: "mixtral-847m-q4_0.gguf", dim: 1024, ff: 3072, layers: 10}
 ];
+const models = allModels.filter((model) => wanted.includes(model.key));
 
-function writeModel(path: string, shape: {dim: number, ff: number, layers: number}) {
+function writeModel(path: string, shape: ModelShape) {
     // The project's writer keeps an identical existing file.
-    execFileSync(process.execPath, [
+    const args = [
         join(root, "dist", "scripts", "writeModel.js"), "--out", path,
         "--dim", String(shape.dim), "--ff", String(shape.ff), "--layers", String(shape.layers), "--type", "Q4_0"
-    ], {stdio: ["ignore", "ignore", "inherit"]});
+    ];
+    if (shape.heads != null) args.push("--heads", String(shape.heads));
+    if (shape.kvHeads != null) args.push("--kv-heads", String(shape.kvHeads));
+    if (shape.vocab != null) args.push("--vocab", String(shape.vocab));
+    execFileSync(process.execPath, args, {stdio: ["ignore", "ignore", "inherit"]});
 }
 
 mkdirSync(join(benchDir, "models"), {recursive: true});
 const tools = ensureLlamaCppTools(benchDir, ["llama-bench", "llama-simple"], log);
 for (const model of models) writeModel(join(benchDir, "models", model.file), model);
 
+const loadNow = () => loadavg()[0]!.toFixed(1);
 log(`load average ${loadavg().map((value) => value.toFixed(2)).join(" ")} on ${cpus().length} cores ` +
     "(other work on the machine makes every number noisy)");
 const prompt = "Once upon a time";
@@ -53,37 +72,49 @@ const prompt = "Once upon a time";
 const prebuilt = prebuiltCpuLibrary(root);
 const prebuiltEnv = prebuilt == null ? undefined : prebuiltLibraryEnv(benchDir, prebuilt, tools.binDir);
 if (prebuilt != null) log(`node-llama-cpp runs ${prebuilt.cpuLibrary}`);
-const rows: string[][] = [["model", "threads", "llama-bench", "llama-bench, prebuilt libs", "ours", "ratio", "ratio to prebuilt"]];
+const loadAtStart = loadNow();
+const rows: string[][] = [[
+    "model", "N", "llama-bench -t N", "llama-bench -t N, prebuilt", "ours --threads N", "ours default",
+    "default ÷ llama-bench", "--threads ÷ llama-bench", "default ÷ prebuilt"
+]];
 for (const model of models) {
     const path = join(benchDir, "models", model.file);
     log(`${model.label}: llama-bench -p 0 -n ${tokens} against mixtral complete --max-tokens ${tokens}, ${runs} rounds`);
     for (const threads of threadCounts) {
-        // One warm-up run fills the page cache. Then each round runs both, one after the other, so that
-        // load from elsewhere on the machine hits both sides alike; the medians are compared.
-        runOurComplete(root, path, prompt, {threads, maxTokens: 16});
-        const ourSpeeds: number[] = [];
-        const nativeSpeeds: number[] = [];
-        const prebuiltSpeeds: number[] = [];
+        // One warm-up run fills the page cache. Then each round runs every column, one after the other, so
+        // that load from elsewhere on the machine hits them alike; medians are compared.
+        runOurComplete(root, path, prompt, {maxTokens: 16});
+        const speeds = {native: [] as number[], prebuilt: [] as number[], ours: [] as number[], oursDefault: [] as number[]};
+        const ourSpeed = (options: {threads?: number}) => {
+            const result = runOurComplete(root, path, prompt, {...options, maxTokens: tokens});
+            // An early end of sequence would time a handful of tokens: say so rather than compare it.
+            if (result.tokens.generated < tokens / 2) log(`  note: only ${result.tokens.generated} tokens generated (${result.stopReason})`);
+            return result.timings.generatedTokensPerSecond;
+        };
         for (let round = 0; round < runs; round++) {
-            nativeSpeeds.push(runLlamaBench(tools.tool("llama-bench"), path, [threads], tokens, 1)[0]?.tokensPerSecond ?? NaN);
+            speeds.native.push(runLlamaBench(tools.tool("llama-bench"), path, [threads], tokens, 1)[0]?.tokensPerSecond ?? NaN);
             if (prebuiltEnv != null)
-                prebuiltSpeeds.push(runLlamaBench(tools.tool("llama-bench"), path, [threads], tokens, 1, prebuiltEnv)[0]?.tokensPerSecond ?? NaN);
-            ourSpeeds.push(runOurComplete(root, path, prompt, {threads, maxTokens: tokens}).timings.generatedTokensPerSecond);
+                speeds.prebuilt.push(runLlamaBench(tools.tool("llama-bench"), path, [threads], tokens, 1, prebuiltEnv)[0]?.tokensPerSecond ?? NaN);
+            speeds.ours.push(ourSpeed({threads}));
+            speeds.oursDefault.push(ourSpeed({}));
+            log(`  N=${threads} round ${round + 1}: llama-bench ${speeds.native.at(-1)!.toFixed(1)}, prebuilt ${speeds.prebuilt.at(-1)?.toFixed(1) ?? "-"}, ` +
+                `ours --threads ${speeds.ours.at(-1)!.toFixed(1)}, ours default ${speeds.oursDefault.at(-1)!.toFixed(1)} (load ${loadNow()})`);
         }
-        const ours = median(ourSpeeds);
-        const theirs = median(nativeSpeeds);
-        const theirsPrebuilt = prebuiltSpeeds.length > 0 ? median(prebuiltSpeeds) : NaN;
-        log(`  ${threads} thr: llama-bench ${nativeSpeeds.map((speed) => speed.toFixed(0)).join(" ")} → ${theirs.toFixed(1)}; ` +
-            `prebuilt ${prebuiltSpeeds.map((speed) => speed.toFixed(0)).join(" ")} → ${theirsPrebuilt.toFixed(1)}; ` +
-            `ours ${ourSpeeds.map((speed) => speed.toFixed(0)).join(" ")} → ${ours.toFixed(1)}`);
-        rows.push([model.label, String(threads), theirs.toFixed(1), theirsPrebuilt.toFixed(1), ours.toFixed(1),
-            (ours / theirs).toFixed(2), (ours / theirsPrebuilt).toFixed(2)]);
+        rows.push([
+            model.label, String(threads), medianWithRange(speeds.native), medianWithRange(speeds.prebuilt),
+            medianWithRange(speeds.ours), medianWithRange(speeds.oursDefault),
+            ratio(speeds.oursDefault, speeds.native), ratio(speeds.ours, speeds.native), ratio(speeds.oursDefault, speeds.prebuilt)
+        ]);
     }
 }
-console.log(`generation tok/s, medians of ${runs} interleaved rounds, ${tokens} tokens`);
+console.log(`generation tok/s: medians of ${runs} interleaved rounds [min–max], ${tokens} tokens; ` +
+    `our default uses ${usableCpuCores()} threads here; load average ${loadAtStart} at the start, ${loadNow()} at the end`);
 printTable(rows);
 
-const parityModels = [join(root, "test", ".models", "tiny-q8_0.gguf"), join(root, "test", ".models", "tiny-q4_0.gguf"), join(benchDir, "models", models[0]!.file)];
+if (process.env.BENCH_PARITY === "0") process.exit(0);
+// The test models and the 212M one (when benchmarked): the real-width layer adds minutes, not coverage.
+const parityModels = [join(root, "test", ".models", "tiny-q8_0.gguf"), join(root, "test", ".models", "tiny-q4_0.gguf"),
+    ...models.filter((model) => model.key === "212m").map((model) => join(benchDir, "models", model.file))];
 console.log("\ngreedy parity with llama-simple (--temperature 0 --repeat-penalty 1):");
 let allMatch = true;
 for (const model of parityModels) {
@@ -106,12 +137,4 @@ if (!allMatch) {
     console.log("  (a first difference after many identical tokens is usually a near-tie of random weights that two\n" +
         "   builds' floating-point rounding decide differently; the prebuilt-libraries line tells)");
     process.exitCode = 1;
-}
-
-function printTable(table: string[][]) {
-    const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
-    for (const [index, row] of table.entries()) {
-        console.log(row.map((cell, column) => column < 1 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)).join("  "));
-        if (index === 0) console.log(widths.map((width) => "-".repeat(width)).join("  "));
-    }
 }

@@ -17,7 +17,8 @@ import {cpus, loadavg} from "node:os";
 import {dirname, join, resolve} from "node:path";
 import {fileURLToPath} from "node:url";
 import {ensureLlamaCppTools} from "./native/llamaCppBuild.js";
-import {median, runOurComplete} from "./native/runOurs.js";
+import {median} from "../src/bench/statistics.js";
+import {runOurComplete} from "./native/runOurs.js";
 import {startServer, type RunningServer} from "./serve/startServer.js";
 import {aggregateTokensPerSecond, decodeTokensPerSecond, streamCompletion} from "./serve/streamCompletion.js";
 

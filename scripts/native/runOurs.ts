@@ -16,15 +16,10 @@ export function runOurComplete(root: string, model: string, prompt: string, opti
         "--temperature", "0", "--repeat-penalty", "1", "--max-tokens", String(options.maxTokens)
     ];
     if (options.threads != null) args.push("--threads", String(options.threads));
-    // No UV_THREADPOOL_SIZE from the caller's shell: the point is that the defaults are fast.
+    // No UV_THREADPOOL_SIZE or MIXTRAL_THREADS from the caller's shell: the point is that the defaults are fast.
     const env = {...process.env};
     delete env.UV_THREADPOOL_SIZE;
+    delete env.MIXTRAL_THREADS;
     const stdout = execFileSync(process.execPath, args, {encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], cwd: root, env});
     return JSON.parse(stdout) as CompleteJson;
-}
-
-export function median(values: number[]): number {
-    const sorted = [...values].sort((a, b) => a - b);
-    const middle = Math.floor(sorted.length / 2);
-    return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }

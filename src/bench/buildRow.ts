@@ -1,4 +1,5 @@
 import {mean, summarize} from "./statistics.js";
+import {hasHighSpread} from "./unsteadySamples.js";
 import type {BenchInstance, BenchModelInfo, BenchRow, BenchSystemInfo, InstanceTimings} from "./types.js";
 
 /**
@@ -32,14 +33,15 @@ export function buildRow(
         cpu_mask: "0x0",
         cpu_strict: false,
         poll: 50,
-        type_k: "f16",
-        type_v: "f16",
+        type_k: instance.typeK,
+        type_v: instance.typeV,
         n_gpu_layers: model.gpuLayers,
         n_cpu_moe: 0,
         split_mode: "layer",
         main_gpu: 0,
         no_kv_offload: false,
-        flash_attn: instance.flashAttention ? 1 : 0,
+        // llama_flash_attn_type: -1 auto, 0 disabled, 1 enabled.
+        flash_attn: instance.flashAttention === "auto" ? -1 : instance.flashAttention === "on" ? 1 : 0,
         devices: "auto",
         tensor_split: "0.00",
         tensor_buft_overrides: "none",
@@ -67,7 +69,9 @@ export function buildRow(
         roofline_ts: roofline,
         roofline_pct: roofline != null ? 100 * summary.avgTs / roofline : null,
         e2e_ttft_ms: timings.e2e != null && timings.e2e.length > 0 ? mean(timings.e2e.map((sample) => sample.firstTokenMs)) : null,
-        e2e_ts: timings.e2e != null && timings.e2e.length > 0 ? mean(timings.e2e.map((sample) => sample.tokensPerSecond)) : null
+        e2e_ts: timings.e2e != null && timings.e2e.length > 0 ? mean(timings.e2e.map((sample) => sample.tokensPerSecond)) : null,
+        rerun_samples_ns: [...timings.rerunSamplesNs ?? []],
+        high_spread: hasHighSpread(timings.samplesNs)
     };
 }
 

@@ -4,6 +4,7 @@ import {buildRow} from "./buildRow.js";
 import {compareRatio, type PreviousRow} from "./compareRuns.js";
 import {decodeBytesOfFile} from "./decodeBytesOfFile.js";
 import {groupByLoad} from "./expandInstances.js";
+import {rerunPathologicalRepetitions} from "./rerunPathological.js";
 import {knownBandwidthFor} from "./knownBandwidths.js";
 import {bytesPerGeneratedToken, rooflineTokensPerSecond, type DecodeBytes} from "./roofline.js";
 import type {BenchEngine, BenchFailure, BenchInstance, BenchLoadedModel, BenchRow, BenchSystemInfo} from "./types.js";
@@ -120,13 +121,8 @@ export async function runBench(options: RunBenchOptions): Promise<BenchOutcome> 
                 const step = (text: string) => options.onProgress?.({index, total, instance, step: text});
                 try {
                     const testTime = options.now?.() ?? new Date();
-                    const timings = await model.run(instance, {
-                        repetitions: options.repetitions,
-                        warmup: options.warmup,
-                        e2e: options.e2e,
-                        signal,
-                        onStep: step
-                    });
+                    const runOptions = {repetitions: options.repetitions, warmup: options.warmup, e2e: options.e2e, signal, onStep: step};
+                    const timings = await rerunPathologicalRepetitions(model, instance, await model.run(instance, runOptions), runOptions);
                     const rooflineTs = isGenerationTest(instance) && bandwidth != null && decodeBytes != null
                         ? rooflineTokensPerSecond(bandwidth, bytesPerGeneratedToken(decodeBytes, instance.nDepth, instance.nGen))
                         : undefined;

@@ -9,6 +9,14 @@ export function mean(values: readonly number[]): number {
     return sum / values.length;
 }
 
+/** The middle value (the mean of the two middle ones for an even count); 0 for none. */
+export function median(values: readonly number[]): number {
+    if (values.length === 0) return 0;
+    const sorted = [...values].sort((a, b) => a - b);
+    const middle = Math.floor(sorted.length / 2);
+    return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
 export function sampleStdDev(values: readonly number[]): number {
     if (values.length <= 1) return 0;
     const average = mean(values);

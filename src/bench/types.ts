@@ -1,4 +1,5 @@
 import type {ValidatedGguf} from "../gguf/validateGguf.js";
+import type {CacheType, FlashAttentionMode} from "../hardware/kvCacheTypes.js";
 
 /**
  * The shapes shared by the benchmark runner, its printers and the engine's timing loops.
@@ -16,7 +17,9 @@ export type BenchInstance = {
     /** A number of layers, or "max" for all of them. */
     gpuLayers: number | "max",
     batchSize: number,
-    flashAttention: boolean
+    typeK: CacheType,
+    typeV: CacheType,
+    flashAttention: FlashAttentionMode
 };
 
 /** Facts about one loaded model file, the same for every test run on it. */
@@ -50,6 +53,8 @@ export type E2eSample = {firstTokenMs: number, tokensPerSecond: number};
 /** What a timing loop reports for one instance. */
 export type InstanceTimings = {
     samplesNs: number[],
+    /** Samples of pathological repetitions that were run again (samplesNs holds the re-runs). */
+    rerunSamplesNs?: number[],
     /** Only with --mode e2e and a test that generates. */
     e2e?: E2eSample[]
 };
@@ -110,6 +115,10 @@ export type BenchRow = {
     e2e_ttft_ms: number | null,
     /** --mode e2e: mean generated tok/s through sample → detokenize. */
     e2e_ts: number | null,
+    /** Samples of repetitions far slower than the others, replaced by a re-run of each (empty: none). */
+    rerun_samples_ns: number[],
+    /** The tok/s samples' standard deviation is above 25% of their mean (after any re-run): not a steady figure. */
+    high_spread: boolean,
     /** --compare: avg_ts ÷ the matching row's avg_ts in the previous run. */
     compare_ratio?: number | null
 };

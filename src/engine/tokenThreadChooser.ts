@@ -1,3 +1,5 @@
+import {median} from "../bench/statistics.js";
+
 /**
  * Picks the thread count for one-token decodes (generation) by timing them: `batchThreads` or 1.
  *
@@ -135,10 +137,4 @@ export class TokenThreadChooser {
         this.many = [...samples.many];
         this.recent = [];
     }
-}
-
-function median(values: readonly number[]): number {
-    const sorted = [...values].sort((a, b) => a - b);
-    const middle = Math.floor(sorted.length / 2);
-    return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }

@@ -19,13 +19,15 @@ const model: BenchModelInfo = {
     size: 26_441_293_824, parameters: 46_702_792_704, gpuLayers: 0, layerCount: 32
 };
 const base: BenchInstance = {
-    model: model.filename, nPrompt: 0, nGen: 0, nDepth: 0, threads: 16, gpuLayers: 0, batchSize: 512, flashAttention: false
+    model: model.filename, nPrompt: 0, nGen: 0, nDepth: 0, threads: 16, gpuLayers: 0, batchSize: 512, typeK: "f16", typeV: "f16", flashAttention: "off"
 };
 const testTime = new Date("2026-11-30T07:00:00.123Z");
 
 function sampleRows(): BenchRow[] {
     const pp = buildRow({...base, nPrompt: 512}, model, system, {samplesNs: [10_240_000_000, 10_000_000_000, 9_760_000_000]}, {testTime});
-    const tg = buildRow({...base, nGen: 128}, model, system, {samplesNs: [16_000_000_000, 15_800_000_000, 16_200_000_000]},
+    // The tg row had one collapsed repetition (48 s) that was run again.
+    const tg = buildRow({...base, nGen: 128}, model, system,
+        {samplesNs: [16_000_000_000, 15_800_000_000, 16_200_000_000], rerunSamplesNs: [48_000_000_000]},
         {testTime, bandwidthGBs: 204.8, rooflineTs: 25.6});
     return [pp, tg];
 }
@@ -62,14 +64,17 @@ describe("bench printers", () => {
         const keys = Object.keys(rows[0]!);
         expect(keys.slice(0, llamaBenchFields.length)).toEqual([...llamaBenchFields]);
         expect(keys.slice(llamaBenchFields.length)).toEqual([
-            "samples_ns", "samples_ts", "quant", "node_llama_cpp_version", "bandwidth_gbs", "roofline_ts", "roofline_pct", "e2e_ttft_ms", "e2e_ts"
+            "samples_ns", "samples_ts", "quant", "node_llama_cpp_version", "bandwidth_gbs", "roofline_ts", "roofline_pct", "e2e_ttft_ms", "e2e_ts",
+            "rerun_samples_ns", "high_spread"
         ]);
         const tg = rows[1]!;
         expect(tg).toMatchObject({
             cpu_strict: false, no_kv_offload: false, embeddings: false, no_host: false, flash_attn: 0, n_gpu_layers: 0,
             n_prompt: 0, n_gen: 128, model_type: "llama 8x7B Q4_K - Medium", quant: "Q4_K_M", test_time: "2026-11-30T07:00:00Z",
-            avg_ns: 16_000_000_000, samples_ns: [16_000_000_000, 15_800_000_000, 16_200_000_000], roofline_ts: 25.6, bandwidth_gbs: 204.8
+            avg_ns: 16_000_000_000, samples_ns: [16_000_000_000, 15_800_000_000, 16_200_000_000], roofline_ts: 25.6, bandwidth_gbs: 204.8,
+            rerun_samples_ns: [48_000_000_000], high_spread: false
         });
+        expect(rows[0]).toMatchObject({rerun_samples_ns: [], high_spread: false});
         expect(tg.avg_ts).toBeCloseTo(8.000834, 5);
         expect(tg.roofline_pct).toBeCloseTo(100 * 8.000834 / 25.6, 3);
         expect(rows[0]!.roofline_ts).toBeNull();
@@ -82,6 +87,25 @@ describe("bench printers", () => {
         const columns = csv[0]!.split(",");
         expect(columns.slice(0, 3)).toEqual(["build_commit", "build_number", "cpu_info"]);
         for (const line of csv.slice(1)) expect(line.match(/"(?:[^"]|"")*"/g)).toHaveLength(columns.length);
+    });
+
+    it("marks a row whose spread stays above 25% of the mean, with a footnote, in every human-readable format", () => {
+        // Recorded on the loaded 2-core machine (pp64 of the test model at -t 1), after re-running two repetitions.
+        const unsteady = buildRow({...base, nPrompt: 64}, model, system,
+            {samplesNs: [1_579_210, 1_310_847, 5_548_273, 1_285_740, 1_184_481], rerunSamplesNs: [3_117_941, 6_599_119]}, {testTime});
+        expect(unsteady.high_spread).toBe(true);
+        const [steady] = sampleRows();
+        for (const format of ["md", "table"] as const) {
+            const text = print(format, options, [steady!, unsteady]);
+            const lines = text.split("\n");
+            expect(lines.find((line) => line.includes("pp512"))).not.toMatch(/ !/);
+            expect(lines.find((line) => line.includes("pp64"))).toMatch(/\d ± [\d.]+ ! /);
+            expect(text).toContain("! this row's repetitions spread by more than 25% of the mean");
+        }
+        expect(print("md")).not.toContain("spread by more than");
+        const json = JSON.parse(print("json", options, [steady!, unsteady])) as BenchRow[];
+        expect(json.map((row) => row.high_spread)).toEqual([false, true]);
+        expect(print("csv", options, [unsteady]).trimEnd().split("\n")[1]).toMatch(/,"1"$/);
     });
 
     it("adds a ratio column and field only when comparing with a previous run", () => {

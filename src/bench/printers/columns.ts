@@ -1,5 +1,6 @@
 import {testName} from "../buildRow.js";
 import type {BenchRow} from "../types.js";
+import {highSpreadFraction} from "../unsteadySamples.js";
 import type {PrinterOptions} from "./types.js";
 
 /** A column of the human-readable printers: width as printf's (negative pads on the right). */
@@ -17,6 +18,17 @@ function formatParameters(count: number): string {
 
 const dash = "-";
 
+/** Marks a t/s figure whose repetitions disagree too much to be read as steady (see unsteadySamples.ts). */
+export const highSpreadMark = "!";
+
+/** The footnote under a table that has marked rows. */
+export function highSpreadFootnote(rows: readonly BenchRow[]): string {
+    const marked = rows.filter((row) => row.high_spread).length;
+    if (marked === 0) return "";
+    return `\n${highSpreadMark} ${marked === 1 ? "this row's" : `these ${marked} rows'`} repetitions spread by more than ${highSpreadFraction * 100}% ` +
+        "of the mean (a busy machine, or ggml's per-token threads collapsing): not a steady figure; run again or with more -r.\n";
+}
+
 /**
  * The columns llama-bench's markdown printer shows (model, size, params, backend, the settings that
  * vary, test, t/s), then ours: the roofline, end-to-end timings and the ratio to a previous run.
@@ -31,10 +43,12 @@ export function columnsFor(options: PrinterOptions, {rooflineAsPercent}: {roofli
     if (options.showGpuLayers) columns.push({title: "ngl", width: 3, value: (row) => String(row.n_gpu_layers)});
     if (options.showThreads) columns.push({title: "threads", width: 7, value: (row) => String(row.n_threads)});
     if (options.showBatch) columns.push({title: "n_batch", width: 7, value: (row) => String(row.n_batch)});
+    if (options.showTypeK === true) columns.push({title: "type_k", width: 6, value: (row) => row.type_k});
+    if (options.showTypeV === true) columns.push({title: "type_v", width: 6, value: (row) => row.type_v});
     if (options.showFlashAttention) columns.push({title: "fa", width: 3, value: (row) => String(row.flash_attn)});
     columns.push(
         {title: "test", width: 15, value: testName},
-        {title: "t/s", width: 20, value: (row) => `${row.avg_ts.toFixed(2)} ± ${row.stddev_ts.toFixed(2)}`}
+        {title: "t/s", width: 20, value: (row) => `${row.avg_ts.toFixed(2)} ± ${row.stddev_ts.toFixed(2)}${row.high_spread ? ` ${highSpreadMark}` : ""}`}
     );
     if (options.showRoofline) {
         columns.push({title: "roofline", width: 10, value: (row) => row.roofline_ts == null ? dash : row.roofline_ts.toFixed(2)});

@@ -11,7 +11,7 @@ function jsonValue(row: BenchRow, field: keyof BenchRow): string {
     if (value === null || value === undefined) return "null";
     if (typeof value === "boolean") return value ? "true" : "false";
     if (typeof value === "string") return JSON.stringify(value);
-    if (Array.isArray(value)) return `[ ${llamaBenchValueString(row, field)} ]`;
+    if (Array.isArray(value)) return value.length === 0 ? "[]" : `[ ${llamaBenchValueString(row, field)} ]`;
     const type = llamaBenchFieldType(field);
     if (type === "float") return value.toFixed(6);
     return formatOurNumber(value);

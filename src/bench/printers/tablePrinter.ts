@@ -1,4 +1,5 @@
-import {columnsFor, pad} from "./columns.js";
+import type {BenchRow} from "../types.js";
+import {columnsFor, highSpreadFootnote, pad} from "./columns.js";
 import {noPaint, type BenchPrinter, type PrinterOptions} from "./types.js";
 
 const barCells = 10;
@@ -22,6 +23,7 @@ export function tablePrinter(options: PrinterOptions): BenchPrinter {
     const ceilingWidth = barCells + 6;
     const withBar = options.showRoofline;
     const line = (cells: string[]) => cells.join("  ").trimEnd() + "\n";
+    const printed: BenchRow[] = [];
     return {
         header() {
             const titles = columns.map((column) => pad(column.title, column.width));
@@ -30,11 +32,12 @@ export function tablePrinter(options: PrinterOptions): BenchPrinter {
             return paint.bold(line(titles).trimEnd()) + "\n" + paint.dim(line(rule).trimEnd()) + "\n";
         },
         row(row) {
+            printed.push(row);
             const cells = columns.map((column) => pad(column.value(row), column.width));
             if (withBar)
                 cells.push(row.roofline_pct == null ? "" : `${paint.bar(bar(row.roofline_pct / 100))} ${`${row.roofline_pct.toFixed(0)}%`.padStart(4)}`);
             return line(cells);
         },
-        footer: () => paint.dim(`\nbuild: ${options.buildCommit} (${options.buildNumber})`) + "\n"
+        footer: () => highSpreadFootnote(printed) + paint.dim(`\nbuild: ${options.buildCommit} (${options.buildNumber})`) + "\n"
     };
 }
