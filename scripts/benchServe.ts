@@ -93,7 +93,7 @@ try {
         // A ~1,000-token first message, then a short second turn that repeats it with the answer. Time to
         // first token is the time of a 1-token request: the first *text* of a stream can come tokens
         // later (a held-back UTF-8 byte, the answer's leading space), which would blur the comparison.
-        const long = conversationText(round, 230);
+        const long = conversationText(round, 440);
         const turn1Messages = [{role: "user", content: long}];
         const turn1 = await timeRequest(ours.baseUrl, {messages: turn1Messages, temperature: 0, max_tokens: 1});
         samples.turn1.push(turn1.ms);
