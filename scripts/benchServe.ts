@@ -18,7 +18,7 @@ import {dirname, join, resolve} from "node:path";
 import {fileURLToPath} from "node:url";
 import {ensureLlamaCppTools} from "./native/llamaCppBuild.js";
 import {median} from "../src/bench/statistics.js";
-import {runOurComplete} from "./native/runOurs.js";
+import {runCompleteAsync} from "./serve/runCompleteAsync.js";
 import {startServer, type RunningServer} from "./serve/startServer.js";
 import {aggregateTokensPerSecond, decodeTokensPerSecond, streamCompletion} from "./serve/streamCompletion.js";
 
@@ -74,13 +74,13 @@ try {
     // Warm-up: first requests pay page faults and thread start-up on both servers.
     await streamCompletion(ours.baseUrl, "completions", {prompt: "warm up", ...greedy});
     if (llama != null) await streamCompletion(llama.baseUrl, "completions", {prompt: "warm up", ...greedy});
-    runOurComplete(root, modelPath, "warm up", {threads, maxTokens: 8});
+    await runCompleteAsync(root, modelPath, "warm up", {threads, maxTokens: 8});
 
     for (let round = 0; round < runs; round++) {
         log(`round ${round + 1}/${runs}`);
         // Prompts differ by round so that no server answers from a cached prompt.
         const prompt = (index: number) => `Round ${round} stream ${index}: once upon a time`;
-        samples.complete.push(runOurComplete(root, modelPath, prompt(0), {threads, maxTokens: tokens}).timings.generatedTokensPerSecond);
+        samples.complete.push((await runCompleteAsync(root, modelPath, prompt(0), {threads, maxTokens: tokens})).timings.generatedTokensPerSecond);
         const single = await streamCompletion(ours.baseUrl, "completions", {prompt: prompt(1), ...greedy});
         samples.oneStream.push(decodeTokensPerSecond(single));
         samples.oneAggregate.push(aggregateTokensPerSecond([single]));
