@@ -4,13 +4,16 @@ import {readOutputConstraint, responseFormatOf} from "../outputConstraint.js";
 import {logLine} from "../ui/terminal.js";
 import {readPipedMessage, runPiped} from "../chat/piped.js";
 import {runRepl} from "../chat/repl.js";
+import {loadChat} from "../chat/chatStateFile.js";
 import {samplingFrom, type CompleteOptions} from "./complete.js";
 
 export type ChatOptions = CompleteOptions & {
     system?: string,
     lines?: boolean,
     /** --no-history sets this to false. */
-    history: boolean
+    history: boolean,
+    /** --resume <file>: start from a conversation saved with /save (with its KV state when it matches). */
+    resume?: string
 };
 
 /** `mixtral chat`: a REPL when stdin is a terminal, one answer (or one a line with --lines) when piped. */
@@ -24,11 +27,17 @@ export async function runChat(options: ChatOptions) {
         // The engine here, or a server (--endpoint, or a `mixtral serve` of the same file).
         const generator = await openGenerator(options, interrupt.signal, {grammar: grammar != null, responseFormat: await responseFormatOf(options)});
         try {
+            const templateNote = await generator.prepareChat?.({
+                signal: interrupt.signal,
+                onProbe: options.verbose === true ? () => logLine("trying the model's chat template…") : undefined
+            });
+            if (templateNote != null) logLine(`note: ${templateNote}.`);
             const session = generator.startChat({system: options.system});
             if (options.verbose === true)
                 logLine(`${generator.info.model}: ${session.format.description}; ` + (generator.info.endpoint != null
                     ? `through ${generator.info.endpoint}`
                     : `${session.contextSize}-token context, ${generator.info.backend}, ${generator.info.threads} threads`));
+            if (options.resume != null) logLine(`(${await loadChat(options.resume, session)})`);
             const sampling = samplingFrom(options, grammar);
             const common = {sampling, json: options.json === true, verbose: options.verbose === true};
             if (interactive)

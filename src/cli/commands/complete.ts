@@ -23,6 +23,8 @@ export function samplingFrom(options: CompleteOptions, grammar?: GrammarSpec): S
 
 export async function runComplete(promptArgument: string | undefined, options: CompleteOptions) {
     const grammar = await readOutputConstraint(options);
+    if ((options.parallel ?? 1) > 1 && options.lines !== true)
+        throw new UsageError("--parallel decodes several prompts together, so it needs --lines (one prompt a line of stdin).");
     if (options.lines === true) {
         // --lines batches prompts in the engine here; a server would need one request a line.
         if (endpointOf(options) != null)
