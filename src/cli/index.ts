@@ -57,6 +57,11 @@ try {
     exitCode = process.exitCode == null ? ExitCode.ok : Number(process.exitCode);
 } catch (error) {
     exitCode = report(error);
+    // Commander printed mixtral's version; the engine's follow (loaded only now, so --help stays fast).
+    if (error instanceof CommanderError && error.code === "commander.version") {
+        const {printEngineVersions} = await import("./commands/version.js");
+        await printEngineVersions();
+    }
 }
 // Native handles (llama.cpp threads) can keep the loop alive after the work is done. The exit waits
 // for every pending write of the results: one that failed (stdout on a full disk, `> /dev/full`)

@@ -7,6 +7,7 @@ import {planPlacement, type Plan} from "../hardware/planPlacement.js";
 import {probeHardware} from "../hardware/probeHardware.js";
 import {loadCatalog} from "../models/catalog.js";
 import {storeDir} from "../models/store.js";
+import {assertKnownQuant} from "./knownQuant.js";
 
 /** The flags of chat/complete that steer the plan; each one the user gives also wins at load time. */
 export type PlanFlags = {
@@ -34,6 +35,7 @@ export type DefaultModel = {
  * that fit it. When nothing fits, say what is missing instead of loading something doomed.
  */
 export async function planDefaultModel(flags: PlanFlags = {}, {variant = "instruct"}: {variant?: string} = {}): Promise<DefaultModel> {
+    assertKnownQuant(flags.quant, loadCatalog().models);
     const gpu = flags.gpu ?? "auto";
     const hardware = await probeHardware({
         modelsDir: storeDir(),

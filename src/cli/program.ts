@@ -16,7 +16,7 @@ const packageJson = createRequire(import.meta.url)("../../../package.json") as {
 export function buildProgram(): Command {
     const program = new Command("mixtral")
         .description("Run Mixtral 8x7B locally through llama.cpp: chat, complete, bench, pull.")
-        .version(packageJson.version, "-V, --version")
+        .version(packageJson.version, "-V, --version", "the versions of mixtral, node-llama-cpp and llama.cpp, and the backends that load")
         .option("--no-color", "no colours, also set by NO_COLOR")
         .showHelpAfterError("(run with --help for usage)")
         .configureHelp({sortSubcommands: false})
@@ -26,6 +26,7 @@ export function buildProgram(): Command {
         });
 
     const chat = program.command("chat")
+        .alias("run")
         .description("chat in the terminal; piped, answer stdin (one message, or one a line with --lines)");
     addModelOptions(chat);
     addEndpointOptions(chat);
@@ -123,6 +124,15 @@ export function buildProgram(): Command {
             await runPull(name, options);
         });
 
+    program.command("list")
+        .alias("ls")
+        .description("list the downloaded models only (`models` shows the whole catalog)")
+        .option("--json", "print the list as JSON")
+        .action(async (options) => {
+            const {runListDownloaded} = await import("./commands/listDownloaded.js");
+            await runListDownloaded(options);
+        });
+
     const models = program.command("models")
         .description("list the catalog with what is downloaded, sizes and paths")
         .option("--json", "print the list as JSON")
@@ -182,7 +192,7 @@ export function buildProgram(): Command {
 /** Model, engine and placement flags shared by every command that loads a model. */
 function addModelOptions(command: Command) {
     command
-        .option("-m, --model <name>", "a catalog name (instruct:Q4_K_M, base:Q8_0, Q5_K_M), a .gguf path, hf:<owner>/<repo>/<file>.gguf or an https URL")
+        .option("-m, --model <name>", "a catalog name (instruct:Q4_K_M, base:Q8_0, Q5_K_M, aurora), a .gguf path, hf:<owner>/<repo>/<file>.gguf or an https URL")
         .option("-y, --yes", "download a catalog model that is not there yet without asking")
         .option("-c, --context-size <tokens>", "context window in tokens", contextSize)
         .option("-t, --threads <n>", "CPU threads (default: the usable cores)", integer(1, 1024))

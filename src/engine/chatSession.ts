@@ -243,10 +243,13 @@ export class ChatSession {
             droppedExchanges++;
             tokens = this.promptTokens();
         }
-        if (tokens.length + 1 >= contextSize)
+        if (tokens.length + 1 >= contextSize) {
+            // The message alone does not fit: the exchanges left out for it come back.
+            this.windowStart -= 2 * droppedExchanges;
             throw new UsageError(`This message needs ${tokens.length} tokens, more than the ${contextSize}-token context holds.`, {
                 hint: "Shorten it, or raise --context-size."
             });
+        }
         return {tokens, droppedExchanges};
     }
 

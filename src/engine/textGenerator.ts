@@ -25,7 +25,10 @@ export type GeneratorInfo = {
     /** Loading the model; 0 through a server (it was loaded before). */
     loadMs: number,
     /** The server's base URL when one generates. */
-    endpoint?: string
+    endpoint?: string,
+    /** Engine here: the file's quant (Q4_K_M) and the layers offloaded to the GPU. */
+    quant?: string,
+    gpuLayers?: number
 };
 
 /**
@@ -64,5 +67,11 @@ export type TextGenerator = {
     /** A raw completion of the prompt (BOS added as llama.cpp's tools do). */
     complete(prompt: string, sampling: SamplingOptions, callbacks?: TextCallbacks): Promise<GenerationResult>,
     startChat(options: {system?: string}): Conversation,
+    /**
+     * Before the first startChat: tries the model's chat template under a time and size budget
+     * (it is code from the file); the note says why Mistral's format is used instead, if it is.
+     * Only the engine here renders templates; a server does its own.
+     */
+    prepareChat?(options: {signal?: AbortSignal, onProbe?: () => void}): Promise<string | undefined>,
     dispose(): Promise<void>
 };

@@ -42,7 +42,8 @@ describe("constrained output from the command line", () => {
         expect(result.stdout).toBe("");
         expect(result.stderr).toContain("The output was cut at 4 tokens before the JSON was complete; raise --max-tokens.");
 
-        const json = await runCli(["complete", "-m", tinyModel(), "--format", "json", "-n", "4", "--json", "Pet:"]);
+        // A seed whose first tokens do not close the object ("{}" would be complete, and valid).
+        const json = await runCli(["complete", "-m", tinyModel(), "--format", "json", "-n", "4", "--seed", "1", "--json", "Pet:"]);
         expect(json.code).toBe(3);
         expect(JSON.parse(json.stdout)).toMatchObject({stopReason: "maxTokens", complete: false, tokens: {generated: 4}});
     });

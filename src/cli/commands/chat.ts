@@ -1,6 +1,7 @@
 import {interruptController, stopGraceMs} from "../interrupt.js";
 import {openGenerator} from "../openGenerator.js";
-import {readOutputConstraint} from "../outputConstraint.js";
+import {readOutputConstraint, responseFormatOf} from "../outputConstraint.js";
+import {describeLoaded} from "../chat/describeLoaded.js";
 import {logLine} from "../ui/terminal.js";
 import {readPipedMessage, runPiped} from "../chat/piped.js";
 import {runRepl} from "../chat/repl.js";
@@ -25,13 +26,17 @@ export async function runChat(options: ChatOptions) {
     const interrupt = interruptController({graceMs: interactive ? undefined : stopGraceMs});
     try {
         // The engine here, or a server (--endpoint, or a `mixtral serve` of the same file).
-        const generator = await openGenerator(options, interrupt.signal, {grammar: grammar != null});
+        const generator = await openGenerator(options, interrupt.signal, {grammar: grammar != null, responseFormat: await responseFormatOf(options)});
         try {
+            const templateNote = await generator.prepareChat?.({
+                signal: interrupt.signal,
+                onProbe: options.verbose === true ? () => logLine("trying the model's chat template…") : undefined
+            });
+            if (templateNote != null) logLine(`note: ${templateNote}.`);
             const session = generator.startChat({system: options.system});
-            if (options.verbose === true)
-                logLine(`${generator.info.model}: ${session.format.description}; ` + (generator.info.endpoint != null
-                    ? `through ${generator.info.endpoint}`
-                    : `${session.contextSize}-token context, ${generator.info.backend}, ${generator.info.threads} threads`));
+            // What was loaded, as Ollama and llama.cpp say it: always in the REPL, piped only with --verbose.
+            if (interactive || options.verbose === true) logLine(describeLoaded(generator.info, session.contextSize));
+            if (options.verbose === true) logLine(`prompt format: ${session.format.description}`);
             if (options.resume != null) logLine(`(${await loadChat(options.resume, session)})`);
             const sampling = samplingFrom(options, grammar);
             const common = {sampling, json: options.json === true, verbose: options.verbose === true};

@@ -10,6 +10,7 @@ import {simulateHardware} from "../../hardware/simulateHardware.js";
 import type {HardwareProbe} from "../../hardware/types.js";
 import {findCatalogEntry} from "../../models/resolveName.js";
 import {loadCatalog} from "../../models/catalog.js";
+import {assertKnownQuant} from "../knownQuant.js";
 import {diskMarginBytes} from "../../models/diskSpace.js";
 import {formatBytes} from "../../models/formatBytes.js";
 import {catalogFilePath, fileSize, storeDir} from "../../models/store.js";
@@ -54,6 +55,7 @@ export async function runDoctor(options: DoctorOptions) {
 
 async function diagnose(options: DoctorOptions, simulating: boolean): Promise<Report> {
     const catalog = loadCatalog();
+    assertKnownQuant(options.quant, catalog.models);
     // A simulated CUDA/Vulkan machine without --vram borrows this machine's GPU; otherwise the
     // native probe (a second or more) is not needed to answer "what would run there?".
     const needsNativeProbe = !simulating || (options.vram == null && (options.gpu === "cuda" || options.gpu === "vulkan"));

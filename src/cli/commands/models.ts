@@ -1,10 +1,11 @@
 import fs from "node:fs";
 import path from "node:path";
-import {ModelNotFoundError} from "../../errors.js";
+import {ModelNotFoundError, UsageError} from "../../errors.js";
 import {loadCatalog, type Catalog} from "../../models/catalog.js";
 import {adapterPullTargets, findFineTune, fineTuneAdapterPath} from "../../models/fineTunes.js";
 import {formatBytes} from "../../models/formatBytes.js";
 import {parseModelSpec} from "../../models/resolveName.js";
+import {assertStoreFolder, storeAccessError} from "../../models/storeAccess.js";
 import {fileSize, listStoreFiles, removeFromStore, stagingFilesFor, storeDir, storeFileFromArgument, storePathFor} from "../../models/store.js";
 import {writeJson, writeOut} from "../ui/stdout.js";
 import {logLine, terminalPolicy} from "../ui/terminal.js";
@@ -12,6 +13,7 @@ import {logLine, terminalPolicy} from "../ui/terminal.js";
 /** `mixtral models`: the catalog, what is downloaded, sizes and paths. */
 export async function runModelsList(options: {json?: boolean}) {
     const dir = storeDir();
+    await assertStoreFolder(dir);
     const catalog = loadCatalog();
     const rows = await Promise.all(catalog.models.map(async (entry) => {
         const file = storePathFor({kind: "catalog", entry}, dir);
@@ -89,14 +91,19 @@ export async function runModelsRm(name: string) {
     const files = fineTune != null
         ? [fineTuneAdapterPath(fineTune.fineTune), ...adapterPullTargets(fineTune.fineTune).map((target) => storePathFor(target))]
         : [(await storeFileOf(name)).file];
+    if (fineTune == null && (await fs.promises.stat(files[0]!).catch(() => undefined))?.isDirectory() === true)
+        throw new UsageError(`${name} is a folder, not a model file; nothing removed.`, {hint: "Pass a catalog name or one model file listed by `mixtral models`."});
     const removed: string[] = [];
-    for (const file of files) removed.push(...await removeFromStore(file));
+    for (const file of files) removed.push(...await removeFromStore(file).catch((error: unknown) => {
+        throw storeAccessError(error, storeDir()) ?? error;
+    }));
     if (removed.length === 0) throw new ModelNotFoundError(`${name} is not in the store; nothing removed.`, {hint: "See `mixtral models` for what is downloaded."});
     for (const file of removed) logLine(`removed ${file}`);
 }
 
 async function storeFileOf(name: string): Promise<{file: string, label: string}> {
     const dir = storeDir();
+    await assertStoreFolder(dir);
     let spec;
     try {
         spec = parseModelSpec(name, loadCatalog());
