@@ -12,13 +12,18 @@ const command = process.argv.slice(2).find((argument) => !argument.startsWith("-
 if (command != null && modelCommands.has(command) && process.env.UV_THREADPOOL_SIZE == null)
     process.env.UV_THREADPOOL_SIZE = "1";
 
-// Ctrl+C (SIGTERM, SIGHUP) at any moment, from now on: a quiet exit, 130 for Ctrl+C, unless a
+// Ctrl+C (SIGTERM, SIGHUP) at any moment, from now on: a quiet end, 130 for Ctrl+C, unless a
 // command has claimed the signal (src/cli/interrupt.ts fills the claims). The one handler stays
 // for the whole run: swapping a signal's listener loses a signal that arrives meanwhile.
 const claimedSignals = globalThis[Symbol.for("mixtral.claimedSignals")] ??= new Map();
 const earlySignalHandler = (signal) => {
     if ((claimedSignals.get(signal) ?? 0) > 0) return;
-    process.exit(signal === "SIGINT" ? 130 : 128 + require("node:os").constants.signals[signal]);
+    // Dying of the signal, not process.exit: exiting waits for a llama.cpp call running in libuv's
+    // thread pool (a model load, a decode), and a shell shows the same 128 + n either way.
+    process.removeAllListeners(signal);
+    process.kill(process.pid, signal);
+    // Only reached when the signal is ignored (SIG_IGN inherited from a shell's `&`).
+    process.exit(128 + require("node:os").constants.signals[signal]);
 };
 // The name is bound here: a signal raised with process.emit (serve turns SIGTERM into SIGINT) passes none.
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => earlySignalHandler(signal));

@@ -1,5 +1,6 @@
 import {CommanderError} from "commander";
 import {ExitCode, MixtralError} from "../errors.js";
+import {expandLlamaCppFlagAliases} from "./llamaCppFlagAliases.js";
 import {joinLoraScaledArguments} from "./loraOptions.js";
 import {installSignalPolicy} from "./interrupt.js";
 import {buildProgram} from "./program.js";
@@ -52,7 +53,7 @@ exitQuietlyOnClosedPipe(process.stderr);
 
 let exitCode: number = ExitCode.ok;
 try {
-    await buildProgram().parseAsync(joinLoraScaledArguments(process.argv));
+    await buildProgram().parseAsync(joinLoraScaledArguments(expandLlamaCppFlagAliases(process.argv)));
     exitCode = process.exitCode == null ? ExitCode.ok : Number(process.exitCode);
 } catch (error) {
     exitCode = report(error);

@@ -32,7 +32,7 @@ const globals = globalThis as Record<symbol, unknown>;
 const claims = (globals[claimsKey] ??= new Map<EndingSignal, number>()) as Map<EndingSignal, number>;
 
 /**
- * A signal nobody claimed exits at once and quietly, 130 for Ctrl+C (128 + n for the others), at
+ * A signal nobody claimed ends the program at once and quietly (a shell shows 128 + n: 130 for Ctrl+C), at
  * every moment: while Node loads, while node-llama-cpp tests its binding, in a command without its
  * own policy (doctor, models). bin/mixtral.js does it; this covers a start without that shim.
  */
@@ -41,7 +41,10 @@ export function installSignalPolicy() {
     for (const signal of endingSignals) {
         process.on(signal, () => {
             if ((claims.get(signal) ?? 0) > 0) return;
-            process.exit(signal === "SIGINT" ? ExitCode.interrupted : 128 + os.constants.signals[signal]);
+            // As exitAtOnce below: dying of the signal does not wait for the thread pool.
+            process.removeAllListeners(signal);
+            process.kill(process.pid, signal);
+            process.exit(128 + os.constants.signals[signal]);
         });
     }
 }

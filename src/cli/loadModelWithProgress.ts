@@ -1,5 +1,7 @@
+import type {KvCacheSettings} from "../engine/kvCacheSettings.js";
 import type {LoraAdapter} from "../engine/loraAdapters.js";
 import {openModel, type OpenModelOptions, type OpenedModel} from "../engine/openModel.js";
+import type {CacheType, FlashAttentionMode} from "../hardware/kvCacheTypes.js";
 import {loraAdaptersOf} from "./loraOptions.js";
 import {InterruptedError} from "../errors.js";
 import {startProgress} from "./ui/progress.js";
@@ -15,6 +17,9 @@ export type ModelFlags = {
     gpuLayers?: OpenModelOptions["gpuLayers"],
     /** A catalog quant for the plan to use when no --model is given. */
     quant?: string,
+    cacheTypeK?: CacheType,
+    cacheTypeV?: CacheType,
+    flashAttention?: FlashAttentionMode,
     /** --yes: consent to download a catalog model that is missing. */
     yes?: boolean,
     verbose?: boolean,
@@ -39,6 +44,7 @@ export async function loadModelWithProgress(resolved: ResolvedModel, flags: Mode
             // What the user typed wins over the plan.
             gpuLayers: flags.gpuLayers ?? resolved.gpuLayers,
             contextSize: flags.contextSize ?? resolved.contextSize,
+            kvCache: kvCacheFrom(flags, resolved.kvCache),
             threads: flags.threads,
             // a catalog fine-tune (aurora) brings its adapter; --lora adds to it
             lora: [...resolved.lora ?? [], ...loraAdaptersOf(flags)],
@@ -64,4 +70,13 @@ export async function loadModelWithProgress(resolved: ResolvedModel, flags: Mode
  */
 export async function resolveAndLoadModel(flags: ModelFlags, signal: AbortSignal, extra: EngineExtras = {}): Promise<OpenedModel> {
     return loadModelWithProgress(await resolveModelFlags(flags, signal), flags, signal, extra);
+}
+
+/** Each KV-cache flag the user gave wins over the plan's choice, one by one. */
+export function kvCacheFrom(flags: ModelFlags, planned: KvCacheSettings = {}): KvCacheSettings {
+    return {
+        typeK: flags.cacheTypeK ?? planned.typeK,
+        typeV: flags.cacheTypeV ?? planned.typeV,
+        flashAttention: flags.flashAttention ?? planned.flashAttention
+    };
 }

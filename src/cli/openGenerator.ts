@@ -46,18 +46,22 @@ export function endpointOf(flags: GeneratorFlags): string | undefined {
     return flags.endpoint ?? (process.env.MIXTRAL_ENDPOINT === "" ? undefined : process.env.MIXTRAL_ENDPOINT);
 }
 
-export async function openGenerator(flags: GeneratorFlags, signal: AbortSignal, needs: {grammar: boolean} = {grammar: false}): Promise<TextGenerator> {
+/** What the command needs beyond plain text: a grammar, and its OpenAI form when it has one. */
+export type GeneratorNeeds = {grammar: boolean, responseFormat?: Record<string, unknown>};
+
+export async function openGenerator(flags: GeneratorFlags, signal: AbortSignal, needs: GeneratorNeeds = {grammar: false}): Promise<TextGenerator> {
     const endpointValue = endpointOf(flags);
     const adapters = (flags.lora?.length ?? 0) + (flags.loraScaled?.length ?? 0);
     if (endpointValue != null) {
         // What only the engine here can do; a server would silently answer without it.
-        if (needs.grammar)
-            throw new UsageError("--json-schema, --grammar and --format are not sent to servers: the output would not be constrained.", {
-                hint: "Run without --endpoint (and unset MIXTRAL_ENDPOINT) to enforce them with the engine here."
+        // --json-schema and --format travel as response_format; a GBNF grammar has no OpenAI form.
+        if (needs.grammar && needs.responseFormat == null)
+            throw new UsageError("--grammar is not sent to servers (OpenAI's API has no GBNF): the output would not be constrained.", {
+                hint: "Run without --endpoint (and unset MIXTRAL_ENDPOINT) to enforce it with the engine here, or use --json-schema."
             });
         if (adapters > 0)
             throw new UsageError("--lora applies when a model loads, so it does not combine with --endpoint.", {hint: "Load the adapter in the server instead, or run without --endpoint."});
-        return await connectToEndpoint(endpointValue, flags, signal);
+        return await connectToEndpoint(endpointValue, flags, signal, needs.responseFormat);
     }
 
     const resolved = await resolveModelFlags(flags, signal);
@@ -93,7 +97,7 @@ export function chooseModelId(listed: readonly string[], requested: string | und
 }
 
 /** --endpoint: a server somewhere, whatever it runs. */
-async function connectToEndpoint(value: string, flags: GeneratorFlags, signal: AbortSignal): Promise<TextGenerator> {
+async function connectToEndpoint(value: string, flags: GeneratorFlags, signal: AbortSignal, responseFormat: Record<string, unknown> | undefined): Promise<TextGenerator> {
     const baseUrl = parseEndpoint(value);
     const config = {baseUrl, apiKey: apiKey()};
     let listed: string[] = [];
@@ -108,5 +112,5 @@ async function connectToEndpoint(value: string, flags: GeneratorFlags, signal: A
         throw new EndpointError(`${describeEndpoint(baseUrl)} lists no models (GET /models).`, {hint: "Pass the model name the server expects with --model."});
     if (flags.verbose === true) logLine(`using the server at ${describeEndpoint(baseUrl)}, model "${modelId}"`);
     noteIgnoredFlags(flags, "the server");
-    return remoteGenerator({...config, modelId, modelLabel: modelId});
+    return remoteGenerator({...config, modelId, modelLabel: modelId, responseFormat});
 }

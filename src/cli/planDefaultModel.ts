@@ -1,6 +1,8 @@
 import {probeBackends, skipBackendsProbe} from "../engine/probeBackends.js";
 import type {GpuChoice} from "../engine/types.js";
+import type {KvCacheSettings} from "../engine/kvCacheSettings.js";
 import {MixtralError} from "../errors.js";
+import type {CacheType, FlashAttentionMode} from "../hardware/kvCacheTypes.js";
 import {planPlacement, type Plan} from "../hardware/planPlacement.js";
 import {probeHardware} from "../hardware/probeHardware.js";
 import {loadCatalog} from "../models/catalog.js";
@@ -12,7 +14,10 @@ export type PlanFlags = {
     gpu?: GpuChoice,
     quant?: string,
     gpuLayers?: number | "auto" | "max",
-    contextSize?: number
+    contextSize?: number,
+    cacheTypeK?: CacheType,
+    cacheTypeV?: CacheType,
+    flashAttention?: FlashAttentionMode
 };
 
 export type DefaultModel = {
@@ -20,6 +25,7 @@ export type DefaultModel = {
     model: string,
     gpuLayers: number,
     contextSize: number,
+    kvCache: KvCacheSettings,
     reason: string,
     plan: Plan
 };
@@ -46,11 +52,15 @@ export async function planDefaultModel(flags: PlanFlags = {}, {variant = "instru
         variant,
         quant: flags.quant,
         gpuLayers: flags.gpuLayers,
-        contextSize: flags.contextSize
+        contextSize: flags.contextSize,
+        cacheTypeK: flags.cacheTypeK,
+        cacheTypeV: flags.cacheTypeV,
+        flashAttention: flags.flashAttention
     });
     if (plan.model == null)
         throw new MixtralError("No model in the catalog fits this machine.", {
             hint: `${plan.reason}. Try a smaller --context-size or --quant, or pass --model <name|file.gguf> to run one anyway; \`mixtral doctor\` shows the details.`
         });
-    return {model: plan.model, gpuLayers: plan.gpuLayers, contextSize: plan.contextSize, reason: plan.reason, plan};
+    const kvCache: KvCacheSettings = {typeK: plan.kvCacheTypeK, typeV: plan.kvCacheTypeV, flashAttention: plan.flashAttention};
+    return {model: plan.model, gpuLayers: plan.gpuLayers, contextSize: plan.contextSize, kvCache, reason: plan.reason, plan};
 }

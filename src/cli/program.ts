@@ -1,6 +1,7 @@
 import {Command, Option} from "commander";
 import {createRequire} from "node:module";
 import {outputFormats} from "../bench/printers/types.js";
+import {cacheTypes, flashAttentionModes} from "../hardware/kvCacheTypes.js";
 import {defaultPlanContextSize} from "../hardware/memoryBudget.js";
 import {addLoraOptions} from "./loraOptions.js";
 import {contextSize, decimal, gpuChoices, gpuLayers, integer, repeatable} from "./parseOptions.js";
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
         .option("--lines", "piped: each stdin line is the next message of one conversation")
         .option("--json", "print one JSON object a turn: role, content, tokens, timings")
         .option("--no-history", "do not read or save the prompt history (kept in the config dir)")
+        .option("--resume <file>", "start from a conversation saved with /save, with its KV state when the model and context match")
         .option("--verbose", "print llama.cpp's log, and timings after each answer, on stderr")
         .action(async (options) => {
             const {runChat} = await import("./commands/chat.js");
@@ -87,7 +89,9 @@ export function buildProgram(): Command {
         .addOption(new Option("--gpu <backend>", "compute backend").choices(gpuChoices).default("auto"))
         .option("--gpu-layers <list>", "layers to offload: numbers or max", "max")
         .option("-b, --batch-size <n>", "tokens per llama_decode call (n_batch = n_ubatch)", integer(1, 1_048_576), 512)
-        .option("--flash-attn", "use flash attention")
+        .option("--cache-type-k <list>", `KV cache type of keys, -ctk: ${cacheTypes.join(", ")}`, "f16")
+        .option("--cache-type-v <list>", `KV cache type of values, -ctv: ${cacheTypes.join(", ")}`, "f16")
+        .option("--flash-attn [list]", "flash attention, -fa: 1/on, 0/off, auto (alone: 1)", "auto")
         .addOption(new Option("-o, --output <format>", "table on a terminal, md otherwise").choices(outputFormats))
         .addOption(new Option("--mode <mode>", "e2e also times tokenize → generate → sample → detokenize").choices(["throughput", "e2e"]).default("throughput"))
         .option("--no-warmup", "skip the untimed warm-up run")
@@ -173,6 +177,9 @@ export function buildProgram(): Command {
         .option("--quant <quant>", "plan this quant instead of the best that fits, e.g. Q4_K_M")
         .option("-c, --context-size <tokens>", `plan for this context window (default ${defaultPlanContextSize})`, contextSize)
         .option("--gpu-layers <n>", "plan with this many layers on the GPU: a number or max", gpuLayers)
+        .addOption(new Option("--cache-type-k <type>", "plan with this KV cache type of keys instead of choosing").choices(cacheTypes))
+        .addOption(new Option("--cache-type-v <type>", "plan with this KV cache type of values instead of choosing").choices(cacheTypes))
+        .addOption(new Option("--flash-attention <mode>", "plan with flash attention on, off or auto").choices(flashAttentionModes))
         .option("--json", "print the probe and the plan as JSON")
         .action(async (options) => {
             const {runDoctor} = await import("./commands/doctor.js");
@@ -185,13 +192,16 @@ export function buildProgram(): Command {
 /** Model, engine and placement flags shared by every command that loads a model. */
 function addModelOptions(command: Command) {
     command
-        .option("-m, --model <name>", "a catalog name (instruct:Q4_K_M, base:Q8_0, Q5_K_M), a .gguf path, hf:<owner>/<repo>/<file>.gguf or an https URL")
+        .option("-m, --model <name>", "a catalog name (instruct:Q4_K_M, base:Q8_0, Q5_K_M, aurora), a .gguf path, hf:<owner>/<repo>/<file>.gguf or an https URL")
         .option("-y, --yes", "download a catalog model that is not there yet without asking")
         .option("-c, --context-size <tokens>", "context window in tokens", contextSize)
         .option("-t, --threads <n>", "CPU threads (default: the usable cores)", integer(1, 1024))
         .addOption(new Option("--gpu <backend>", "compute backend").choices(gpuChoices).default("auto"))
         .option("--gpu-layers <n>", "layers to offload to the GPU: a number, auto or max", gpuLayers)
-        .option("--quant <quant>", "without --model: use this quant of the catalog instead of the planned one, e.g. Q4_K_M");
+        .option("--quant <quant>", "without --model: use this quant of the catalog instead of the planned one, e.g. Q4_K_M")
+        .addOption(new Option("--cache-type-k <type>", "KV cache type of keys, -ctk (default: f16, or the plan's)").choices(cacheTypes))
+        .addOption(new Option("--cache-type-v <type>", "KV cache type of values, -ctv; quantized needs flash attention (default: f16, or the plan's)").choices(cacheTypes))
+        .addOption(new Option("--flash-attention <mode>", "flash attention, -fa: auto uses it where the backend can (default: auto, or the plan's)").choices(flashAttentionModes));
     addLoraOptions(command);
 }
 

@@ -7,6 +7,7 @@ import {findFineTune} from "../models/fineTunes.js";
 import {formatBytes} from "../models/formatBytes.js";
 import {parseModelSpec} from "../models/resolveName.js";
 import {fileSize, storePathFor} from "../models/store.js";
+import {checkKvCacheSettings, type KvCacheSettings} from "../engine/kvCacheSettings.js";
 import type {PlanFlags} from "./planDefaultModel.js";
 
 export type ResolveModelOptions = {
@@ -25,6 +26,8 @@ export type ResolvedModel = {
     /** Set when a plan chose them; flags given by the user always win. */
     gpuLayers?: number,
     contextSize?: number,
+    /** The KV-cache types and flash attention the plan fitted the context with. */
+    kvCache?: KvCacheSettings,
     /** LoRA adapters a catalog fine-tune (e.g. aurora) applies on top of the file. */
     lora?: LoraAdapter[],
     /** One line saying why this file and placement were chosen (printed with --verbose). */
@@ -43,7 +46,7 @@ export async function resolveModel(model: string | undefined, options: ResolveMo
         const {planDefaultModel} = await import("./planDefaultModel.js");
         const planned = await planDefaultModel(options.planFlags);
         const resolved = await resolveModel(planned.model, options);
-        return {...resolved, gpuLayers: planned.gpuLayers, contextSize: planned.contextSize, reason: `${planned.reason}; ${resolved.reason ?? resolved.path}`};
+        return {...resolved, gpuLayers: planned.gpuLayers, contextSize: planned.contextSize, kvCache: planned.kvCache, reason: `${planned.reason}; ${resolved.reason ?? resolved.path}`};
     }
     if (options.planFlags?.quant != null)
         throw new UsageError("--quant picks a catalog file, so it does not combine with --model.", {hint: `Pass --model ${options.planFlags.quant} for that quant, or drop --quant.`});
@@ -70,8 +73,10 @@ export async function resolveModel(model: string | undefined, options: ResolveMo
 }
 
 /** What chat, complete and serve do first: --model (or the plan) as a file, asking only when a person is at the terminal. */
-export function resolveModelFlags(flags: PlanFlags & {model?: string, yes?: boolean, verbose?: boolean}, signal: AbortSignal): Promise<ResolvedModel> {
-    return resolveModel(flags.model, {
+export async function resolveModelFlags(flags: PlanFlags & {model?: string, yes?: boolean, verbose?: boolean}, signal: AbortSignal): Promise<ResolvedModel> {
+    // An impossible cache combination fails now, not after a plan, a download or a load.
+    checkKvCacheSettings({typeK: flags.cacheTypeK, typeV: flags.cacheTypeV, flashAttention: flags.flashAttention});
+    return await resolveModel(flags.model, {
         interactive: process.stdin.isTTY === true && process.stderr.isTTY === true,
         yes: flags.yes,
         verbose: flags.verbose,

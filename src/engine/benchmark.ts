@@ -8,6 +8,7 @@ import type {ValidatedGguf} from "../gguf/validateGguf.js";
 import {createBenchDecoder, type BenchDecoder} from "./benchDecoder.js";
 import {benchSystemInfo, gpuDeviceNamesOf} from "./benchSystemInfo.js";
 import {generate, tokenizePrompt} from "./generate.js";
+import {benchFlagNames, checkKvCacheSettings, contextKvOptions} from "./kvCacheSettings.js";
 import {backendOf, loadLlama} from "./loadLlama.js";
 import {checkLoraAdapters, loraContextOption, type LoraAdapter} from "./loraAdapters.js";
 import type {GpuChoice} from "./types.js";
@@ -91,6 +92,8 @@ class BenchModel implements BenchLoadedModel {
         const {signal} = options;
         // llama-bench's n_ctx = n_prompt + n_gen + n_depth; node-llama-cpp keeps one cell free.
         const needed = instance.nPrompt + instance.nGen + instance.nDepth + 1;
+        const kvCache = {typeK: instance.typeK, typeV: instance.typeV, flashAttention: instance.flashAttention};
+        checkKvCacheSettings(kvCache, this.file, benchFlagNames);
         let context;
         try {
             context = await this.model.createContext({
@@ -98,7 +101,7 @@ class BenchModel implements BenchLoadedModel {
                 batchSize: instance.batchSize,
                 sequences: 1,
                 threads: {ideal: instance.threads, min: instance.threads},
-                flashAttention: instance.flashAttention,
+                ...contextKvOptions(kvCache),
                 lora: loraContextOption(this.lora),
                 createSignal: signal
             });

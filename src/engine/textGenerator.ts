@@ -3,7 +3,7 @@
  * by the engine in this process (engine/localGenerator.ts) and by any OpenAI-compatible server
  * over HTTP (remote/remoteGenerator.ts). Types only, so the remote path never loads node-llama-cpp.
  */
-import type {ChatTurn} from "./chatSession.js";
+import type {ChatSnapshot, ChatTurn} from "./chatSession.js";
 import type {ChatMessage} from "./chatTemplate.js";
 import type {GenerationResult, SamplingOptions} from "./types.js";
 
@@ -48,7 +48,18 @@ export type Conversation = {
     replace(system: string | undefined, messages: readonly ChatMessage[]): void,
     send(text: string, sampling: SamplingOptions, callbacks?: TextCallbacks): Promise<ChatTurn>,
     retry(sampling: SamplingOptions, callbacks?: TextCallbacks): Promise<ChatTurn>,
-    undo(): boolean
+    undo(): boolean,
+    /** Only the engine in this process has a KV state that /save can keep (see cli/chat/chatStateFile.ts). */
+    readonly kvState?: ConversationKvState
+};
+
+/** The KV state of a local conversation, and what it belongs to. */
+export type ConversationKvState = {
+    /** The model file and context settings a saved state must match to be loaded. */
+    readonly owner: {modelPath: string, contextSize: number, typeK: string, typeV: string, flashAttention: string},
+    snapshot(): ChatSnapshot,
+    save(file: string): Promise<number>,
+    restore(system: string | undefined, messages: readonly ChatMessage[], snapshot: ChatSnapshot, file: string): Promise<boolean>
 };
 
 export type TextGenerator = {
@@ -56,5 +67,11 @@ export type TextGenerator = {
     /** A raw completion of the prompt (BOS added as llama.cpp's tools do). */
     complete(prompt: string, sampling: SamplingOptions, callbacks?: TextCallbacks): Promise<GenerationResult>,
     startChat(options: {system?: string}): Conversation,
+    /**
+     * Before the first startChat: tries the model's chat template under a time and size budget
+     * (it is code from the file); the note says why Mistral's format is used instead, if it is.
+     * Only the engine here renders templates; a server does its own.
+     */
+    prepareChat?(options: {signal?: AbortSignal, onProbe?: () => void}): Promise<string | undefined>,
     dispose(): Promise<void>
 };

@@ -2,6 +2,8 @@ import fs from "node:fs/promises";
 import {readGgufHeader, type GgufFileInfo} from "../engine/readGgufHeader.js";
 import {ModelFileError} from "../errors.js";
 import {tensorByteSize} from "./ggmlTypeSizes.js";
+import {GgufHeaderError, scanGgufHeader, type GgufScan} from "./scanGgufHeader.js";
+import {checkLlamaMetadata} from "./validateLlamaMetadata.js";
 import {statModelFile} from "./statModelFile.js";
 
 /**
@@ -17,7 +19,9 @@ const maxDimension = 2 ** 40;
 export type ValidatedGguf = {
     path: string,
     fileBytes: number,
-    info: GgufFileInfo
+    info: GgufFileInfo,
+    /** the header as our own bounded reader saw it */
+    scan: GgufScan
 };
 
 export async function validateGgufFile(path: string): Promise<ValidatedGguf> {
@@ -29,6 +33,17 @@ export async function validateGgufFile(path: string): Promise<ValidatedGguf> {
     if (magic !== "GGUF")
         throw new ModelFileError(`${path} is not a GGUF model file (it does not start with the GGUF signature).`, {hint});
 
+    // Our bounded reading first: node-llama-cpp's reader loops on some damaged headers.
+    let scan: GgufScan;
+    try {
+        scan = await scanGgufHeader(path);
+    } catch (error) {
+        if (!(error instanceof GgufHeaderError)) throw error;
+        throw new ModelFileError(error.pastEnd ? `${path} has a damaged or truncated GGUF header: ${error.message}.` : `${path} is corrupt: ${error.message}.`, {
+            hint: "The file is incomplete or damaged; delete it and download it again."
+        });
+    }
+
     let info: GgufFileInfo;
     try {
         info = await readGgufHeader(path);
@@ -39,7 +54,8 @@ export async function validateGgufFile(path: string): Promise<ValidatedGguf> {
         });
     }
     checkStructure(path, stat.size, info);
-    return {path, fileBytes: stat.size, info};
+    checkLlamaMetadata(path, scan);
+    return {path, fileBytes: stat.size, info, scan};
 }
 
 function checkStructure(path: string, fileBytes: number, info: GgufFileInfo) {

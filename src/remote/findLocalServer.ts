@@ -52,6 +52,10 @@ export async function findLocalServer(modelPath: string, env: NodeJS.ProcessEnv 
     }
     const skipped: string[] = [];
     for (const server of servers.filter((entry) => entry.modelPath === realModelPath)) {
+        if ((server.adapters?.length ?? 0) > 0) {
+            skipped.push(`the server at ${server.baseUrl} (pid ${server.pid}): it applies LoRA adapters (${server.adapters!.join(", ")})`);
+            continue;
+        }
         if (server.apiKeyRequired && (env.MIXTRAL_API_KEY ?? "") === "") {
             skipped.push(`the server at ${server.baseUrl} (pid ${server.pid}) needs an API key and MIXTRAL_API_KEY is not set`);
             continue;

@@ -47,8 +47,9 @@ export type CompletionRequest = {
     onText?: (text: string, at: number) => void
 };
 
-// A server that does not send its headers within this time is not coming; generation may then take any time.
-const headersTimeoutMs = 60_000;
+// GET /models answers at once on any live server. Completions get no such limit: a server may hold
+// the headers until the first token (ours does), after a queue and a long prompt on a CPU.
+const headersTimeoutMs = 30_000;
 
 async function getJson(config: EndpointConfig, route: string, signal?: AbortSignal): Promise<unknown> {
     let text: string;
@@ -137,7 +138,7 @@ export async function requestCompletion(config: EndpointConfig, request: Complet
     try {
         response = await openRequest({
             method: "POST", url: endpointRoute(config.baseUrl, request.route), endpoint: config.baseUrl,
-            body, apiKey: config.apiKey, signal: request.signal, headersTimeoutMs
+            body, apiKey: config.apiKey, signal: request.signal
         });
     } catch (error) {
         if (error instanceof RequestAborted) return {...outcome, aborted: true};

@@ -11,7 +11,9 @@ export type RemoteTarget = EndpointConfig & {
     /** The model name sent in every request. */
     modelId: string,
     /** What --json reports as the model: the file's path for a local server, else the id. */
-    modelLabel: string
+    modelLabel: string,
+    /** OpenAI's response_format (--json-schema, --format json): the server constrains the output. */
+    responseFormat?: Record<string, unknown>
 };
 
 /**
@@ -62,7 +64,7 @@ async function generateRemotely(
     }
     const outcome = await requestCompletion(target, {
         route,
-        body: {model: target.modelId, ...input, ...samplingBody(sampling)},
+        body: {model: target.modelId, ...input, ...samplingBody(sampling), ...(target.responseFormat == null ? {} : {response_format: target.responseFormat})},
         stream: true,
         signal: callbacks.signal,
         onText: callbacks.onText == null ? undefined : (text) => callbacks.onText?.(text)
@@ -72,7 +74,11 @@ async function generateRemotely(
         throw new EndpointError(`${describeEndpoint(target.baseUrl)} ended the stream before the answer was finished.`, {
             hint: "The server may have stopped or restarted; try again."
         });
-    return resultOf(outcome, sampling, endedAt);
+    const result = resultOf(outcome, sampling, endedAt);
+    // Constrained output is complete unless something cut it (the server's "length" included).
+    if (target.responseFormat != null && result.stopReason !== "abort")
+        result.complete = !(["maxTokens", "stop", "contextFull"] as const).some((reason) => reason === result.stopReason);
+    return result;
 }
 
 /**

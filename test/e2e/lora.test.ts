@@ -102,6 +102,11 @@ describe("LoRA adapters", () => {
             expect(response.status).toBe(200);
             const answer = await response.json() as {choices: {text: string}[]};
             expect(answer.choices[0]!.text).toBe(await mergedText());
+            // a plain `complete` of the same file must not be answered by the fine-tuned server
+            const plain = await runCli(["complete", "-m", baseModel, ...greedy, "--json", "--verbose", prompt], {env: {MIXTRAL_RUNTIME_DIR: server.runtimeDir}});
+            expect(plain.code, plain.stderr).toBe(0);
+            expect(plain.stderr).toMatch(/not using the server at http:\/\/127\.0\.0\.1:\d+\/v1 \(pid \d+\): it applies LoRA adapters/);
+            expect((JSON.parse(plain.stdout) as {text: string}).text).toBe(await baseText());
         } finally {
             await stopAllServers();
         }

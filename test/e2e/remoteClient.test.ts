@@ -1,4 +1,6 @@
+import {rm, writeFile} from "node:fs/promises";
 import http from "node:http";
+import os from "node:os";
 import type {AddressInfo} from "node:net";
 import path from "node:path";
 import {afterAll, beforeAll, describe, expect, test} from "vitest";
@@ -95,6 +97,31 @@ describe("complete and chat through --endpoint", () => {
         expect(remoteParsed[1]).toMatchObject({role: "assistant", stopReason: local[1]!.stopReason, tokens: {generated: local[1]!.tokens.generated, contextSize: null}});
         // The server counts the whole conversation as the prompt of turn 2.
         expect(remoteParsed[1]!.tokens.prompt).toBeGreaterThan(remoteParsed[0]!.tokens.prompt!);
+    });
+
+    test("--json-schema travels as response_format: the standalone greedy object, and a cut one exits 3; --grammar is refused", async () => {
+        const schema = path.join(repoRoot, "test", "fixtures", "schemas", "pet.json");
+        const args = ["complete", "--model", tinyModel(), ...greedy, "--json-schema", schema, "-n", "200", "--json", "Pet:"];
+        const standalone = await json<CompleteJson & {complete: boolean}>([...args, "--no-server"], awayFromServer);
+        const remote = await json<CompleteJson & {complete: boolean}>([...args, "--endpoint", serve.baseUrl], awayFromServer);
+        expect(standalone.complete).toBe(true);
+        expect(remote).toMatchObject({text: standalone.text, complete: true});
+        expect(Object.keys(JSON.parse(remote.text) as object).sort()).toEqual(["age", "kind", "name", "vaccinated", "weight"]);
+
+        const cut = await runCli(["complete", "--endpoint", serve.baseUrl, ...greedy, "--json-schema", schema, "-n", "4", "Pet:"], {env: awayFromServer});
+        expect(cut.code).toBe(3);
+        expect(cut.stdout).toBe("");
+        expect(cut.stderr).toContain("The output was cut at 4 tokens before the JSON was complete; raise --max-tokens.");
+
+        const grammar = path.join(os.tmpdir(), `mixtral-client-yesno-${process.pid}.gbnf`);
+        await writeFile(grammar, "root ::= \"yes\" | \"no\"\n");
+        try {
+            const refused = await runCli(["complete", "--endpoint", serve.baseUrl, "--grammar", grammar, "Is it?"], {env: awayFromServer});
+            expect(refused.code).toBe(2);
+            expect(refused.stderr).toMatch(/^error: --grammar is not sent to servers/);
+        } finally {
+            await rm(grammar, {force: true});
+        }
     });
 
     test("a refused connection is one sentence and exit code 1", async () => {

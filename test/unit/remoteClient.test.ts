@@ -1,6 +1,7 @@
 import http from "node:http";
 import type {AddressInfo} from "node:net";
 import {afterEach, describe, expect, it} from "vitest";
+import {chooseModelId} from "../../src/cli/openGenerator.js";
 import {EndpointError, UsageError} from "../../src/errors.js";
 import {parseEndpoint} from "../../src/remote/endpointUrl.js";
 import {listModelIds, requestCompletion} from "../../src/remote/openAiClient.js";
@@ -159,5 +160,14 @@ describe("the OpenAI client", () => {
         expect(parseEndpoint("http://localhost:11434").href).toBe("http://localhost:11434/v1");
         expect(() => parseEndpoint("localhost:8080")).toThrow(UsageError);
         expect(() => parseEndpoint("not a url")).toThrow(UsageError);
+    });
+
+    it("names the model as the server lists it: --model, else its file name, else the first id", () => {
+        const listed = ["tiny-q8_0", "other"];
+        expect(chooseModelId(listed, undefined)).toBe("tiny-q8_0");
+        expect(chooseModelId(listed, "other")).toBe("other");
+        expect(chooseModelId(listed, "./models/other.gguf")).toBe("other");
+        expect(chooseModelId(listed, "mixtral:8x7b")).toBe("mixtral:8x7b");
+        expect(chooseModelId([], undefined)).toBeUndefined();
     });
 });

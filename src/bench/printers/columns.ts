@@ -43,6 +43,8 @@ export function columnsFor(options: PrinterOptions, {rooflineAsPercent}: {roofli
     if (options.showGpuLayers) columns.push({title: "ngl", width: 3, value: (row) => String(row.n_gpu_layers)});
     if (options.showThreads) columns.push({title: "threads", width: 7, value: (row) => String(row.n_threads)});
     if (options.showBatch) columns.push({title: "n_batch", width: 7, value: (row) => String(row.n_batch)});
+    if (options.showTypeK === true) columns.push({title: "type_k", width: 6, value: (row) => row.type_k});
+    if (options.showTypeV === true) columns.push({title: "type_v", width: 6, value: (row) => row.type_v});
     if (options.showFlashAttention) columns.push({title: "fa", width: 3, value: (row) => String(row.flash_attn)});
     columns.push(
         {title: "test", width: 15, value: testName},

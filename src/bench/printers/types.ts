@@ -19,6 +19,9 @@ export type PrinterOptions = {
     showGpuLayers: boolean,
     showBatch: boolean,
     showFlashAttention: boolean,
+    /** Shown, as llama-bench does, when -ctk / -ctv are not just f16. */
+    showTypeK?: boolean,
+    showTypeV?: boolean,
     showRoofline: boolean,
     showCompare: boolean,
     showE2e: boolean,

@@ -6,7 +6,7 @@ import {ExitCode, UsageError} from "../../errors.js";
 import {incompleteOutput} from "../outputConstraint.js";
 import {readPrompt} from "../readPrompt.js";
 import {writeOut} from "../ui/stdout.js";
-import {logLine} from "../ui/terminal.js";
+import {logError, logLine} from "../ui/terminal.js";
 import {contextNotes, formatTimings, turnJson} from "./turnReport.js";
 
 export type PipedOptions = {
@@ -44,7 +44,7 @@ export async function runPiped(session: Conversation, message: string | undefine
     for await (const line of lines) {
         if (line.trim() === "") continue;
         turns++;
-        if (!await answer(session, line, options)) break;
+        if (!await answerOrReport(session, line, options)) break;
     }
     options.signal.removeEventListener("abort", stopReading);
     if (options.signal.aborted) {
@@ -53,6 +53,21 @@ export async function runPiped(session: Conversation, message: string | undefine
     }
     if (turns === 0)
         throw new UsageError("Nothing to answer: stdin had no lines.", {hint: "With --lines, each line of stdin is one message."});
+}
+
+/**
+ * With --lines one message that cannot be answered (longer than the context) is reported, and the
+ * conversation goes on with the next line; the exit code still says something failed.
+ */
+async function answerOrReport(session: Conversation, message: string, options: PipedOptions): Promise<boolean> {
+    try {
+        return await answer(session, message, options);
+    } catch (error) {
+        if (!(error instanceof UsageError)) throw error;
+        logError(error.message, error.hint);
+        process.exitCode = error.exitCode;
+        return true;
+    }
 }
 
 /** One turn; false when Ctrl+C stopped it (the rest of the input is not answered). */

@@ -3,9 +3,10 @@ import type {ChatTurn} from "../../engine/chatSession.js";
 import type {Conversation} from "../../engine/textGenerator.js";
 import type {SamplingOptions} from "../../engine/types.js";
 import {ExitCode, MixtralError} from "../../errors.js";
+import {incompleteOutput} from "../outputConstraint.js";
 import {writeOut} from "../ui/stdout.js";
 import {logError, logLine, terminalPolicy} from "../ui/terminal.js";
-import {loadConversation, saveConversation} from "./conversationFile.js";
+import {loadChat, saveChat} from "./chatStateFile.js";
 import {chatHistoryPath, historySize, readHistory, writeHistory} from "./historyFile.js";
 import {MultilineInput} from "./multilineInput.js";
 import {applySetting, formatSettings} from "./replSettings.js";
@@ -102,6 +103,9 @@ export async function runRepl(session: Conversation, options: ReplOptions): Prom
             lastTurn = turn;
             addToTotals(totals, turn);
             for (const note of contextNotes(turn)) logLine(colors.yellow(`(${note})`));
+            // A constrained answer cut short stays in the conversation; the user should know it does not parse.
+            const cut = incompleteOutput(turn, options.sampling.grammar);
+            if (cut != null) logLine(colors.yellow(`(${cut.message})`));
             if (turn.stopReason === "abort") logLine(colors.dim("(stopped)"));
             if (options.verbose) logLine(colors.dim(formatTimings(turn)));
         };
@@ -134,15 +138,11 @@ export async function runRepl(session: Conversation, options: ReplOptions): Prom
                     logLine(session.undo() ? colors.dim("(dropped the last exchange)") : "Nothing to undo.");
                     break;
                 case "save":
-                    await saveConversation(command.file, session.systemPrompt, session.history);
-                    logLine(colors.dim(`(saved ${session.history.length} messages to ${command.file})`));
+                    logLine(colors.dim(`(${await saveChat(command.file, session)})`));
                     break;
-                case "load": {
-                    const loaded = await loadConversation(command.file);
-                    session.replace(loaded.system, loaded.messages);
-                    logLine(colors.dim(`(loaded ${loaded.messages.length} messages from ${command.file})`));
+                case "load":
+                    logLine(colors.dim(`(${await loadChat(command.file, session)})`));
                     break;
-                }
                 case "stats":
                     logLine(formatStats({
                         messages: session.history.length,

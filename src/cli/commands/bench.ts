@@ -10,8 +10,10 @@ import {renderSvgPlot} from "../../bench/svgPlot.js";
 import {testName} from "../../bench/buildRow.js";
 import {rerunNote} from "./benchRowNotes.js";
 import type {BenchFailure, BenchInstance} from "../../bench/types.js";
+import {benchFlagNames, checkKvCacheSettings} from "../../engine/kvCacheSettings.js";
 import type {LoraAdapter} from "../../engine/loraAdapters.js";
 import type {GpuChoice} from "../../engine/types.js";
+import {cacheTypes, type CacheType, type FlashAttentionMode} from "../../hardware/kvCacheTypes.js";
 import {loraAdaptersOf} from "../loraOptions.js";
 import {defaultThreadCount, usableCpuCores} from "../../hardware/cpuCores.js";
 import {interruptController, stopGraceMs} from "../interrupt.js";
@@ -33,7 +35,10 @@ export type BenchOptions = {
     gpu: GpuChoice,
     gpuLayers: string,
     batchSize: number,
-    flashAttn?: boolean,
+    cacheTypeK: string,
+    cacheTypeV: string,
+    /** A list, or true for a bare --flash-attn (the boolean flag it used to be). */
+    flashAttn: string | true,
     output?: string,
     mode: "throughput" | "e2e",
     warmup: boolean,
@@ -84,8 +89,38 @@ function paramsFrom(options: BenchOptions): BenchParams {
         threads: options.threads == null ? [defaultThreadCount()] : parseIntegerList("-t", options.threads, 1, 1024),
         gpuLayers: parseGpuLayersList(options.gpuLayers),
         batchSize: options.batchSize,
-        flashAttention: options.flashAttn === true
+        typeK: parseCacheTypeList("-ctk", options.cacheTypeK),
+        typeV: parseCacheTypeList("-ctv", options.cacheTypeV),
+        flashAttention: parseFlashAttentionList(options.flashAttn === true ? "1" : options.flashAttn)
     };
+}
+
+export function parseCacheTypeList(flag: string, value: string): CacheType[] {
+    return value.split(",").map((item) => {
+        const type = item.trim().toLowerCase();
+        if (!(cacheTypes as readonly string[]).includes(type))
+            throw new UsageError(`${flag} expects comma-separated cache types (${cacheTypes.join(", ")}); got "${value}".`, {hint: `For example: ${flag} f16,q8_0`});
+        return type as CacheType;
+    });
+}
+
+/** llama-bench's -fa values: 1/on/true/enabled, 0/off/false/disabled, auto/-1. */
+export function parseFlashAttentionList(value: string): FlashAttentionMode[] {
+    return value.split(",").map((item): FlashAttentionMode => {
+        const word = item.trim().toLowerCase();
+        if (["1", "on", "true", "enabled"].includes(word)) return "on";
+        if (["0", "off", "false", "disabled"].includes(word)) return "off";
+        if (word === "auto" || word === "-1") return "auto";
+        throw new UsageError(`-fa expects comma-separated 0, 1 or auto; got "${value}".`, {hint: "For example: -fa 0,1"});
+    });
+}
+
+/** What llama.cpp would refuse for every model (a quantized V cache without flash attention), refused before any loads. */
+function checkCombinations(params: BenchParams) {
+    for (const typeK of params.typeK)
+        for (const typeV of params.typeV)
+            for (const flashAttention of params.flashAttention)
+                checkKvCacheSettings({typeK, typeV, flashAttention}, undefined, benchFlagNames);
 }
 
 export function outputFormatFrom(value: string | undefined): OutputFormat {
@@ -104,6 +139,7 @@ function describe(instance: BenchInstance, withGpuLayers: boolean): string {
 
 export async function runBenchCommand(options: BenchOptions) {
     const params = paramsFrom(options);
+    checkCombinations(params);
     if (options.threads != null) warnAboutThreads(params.threads);
     const format = outputFormatFrom(options.output);
     const instances = expandInstances(params);
@@ -143,7 +179,10 @@ export async function runBenchCommand(options: BenchOptions) {
             showThreads: system.backends === "CPU" || params.threads.length > 1,
             showGpuLayers,
             showBatch: params.batchSize !== 512,
-            showFlashAttention: params.flashAttention,
+            // As llama-bench: a column only for settings that differ from its defaults (f16, auto).
+            showFlashAttention: params.flashAttention.some((mode) => mode !== "auto"),
+            showTypeK: params.typeK.some((type) => type !== "f16"),
+            showTypeV: params.typeV.some((type) => type !== "f16"),
             showRoofline: params.nGen.some((n) => n > 0),
             showCompare: previous != null,
             showE2e: options.mode === "e2e",

@@ -2,7 +2,7 @@ import {ExitCode, UsageError} from "../../errors.js";
 import type {GrammarSpec, SamplingOptions} from "../../engine/types.js";
 import {interruptController, stopGraceMs} from "../interrupt.js";
 import {endpointOf, openGenerator, type GeneratorFlags} from "../openGenerator.js";
-import {incompleteOutput, readOutputConstraint, type OutputConstraintFlags} from "../outputConstraint.js";
+import {incompleteOutput, readOutputConstraint, responseFormatOf, type OutputConstraintFlags} from "../outputConstraint.js";
 import {readPrompt} from "../readPrompt.js";
 import {roundForJson, writeJson, writeOut} from "../ui/stdout.js";
 import {logLine} from "../ui/terminal.js";
@@ -23,6 +23,8 @@ export function samplingFrom(options: CompleteOptions, grammar?: GrammarSpec): S
 
 export async function runComplete(promptArgument: string | undefined, options: CompleteOptions) {
     const grammar = await readOutputConstraint(options);
+    if ((options.parallel ?? 1) > 1 && options.lines !== true)
+        throw new UsageError("--parallel decodes several prompts together, so it needs --lines (one prompt a line of stdin).");
     if (options.lines === true) {
         // --lines batches prompts in the engine here; a server would need one request a line.
         if (endpointOf(options) != null)
@@ -39,7 +41,7 @@ export async function runComplete(promptArgument: string | undefined, options: C
     const interrupt = interruptController({graceMs: stopGraceMs});
     try {
         // The engine here, or a server (--endpoint, or a `mixtral serve` of the same file).
-        const generator = await openGenerator(options, interrupt.signal, {grammar: grammar != null});
+        const generator = await openGenerator(options, interrupt.signal, {grammar: grammar != null, responseFormat: await responseFormatOf(options)});
         try {
             const result = await generator.complete(prompt, samplingFrom(options, grammar), {
                 onText: stream ? writeOut : undefined,

@@ -1,5 +1,7 @@
 import {probeBackends, skipBackendsProbe} from "../../engine/probeBackends.js";
+import {checkKvCacheSettings} from "../../engine/kvCacheSettings.js";
 import type {Backend} from "../../engine/types.js";
+import type {CacheType, FlashAttentionMode} from "../../hardware/kvCacheTypes.js";
 import {adviseOnHardware, knownLimits} from "../../hardware/adviseOnHardware.js";
 import {formatMemory} from "../../hardware/byteSizes.js";
 import {planPlacement, type Plan} from "../../hardware/planPlacement.js";
@@ -24,6 +26,9 @@ export type DoctorOptions = {
     ram?: string,
     quant?: string,
     contextSize?: number,
+    cacheTypeK?: CacheType,
+    cacheTypeV?: CacheType,
+    flashAttention?: FlashAttentionMode,
     gpuLayers?: number | "auto" | "max"
 };
 
@@ -35,6 +40,7 @@ type Report = {
 };
 
 export async function runDoctor(options: DoctorOptions) {
+    checkKvCacheSettings({typeK: options.cacheTypeK, typeV: options.cacheTypeV, flashAttention: options.flashAttention});
     const simulating = options.gpu != null || options.vram != null || options.ram != null;
     const spinner = startSpinner(simulating ? "Planning…" : "Probing hardware…");
     let report: Report;
@@ -63,7 +69,10 @@ async function diagnose(options: DoctorOptions, simulating: boolean): Promise<Re
         catalog: catalog.models,
         quant: options.quant,
         gpuLayers: options.gpuLayers,
-        contextSize: options.contextSize
+        contextSize: options.contextSize,
+        cacheTypeK: options.cacheTypeK,
+        cacheTypeV: options.cacheTypeV,
+        flashAttention: options.flashAttention
     });
     const entry = plan.model == null ? undefined : findCatalogEntry(plan.model, catalog);
     const planDownloaded = entry != null && await fileSize(catalogFilePath(entry, probe.modelsDir)) != null;
@@ -93,6 +102,9 @@ function toJson({probe, plan, planDownloaded, hints}: Report) {
             placement: plan.placement,
             flashAttention: plan.flashAttention,
             kvCacheType: plan.kvCacheType,
+            kvCacheTypeK: plan.kvCacheTypeK,
+            kvCacheTypeV: plan.kvCacheTypeV,
+            kvBytesPerToken: plan.kvBytesPerToken,
             memory: plan.memory,
             reason: plan.reason
         },
@@ -125,11 +137,11 @@ function render({probe, plan, planDownloaded, hints}: Report): string {
     if (plan.model != null && plan.fileBytes != null) {
         row("model", `${plan.model} (${formatBytes(plan.fileBytes)}, ${planDownloaded ? "downloaded" : "not downloaded yet"})`);
         row("placement", `${plan.placement}: ${plan.gpuLayers} of ${plan.totalLayers} layers on the GPU`);
-        row("context", `${plan.contextSize} tokens, ${plan.kvCacheType} KV cache, flash attention ${plan.flashAttention}`);
+        row("context", `${plan.contextSize} tokens, ${plan.kvCacheType} KV cache (${formatMemory(plan.memory.kvCacheBytes)}), flash attention ${plan.flashAttention}`);
         row("memory", memoryLine(plan));
     } else row("model", colors.yellow("none fits"));
     row("why", plan.reason);
-    if (plan.model != null && probe.source === "probe" && probe.nativeError == null) row("run", `mixtral chat   (same as: mixtral chat --model ${plan.model} --gpu-layers ${plan.gpuLayers} --context-size ${plan.contextSize})`);
+    if (plan.model != null && probe.source === "probe" && probe.nativeError == null) row("run", `mixtral chat   (same as: mixtral chat --model ${plan.model} --gpu-layers ${plan.gpuLayers} --context-size ${plan.contextSize}${cacheFlags(plan)})`);
 
     if (hints.length > 0) {
         lines.push("");
@@ -146,4 +158,10 @@ function memoryLine(plan: Plan): string {
     const {gpuNeedBytes, gpuBudgetBytes, ramNeedBytes, ramBudgetBytes} = plan.memory;
     const ram = `RAM ~${formatMemory(ramNeedBytes)} of ${formatMemory(ramBudgetBytes)} usable`;
     return gpuBudgetBytes > 0 ? `GPU ~${formatMemory(gpuNeedBytes)} of ${formatMemory(gpuBudgetBytes)} usable, ${ram}` : ram;
+}
+
+/** The cache flags that reproduce the plan by hand; none for llama.cpp's defaults. */
+function cacheFlags(plan: Plan): string {
+    if (plan.kvCacheTypeK === "f16" && plan.kvCacheTypeV === "f16" && plan.flashAttention === "auto") return "";
+    return ` --cache-type-k ${plan.kvCacheTypeK} --cache-type-v ${plan.kvCacheTypeV} --flash-attention ${plan.flashAttention}`;
 }
