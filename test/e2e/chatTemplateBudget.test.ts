@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import {afterAll, beforeAll, describe, expect, test} from "vitest";
-import {ggufValue} from "../../scripts/gguf/ggufValues.js";
+import {ggufValue} from "../../src/gguf/write/ggufValues.js";
 import {mixtralInstructChatTemplate} from "../../scripts/gguf/mixtralChatTemplate.js";
 import {writeTinyModel} from "./helpers/damagedMetadata.js";
 import {cliPath, repoRoot, runCli} from "./helpers/runCli.js";
@@ -60,7 +60,7 @@ describe("a chat template that cannot be rendered within budget falls back to Mi
         const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.on("close", (c, s) => resolve([c, s])));
         clearTimeout(killer);
         expect(stderr).toContain("trying the model's chat template");
-        expect(signal).toBeNull();
-        expect(code).toBe(130);
+        // 130, or ended by SIGINT itself when the stop outlasts interrupt.ts's grace (a shell shows 130 too).
+        expect(code === 130 || signal === "SIGINT", `code ${code}, signal ${signal}`).toBe(true);
     }, 60_000);
 });

@@ -33,3 +33,10 @@ describe("a header that would make a trusting reader loop is judged at once", ()
         expect(lines.length).toBeLessThanOrEqual(2);
     });
 });
+
+test("a LoRA adapter with such a header is judged at once too", async () => {
+    const result = await runCli(["complete", "--model", tinyModel(), "--lora", files.dimensionsTwoPow31, "Hello"], {timeoutMs: 20_000});
+    expect(result.signal).toBeNull();
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^error: .*is not a GGUF LoRA adapter/);
+});

@@ -25,7 +25,7 @@ describe("metadata llama.cpp would abort on is refused with one sentence naming 
 
     test("the undamaged tiny model passes", async () => {
         const file = path.join(dir, "intact.gguf");
-        const {writeGguf} = await import("../../scripts/gguf/writeGguf.js");
+        const {writeGguf} = await import("../../src/gguf/write/writeGguf.js");
         const {mixtralMetadata, mixtralTensors} = await import("../../scripts/gguf/mixtralModel.js");
         const {tinyShape} = await import("../e2e/helpers/damagedMetadata.js");
         await writeGguf(file, mixtralMetadata(tinyShape), mixtralTensors(tinyShape));

@@ -1,8 +1,8 @@
 import path from "node:path";
 import {mixtralMetadata, mixtralTensors, type MixtralModelOptions} from "../../../scripts/gguf/mixtralModel.js";
-import {ggufValue, type GgufValue} from "../../../scripts/gguf/ggufValues.js";
+import {ggufValue, type GgufValue} from "../../../src/gguf/write/ggufValues.js";
 import {buildVocabulary} from "../../../scripts/gguf/vocabulary.js";
-import {writeGguf} from "../../../scripts/gguf/writeGguf.js";
+import {writeGguf} from "../../../src/gguf/write/writeGguf.js";
 
 /**
  * Tiny Mixtral files whose metadata is plausible but wrong in one value, each of which llama.cpp
