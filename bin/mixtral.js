@@ -7,10 +7,27 @@
 // threads for the cores (measured up to 8x slower generation on 2 cores), and these commands need
 // the pool only for one native call at a time. Downloads (pull) keep the default for file I/O.
 // An explicit UV_THREADPOOL_SIZE from the user wins.
-const modelCommands = new Set(["complete", "chat", "bench", "serve"]);
+const modelCommands = new Set(["complete", "chat", "run", "bench", "serve"]);
 const command = process.argv.slice(2).find((argument) => !argument.startsWith("-"));
 if (command != null && modelCommands.has(command) && process.env.UV_THREADPOOL_SIZE == null)
     process.env.UV_THREADPOOL_SIZE = "1";
+
+// Ctrl+C (SIGTERM, SIGHUP) at any moment, from now on: a quiet end, 130 for Ctrl+C, unless a
+// command has claimed the signal (src/cli/interrupt.ts fills the claims). The one handler stays
+// for the whole run: swapping a signal's listener loses a signal that arrives meanwhile.
+const claimedSignals = globalThis[Symbol.for("mixtral.claimedSignals")] ??= new Map();
+const earlySignalHandler = (signal) => {
+    if ((claimedSignals.get(signal) ?? 0) > 0) return;
+    // Dying of the signal, not process.exit: exiting waits for a llama.cpp call running in libuv's
+    // thread pool (a model load, a decode), and a shell shows the same 128 + n either way.
+    process.removeAllListeners(signal);
+    process.kill(process.pid, signal);
+    // Only reached when the signal is ignored (SIG_IGN inherited from a shell's `&`).
+    process.exit(128 + require("node:os").constants.signals[signal]);
+};
+// The name is bound here: a signal raised with process.emit (serve turns SIGTERM into SIGINT) passes none.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => earlySignalHandler(signal));
+globalThis[Symbol.for("mixtral.earlySignalHandler")] = earlySignalHandler;
 
 // The compile cache makes every later start faster.
 require("node:module").enableCompileCache?.();

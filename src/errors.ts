@@ -46,6 +46,9 @@ export class DownloadError extends MixtralError {}
 /** The native engine failed (load, context creation, generation). */
 export class EngineError extends MixtralError {}
 
+/** An OpenAI-compatible server (--endpoint, or a local `mixtral serve`) could not be reached or refused a request. */
+export class EndpointError extends MixtralError {}
+
 /** Constrained output that ended before the grammar was complete: exit code 3, so scripts never take it as valid. */
 export class CutOffError extends MixtralError {
     constructor(message: string, options: {hint?: string, cause?: unknown} = {}) {

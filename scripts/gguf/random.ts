@@ -2,18 +2,10 @@
  * Deterministic pseudo-random weights. Each tensor gets its own stream seeded from (model seed, tensor
  * name), so a tensor's values do not depend on which tensors were written before it.
  */
+import {mulberry32} from "../../src/bench/mulberry32.js";
 
-/** mulberry32: a tiny 32-bit generator, uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-    let state = seed >>> 0;
-    return () => {
-        state = (state + 0x6D2B79F5) >>> 0;
-        let t = state;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
+// Test fixtures (loraFixtures.ts) draw their own streams from it.
+export {mulberry32};
 
 /** FNV-1a of the name mixed with the seed, so every tensor has a distinct stream. */
 export function tensorSeed(seed: number, name: string): number {

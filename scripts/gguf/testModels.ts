@@ -10,7 +10,7 @@ import type {TensorType} from "../../src/gguf/write/tensorTypes.js";
 import {writeModelIfChanged, type WriteIfChangedResult} from "./writeModelIfChanged.js";
 import type {MixtralModelOptions} from "./mixtralModel.js";
 
-export type TestModelName = "tiny-f32" | "tiny-f16" | "tiny-q8_0" | "tiny-q4_0" | "tiny-q8_0-notemplate";
+export type TestModelName = "tiny-f32" | "tiny-f16" | "tiny-q8_0" | "tiny-q4_0" | "tiny-q8_0-notemplate" | "tiny-32k-q8_0";
 
 const tinyShape = {
     dim: 64,
@@ -23,6 +23,14 @@ const tinyShape = {
     seed: 42
 } as const;
 
+/**
+ * Mixtral's own 32k training context, with heads of 32 (a multiple of the 32-value blocks of
+ * q8_0/q4_0, which llama.cpp requires to quantize the KV cache with flash attention): the model for
+ * long contexts and quantized KV-cache tests. One head keeps 32k tokens of attention cheap (a 16k-token
+ * prompt takes seconds of one core); 32k tokens of its f16 cache take 8 MiB.
+ */
+const longContextShape = {...tinyShape, dim: 32, heads: 1, kvHeads: 1, contextLength: 32768, seed: 7} as const;
+
 function tinyModel(tensorType: TensorType, chatTemplate: boolean, name: string): MixtralModelOptions {
     return {...tinyShape, tensorType, chatTemplate, name};
 }
@@ -32,7 +40,8 @@ export const testModelOptions: Readonly<Record<TestModelName, MixtralModelOption
     "tiny-f16": tinyModel("F16", true, "tiny-mixtral-f16"),
     "tiny-q8_0": tinyModel("Q8_0", true, "tiny-mixtral-q8_0"),
     "tiny-q4_0": tinyModel("Q4_0", true, "tiny-mixtral-q4_0"),
-    "tiny-q8_0-notemplate": tinyModel("Q8_0", false, "tiny-mixtral-q8_0-notemplate")
+    "tiny-q8_0-notemplate": tinyModel("Q8_0", false, "tiny-mixtral-q8_0-notemplate"),
+    "tiny-32k-q8_0": {...longContextShape, tensorType: "Q8_0", chatTemplate: true, name: "tiny-mixtral-32k-q8_0"}
 };
 
 export const testModelNames = Object.keys(testModelOptions) as TestModelName[];

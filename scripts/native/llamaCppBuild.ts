@@ -21,11 +21,13 @@ export function ensureLlamaCppTools(benchDir: string, targets: string[], log: (l
     }
     const missing = targets.filter((target) => !existsSync(join(binDir, target)));
     if (missing.length > 0) {
-        if (!existsSync(join(buildDir, "CMakeCache.txt"))) {
-            log("configuring llama.cpp (Release, CPU, native)");
+        // llama-server (bench:serve) is configured in only when asked for: it adds minutes to the build.
+        const withServer = missing.includes("llama-server");
+        if (!existsSync(join(buildDir, "CMakeCache.txt")) || withServer) {
+            log(`configuring llama.cpp (Release, CPU, native${withServer ? ", with llama-server" : ""})`);
             execFileSync("cmake", [
                 "-S", sourceDir, "-B", buildDir, "-DCMAKE_BUILD_TYPE=Release",
-                "-DGGML_NATIVE=ON", "-DLLAMA_CURL=OFF", "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_SERVER=OFF"
+                "-DGGML_NATIVE=ON", "-DLLAMA_CURL=OFF", "-DLLAMA_BUILD_TESTS=OFF", `-DLLAMA_BUILD_SERVER=${withServer ? "ON" : "OFF"}`
             ], {stdio: ["ignore", "ignore", "inherit"]});
         }
         // Only the tools we run: the full tree takes far longer on two cores.

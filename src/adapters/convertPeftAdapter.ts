@@ -212,3 +212,9 @@ function naturalCompare(a: string, b: string): number {
 async function exists(file: string): Promise<boolean> {
     return fs.access(file).then(() => true, () => false);
 }
+
+/** "1 LoRA pair", "28 LoRA pairs", from the tensor count (an A and a B each). */
+export function loraPairs(tensorCount: number): string {
+    const pairs = tensorCount / 2;
+    return `${pairs} LoRA ${pairs === 1 ? "pair" : "pairs"}`;
+}

@@ -2,6 +2,7 @@ import fs from "node:fs/promises";
 import {readGgufHeader, type GgufFileInfo} from "../engine/readGgufHeader.js";
 import {AdapterError} from "../errors.js";
 import {tensorByteSize} from "../gguf/ggmlTypeSizes.js";
+import {scanGgufHeader} from "../gguf/scanGgufHeader.js";
 import type {AdapterShape, ModelShape} from "./adapterFit.js";
 
 /**
@@ -26,6 +27,8 @@ export async function readAdapterFile(path: string): Promise<AdapterFile> {
         const magic = Buffer.alloc(4);
         await handle.read(magic, 0, 4, 0).finally(() => handle.close());
         if (magic.toString("latin1") !== "GGUF") throw new Error("no GGUF signature");
+        // Our bounded reading first: node-llama-cpp's reader loops on some damaged headers.
+        await scanGgufHeader(path);
         info = await readGgufHeader(path);
     } catch (error) {
         throw new AdapterError(`${path} is not a GGUF LoRA adapter (its header does not read as GGUF).`, {hint, cause: error});

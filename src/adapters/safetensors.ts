@@ -94,6 +94,7 @@ export class SafetensorsFile {
             throw new ModelFileError(`Tensor ${name} in ${this.path} is ${tensor.dtype}; only F32, F16 and BF16 adapters can be converted.`, {
                 hint: "Save the adapter in a float type (e.g. merge or re-save it with torch_dtype=float16)."
             });
+        // never from Node's shared pool: the typed views in decode() need their own aligned buffer
         const bytes = Buffer.alloc(tensor.end - tensor.begin);
         const {bytesRead} = await this.handle.read(bytes, 0, bytes.length, this.dataStart + tensor.begin);
         if (bytesRead !== bytes.length)
@@ -107,16 +108,29 @@ export class SafetensorsFile {
 }
 
 function decode(bytes: Buffer, dtype: SafetensorsDtype): Float32Array {
+    // Buffer.alloc of a whole tensor starts at offset 0 of its own ArrayBuffer: typed views need no copy
     const count = bytes.length / bytesPerElement[dtype];
+    if (dtype === "F32") return new Float32Array(bytes.buffer, bytes.byteOffset, count);
+    const halves = new Uint16Array(bytes.buffer, bytes.byteOffset, count);
     const out = new Float32Array(count);
-    if (dtype === "F32") {
-        for (let i = 0; i < count; i++) out[i] = bytes.readFloatLE(i * 4);
-    } else if (dtype === "BF16") {
+    if (dtype === "BF16") {
         // bfloat16 is the upper half of a float32
         const bits = new Uint32Array(out.buffer);
-        for (let i = 0; i < count; i++) bits[i] = bytes.readUInt16LE(i * 2) << 16;
+        for (let i = 0; i < count; i++) bits[i] = halves[i]! << 16;
     } else {
-        for (let i = 0; i < count; i++) out[i] = float16BitsToFloat32(bytes.readUInt16LE(i * 2));
+        const table = halfTable();
+        for (let i = 0; i < count; i++) out[i] = table[halves[i]!]!;
     }
     return out;
+}
+
+let halfValues: Float32Array | undefined;
+
+/** Every float16 value as float32 (256 KiB), built on first use. */
+function halfTable(): Float32Array {
+    if (halfValues == null) {
+        halfValues = new Float32Array(65536);
+        for (let bits = 0; bits < 65536; bits++) halfValues[bits] = float16BitsToFloat32(bits);
+    }
+    return halfValues;
 }

@@ -1,3 +1,4 @@
+import type {CacheType, FlashAttentionMode} from "../hardware/kvCacheTypes.js";
 import type {BenchInstance} from "./types.js";
 
 export type BenchParams = {
@@ -10,28 +11,33 @@ export type BenchParams = {
     threads: readonly number[],
     gpuLayers: readonly (number | "max")[],
     batchSize: number,
-    flashAttention: boolean
+    typeK: readonly CacheType[],
+    typeV: readonly CacheType[],
+    flashAttention: readonly FlashAttentionMode[]
 };
 
 /**
  * Every combination of the list-valued flags, in llama-bench's order: model, then GPU layers, then
- * threads, then depth, and within those the pp tests, the tg tests, then the pg tests. A 0 in -p or
+ * K and V cache types, then flash attention, then threads, then depth, and within those the pp tests, the tg tests, then the pg tests. A 0 in -p or
  * -n means "no such test", as in llama-bench (`-p 0` runs tg only).
  */
 export function expandInstances(params: BenchParams): BenchInstance[] {
     const instances: BenchInstance[] = [];
     for (const model of params.models)
         for (const gpuLayers of params.gpuLayers)
-            for (const threads of params.threads)
-                for (const nDepth of params.nDepth) {
-                    const base = {model, gpuLayers, threads, nDepth, batchSize: params.batchSize, flashAttention: params.flashAttention};
-                    for (const nPrompt of params.nPrompt)
-                        if (nPrompt > 0) instances.push({...base, nPrompt, nGen: 0});
-                    for (const nGen of params.nGen)
-                        if (nGen > 0) instances.push({...base, nPrompt: 0, nGen});
-                    for (const [nPrompt, nGen] of params.promptGen)
-                        if (nPrompt > 0 || nGen > 0) instances.push({...base, nPrompt, nGen});
-                }
+            for (const typeK of params.typeK)
+                for (const typeV of params.typeV)
+                    for (const flashAttention of params.flashAttention)
+                        for (const threads of params.threads)
+                            for (const nDepth of params.nDepth) {
+                                const base = {model, gpuLayers, threads, nDepth, batchSize: params.batchSize, typeK, typeV, flashAttention};
+                                for (const nPrompt of params.nPrompt)
+                                    if (nPrompt > 0) instances.push({...base, nPrompt, nGen: 0});
+                                for (const nGen of params.nGen)
+                                    if (nGen > 0) instances.push({...base, nPrompt: 0, nGen});
+                                for (const [nPrompt, nGen] of params.promptGen)
+                                    if (nPrompt > 0 || nGen > 0) instances.push({...base, nPrompt, nGen});
+                            }
     return instances;
 }
 

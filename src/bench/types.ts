@@ -1,4 +1,5 @@
 import type {ValidatedGguf} from "../gguf/validateGguf.js";
+import type {CacheType, FlashAttentionMode} from "../hardware/kvCacheTypes.js";
 
 /**
  * The shapes shared by the benchmark runner, its printers and the engine's timing loops.
@@ -16,7 +17,9 @@ export type BenchInstance = {
     /** A number of layers, or "max" for all of them. */
     gpuLayers: number | "max",
     batchSize: number,
-    flashAttention: boolean
+    typeK: CacheType,
+    typeV: CacheType,
+    flashAttention: FlashAttentionMode
 };
 
 /** Facts about one loaded model file, the same for every test run on it. */

@@ -1,6 +1,8 @@
 import {CommanderError} from "commander";
 import {ExitCode, MixtralError} from "../errors.js";
+import {expandLlamaCppFlagAliases} from "./llamaCppFlagAliases.js";
 import {joinLoraScaledArguments} from "./loraOptions.js";
+import {installSignalPolicy} from "./interrupt.js";
 import {buildProgram} from "./program.js";
 import {logError, logLine, terminalPolicy} from "./ui/terminal.js";
 
@@ -45,15 +47,21 @@ function formatCause(cause: unknown): string {
     return String(cause);
 }
 
+installSignalPolicy();
 exitQuietlyOnClosedPipe(process.stdout);
 exitQuietlyOnClosedPipe(process.stderr);
 
 let exitCode: number = ExitCode.ok;
 try {
-    await buildProgram().parseAsync(joinLoraScaledArguments(process.argv));
+    await buildProgram().parseAsync(joinLoraScaledArguments(expandLlamaCppFlagAliases(process.argv)));
     exitCode = process.exitCode == null ? ExitCode.ok : Number(process.exitCode);
 } catch (error) {
     exitCode = report(error);
+    // Commander printed mixtral's version; the engine's follow (loaded only now, so --help stays fast).
+    if (error instanceof CommanderError && error.code === "commander.version") {
+        const {printEngineVersions} = await import("./commands/version.js");
+        await printEngineVersions();
+    }
 }
 // Native handles (llama.cpp threads) can keep the loop alive after the work is done. The exit waits
 // for every pending write of the results: one that failed (stdout on a full disk, `> /dev/full`)

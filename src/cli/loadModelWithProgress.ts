@@ -1,9 +1,13 @@
+import type {KvCacheSettings} from "../engine/kvCacheSettings.js";
 import type {LoraAdapter} from "../engine/loraAdapters.js";
 import {openModel, type OpenModelOptions, type OpenedModel} from "../engine/openModel.js";
+import type {CacheType, FlashAttentionMode} from "../hardware/kvCacheTypes.js";
 import {loraAdaptersOf} from "./loraOptions.js";
+import {InterruptedError} from "../errors.js";
 import {startProgress} from "./ui/progress.js";
 import {logLine} from "./ui/terminal.js";
-import {resolveModel, type ResolvedModel} from "./resolveModelPath.js";
+import {resolveModelFlags, type ResolvedModel} from "./resolveModelPath.js";
+import {warnAboutThreads} from "./warnAboutThreads.js";
 
 export type ModelFlags = {
     model?: string,
@@ -13,6 +17,9 @@ export type ModelFlags = {
     gpuLayers?: OpenModelOptions["gpuLayers"],
     /** A catalog quant for the plan to use when no --model is given. */
     quant?: string,
+    cacheTypeK?: CacheType,
+    cacheTypeV?: CacheType,
+    flashAttention?: FlashAttentionMode,
     /** --yes: consent to download a catalog model that is missing. */
     yes?: boolean,
     verbose?: boolean,
@@ -21,40 +28,55 @@ export type ModelFlags = {
     loraScaled?: LoraAdapter[]
 };
 
+/** Engine settings a command adds to the flags (complete --lines --parallel: several sequences in one context). */
+export type EngineExtras = Pick<OpenModelOptions, "sequences">;
+
 /** Loads a model with a progress bar on stderr (TTY only) and llama.cpp's log with --verbose. */
-export async function loadModelWithProgress(resolved: ResolvedModel, flags: ModelFlags, signal: AbortSignal): Promise<OpenedModel> {
+export async function loadModelWithProgress(resolved: ResolvedModel, flags: ModelFlags, signal: AbortSignal, extra: EngineExtras = {}): Promise<OpenedModel> {
     if (flags.verbose === true && resolved.reason != null) logLine(`plan: ${resolved.reason}`);
+    warnAboutThreads(flags.threads);
     const progress = startProgress("Loading model", {plainWhenPiped: false});
+    let opened: OpenedModel;
     try {
-        return await openModel({
+        opened = await openModel({
             path: resolved.path,
             gpu: flags.gpu,
             // What the user typed wins over the plan.
             gpuLayers: flags.gpuLayers ?? resolved.gpuLayers,
             contextSize: flags.contextSize ?? resolved.contextSize,
+            kvCache: kvCacheFrom(flags, resolved.kvCache),
             threads: flags.threads,
             // a catalog fine-tune (aurora) brings its adapter; --lora adds to it
             lora: [...resolved.lora ?? [], ...loraAdaptersOf(flags)],
             onLoadProgress: (fraction) => progress.update(fraction),
             onLog: flags.verbose === true ? (message) => logLine(message) : undefined,
-            signal
+            signal,
+            ...extra
         });
     } finally {
         progress.stop();
     }
+    // A Ctrl+C in the last moment of the load, which nothing after it would notice.
+    if (signal.aborted) {
+        await opened.dispose();
+        throw new InterruptedError();
+    }
+    return opened;
 }
 
 /**
  * What chat and complete do first: turn --model (or the hardware plan, without it) into a file,
  * asking before a download only when a person is at the terminal, then load it.
  */
-export async function resolveAndLoadModel(flags: ModelFlags, signal: AbortSignal): Promise<OpenedModel> {
-    const resolved = await resolveModel(flags.model, {
-        interactive: process.stdin.isTTY === true && process.stderr.isTTY === true,
-        yes: flags.yes,
-        verbose: flags.verbose,
-        signal,
-        planFlags: flags
-    });
-    return loadModelWithProgress(resolved, flags, signal);
+export async function resolveAndLoadModel(flags: ModelFlags, signal: AbortSignal, extra: EngineExtras = {}): Promise<OpenedModel> {
+    return loadModelWithProgress(await resolveModelFlags(flags, signal), flags, signal, extra);
+}
+
+/** Each KV-cache flag the user gave wins over the plan's choice, one by one. */
+export function kvCacheFrom(flags: ModelFlags, planned: KvCacheSettings = {}): KvCacheSettings {
+    return {
+        typeK: flags.cacheTypeK ?? planned.typeK,
+        typeV: flags.cacheTypeV ?? planned.typeV,
+        flashAttention: flags.flashAttention ?? planned.flashAttention
+    };
 }

@@ -26,6 +26,16 @@ export async function readOutputConstraint(flags: OutputConstraintFlags): Promis
     return undefined;
 }
 
+/**
+ * The constraint as OpenAI's `response_format`, for a server (ours, vLLM, llama-server and Ollama
+ * take it); undefined for --grammar, which has no OpenAI form.
+ */
+export async function responseFormatOf(flags: OutputConstraintFlags): Promise<Record<string, unknown> | undefined> {
+    if (flags.format != null) return {type: "json_object"};
+    if (flags.jsonSchema != null) return {type: "json_schema", json_schema: {name: "output", strict: true, schema: await readSchema(flags.jsonSchema)}};
+    return undefined;
+}
+
 async function readSchema(argument: string): Promise<unknown> {
     const inline = /^\s*[{[]/.test(argument) || /^\s*(true|false)\s*$/.test(argument);
     const text = inline ? argument : await readText(argument, "--json-schema");

@@ -1,17 +1,23 @@
 import {probeBackends, skipBackendsProbe} from "../engine/probeBackends.js";
 import type {GpuChoice} from "../engine/types.js";
+import type {KvCacheSettings} from "../engine/kvCacheSettings.js";
 import {MixtralError} from "../errors.js";
+import type {CacheType, FlashAttentionMode} from "../hardware/kvCacheTypes.js";
 import {planPlacement, type Plan} from "../hardware/planPlacement.js";
 import {probeHardware} from "../hardware/probeHardware.js";
 import {loadCatalog} from "../models/catalog.js";
 import {storeDir} from "../models/store.js";
+import {assertKnownQuant} from "./knownQuant.js";
 
 /** The flags of chat/complete that steer the plan; each one the user gives also wins at load time. */
 export type PlanFlags = {
     gpu?: GpuChoice,
     quant?: string,
     gpuLayers?: number | "auto" | "max",
-    contextSize?: number
+    contextSize?: number,
+    cacheTypeK?: CacheType,
+    cacheTypeV?: CacheType,
+    flashAttention?: FlashAttentionMode
 };
 
 export type DefaultModel = {
@@ -19,6 +25,7 @@ export type DefaultModel = {
     model: string,
     gpuLayers: number,
     contextSize: number,
+    kvCache: KvCacheSettings,
     reason: string,
     plan: Plan
 };
@@ -28,6 +35,7 @@ export type DefaultModel = {
  * that fit it. When nothing fits, say what is missing instead of loading something doomed.
  */
 export async function planDefaultModel(flags: PlanFlags = {}, {variant = "instruct"}: {variant?: string} = {}): Promise<DefaultModel> {
+    assertKnownQuant(flags.quant, loadCatalog().models);
     const gpu = flags.gpu ?? "auto";
     const hardware = await probeHardware({
         modelsDir: storeDir(),
@@ -44,11 +52,15 @@ export async function planDefaultModel(flags: PlanFlags = {}, {variant = "instru
         variant,
         quant: flags.quant,
         gpuLayers: flags.gpuLayers,
-        contextSize: flags.contextSize
+        contextSize: flags.contextSize,
+        cacheTypeK: flags.cacheTypeK,
+        cacheTypeV: flags.cacheTypeV,
+        flashAttention: flags.flashAttention
     });
     if (plan.model == null)
         throw new MixtralError("No model in the catalog fits this machine.", {
             hint: `${plan.reason}. Try a smaller --context-size or --quant, or pass --model <name|file.gguf> to run one anyway; \`mixtral doctor\` shows the details.`
         });
-    return {model: plan.model, gpuLayers: plan.gpuLayers, contextSize: plan.contextSize, reason: plan.reason, plan};
+    const kvCache: KvCacheSettings = {typeK: plan.kvCacheTypeK, typeV: plan.kvCacheTypeV, flashAttention: plan.flashAttention};
+    return {model: plan.model, gpuLayers: plan.gpuLayers, contextSize: plan.contextSize, kvCache, reason: plan.reason, plan};
 }

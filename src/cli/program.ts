@@ -1,6 +1,7 @@
 import {Command, Option} from "commander";
 import {createRequire} from "node:module";
 import {outputFormats} from "../bench/printers/types.js";
+import {cacheTypes, flashAttentionModes} from "../hardware/kvCacheTypes.js";
 import {defaultPlanContextSize} from "../hardware/memoryBudget.js";
 import {addLoraOptions} from "./loraOptions.js";
 import {contextSize, decimal, gpuChoices, gpuLayers, integer, repeatable} from "./parseOptions.js";
@@ -15,7 +16,7 @@ const packageJson = createRequire(import.meta.url)("../../../package.json") as {
 export function buildProgram(): Command {
     const program = new Command("mixtral")
         .description("Run Mixtral 8x7B locally through llama.cpp: chat, complete, bench, pull.")
-        .version(packageJson.version, "-V, --version")
+        .version(packageJson.version, "-V, --version", "the versions of mixtral, node-llama-cpp and llama.cpp, and the backends that load")
         .option("--no-color", "no colours, also set by NO_COLOR")
         .showHelpAfterError("(run with --help for usage)")
         .configureHelp({sortSubcommands: false})
@@ -25,8 +26,10 @@ export function buildProgram(): Command {
         });
 
     const chat = program.command("chat")
+        .alias("run")
         .description("chat in the terminal; piped, answer stdin (one message, or one a line with --lines)");
     addModelOptions(chat);
+    addEndpointOptions(chat);
     addSamplingOptions(chat, {maxTokens: 1024});
     addOutputConstraintOptions(chat);
     chat
@@ -34,6 +37,7 @@ export function buildProgram(): Command {
         .option("--lines", "piped: each stdin line is the next message of one conversation")
         .option("--json", "print one JSON object a turn: role, content, tokens, timings")
         .option("--no-history", "do not read or save the prompt history (kept in the config dir)")
+        .option("--resume <file>", "start from a conversation saved with /save, with its KV state when the model and context match")
         .option("--verbose", "print llama.cpp's log, and timings after each answer, on stderr")
         .action(async (options) => {
             const {runChat} = await import("./commands/chat.js");
@@ -44,6 +48,7 @@ export function buildProgram(): Command {
         .description("raw completion of a prompt given as an argument or piped on stdin")
         .argument("[prompt]", "the prompt; `-` or none with piped stdin reads stdin");
     addModelOptions(complete);
+    addEndpointOptions(complete);
     addSamplingOptions(complete, {maxTokens: 256});
     addOutputConstraintOptions(complete);
     complete
@@ -72,7 +77,7 @@ export function buildProgram(): Command {
         });
 
     // llama-bench's flags and defaults; lists (comma-separated) run every combination.
-    program.command("bench")
+    const bench = program.command("bench")
         .description("measure prompt (pp) and generation (tg) tok/s like llama-bench, with the memory-bandwidth roofline")
         .option("-m, --model <path>", "a GGUF file or catalog name (repeatable, or comma-separated)", repeatable)
         .option("-p, --n-prompt <list>", "prompt sizes to time (pp); 0 skips", "512")
@@ -84,7 +89,9 @@ export function buildProgram(): Command {
         .addOption(new Option("--gpu <backend>", "compute backend").choices(gpuChoices).default("auto"))
         .option("--gpu-layers <list>", "layers to offload: numbers or max", "max")
         .option("-b, --batch-size <n>", "tokens per llama_decode call (n_batch = n_ubatch)", integer(1, 1_048_576), 512)
-        .option("--flash-attn", "use flash attention")
+        .option("--cache-type-k <list>", `KV cache type of keys, -ctk: ${cacheTypes.join(", ")}`, "f16")
+        .option("--cache-type-v <list>", `KV cache type of values, -ctv: ${cacheTypes.join(", ")}`, "f16")
+        .option("--flash-attn [list]", "flash attention, -fa: 1/on, 0/off, auto (alone: 1)", "auto")
         .addOption(new Option("-o, --output <format>", "table on a terminal, md otherwise").choices(outputFormats))
         .addOption(new Option("--mode <mode>", "e2e also times tokenize → generate → sample → detokenize").choices(["throughput", "e2e"]).default("throughput"))
         .option("--no-warmup", "skip the untimed warm-up run")
@@ -92,10 +99,19 @@ export function buildProgram(): Command {
         .option("--compare <previous.json>", "show each row's tok/s ratio to a previous `-o json` run")
         .option("--plot <file.svg>", "write an SVG chart of tok/s per model and test, roofline marked")
         .option("--verbose", "print llama.cpp's log and failure hints on stderr")
+        .option("--endpoint <url>", "benchmark this OpenAI-compatible server instead (like vLLM's benchmark_serving): -p/-n set prompt words and max_tokens")
+        .option("--concurrency <list>", "with --endpoint: requests in flight at once, one row each", "1,4,8")
+        .option("--requests <n>", "with --endpoint: requests sent at each concurrency level", integer(1, 1_000_000), 32)
         .action(async (options) => {
+            if (options.endpoint != null) {
+                const {runServingBenchCommand} = await import("./commands/benchServing.js");
+                await runServingBenchCommand(options);
+                return;
+            }
             const {runBenchCommand} = await import("./commands/bench.js");
             await runBenchCommand(options);
         });
+    addLoraOptions(bench);
 
     program.command("pull")
         .description("download a model into the store, resumable and sha256-verified; prints its path")
@@ -106,6 +122,15 @@ export function buildProgram(): Command {
         .action(async (name: string, options) => {
             const {runPull} = await import("./commands/pull.js");
             await runPull(name, options);
+        });
+
+    program.command("list")
+        .alias("ls")
+        .description("list the downloaded models only (`models` shows the whole catalog)")
+        .option("--json", "print the list as JSON")
+        .action(async (options) => {
+            const {runListDownloaded} = await import("./commands/listDownloaded.js");
+            await runListDownloaded(options);
         });
 
     const models = program.command("models")
@@ -152,6 +177,9 @@ export function buildProgram(): Command {
         .option("--quant <quant>", "plan this quant instead of the best that fits, e.g. Q4_K_M")
         .option("-c, --context-size <tokens>", `plan for this context window (default ${defaultPlanContextSize})`, contextSize)
         .option("--gpu-layers <n>", "plan with this many layers on the GPU: a number or max", gpuLayers)
+        .addOption(new Option("--cache-type-k <type>", "plan with this KV cache type of keys instead of choosing").choices(cacheTypes))
+        .addOption(new Option("--cache-type-v <type>", "plan with this KV cache type of values instead of choosing").choices(cacheTypes))
+        .addOption(new Option("--flash-attention <mode>", "plan with flash attention on, off or auto").choices(flashAttentionModes))
         .option("--json", "print the probe and the plan as JSON")
         .action(async (options) => {
             const {runDoctor} = await import("./commands/doctor.js");
@@ -164,13 +192,16 @@ export function buildProgram(): Command {
 /** Model, engine and placement flags shared by every command that loads a model. */
 function addModelOptions(command: Command) {
     command
-        .option("-m, --model <name>", "a catalog name (instruct:Q4_K_M, base:Q8_0, Q5_K_M), a .gguf path, hf:<owner>/<repo>/<file>.gguf or an https URL")
+        .option("-m, --model <name>", "a catalog name (instruct:Q4_K_M, base:Q8_0, Q5_K_M, aurora), a .gguf path, hf:<owner>/<repo>/<file>.gguf or an https URL")
         .option("-y, --yes", "download a catalog model that is not there yet without asking")
         .option("-c, --context-size <tokens>", "context window in tokens", contextSize)
         .option("-t, --threads <n>", "CPU threads (default: the usable cores)", integer(1, 1024))
         .addOption(new Option("--gpu <backend>", "compute backend").choices(gpuChoices).default("auto"))
         .option("--gpu-layers <n>", "layers to offload to the GPU: a number, auto or max", gpuLayers)
-        .option("--quant <quant>", "without --model: use this quant of the catalog instead of the planned one, e.g. Q4_K_M");
+        .option("--quant <quant>", "without --model: use this quant of the catalog instead of the planned one, e.g. Q4_K_M")
+        .addOption(new Option("--cache-type-k <type>", "KV cache type of keys, -ctk (default: f16, or the plan's)").choices(cacheTypes))
+        .addOption(new Option("--cache-type-v <type>", "KV cache type of values, -ctv; quantized needs flash attention (default: f16, or the plan's)").choices(cacheTypes))
+        .addOption(new Option("--flash-attention <mode>", "flash attention, -fa: auto uses it where the backend can (default: auto, or the plan's)").choices(flashAttentionModes));
     addLoraOptions(command);
 }
 
@@ -180,6 +211,13 @@ function addOutputConstraintOptions(command: Command) {
         .option("--json-schema <file|json>", "the output is one JSON value valid against this schema (a file or inline JSON)")
         .option("--grammar <file.gbnf>", "the output follows this llama.cpp GBNF grammar")
         .addOption(new Option("--format <format>", "json: the output is one JSON object").choices(["json"]));
+}
+
+/** chat and complete as clients of an OpenAI-compatible server (src/remote/). */
+function addEndpointOptions(command: Command) {
+    command
+        .option("--endpoint <url>", "use this OpenAI-compatible server instead of loading the model, e.g. http://127.0.0.1:8080/v1 (also MIXTRAL_ENDPOINT; key in MIXTRAL_API_KEY)")
+        .option("--no-server", "load the model here even when a `mixtral serve` of the same file runs on this machine");
 }
 
 type SamplingDefaults = {maxTokens: number};

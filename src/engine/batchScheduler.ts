@@ -1,6 +1,7 @@
 import type {LlamaContext, LlamaContextSequence, Token} from "node-llama-cpp";
 import {EngineError, UsageError} from "../errors.js";
 import {TokenThreadChooser} from "./tokenThreadChooser.js";
+import {completeness, endsNow, openGrammarRun, type GrammarRun} from "./grammarRun.js";
 import {nativeContextOf, nativeSequenceIdOf, type AddonSampler, type NativeContext} from "./nativeContext.js";
 import {StopTextFilter} from "./stopText.js";
 import {TokenTextDecoder} from "./tokenTextDecoder.js";
@@ -80,6 +81,9 @@ type Slot = {
     lastUsed: number
 };
 
+/** A request's part of one decode: its next tokens, and whether the last one's logits are sampled. */
+type BatchEntry = {slot: Slot, job: Job, tokens: Token[], logits: boolean};
+
 type Job = {
     request: SchedulerRequest,
     resolve(result: SchedulerResult): void,
@@ -93,6 +97,8 @@ type Job = {
     generating: boolean,
     sampler?: AddonSampler,
     resolveConfig?: () => object,
+    /** --json-schema / response_format: the sampler enforces it; a closed one ends the request when complete. */
+    grammar?: GrammarRun,
     generated: Token[],
     decoder: TokenTextDecoder,
     stopFilter: StopTextFilter,
@@ -122,6 +128,8 @@ export class BatchScheduler {
     private readonly configSource: SequenceInternals;
     private readonly batchThreads: number;
     private readonly threadChoosers = new Map<number, TokenThreadChooser>();
+    /** The requests of the step in flight. */
+    private readonly inStep = new Set<Job>();
     private currentThreads: number;
     private loop: Promise<void> | undefined;
     private closed = false;
@@ -172,6 +180,14 @@ export class BatchScheduler {
      * QueueFullError when the queue is full, SchedulerClosedError after close().
      */
     submit(request: SchedulerRequest): Promise<SchedulerResult> {
+        const spec = request.sampling.grammar;
+        // The grammar is parsed (once per text) and given a fresh state before the request queues.
+        if (spec != null && !this.closed)
+            return openGrammarRun(this.context.model, spec).then((grammar) => this.enqueue(request, grammar));
+        return this.enqueue(request, undefined);
+    }
+
+    private enqueue(request: SchedulerRequest, grammar: GrammarRun | undefined): Promise<SchedulerResult> {
         if (this.closed) return Promise.reject(new SchedulerClosedError("The server is shutting down."));
         const promptLength = request.promptTokens.length;
         if (promptLength === 0) return Promise.reject(new UsageError("The prompt is empty."));
@@ -196,7 +212,8 @@ export class BatchScheduler {
                 decoder: new TokenTextDecoder((tokens, special, last) => model.detokenize(tokens, special, last), request.promptTokens),
                 stopFilter: new StopTextFilter(request.sampling.stop),
                 text: "",
-                cachedPromptTokens: 0
+                cachedPromptTokens: 0,
+                grammar
             };
             this.counters.requests++;
             if (request.signal?.aborted === true || request.sampling.maxTokens <= 0) {
@@ -219,13 +236,16 @@ export class BatchScheduler {
         });
     }
 
-    /** Stops accepting requests, ends running and queued ones with stopReason "abort", and waits for the loop. */
+    /**
+     * Stops accepting requests and ends running and queued ones at once with stopReason "abort" (their
+     * promises resolve now, even while a long decode is still running), then waits for that decode:
+     * only then may the context be disposed.
+     */
     async close(): Promise<void> {
         this.closed = true;
         for (const job of this.queue.splice(0)) this.finish(job, "abort");
-        for (const slot of this.slots) if (slot.job != null) slot.job.pending = [];
-        await this.loop;
         for (const slot of this.slots) if (slot.job != null) this.finish(slot.job, "abort");
+        await this.loop;
     }
 
     private kick() {
@@ -331,7 +351,8 @@ export class BatchScheduler {
                 frequencyPenalty: sampling.frequencyPenalty ?? 0,
                 maxPunishTokens: penaltyWindow,
                 punishTokens: () => generated.slice(-penaltyWindow)
-            } : undefined
+            } : undefined,
+            grammarEvaluationState: job.grammar?.state
         };
         const sampler = new this.configSource.model._llama._bindings.AddonSampler(this.configSource.model._model);
         // The library's own resolution (defaults, a clock seed when none): the same sampling as `complete`.
@@ -346,18 +367,32 @@ export class BatchScheduler {
         const batchSize = (this.context as ContextInternals).batchSize;
         // Generating sequences first (one token each), so a long prompt never stalls the streams.
         const ordered = [...active].sort((a, b) => Number(b.job.generating) - Number(a.job.generating) || a.job.startedAt - b.job.startedAt);
-        const entries: {slot: Slot & {job: Job}, tokens: Token[], logits: boolean}[] = [];
+        const entries: BatchEntry[] = [];
         let room = batchSize;
         for (const slot of ordered) {
             if (room === 0) break;
             const take = Math.min(room, slot.job.pending.length);
             if (take === 0) continue;
-            entries.push({slot, tokens: slot.job.pending.slice(0, take), logits: take === slot.job.pending.length});
+            entries.push({slot, job: slot.job, tokens: slot.job.pending.slice(0, take), logits: take === slot.job.pending.length});
             room -= take;
         }
         if (entries.length === 0) return;
-        const total = batchSize - room;
+        for (const {job} of entries) this.inStep.add(job);
+        try {
+            await this.decodeAndSample(entries, batchSize - room);
+        } finally {
+            for (const {job} of entries) {
+                this.inStep.delete(job);
+                // Ended by close() meanwhile: its sampler is free to go now.
+                if (job.slot == null && job.sampler != null) {
+                    job.sampler.dispose();
+                    job.sampler = undefined;
+                }
+            }
+        }
+    }
 
+    private async decodeAndSample(entries: BatchEntry[], total: number) {
         const oneTokenEach = entries.every((entry) => entry.tokens.length === 1);
         const chooser = oneTokenEach && !this.options.fixedThreads && this.batchThreads > 1 ? this.chooserFor(entries.length) : undefined;
         const threads = chooser?.next() ?? this.batchThreads;
@@ -372,13 +407,14 @@ export class BatchScheduler {
         this.counters.decodeCalls++;
         this.counters.decodedTokens += total;
 
-        for (const {slot, tokens} of entries) {
+        // The cache holds these tokens now, whether or not their request is still running (close()
+        // may have ended it during the decode); the next request of the sequence can reuse them.
+        for (const {slot, job, tokens} of entries) {
             for (const token of tokens) slot.tokens.push(token);
-            slot.job.pending = slot.job.pending.slice(tokens.length);
+            if (slot.job === job) job.pending = job.pending.slice(tokens.length);
         }
-        for (const [index, {slot, logits}] of entries.entries()) {
-            const job = slot.job;
-            if (!logits || job.sampler == null) continue;
+        for (const [index, {slot, job, logits}] of entries.entries()) {
+            if (!logits || slot.job !== job || job.sampler == null) continue;
             if (job.resolveConfig != null) job.sampler.applyConfig(job.resolveConfig());
             const token = await this.native.sampleToken(logitIndexes[index]!, job.sampler);
             if (token === -1) throw new Error("Failed to sample the next token.");
@@ -404,6 +440,7 @@ export class BatchScheduler {
         const {text, stopped} = job.stopFilter.push(job.decoder.push(token));
         this.emit(job, text);
         if (stopped) return this.finish(job, "stop");
+        if (endsNow(job.grammar)) return this.finish(job, "eos");
         if (job.request.signal?.aborted === true) return this.finish(job, "abort");
         if (job.generated.length >= job.request.sampling.maxTokens) return this.finish(job, "maxTokens");
         if (job.slot!.tokens.length + 1 >= this.contextSize) return this.finish(job, "contextFull");
@@ -426,8 +463,11 @@ export class BatchScheduler {
             job.slot.job = undefined;
             job.slot = undefined;
         }
-        job.sampler?.dispose();
-        job.sampler = undefined;
+        // close() may end a request while its decode or sampling runs natively: the step frees its sampler after.
+        if (!this.inStep.has(job)) {
+            job.sampler?.dispose();
+            job.sampler = undefined;
+        }
         if (job.onAbortWhileQueued != null) job.request.signal?.removeEventListener("abort", job.onAbortWhileQueued);
     }
 
@@ -447,6 +487,7 @@ export class BatchScheduler {
             text: job.text,
             stopReason,
             tokens: {prompt: job.request.promptTokens.length, generated: job.generated.length},
+            ...completeness(job.grammar, stopReason),
             timings: {
                 promptMs: (job.firstTokenAt ?? finished) - job.startedAt,
                 firstTokenMs,

@@ -8,7 +8,9 @@ import type {ValidatedGguf} from "../gguf/validateGguf.js";
 import {createBenchDecoder, type BenchDecoder} from "./benchDecoder.js";
 import {benchSystemInfo, gpuDeviceNamesOf} from "./benchSystemInfo.js";
 import {generate, tokenizePrompt} from "./generate.js";
+import {benchFlagNames, checkKvCacheSettings, contextKvOptions} from "./kvCacheSettings.js";
 import {backendOf, loadLlama} from "./loadLlama.js";
+import {checkLoraAdapters, loraContextOption, type LoraAdapter} from "./loraAdapters.js";
 import type {GpuChoice} from "./types.js";
 
 /** llama-bench uses std::rand(); any fixed-seed generator serves, as random weights make tokens equal. */
@@ -53,7 +55,7 @@ class BenchModel implements BenchLoadedModel {
     private readonly nextRandom = randomTokens(1);
     private readonly vocabularySize: number;
 
-    constructor(private readonly model: LlamaModel, readonly file: ValidatedGguf, readonly info: BenchLoadedModel["info"]) {
+    constructor(private readonly model: LlamaModel, readonly file: ValidatedGguf, readonly info: BenchLoadedModel["info"], private readonly lora?: readonly LoraAdapter[]) {
         this.vocabularySize = vocabularySizeOf(file);
     }
 
@@ -90,6 +92,8 @@ class BenchModel implements BenchLoadedModel {
         const {signal} = options;
         // llama-bench's n_ctx = n_prompt + n_gen + n_depth; node-llama-cpp keeps one cell free.
         const needed = instance.nPrompt + instance.nGen + instance.nDepth + 1;
+        const kvCache = {typeK: instance.typeK, typeV: instance.typeV, flashAttention: instance.flashAttention};
+        checkKvCacheSettings(kvCache, this.file, benchFlagNames);
         let context;
         try {
             context = await this.model.createContext({
@@ -97,7 +101,8 @@ class BenchModel implements BenchLoadedModel {
                 batchSize: instance.batchSize,
                 sequences: 1,
                 threads: {ideal: instance.threads, min: instance.threads},
-                flashAttention: instance.flashAttention,
+                ...contextKvOptions(kvCache),
+                lora: loraContextOption(this.lora),
                 createSignal: signal
             });
         } catch (error) {
@@ -168,11 +173,18 @@ class BenchModel implements BenchLoadedModel {
     }
 }
 
-export type BenchEngineOptions = {gpu: GpuChoice, maxThreads: number, onLog?: (message: string) => void};
+export type BenchEngineOptions = {
+    gpu: GpuChoice,
+    maxThreads: number,
+    onLog?: (message: string) => void,
+    /** --lora: applied to every model (each checked against it first) */
+    lora?: readonly LoraAdapter[],
+    signal?: AbortSignal
+};
 
 /** One llama.cpp binding for the whole run; models are loaded one at a time. */
 export async function createBenchEngine(options: BenchEngineOptions): Promise<BenchEngine> {
-    const llama: Llama = await loadLlama({gpu: options.gpu, threads: options.maxThreads, onLog: options.onLog});
+    const llama: Llama = await loadLlama({gpu: options.gpu, threads: options.maxThreads, onLog: options.onLog, signal: options.signal});
     const backend = backendOf(llama);
     // The command prints the build stamp before the runner starts: the binary's ELF is read once.
     let systemInfo: Promise<BenchSystemInfo> | undefined;
@@ -181,6 +193,7 @@ export async function createBenchEngine(options: BenchEngineOptions): Promise<Be
         gpuDeviceNames: () => gpuDeviceNamesOf(llama),
         async loadModel(file, gpuLayers, {signal, onProgress}) {
             const {path} = file;
+            await checkLoraAdapters(options.lora, file);
             let model: LlamaModel;
             try {
                 model = await llama.loadModel({
@@ -203,7 +216,7 @@ export async function createBenchEngine(options: BenchEngineOptions): Promise<Be
                 parameters: parameterCount(file),
                 gpuLayers: model.gpuLayers,
                 layerCount: layerCountOf(file)
-            });
+            }, options.lora);
         },
         dispose: () => llama.dispose()
     };

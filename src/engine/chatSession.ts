@@ -3,6 +3,7 @@ import {UsageError} from "../errors.js";
 import {chatFormatFor, type ChatFormat, type ChatMessage} from "./chatTemplate.js";
 import {tokenizeChatText} from "./chatTokens.js";
 import {generate, type GenerateCallbacks} from "./generate.js";
+import type {ConversationKvState} from "./textGenerator.js";
 import type {GenerationResult, SamplingOptions} from "./types.js";
 
 export type ChatTurn = Omit<GenerationResult, "text"> & {
@@ -15,6 +16,18 @@ export type ChatTurn = Omit<GenerationResult, "text"> & {
 };
 
 export type ChatCallbacks = Pick<GenerateCallbacks, "onText" | "signal">;
+
+/**
+ * What, beyond the messages, makes a saved KV state usable again: the tokens each answer was
+ * generated as (re-tokenizing the text can differ), the first message still in the prompt, and the
+ * tokens the sequence held when saved.
+ */
+export type ChatSnapshot = {
+    windowStart: number,
+    /** Message index → the answer's tokens. */
+    answerTokens: Record<string, number[]>,
+    contextTokens: number[]
+};
 
 /**
  * A conversation with the model that keeps the KV cache between turns: each turn renders the whole
@@ -31,9 +44,19 @@ export class ChatSession {
     /** The first message the prompt still includes; earlier exchanges were shifted out. */
     private windowStart = 0;
 
-    constructor(private readonly sequence: LlamaContextSequence, options: {system?: string, format?: ChatFormat} = {}) {
+    /** Set when the caller says which model file and settings the sequence runs (so /save can keep the state). */
+    readonly kvState: ConversationKvState | undefined;
+
+    constructor(private readonly sequence: LlamaContextSequence,
+        options: {system?: string, format?: ChatFormat, stateOwner?: ConversationKvState["owner"]} = {}) {
         this.format = options.format ?? chatFormatFor(sequence.model);
         this.system = emptyToUndefined(options.system);
+        this.kvState = options.stateOwner == null ? undefined : {
+            owner: options.stateOwner,
+            snapshot: () => this.snapshot(),
+            save: (file) => this.saveState(file),
+            restore: (system, messages, snapshot, file) => this.restore(system, messages, snapshot, file)
+        };
     }
 
     get systemPrompt(): string | undefined {
@@ -72,6 +95,66 @@ export class ChatSession {
             if (message.role === "assistant") this.answerTokens.set(index, this.tokenizeAnswer(message.content));
         });
         this.windowStart = 0;
+    }
+
+    /** The conversation's tokens, as /save records them beside the KV state. */
+    snapshot(): ChatSnapshot {
+        const answerTokens: Record<string, number[]> = {};
+        for (const [index, tokens] of this.answerTokens) answerTokens[String(index)] = [...tokens];
+        return {windowStart: this.windowStart, answerTokens, contextTokens: [...this.sequence.contextTokens]};
+    }
+
+    /**
+     * Writes the sequence's KV state (node-llama-cpp's state file: the cells and their token list),
+     * first erasing what no longer belongs to the conversation (after /undo, /reset or a /load as
+     * text the sequence still holds older tokens), so the state is exactly a prefix of the
+     * conversation. Returns the file's size; 0 (no file) when nothing of the conversation is held.
+     */
+    async saveState(file: string): Promise<number> {
+        const rendered = this.messages.length === 0 ? [] : this.promptTokens();
+        const held = this.sequence.contextTokens;
+        let common = 0;
+        while (common < held.length && common < rendered.length && held[common] === rendered[common]) common++;
+        if (common < held.length) await this.sequence.eraseContextTokenRanges([{start: common, end: held.length}]);
+        if (common === 0) return 0;
+        return (await this.sequence.saveStateToFile(file)).fileSize;
+    }
+
+    /**
+     * Replaces the conversation with a saved one and its KV state, so the next turn evaluates only
+     * its new tokens. The caller has checked that the model file and the context settings are the
+     * ones the state was saved with (a state from another model can crash llama.cpp); here the
+     * tokens must agree: the saved tokens must begin the conversation as it renders now, and the
+     * loaded state must hold exactly them. Anything else leaves the sequence empty and returns
+     * false: the conversation is then evaluated on the next turn, as after a plain replace().
+     */
+    async restore(system: string | undefined, messages: readonly ChatMessage[], snapshot: ChatSnapshot, stateFile: string): Promise<boolean> {
+        this.replace(system, messages);
+        // Every answer needs the tokens it was generated as, or the rendering cannot match the state.
+        const answers = messages.flatMap((message, index) => message.role === "assistant" ? [[index, snapshot.answerTokens[String(index)]] as const] : []);
+        if (answers.some(([, tokens]) => !Array.isArray(tokens))) return false;
+        for (const [index, tokens] of answers) this.answerTokens.set(index, tokens as Token[]);
+        this.windowStart = Math.max(0, Math.min(snapshot.windowStart, messages.length - (messages.length % 2)));
+        const rendered = this.promptTokens();
+        const saved = snapshot.contextTokens;
+        if (saved.length === 0 || saved.length > rendered.length || saved.some((token, index) => rendered[index] !== token)) {
+            this.replace(system, messages);
+            return false;
+        }
+        try {
+            await this.sequence.loadStateFromFile(stateFile, {acceptRisk: true});
+        } catch {
+            await this.sequence.clearHistory();
+            this.replace(system, messages);
+            return false;
+        }
+        const loaded = this.sequence.contextTokens;
+        if (loaded.length !== saved.length || loaded.some((token, index) => saved[index] !== token)) {
+            await this.sequence.clearHistory();
+            this.replace(system, messages);
+            return false;
+        }
+        return true;
     }
 
     /** Adds a user message and streams the answer. On failure the message is taken back. */
@@ -160,10 +243,13 @@ export class ChatSession {
             droppedExchanges++;
             tokens = this.promptTokens();
         }
-        if (tokens.length + 1 >= contextSize)
+        if (tokens.length + 1 >= contextSize) {
+            // The message alone does not fit: the exchanges left out for it come back.
+            this.windowStart -= 2 * droppedExchanges;
             throw new UsageError(`This message needs ${tokens.length} tokens, more than the ${contextSize}-token context holds.`, {
                 hint: "Shorten it, or raise --context-size."
             });
+        }
         return {tokens, droppedExchanges};
     }
 

@@ -91,7 +91,7 @@ export function jinjaChatFormat(template: string, tokenizer: Tokenizer): ChatFor
  * `<s> [INST] {system}\n\n{user} [/INST] {answer}</s> [INST] {user} [/INST] `.
  * Mixtral has no system role: the system text opens the first user turn, as that template does.
  */
-const mistralInstructFormat: ChatFormat = {
+export const mistralInstructFormat: ChatFormat = {
     source: "mistral",
     description: "Mistral Instruct format (the file has no chat template)",
     render(system, messages) {

@@ -1,4 +1,5 @@
 import {SpecialToken, SpecialTokensText, type LlamaText, type Token, type Tokenizer} from "node-llama-cpp";
+import {appendAll} from "./appendAll.js";
 import {literalOfMarker, renderMarkerPattern} from "./chatTemplate.js";
 
 /**
@@ -13,17 +14,17 @@ export function tokenizeChatText(text: LlamaText, tokenizer: Tokenizer, answers:
     const hasContent = () => tokens.length > 0 || pendingText.length > 0;
     const flushText = () => {
         // As LlamaText.tokenize does: plain text never gets SentencePiece's added leading space.
-        if (pendingText.length > 0) tokens.push(...tokenizer(pendingText, false, "trimLeadingSpace"));
+        if (pendingText.length > 0) appendAll(tokens, tokenizer(pendingText, false, "trimLeadingSpace"));
         pendingText = "";
     };
     for (const value of text.values) {
         if (value instanceof SpecialToken) {
             flushText();
-            tokens.push(...value.tokenize(tokenizer));
+            appendAll(tokens, value.tokenize(tokenizer));
         } else if (value instanceof SpecialTokensText) {
             const trim = hasContent();
             flushText();
-            tokens.push(...value.tokenize(tokenizer, trim));
+            appendAll(tokens, value.tokenize(tokenizer, trim));
         } else {
             let last = 0;
             for (const match of value.matchAll(renderMarkerPattern)) {
@@ -38,7 +39,7 @@ export function tokenizeChatText(text: LlamaText, tokenizer: Tokenizer, answers:
                 flushText();
                 const answer = answers.get(Number(match[1]));
                 if (answer == null) throw new Error(`No tokens for the answer at message ${match[1]}.`);
-                tokens.push(...answer);
+                appendAll(tokens, answer);
             }
             pendingText += value.slice(last);
         }

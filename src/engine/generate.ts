@@ -1,6 +1,6 @@
 import type {LlamaContextSequence, Token} from "node-llama-cpp";
 import {UsageError} from "../errors.js";
-import {openGrammarRun} from "./grammarRun.js";
+import {completeness, endsNow, openGrammarRun} from "./grammarRun.js";
 import {openDirectTokenLoop, type DirectTokenLoop, type SamplerSettings} from "./directTokenLoop.js";
 import {StopTextFilter} from "./stopText.js";
 import {TokenTextDecoder} from "./tokenTextDecoder.js";
@@ -97,7 +97,7 @@ export async function generate(
                 break;
             }
             // A complete JSON object can take nothing more: end now rather than decode once more for EOS.
-            if (grammar?.spec.closed === true && grammar.isComplete()) {
+            if (endsNow(grammar)) {
                 stopReason = "eos";
                 break;
             }
@@ -130,7 +130,7 @@ export async function generate(
         text,
         stopReason,
         tokens: {prompt: promptTokens.length, generated: generated.length},
-        ...(grammar == null ? {} : {complete: stopReason === "eos" || (stopReason === "maxTokens" && grammar.isComplete())}),
+        ...completeness(grammar, stopReason),
         timings: {
             promptMs: firstTokenMs,
             firstTokenMs,

@@ -1,6 +1,6 @@
 import {LlamaGrammarEvaluationState, type Llama, type LlamaGrammar, type LlamaModel} from "node-llama-cpp";
 import {UsageError} from "../errors.js";
-import type {GrammarSpec} from "./types.js";
+import type {GrammarSpec, StopReason} from "./types.js";
 
 /**
  * One generation's grammar: the evaluation state the native sampler advances with every sampled
@@ -47,4 +47,18 @@ export async function openGrammarRun(model: LlamaModel, spec: GrammarSpec): Prom
         isComplete: () => typeof sampler?.canBeNextTokenForGrammarEvaluationState === "function" && endToken != null && native != null
             && sampler.canBeNextTokenForGrammarEvaluationState(native, endToken)
     };
+}
+
+/**
+ * Whether constrained output ended complete (for GenerationResult.complete): the model ended it, or
+ * --max-tokens fell exactly on its end. A stop string, a full context or an abort cut it.
+ */
+export function completeness(run: GrammarRun | undefined, stopReason: StopReason): {complete?: boolean} {
+    if (run == null) return {};
+    return {complete: stopReason === "eos" || (stopReason === "maxTokens" && run.isComplete())};
+}
+
+/** After each accepted token: true when a closed grammar (a JSON object, array, string) is complete, so nothing can follow. */
+export function endsNow(run: GrammarRun | undefined): boolean {
+    return run?.spec.closed === true && run.isComplete();
 }

@@ -4,6 +4,7 @@ import {validateGgufFile, type ValidatedGguf} from "../gguf/validateGguf.js";
 import {checkLoraAdapters, loraContextOption, type LoraAdapter} from "./loraAdapters.js";
 import {backendOf, loadLlama} from "./loadLlama.js";
 import {keepTokenThreads} from "./directTokenLoop.js";
+import {checkKvCacheSettings, contextKvOptions, type KvCacheSettings} from "./kvCacheSettings.js";
 import type {Backend, GpuChoice} from "./types.js";
 
 export type OpenModelOptions = {
@@ -14,7 +15,8 @@ export type OpenModelOptions = {
     contextSize?: number,
     threads?: number,
     batchSize?: number,
-    flashAttention?: boolean,
+    /** KV-cache types and flash attention; checked against the file before anything loads. */
+    kvCache?: KvCacheSettings,
     /** Sequences the context holds (serve decodes several together); contextSize is per sequence. */
     sequences?: number,
     /** LoRA adapters (GGUF) applied at run time, checked against the model before loading. */
@@ -33,6 +35,8 @@ export type OpenedModel = {
     backend: Backend,
     threads: number,
     contextSize: number,
+    /** The KV-cache settings the context was created with (llama.cpp's defaults filled in). */
+    kvCache: Required<KvCacheSettings>,
     loadMs: number,
     dispose(): Promise<void>
 };
@@ -44,8 +48,9 @@ export async function openModel(options: OpenModelOptions): Promise<OpenedModel>
     const started = performance.now();
     // Validate before the native side sees the file: llama.cpp aborts the process on many bad files.
     const file = await validateGgufFile(options.path);
+    checkKvCacheSettings(options.kvCache ?? {}, file);
     await checkLoraAdapters(options.lora, file);
-    const llama = await loadLlama({gpu: options.gpu, threads: options.threads, onLog: options.onLog});
+    const llama = await loadLlama({gpu: options.gpu, threads: options.threads, onLog: options.onLog, signal: options.signal});
     if (options.signal?.aborted) {
         await disposeQuietly(llama);
         throw cancelled();
@@ -78,7 +83,7 @@ export async function openModel(options: OpenModelOptions): Promise<OpenedModel>
             sequences: options.sequences ?? 1,
             threads: options.threads ?? llama.maxThreads,
             batchSize: options.batchSize,
-            flashAttention: options.flashAttention,
+            ...contextKvOptions(options.kvCache ?? {}),
             lora: loraContextOption(options.lora),
             createSignal: options.signal
         });
@@ -98,6 +103,7 @@ export async function openModel(options: OpenModelOptions): Promise<OpenedModel>
         llama, model, context, sequence, file, backend,
         threads: context.currentThreads,
         contextSize: context.contextSize,
+        kvCache: {typeK: options.kvCache?.typeK ?? "f16", typeV: options.kvCache?.typeV ?? "f16", flashAttention: options.kvCache?.flashAttention ?? "auto"},
         loadMs: performance.now() - started,
         dispose: () => disposeQuietly(context, model, llama)
     };

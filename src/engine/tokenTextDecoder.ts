@@ -1,3 +1,4 @@
+import {appendAll} from "./appendAll.js";
 import type {Token} from "node-llama-cpp";
 
 // A UTF-8 character is at most 4 bytes, so at most 4 byte-fallback tokens are held back.
@@ -38,7 +39,7 @@ export class TokenTextDecoder {
 
     private release(text: string): string {
         // The last few tokens let the detokenizer decide leading-space handling like llama.cpp does.
-        this.recent.push(...this.pending);
+        appendAll(this.recent, this.pending);
         this.recent.splice(0, Math.max(0, this.recent.length - maxHeldTokens));
         this.pending.length = 0;
         return text;

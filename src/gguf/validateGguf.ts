@@ -2,6 +2,9 @@ import fs from "node:fs/promises";
 import {readGgufHeader, type GgufFileInfo} from "../engine/readGgufHeader.js";
 import {ModelFileError} from "../errors.js";
 import {tensorByteSize} from "./ggmlTypeSizes.js";
+import {GgufHeaderError, scanGgufHeader, type GgufScan} from "./scanGgufHeader.js";
+import {checkLlamaMetadata} from "./validateLlamaMetadata.js";
+import {statModelFile} from "./statModelFile.js";
 
 /**
  * Checks a GGUF file with node-llama-cpp's pure-JS reader before native code sees it: llama.cpp
@@ -16,23 +19,30 @@ const maxDimension = 2 ** 40;
 export type ValidatedGguf = {
     path: string,
     fileBytes: number,
-    info: GgufFileInfo
+    info: GgufFileInfo,
+    /** the header as our own bounded reader saw it */
+    scan: GgufScan
 };
 
 export async function validateGgufFile(path: string): Promise<ValidatedGguf> {
     const hint = "Pass the path of a .gguf model file, or a catalog name such as instruct:Q4_K_M (`mixtral models`).";
-    let stat;
-    try {
-        stat = await fs.stat(path);
-    } catch (error) {
-        throw new ModelFileError(`Model file not found: ${path}`, {hint, cause: error});
-    }
-    if (stat.isDirectory()) throw new ModelFileError(`${path} is a directory, not a GGUF model file.`, {hint});
+    const stat = await statModelFile(path, hint);
     if (stat.size === 0) throw new ModelFileError(`${path} is empty (0 bytes), not a GGUF model file.`, {hint: "The download may have failed; delete it and pull the model again."});
 
     const magic = await readMagic(path);
     if (magic !== "GGUF")
         throw new ModelFileError(`${path} is not a GGUF model file (it does not start with the GGUF signature).`, {hint});
+
+    // Our bounded reading first: node-llama-cpp's reader loops on some damaged headers.
+    let scan: GgufScan;
+    try {
+        scan = await scanGgufHeader(path);
+    } catch (error) {
+        if (!(error instanceof GgufHeaderError)) throw error;
+        throw new ModelFileError(error.pastEnd ? `${path} has a damaged or truncated GGUF header: ${error.message}.` : `${path} is corrupt: ${error.message}.`, {
+            hint: "The file is incomplete or damaged; delete it and download it again."
+        });
+    }
 
     let info: GgufFileInfo;
     try {
@@ -44,7 +54,8 @@ export async function validateGgufFile(path: string): Promise<ValidatedGguf> {
         });
     }
     checkStructure(path, stat.size, info);
-    return {path, fileBytes: stat.size, info};
+    checkLlamaMetadata(path, scan);
+    return {path, fileBytes: stat.size, info, scan};
 }
 
 function checkStructure(path: string, fileBytes: number, info: GgufFileInfo) {
@@ -56,6 +67,17 @@ function checkStructure(path: string, fileBytes: number, info: GgufFileInfo) {
     if (!Number.isSafeInteger(tensorCount) || tensorCount <= 0 || tensorCount > maxTensorCount)
         throw corrupt(`its header claims ${String(info.tensorCount)} tensors`);
 
+    // The reader pads a short file with nothing rather than failing, so a header that ends past
+    // the end of the file (or yields nameless tensors) means the file was cut inside its header;
+    // checked first, as the padded values (a file cut at 100 bytes reads as architecture "lla")
+    // would otherwise be reported as if they were real.
+    const tensors = info.tensorInfo ?? [];
+    const dataStart = info.infoEndOffset;
+    if (dataStart != null && (dataStart > fileBytes || tensors.some((tensor) => tensor.name === "")))
+        throw new ModelFileError(`${path} has a damaged or truncated GGUF header.`, {
+            hint: "The file is incomplete or corrupt; delete it and download it again."
+        });
+
     const architecture = info.metadata?.general?.architecture;
     if (architecture == null)
         throw corrupt("it has no general.architecture key");
@@ -65,15 +87,7 @@ function checkStructure(path: string, fileBytes: number, info: GgufFileInfo) {
             {hint: "Use a Mixtral 8x7B GGUF file, e.g. `mixtral pull instruct:Q4_K_M`."}
         );
 
-    const tensors = info.tensorInfo ?? [];
-    const dataStart = info.infoEndOffset;
     if (dataStart == null || tensors.length !== tensorCount) throw corrupt("its tensor table could not be read");
-    // The reader pads a short file with nothing rather than failing, so a header that ends past
-    // the end of the file (or yields nameless tensors) means the file was cut inside its header.
-    if (dataStart > fileBytes || tensors.some((tensor) => tensor.name === ""))
-        throw new ModelFileError(`${path} has a damaged or truncated GGUF header.`, {
-            hint: "The file is incomplete or corrupt; delete it and download it again."
-        });
 
     let dataEnd = dataStart;
     for (const tensor of tensors) {

@@ -26,11 +26,12 @@ export function ramHeadroomBytes(totalBytes: number): number {
 /**
  * Scratch memory of one evaluation (batch of 512): MoE intermediates and logits (≈256 MiB), plus
  * the attention scores llama.cpp materialises when flash attention is off — context × batch × 32
- * heads × 4 bytes. Counted on whichever side runs the layers; assuming flash attention off keeps
- * the estimate safe where "auto" turns it off.
+ * heads × 4 bytes. Counted on whichever side runs the layers; unless flash attention is surely on
+ * (a quantized V cache needs it), it is assumed off, which keeps the estimate safe where "auto"
+ * turns it off.
  */
-export function computeBufferBytes(contextSize: number): number {
-    return 256 * MiB + contextSize * 512 * mixtral8x7b.headCount * 4;
+export function computeBufferBytes(contextSize: number, flashAttention = false): number {
+    return 256 * MiB + (flashAttention ? 0 : contextSize * 512 * mixtral8x7b.headCount * 4);
 }
 
 /**

@@ -1,3 +1,5 @@
+import {cacheTypeBytesPerValue, type CacheType} from "./kvCacheTypes.js";
+
 /**
  * Mixtral 8x7B's real shape (config.json of mistralai/Mixtral-8x7B-v0.1), from which the planner
  * derives how many bytes one layer and one token of KV cache take, whatever the quant.
@@ -34,8 +36,13 @@ const totalParams = m.blockCount * blockParams + 2 * embeddingParams + m.embeddi
  */
 export const totalOffloadableLayers = m.blockCount + 1;
 
-/** f16 K and V for one block and one token: 2 × 8 heads × 128 × 2 bytes = 4 KiB (128 KiB for all 32). */
-export const kvBytesPerTokenPerBlock = 2 * m.kvHeadCount * m.headDim * 2;
+/**
+ * K and V of one block and one token in these cache types: 2 × 8 heads × 128 values, so 4 KiB at
+ * f16 (128 KiB for all 32 blocks), 2176 bytes at q8_0, 1152 at q4_0.
+ */
+export function kvBytesPerTokenPerBlockOf(typeK: CacheType, typeV: CacheType): number {
+    return m.kvHeadCount * m.headDim * (cacheTypeBytesPerValue(typeK) + cacheTypeBytesPerValue(typeV));
+}
 
 /**
  * Byte sizes of the parts of one GGUF file. A quant spends about the same bits on every large

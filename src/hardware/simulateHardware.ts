@@ -41,6 +41,9 @@ export function simulateHardware(flags: SimulationFlags, machine: HardwareProbe)
 
 function sizeFlag(flag: string, value: string | undefined): number | undefined {
     if (value == null) return undefined;
+    // A bare number would be bytes: `--vram 24` is 24 bytes, surely meant as 24GB.
+    if (/^\s*\d+(?:\.\d+)?\s*$/.test(value))
+        throw new UsageError(`${flag} ${value} has no unit.`, {hint: `Write ${value.trim()}GB for ${value.trim()} × 1024³ bytes (or a size like 8GiB, 512MB).`});
     const bytes = parseByteSize(value);
     if (bytes == null) throw new UsageError(`${flag} ${value} is not a size.`, {hint: `Write sizes like 24GB, 8GiB or 512MB (1 GB = 1024³ bytes here, as memory is sold).`});
     return bytes;

@@ -28,7 +28,24 @@ export type CatalogEntry = {
     revision?: string
 };
 
-export type Catalog = {models: CatalogEntry[]};
+/**
+ * A fine-tune published as a PEFT LoRA adapter (adapter_config.json + adapter_model.safetensors in a
+ * Hugging Face repo) over one of the catalog's variants: `<name>` and `<name>:<QUANT>` run
+ * `<base>:<QUANT>` with the adapter, converted to GGUF once and kept in the store.
+ */
+export type FineTuneEntry = {
+    /** e.g. aurora */
+    name: string,
+    description: string,
+    /** the variant it was trained on, e.g. instruct */
+    base: string,
+    repo: string,
+    revision?: string,
+    /** adapter_model.safetensors' size when known; null: the server says */
+    bytes: number | null
+};
+
+export type Catalog = {models: CatalogEntry[], fineTunes: FineTuneEntry[]};
 
 const quantPattern = /^[A-Z0-9_]+$/;
 const sha256Pattern = /^[0-9a-f]{64}$/;
@@ -72,6 +89,32 @@ export function catalogProblems(document: unknown): string[] {
         if (files.has(file)) problems.push(`${where} repeats the file ${file}`);
         files.add(file);
     }
+    problems.push(...fineTuneProblems((document as {fineTunes?: unknown}).fineTunes, names));
+    return problems;
+}
+
+function fineTuneProblems(fineTunes: unknown, modelNames: Set<string>): string[] {
+    if (fineTunes === undefined) return [];
+    if (!Array.isArray(fineTunes)) return ["fineTunes must be an array"];
+    const problems: string[] = [];
+    const variants = new Set([...modelNames].map((name) => name.split(":")[0]));
+    const names = new Set<string>();
+    for (const [index, raw] of fineTunes.entries()) {
+        const where = `fineTunes[${index}]`;
+        const entry = (typeof raw === "object" && raw != null ? raw : {}) as Record<string, unknown>;
+        for (const key of ["name", "description", "base", "repo"] as const)
+            if (typeof entry[key] !== "string" || entry[key] === "") problems.push(`${where}.${key} must be a non-empty string`);
+        const name = String(entry.name).toLowerCase();
+        if (typeof entry.name === "string" && !/^[a-z][a-z0-9-]*$/.test(entry.name)) problems.push(`${where}.name must be lower case letters, digits and dashes`);
+        if (variants.has(name) || names.has(name)) problems.push(`${where}.name ${String(entry.name)} is already a name`);
+        names.add(name);
+        if (typeof entry.base === "string" && !variants.has(entry.base)) problems.push(`${where}.base ${entry.base} is not a variant of the catalog`);
+        if (typeof entry.repo === "string" && !/^[\w.-]+\/[\w.-]+$/.test(entry.repo)) problems.push(`${where}.repo must be <owner>/<repo>`);
+        if (entry.bytes !== null && (typeof entry.bytes !== "number" || !Number.isSafeInteger(entry.bytes) || entry.bytes <= 0))
+            problems.push(`${where}.bytes must be null or a positive integer`);
+        if (entry.revision !== undefined && (typeof entry.revision !== "string" || entry.revision === ""))
+            problems.push(`${where}.revision must be a non-empty string`);
+    }
     return problems;
 }
 
@@ -113,7 +156,7 @@ export function loadCatalog(file = catalogPath()): Catalog {
         throw new ModelFileError(`The model catalog ${file} is invalid: ${problems.slice(0, 3).join("; ")}.`, {
             hint: "Fix the file or unset MIXTRAL_CATALOG."
         });
-    const catalog = {models: (document as Catalog).models};
+    const catalog = {models: (document as Catalog).models, fineTunes: (document as Partial<Catalog>).fineTunes ?? []};
     cache.set(file, catalog);
     return catalog;
 }

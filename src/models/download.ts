@@ -9,7 +9,9 @@ import {huggingFaceFileUrl, redactToken} from "./huggingFace.js";
 import {acquireLock, type LockHolder} from "./lockFile.js";
 import {backoffDelay, probeRemote, type RemoteFile, type RetryPolicy} from "./probeRemote.js";
 import type {ModelSpec} from "./resolveName.js";
+import {retryDelay, unknownHostError} from "./retryRules.js";
 import {sha256File} from "./sha256File.js";
+import {assertStoreFolder, storeAccessError} from "./storeAccess.js";
 import {fileSize, stagingFilesFor, storeDir, storePathFor, type StagingFiles} from "./store.js";
 
 export type PullTarget = Exclude<ModelSpec, {kind: "path"}>;
@@ -63,13 +65,16 @@ export function remoteUrlOf(target: PullTarget, env: NodeJS.ProcessEnv = process
  * are deleted.
  */
 export async function pullModel(target: PullTarget, options: PullOptions = {}): Promise<PullResult> {
+    const env = options.env ?? process.env;
     try {
+        await assertStoreFolder(storeDir(env), env);
         return await pullOrWait(target, options);
     } catch (error) {
         // Ctrl+C while waiting for a lock, probing or backing off: still a clean exit 130.
         if (options.signal?.aborted === true && !(error instanceof MixtralError))
             throw new InterruptedError("Interrupted; nothing was lost.", {hint: "Run the same command again to continue.", cause: error});
-        throw error;
+        // A read-only store, a file where a folder should be: one sentence naming the store.
+        throw storeAccessError(error, storeDir(env), env) ?? error;
     }
 }
 
@@ -133,14 +138,48 @@ async function pullLocked(target: PullTarget, finalPath: string, staging: Stagin
         });
     }
     const sha256 = await verifyFile(staging.complete, bytes, expectedSha, options, () => deletePartial(staging));
-    await fs.mkdir(path.dirname(finalPath), {recursive: true});
-    // On disk before it gets its final name: a crash must never leave a usable name on unwritten data.
-    await fsync(staging.complete);
-    // rename(2) within one file system is atomic: readers see no file, or the whole verified file.
-    await fs.rename(staging.complete, finalPath);
+    try {
+        await fs.mkdir(path.dirname(finalPath), {recursive: true});
+        // On disk before it gets its final name: a crash must never leave a usable name on unwritten data.
+        await fsync(staging.complete);
+        // rename(2) within one file system is atomic: readers see no file, or the whole verified file.
+        await moveIntoPlace(staging.complete, finalPath);
+    } catch (error) {
+        // Only the last step failed: say what to fix, and that nothing needs downloading again.
+        const access = storeAccessError(error, storeDir(env), env);
+        if (access == null) throw error;
+        throw new DownloadError(access.message.replace(/\.$/, "; the verified download is kept in .partial/."), {
+            hint: `${access.hint ?? ""} The same command then moves it into place without downloading it again.`.trim(),
+            cause: error
+        });
+    }
     await fsync(path.dirname(finalPath)).catch(() => {});
     await fs.rm(staging.note, {force: true});
     return {path: finalPath, bytes, sha256, alreadyPresent: false};
+}
+
+/**
+ * The final rename of a verified file. When .partial/ is on another file system than the store
+ * folder (a mount or a symlink there), rename fails with EXDEV: then the file is copied next to its
+ * final name and renamed there, so a verified download never stays behind in .partial/.
+ */
+async function moveIntoPlace(staged: string, finalPath: string) {
+    try {
+        await fs.rename(staged, finalPath);
+        return;
+    } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EXDEV") throw error;
+    }
+    const beside = `${finalPath}.move-${process.pid}`;
+    try {
+        await fs.copyFile(staged, beside);
+        await fsync(beside);
+        await fs.rename(beside, finalPath);
+    } catch (error) {
+        await fs.rm(beside, {force: true});
+        throw error;
+    }
+    await fs.rm(staged, {force: true});
 }
 
 async function tryReuse(copy: ExistingCopy, expectedSha: string | undefined, finalPath: string, options: PullOptions): Promise<PullResult | undefined> {
@@ -209,7 +248,11 @@ function downloadInterrupted() {
  */
 async function transferWithRetries(url: string, staging: StagingFiles, expectedBytes: number | undefined, note: PartialNote, policy: RetryPolicy,
     options: PullOptions, env: NodeJS.ProcessEnv) {
-    for (let attempt = 1; ; attempt++) {
+    // The budget counts failures in a row: an attempt that brought bytes starts the count afresh,
+    // so a long download over a flaky link is not abandoned after its sixth cut.
+    let failures = 0;
+    for (;;) {
+        const bytesBefore = await fileSize(staging.inTransit) ?? 0;
         try {
             await fetchToFile({
                 url,
@@ -230,16 +273,20 @@ async function transferWithRetries(url: string, staging: StagingFiles, expectedB
             return;
         } catch (error) {
             if (options.signal?.aborted === true) throw downloadInterrupted();
+            const unknownHost = unknownHostError(error, url);
+            if (unknownHost != null) throw unknownHost;
+            failures = (await fileSize(staging.inTransit) ?? 0) > bytesBefore ? 1 : failures + 1;
+            const attempt = failures;
             const stalled = error instanceof StallError;
             const reason = stalled ? `no data for ${Math.round(policy.stallMs / 1000)} s` : redactToken(describe(error), env);
             if (!stalled && !isTransient(error))
-                throw error instanceof MixtralError ? error : new DownloadError(`The download failed: ${reason}.`, {hint: "Run the command again; the bytes received so far are kept.", cause: sanitized(error, env)});
+                throw error instanceof MixtralError || storeAccessError(error, storeDir(env), env) != null ? error : new DownloadError(`The download failed: ${reason}.`, {hint: "Run the command again; the bytes received so far are kept.", cause: sanitized(error, env)});
             if (attempt >= policy.attempts)
                 throw new DownloadError(`The download failed after ${attempt} attempts: ${reason}.`, {
                     hint: "Check the network and run the same command again; it resumes where it stopped.",
                     cause: sanitized(error, env)
                 });
-            const delayMs = backoffDelay(policy.baseDelayMs, attempt);
+            const delayMs = retryDelay(backoffDelay(policy.baseDelayMs, attempt), error instanceof HttpStatusError ? error.retryAfterMs : undefined, "The download server");
             options.onEvent?.({type: "retry", attempt, delayMs, reason});
             await sleep(delayMs, undefined, {signal: options.signal}).catch(() => {
                 throw downloadInterrupted();

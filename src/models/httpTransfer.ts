@@ -2,7 +2,8 @@ import fsSync from "node:fs";
 import fs from "node:fs/promises";
 import http from "node:http";
 import https from "node:https";
-import {assertAllowedUrl, assertNotWebPage, authHeaders, maxRedirects, tooManyRedirects} from "./huggingFace.js";
+import {retryAfterMs} from "./retryRules.js";
+import {assertAllowedUrl, assertNotWebPage, authHeaders, maxRedirects, redirectTarget, tooManyRedirects} from "./huggingFace.js";
 
 export type TransferProgress = {downloadedBytes: number, totalBytes: number, bytesPerSecond: number};
 
@@ -35,7 +36,7 @@ export class OversizedBodyError extends Error {
 
 /** The server answered with an error status; `statusCode` tells the caller whether to retry. */
 export class HttpStatusError extends Error {
-    constructor(message: string, readonly statusCode: number) {
+    constructor(message: string, readonly statusCode: number, readonly retryAfterMs?: number) {
         super(message);
     }
 }
@@ -188,11 +189,11 @@ async function openBody(options: TransferOptions, position: number, env: NodeJS.
         const location = response.headers.location;
         if (status >= 300 && status < 400 && location != null) {
             request.destroy();
-            current = new URL(location, current).href;
+            current = redirectTarget(location, current);
             continue;
         }
         try {
-            if (status !== 200 && status !== 416 && status !== 206) throw new HttpStatusError(`the server answered ${status}`, status);
+            if (status !== 200 && status !== 416 && status !== 206) throw new HttpStatusError(`the server answered ${status}`, status, retryAfterMs(response.headers["retry-after"]));
             assertNotWebPage(response.headers["content-type"], `${url.origin}${url.pathname}`);
         } catch (error) {
             request.destroy();

@@ -4,7 +4,30 @@ import {DownloadError} from "../errors.js";
 function huggingFaceEndpoint(env: NodeJS.ProcessEnv = process.env): string {
     const value = env.HF_ENDPOINT;
     const endpoint = value != null && value !== "" ? value : "https://huggingface.co";
+    let url: URL | undefined;
+    try {
+        url = new URL(endpoint);
+    } catch {
+        url = undefined;
+    }
+    if (url == null || (url.protocol !== "https:" && url.protocol !== "http:"))
+        throw new DownloadError(`HF_ENDPOINT is not an http(s) URL: "${endpoint}".`, {
+            hint: "Set it to a Hugging Face mirror such as https://hf-mirror.com, or unset it to use huggingface.co."
+        });
     return endpoint.endsWith("/") ? endpoint : endpoint + "/";
+}
+
+/** Where a redirect leads, or one sentence when the server's Location header is not a URL. */
+export function redirectTarget(location: string, from: string): string {
+    try {
+        return new URL(location, from).href;
+    } catch (error) {
+        const origin = new URL(from).origin;
+        throw new DownloadError(`The server at ${origin} redirected to an invalid address (${JSON.stringify(location.slice(0, 200))}).`, {
+            hint: "The server or a proxy in between is misconfigured; check HF_ENDPOINT or the URL, or try again later.",
+            cause: error
+        });
+    }
 }
 
 /** The resolve URL Hugging Face serves a repository file from (a redirect to its CDN for LFS files). */
@@ -36,6 +59,11 @@ export function assertAllowedUrl(href: string, env: NodeJS.ProcessEnv = process.
 export function authHeaders(href: string, env: NodeJS.ProcessEnv = process.env, requestedHref = href): Record<string, string> {
     const token = env.HF_TOKEN;
     if (token == null || token === "") return {};
+    // A token read from a file often keeps its line end; HTTP headers cannot carry it.
+    if (/[\u0000-\u001f\u007f]/.test(token) || /[^\u0000-\u00ff]/.test(token))
+        throw new DownloadError("HF_TOKEN contains a line break or another character a token cannot hold.", {
+            hint: "Set it again without the trailing newline, e.g. export HF_TOKEN=\"$(tr -d '\\r\\n' < token.txt)\"."
+        });
     const host = new URL(href).host;
     const huggingFaceHosts = new Set(["huggingface.co", "hf.co", new URL(huggingFaceEndpoint(env)).host]);
     return huggingFaceHosts.has(host) && host === new URL(requestedHref).host ? {authorization: `Bearer ${token}`} : {};

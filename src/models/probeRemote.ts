@@ -1,6 +1,7 @@
 import {setTimeout as sleep} from "node:timers/promises";
 import {DownloadError} from "../errors.js";
-import {assertAllowedUrl, assertNotWebPage, authHeaders, maxRedirects, redactToken, tooManyRedirects} from "./huggingFace.js";
+import {assertAllowedUrl, assertNotWebPage, authHeaders, maxRedirects, redactToken, redirectTarget, tooManyRedirects} from "./huggingFace.js";
+import {retryAfterMs, retryDelay, unknownHostError} from "./retryRules.js";
 import {sha256FromEtag} from "./sha256File.js";
 
 export type RemoteFile = {
@@ -13,7 +14,10 @@ export type RemoteFile = {
 export type RetryPolicy = {attempts: number, baseDelayMs: number, stallMs: number};
 
 /** Transient trouble worth another try: server errors, rate limits, resets, timeouts. */
-class TransientError extends Error {}
+class TransientError extends Error {
+    /** The server's Retry-After, when it sent one. */
+    retryAfterMs?: number;
+}
 
 /**
  * Asks for the file's headers before any byte is written: size (for the disk check), the sha256
@@ -31,7 +35,7 @@ export async function probeRemote(url: string, policy: RetryPolicy, options: {si
                     throw new DownloadError(`Cannot reach the download server: ${error.message}`, {hint: "Check the network (and HF_ENDPOINT), then run the command again.", cause: error});
                 throw error;
             }
-            const delayMs = backoffDelay(policy.baseDelayMs, attempt);
+            const delayMs = retryDelay(backoffDelay(policy.baseDelayMs, attempt), error.retryAfterMs, "The download server");
             options.onRetry?.(attempt, delayMs, error.message);
             await sleep(delayMs, undefined, {signal: options.signal});
         }
@@ -49,28 +53,35 @@ async function probeOnce(url: string, env: NodeJS.ProcessEnv = process.env, sign
     let linkedSize: number | undefined;
     for (let hop = 0; hop <= maxRedirects; hop++) {
         assertAllowedUrl(current, env);
+        // Outside the try: a bad HF_TOKEN is the user's to fix, not network trouble to retry.
+        const headers = {"accept-encoding": "identity", ...authHeaders(current, env, url)};
         let response: Response;
         try {
             response = await fetch(current, {
                 method: "HEAD",
                 redirect: "manual",
-                headers: {"accept-encoding": "identity", ...authHeaders(current, env, url)},
+                headers,
                 signal: signal == null ? AbortSignal.timeout(stallMs) : AbortSignal.any([signal, AbortSignal.timeout(stallMs)])
             });
         } catch (error) {
             signal?.throwIfAborted();
+            const unknownHost = unknownHostError(error, current);
+            if (unknownHost != null) throw unknownHost;
             throw new TransientError(redactToken(describeFetchError(error), env), {cause: error});
         }
         linkedSha ??= sha256FromEtag(response.headers.get("x-linked-etag"));
         linkedSize ??= parseSize(response.headers.get("x-linked-size"));
         const location = response.headers.get("location");
         if (response.status >= 300 && response.status < 400 && location != null) {
-            current = new URL(location, current).href;
+            current = redirectTarget(location, current);
             continue;
         }
         const where = `${new URL(current).origin}${new URL(current).pathname}`;
-        if (response.status >= 500 || response.status === 429 || response.status === 408)
-            throw new TransientError(`the server answered ${response.status} ${response.statusText} for ${where}`);
+        if (response.status >= 500 || response.status === 429 || response.status === 408) {
+            const busy = new TransientError(`the server answered ${response.status} ${response.statusText} for ${where}`);
+            busy.retryAfterMs = retryAfterMs(response.headers.get("retry-after"));
+            throw busy;
+        }
         if (response.status === 401 || response.status === 403)
             throw new DownloadError(`The server refused access to ${where} (${response.status}).`, {
                 hint: "Gated or private repositories need a Hugging Face token: export HF_TOKEN=<token> (it is never printed)."

@@ -3,6 +3,7 @@ import path from "node:path";
 import {ModelNotFoundError, UsageError} from "../errors.js";
 import type {Catalog, CatalogEntry} from "./catalog.js";
 import {huggingFaceFileUrl} from "./huggingFace.js";
+import {assertStorableName, storableFileName} from "./storableFileName.js";
 
 /** What a --model value (or `pull` argument) names. */
 export type ModelSpec =
@@ -55,6 +56,7 @@ function parseHuggingFaceSpec(value: string, env: NodeJS.ProcessEnv): ModelSpec 
     const file = parts.slice(2).join("/");
     if (parts.length < 3 || parts[0] === "" || parts[1] === "" || !/\.gguf$/i.test(file) || parts.some((part) => part === "" || part === "." || part === ".."))
         throw new UsageError(`"${value}" is not a Hugging Face file name.`, {hint: "Write it as hf:<owner>/<repo>/<file>.gguf, e.g. hf:TheBloke/Mixtral-8x7B-Instruct-v0.1-GGUF/mixtral-8x7b-instruct-v0.1.Q4_K_M.gguf"});
+    for (const part of parts) assertStorableName(part, `"${value}"`);
     const [owner = "", repo = ""] = parts;
     const ref = revision == null || revision === "" ? "main" : revision;
     const folders = parts.slice(2, -1);
@@ -77,7 +79,7 @@ function parseUrlSpec(value: string): ModelSpec {
     } catch (error) {
         throw new UsageError(`"${value}" is not a valid URL.`, {hint: "Pass an https:// URL of a .gguf file.", cause: error});
     }
-    const file = decodeURIComponent(url.pathname.split("/").pop() ?? "");
+    const file = storableFileName(url.pathname.split("/").pop() ?? "", `the URL ${url.origin}${url.pathname}`);
     if (!remoteFilePattern.test(file) || file.startsWith("."))
         throw new UsageError(`The URL ${url.origin}${url.pathname} does not name a .gguf file.`, {hint: "Pass the URL of the .gguf file itself."});
     // Two URLs on one host with the same file name are different files: the folder is named by a

@@ -17,7 +17,9 @@ export type ServerAnnouncement = {
     /** The id `GET /v1/models` lists. */
     modelId: string,
     apiKeyRequired: boolean,
-    startedAt: string
+    startedAt: string,
+    /** LoRA adapters it applies (real paths): its answers are a fine-tune's, not the plain model's. */
+    adapters?: string[]
 };
 
 /** $MIXTRAL_RUNTIME_DIR, else $XDG_RUNTIME_DIR/mixtral, else ~/.cache/mixtral/run. */

@@ -58,7 +58,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         if (checkKey != null && !checkKey(request.headers.authorization))
             throw new ApiError(401, "Incorrect or missing API key: send it as `Authorization: Bearer <key>`.", {code: "invalid_api_key"});
         if (path === "/metrics") {
-            const text = renderMetrics(requests, engine?.stats, process.memoryUsage.rss());
+            const text = renderMetrics(requests, engine?.stats, process.memoryUsage());
             response.writeHead(200, {"Content-Type": "text/plain; version=0.0.4; charset=utf-8"});
             return response.end(text);
         }
@@ -80,10 +80,16 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         handle(request, response, path).catch((error: unknown) => {
             const apiError = toApiError(error, path === "/v1/completions" ? "prompt" : "messages");
             if (!(error instanceof ApiError)) logFailure(error);
-            // A refused body is not read to its end: close the connection instead of draining it.
-            if (apiError.status === 413) response.setHeader("Connection", "close");
+            if (apiError.status === 413) {
+                // The rest of the body is read and discarded (closing now would reset the connection under a
+                // client still sending, and it would miss the 413); one that keeps sending is cut off after a while.
+                response.on("finish", () => {
+                    if (request.complete) return;
+                    const timer = setTimeout(() => request.socket.destroy(), 5000).unref();
+                    request.once("end", () => clearTimeout(timer));
+                });
+            }
             sendError(response, apiError);
-            if (apiError.status === 413) request.destroy();
         });
     });
     // Malformed HTTP: a plain 400, and the connection closed.
@@ -91,7 +97,11 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
         else socket.destroy();
     });
-    server.headersTimeout = 30_000;
+    // An idle keep-alive connection stays open a minute: clients (undici, the openai SDK) read the
+    // `Keep-Alive: timeout` hint and close theirs first, so a new request never races the server's
+    // close (with Node's 5 s default, a loaded machine made that race common: "other side closed").
+    server.keepAliveTimeout = 60_000;
+    server.headersTimeout = 65_000;
     // Generations may take long; the socket's idle time is what matters, not the request's age.
     server.requestTimeout = 0;
 

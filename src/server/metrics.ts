@@ -15,7 +15,7 @@ export class RequestCounter {
 }
 
 /** Prometheus text exposition (version 0.0.4). */
-export function renderMetrics(requests: RequestCounter, stats: SchedulerStats | undefined, residentBytes: number): string {
+export function renderMetrics(requests: RequestCounter, stats: SchedulerStats | undefined, memory: NodeJS.MemoryUsage): string {
     const lines: string[] = [];
     const metric = (name: string, type: "counter" | "gauge", help: string, samples: [string, number][]) => {
         lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -35,6 +35,9 @@ export function renderMetrics(requests: RequestCounter, stats: SchedulerStats | 
         metric("mixtral_queue_length", "gauge", "Requests waiting for a free sequence.", [["", stats.queued]]);
         metric("mixtral_queue_limit", "gauge", "Requests that may wait before new ones are refused with 503.", [["", stats.queueLimit]]);
     }
-    metric("process_resident_memory_bytes", "gauge", "Resident set size of the server process.", [["", residentBytes]]);
+    metric("process_resident_memory_bytes", "gauge", "Resident set size of the server process.", [["", memory.rss]]);
+    metric("nodejs_heap_size_total_bytes", "gauge", "V8 heap allocated.", [["", memory.heapTotal]]);
+    metric("nodejs_heap_size_used_bytes", "gauge", "V8 heap in use.", [["", memory.heapUsed]]);
+    metric("nodejs_external_memory_bytes", "gauge", "Memory of native objects held by JavaScript (llama.cpp's buffers are counted here only in part).", [["", memory.external]]);
     return lines.join("\n") + "\n";
 }

@@ -2,6 +2,7 @@ import type {SchedulerSampling} from "../engine/batchScheduler.js";
 import type {ChatMessage} from "../engine/chatTemplate.js";
 import type {Conversation} from "../engine/servingModel.js";
 import {ApiError, invalidParam} from "./apiError.js";
+import {parseResponseFormat} from "./responseFormat.js";
 
 /**
  * Sampling when a request leaves a parameter out: the defaults of `mixtral complete` and `chat`
@@ -62,6 +63,8 @@ function parseCommon(fields: Body, contextSize: number) {
         seed: parseSeed(fields.seed),
         stop: parseStop(fields.stop)
     };
+    const grammar = parseResponseFormat(fields.response_format);
+    if (grammar != null) sampling.grammar = grammar;
     return {model: model ?? undefined, stream, includeUsage: stream && includeUsage, sampling};
 }
 

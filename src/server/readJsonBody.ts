@@ -4,25 +4,34 @@ import {ApiError} from "./apiError.js";
 /** Requests larger than this are refused with 413 before they are parsed. */
 export const maxBodyBytes = 4 * 1024 * 1024;
 
-/** Reads and parses a JSON body, refusing one over `limit` bytes (413) or not JSON (400). */
-export async function readJsonBody(request: IncomingMessage, limit = maxBodyBytes): Promise<unknown> {
-    const declared = Number(request.headers["content-length"]);
-    if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of request as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        if (size > limit) throw tooLarge(limit);
-        chunks.push(chunk);
-    }
-    const text = Buffer.concat(chunks).toString("utf8");
-    try {
-        return JSON.parse(text);
-    } catch {
-        throw new ApiError(400, "We could not parse the JSON body of your request.", {code: "invalid_json"});
-    }
-}
-
-function tooLarge(limit: number): ApiError {
-    return new ApiError(413, `The request body is larger than ${limit / 1024 / 1024} MB.`, {code: "request_too_large"});
+/**
+ * Reads and parses a JSON body, refusing one over `limit` bytes (413) or not JSON (400). An
+ * oversized body is refused as soon as it is known, and the rest is read and discarded: closing
+ * the socket under a client that is still sending would make it miss the 413 (a reset instead).
+ */
+export function readJsonBody(request: IncomingMessage, limit = maxBodyBytes): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+        const tooLarge = () => {
+            request.removeAllListeners("data");
+            request.resume();
+            reject(new ApiError(413, `The request body is larger than ${limit / 1024 / 1024} MB.`, {code: "request_too_large"}));
+        };
+        const declared = Number(request.headers["content-length"]);
+        if (Number.isFinite(declared) && declared > limit) return tooLarge();
+        const chunks: Buffer[] = [];
+        let size = 0;
+        request.on("data", (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > limit) return tooLarge();
+            chunks.push(chunk);
+        });
+        request.on("error", reject);
+        request.on("end", () => {
+            try {
+                resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")));
+            } catch {
+                reject(new ApiError(400, "We could not parse the JSON body of your request.", {code: "invalid_json"}));
+            }
+        });
+    });
 }

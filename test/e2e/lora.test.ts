@@ -5,6 +5,7 @@ import {afterAll, beforeAll, describe, expect, test} from "vitest";
 import {testModelOptions} from "../../scripts/gguf/testModels.js";
 import {mixtralModules, writeMergedModel, writeTinyPeftAdapter, type TinyPeftAdapter} from "./helpers/loraFixtures.js";
 import {runCli, tinyModel} from "./helpers/runCli.js";
+import {startServe, stopAllServers} from "./helpers/serveProcess.js";
 
 const greedy = ["--temperature", "0", "--repeat-penalty", "1", "-n", "24"];
 const prompt = "The cat sat on the";
@@ -19,6 +20,15 @@ async function completeText(args: string[]): Promise<string> {
     const result = await runCli(["complete", ...greedy, "--json", ...args, prompt]);
     expect(result.code, result.stderr).toBe(0);
     return (JSON.parse(result.stdout) as {text: string}).text;
+}
+
+/** The base and merged models' greedy texts, computed once (each run loads a model). */
+const memo = new Map<string, Promise<string>>();
+const baseText = () => memoized("base", () => completeText(["-m", baseModel]));
+const mergedText = () => memoized("merged", () => completeText(["-m", merged]));
+function memoized(key: string, run: () => Promise<string>): Promise<string> {
+    if (!memo.has(key)) memo.set(key, run());
+    return memo.get(key)!;
 }
 
 async function convert(folder: string, ...args: string[]) {
@@ -45,25 +55,61 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+    await stopAllServers();
     await fs.rm(dir, {recursive: true, force: true});
 });
 
 describe("LoRA adapters", () => {
     test("complete --lora gives at temperature 0 the tokens of the model with W + (alpha/r)·B·A merged in", async () => {
         const withLora = await completeText(["-m", baseModel, "--lora", converted]);
-        const withMerged = await completeText(["-m", merged]);
-        const base = await completeText(["-m", baseModel]);
+        const withMerged = await mergedText();
+        const base = await baseText();
         expect(withLora).toBe(withMerged);
         // the adapter really changes the model, so the equality above can fail
         expect(withLora).not.toBe(base);
     }, 120_000);
 
     test("scale 0 gives the base model's tokens, with --lora-scaled and with file:scale", async () => {
-        const base = await completeText(["-m", baseModel]);
+        const base = await baseText();
         expect(await completeText(["-m", baseModel, "--lora-scaled", converted, "0"])).toBe(base);
         expect(await completeText(["-m", baseModel, "--lora", `${converted}:0`])).toBe(base);
         // scale 1 written out is the same as no scale
-        expect(await completeText(["-m", baseModel, "--lora-scaled", converted, "1"])).toBe(await completeText(["-m", merged]));
+        expect(await completeText(["-m", baseModel, "--lora-scaled", converted, "1"])).toBe(await mergedText());
+    }, 120_000);
+
+    test("chat and bench take --lora too: chat answers like the merged model, bench runs with the adapter", async () => {
+        const chat = (model: string, ...extra: string[]) => runCli(["chat", "-m", model, ...greedy, ...extra], {input: "Hello there"});
+        const [withLora, withMerged] = await Promise.all([chat(baseModel, "--lora", converted), chat(merged)]);
+        expect(withLora.code, withLora.stderr).toBe(0);
+        expect(withLora.stdout).toBe(withMerged.stdout);
+
+        const bench = await runCli(["bench", "-m", baseModel, "--lora", converted, "-p", "8", "-n", "4", "-r", "1", "--no-warmup", "-o", "json"]);
+        expect(bench.code, bench.stderr).toBe(0);
+        expect(JSON.parse(bench.stdout)).toHaveLength(2);
+        const mismatched = await runCli(["bench", "-m", baseModel, "--lora", tinyModel("tiny-q8_0.gguf"), "-p", "8", "-n", "0", "-r", "1"]);
+        expect(mismatched.code).toBe(1);
+        expect(mismatched.stderr).toMatch(/is not a LoRA adapter/);
+    }, 120_000);
+
+    test("serve --lora answers a raw completion like the merged model", async () => {
+        const server = await startServe(["--lora", converted, "--parallel", "1"], {model: baseModel});
+        try {
+            const response = await fetch(`${server.baseUrl}/completions`, {
+                method: "POST",
+                headers: {"content-type": "application/json"},
+                body: JSON.stringify({prompt, max_tokens: 24, temperature: 0})
+            });
+            expect(response.status).toBe(200);
+            const answer = await response.json() as {choices: {text: string}[]};
+            expect(answer.choices[0]!.text).toBe(await mergedText());
+            // a plain `complete` of the same file must not be answered by the fine-tuned server
+            const plain = await runCli(["complete", "-m", baseModel, ...greedy, "--json", "--verbose", prompt], {env: {MIXTRAL_RUNTIME_DIR: server.runtimeDir}});
+            expect(plain.code, plain.stderr).toBe(0);
+            expect(plain.stderr).toMatch(/not using the server at http:\/\/127\.0\.0\.1:\d+\/v1 \(pid \d+\): it applies LoRA adapters/);
+            expect((JSON.parse(plain.stdout) as {text: string}).text).toBe(await baseText());
+        } finally {
+            await stopAllServers();
+        }
     }, 120_000);
 
     test("the converted file is what llama.cpp expects: adapter metadata, lora_a [in, r], lora_b [r, out], experts stacked", async () => {

@@ -1,8 +1,12 @@
+import {spawn, type ChildProcess} from "node:child_process";
 import {mkdtempSync, rmSync, writeFileSync} from "node:fs";
 import {tmpdir} from "node:os";
 import path from "node:path";
-import {afterAll, describe, expect, test} from "vitest";
-import {repoRoot, runCli, tinyModel} from "./helpers/runCli.js";
+import {afterAll, afterEach, describe, expect, test} from "vitest";
+import {cliPath, repoRoot, runCli, tinyModel} from "./helpers/runCli.js";
+
+// Tests that spawn several processes in a row get room for a loaded machine (each load takes seconds there).
+const severalRuns = 240_000;
 
 const greedy = ["--temperature", "0", "--repeat-penalty", "1"];
 const dir = mkdtempSync(path.join(tmpdir(), "mixtral-scripting-"));
@@ -41,10 +45,11 @@ describe("constrained output from the command line", () => {
         expect(result.stdout).toBe("");
         expect(result.stderr).toContain("The output was cut at 4 tokens before the JSON was complete; raise --max-tokens.");
 
-        const json = await runCli(["complete", "-m", tinyModel(), "--format", "json", "-n", "4", "--json", "Pet:"]);
+        // A seed whose first tokens do not close the object ("{}" would be complete, and valid).
+        const json = await runCli(["complete", "-m", tinyModel(), "--format", "json", "-n", "4", "--seed", "1", "--json", "Pet:"]);
         expect(json.code).toBe(3);
         expect(JSON.parse(json.stdout)).toMatchObject({stopReason: "maxTokens", complete: false, tokens: {generated: 4}});
-    });
+    }, severalRuns);
 
     test.each([
         ["an unsupported keyword", ["--json-schema", "{\"type\": \"string\", \"pattern\": \"^a+$\"}"], /--json-schema: the keyword "pattern" is not supported/],
@@ -88,6 +93,25 @@ describe("complete --lines", () => {
             expect(alone.code).toBe(0);
             expect(line.text, line.prompt).toBe(alone.stdout);
         }
+    }, severalRuns);
+
+    test("--parallel 3 decodes prompts together and prints the same answers in the same order", async () => {
+        const input = prompts.join("\n") + "\n";
+        const one = await runCli(["complete", "-m", tinyModel(), ...greedy, "-n", "16", "--lines"], {input});
+        const three = await runCli(["complete", "-m", tinyModel(), ...greedy, "-n", "16", "--lines", "--parallel", "3", "--verbose"], {input});
+        expect(three.code, three.stderr).toBe(0);
+        expect(three.stderr).toContain("3 at a time");
+        expect(three.stdout).toBe(one.stdout);
+        expect(three.stdout.split("\n")).toHaveLength(6);
+    }, severalRuns);
+
+    test("--parallel keeps every answer inside a schema", async () => {
+        const input = Array.from({length: 8}, (_, index) => `Pet number ${index}:`).join("\n") + "\n";
+        const result = await runCli(["complete", "-m", tinyModel(), "--temperature", "1", "-n", "300", "--lines", "--parallel", "4", "--json-schema", petSchema], {input});
+        expect(result.code, result.stderr).toBe(0);
+        const answers = result.stdout.trim().split("\n").map((line) => JSON.parse(line) as {kind: string});
+        expect(answers).toHaveLength(8);
+        for (const answer of answers) expect(["cat", "dog", "bird"]).toContain(answer.kind);
     });
 
     test("plain output is one line an answer, newlines inside written as \\n", async () => {
@@ -99,6 +123,30 @@ describe("complete --lines", () => {
         const json = await runCli(["complete", "-m", tinyModel(), ...greedy, "-n", "40", "--lines", "--json"], {input: "A\nB\n"});
         const texts = json.stdout.trim().split("\n").map((line) => (JSON.parse(line) as {text: string}).text);
         expect(answers.slice(0, 2)).toEqual(texts.map((text) => text.replace(/\r/g, "\\r").replace(/\n/g, "\\n")));
+    }, severalRuns);
+
+    let child: ChildProcess | undefined;
+    afterEach(() => {
+        child?.kill("SIGKILL");
+        child = undefined;
+    });
+
+    test("Ctrl+C keeps the answers already printed and exits 130", async () => {
+        const running = spawn(process.execPath, [cliPath, "complete", "-m", tinyModel(), ...greedy, "-n", "8", "--lines"], {
+            cwd: repoRoot, env: {...process.env, MIXTRAL_THREADS: "1"}, stdio: ["pipe", "pipe", "pipe"]
+        });
+        child = running;
+        let stdout = "";
+        const exited = new Promise<number | null>((resolve) => running.on("close", resolve));
+        // Two prompts, and stdin stays open: the third line never comes.
+        running.stdin.write("one\ntwo\n");
+        await new Promise<void>((resolve) => running.stdout.on("data", (chunk: Buffer) => {
+            stdout += chunk.toString();
+            if (stdout.split("\n").length > 2) resolve();
+        }));
+        running.kill("SIGINT");
+        expect(await exited).toBe(130);
+        expect(stdout.split("\n")).toHaveLength(3);
     });
 
     test("empty stdin is a usage error before the model loads", async () => {

@@ -19,7 +19,7 @@ const model: BenchModelInfo = {
     size: 26_441_293_824, parameters: 46_702_792_704, gpuLayers: 0, layerCount: 32
 };
 const base: BenchInstance = {
-    model: model.filename, nPrompt: 0, nGen: 0, nDepth: 0, threads: 16, gpuLayers: 0, batchSize: 512, flashAttention: false
+    model: model.filename, nPrompt: 0, nGen: 0, nDepth: 0, threads: 16, gpuLayers: 0, batchSize: 512, typeK: "f16", typeV: "f16", flashAttention: "off"
 };
 const testTime = new Date("2026-11-30T07:00:00.123Z");
 

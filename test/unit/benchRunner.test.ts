@@ -14,7 +14,7 @@ const tinyModel = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..
 
 const params: BenchParams = {
     models: ["a.gguf", "b.gguf"], nPrompt: [128, 0], nGen: [64], promptGen: [[16, 8]], nDepth: [0],
-    threads: [1, 2], gpuLayers: [0], batchSize: 512, flashAttention: false
+    threads: [1, 2], gpuLayers: [0], batchSize: 512, typeK: ["f16"], typeV: ["f16"], flashAttention: ["auto"]
 };
 
 /** A stand-in engine: every run takes 1 ms per token; models named "broken" fail to load. */

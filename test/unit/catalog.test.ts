@@ -63,3 +63,21 @@ describe("catalog validation", () => {
         expect(catalogProblems({})).toHaveLength(1);
     });
 });
+
+describe("catalog fine-tunes", () => {
+    const model = document.models[3]!;
+    const aurora = {name: "aurora", description: "Chinese chat", base: "instruct", repo: "wangrongsheng/Aurora", bytes: null};
+
+    it("models.json lists aurora over instruct, from wangrongsheng/Aurora", () => {
+        expect(loadCatalog(defaultCatalogPath).fineTunes).toEqual([expect.objectContaining({name: "aurora", base: "instruct", repo: "wangrongsheng/Aurora"})]);
+    });
+
+    it("reports a fine-tune over a variant the catalog does not have, a clashing name and a bad size", () => {
+        expect(catalogProblems({models: [model], fineTunes: [aurora]})).toEqual([]);
+        expect(catalogProblems({models: [model], fineTunes: [{...aurora, base: "chat"}]}).join()).toMatch(/base chat is not a variant/);
+        expect(catalogProblems({models: [model], fineTunes: [{...aurora, name: "instruct"}]}).join()).toMatch(/already a name/);
+        expect(catalogProblems({models: [model], fineTunes: [{...aurora, bytes: -1}]}).join()).toMatch(/bytes must be null or a positive integer/);
+        expect(catalogProblems({models: [model], fineTunes: {}}).join()).toMatch(/fineTunes must be an array/);
+    });
+});
+

@@ -10,11 +10,11 @@ type Row = {machine: keyof typeof machines, placement: Placement, quant: string 
 const table: Row[] = [
     {machine: "rtx3090", placement: "gpu", quant: "Q3_K_M", gpuLayers: 33, reason: /^RTX 3090 24 GiB \+ 64 GiB RAM: Q3_K_M \(20\.4 GB\) fully on GPU, 8k context$/},
     {machine: "rtx4090", placement: "gpu", quant: "Q3_K_M", gpuLayers: 33, reason: /^RTX 4090 24 GiB .*Q3_K_M \(20\.4 GB\) fully on GPU, 8k context$/},
-    {machine: "gpu8GiB", placement: "split", quant: "Q5_K_M", gpuLayers: 6, reason: /^RTX 4060 8 GiB \+ 64 GiB RAM: Q5_K_M \(32\.2 GB\) with 6 of 33 layers on GPU/},
+    {machine: "gpu8GiB", placement: "split", quant: "Q5_K_M", gpuLayers: 7, reason: /^RTX 4060 8 GiB \+ 64 GiB RAM: Q5_K_M \(32\.2 GB\) with 7 of 33 layers on GPU \(no quant fits entirely in VRAM\), q8_0 KV cache \(1 more layer on the GPU than with f16; it needs flash attention\), 8k context$/},
     {machine: "m1Max32", placement: "gpu", quant: "Q3_K_M", gpuLayers: 33, reason: /^Apple M1 Max 32 GiB unified \(23 GiB for the GPU\): Q3_K_M .*fully on GPU/},
     {machine: "m2Max64", placement: "gpu", quant: "Q6_K", gpuLayers: 33, reason: /^Apple M2 Max 64 GiB unified .*Q6_K \(38\.4 GB\) fully on GPU/},
     {machine: "m2Ultra192", placement: "gpu", quant: "Q8_0", gpuLayers: 33, reason: /^Apple M2 Ultra 192 GiB unified .*Q8_0 \(49\.6 GB\) fully on GPU/},
-    {machine: "cpu16", placement: "none", quant: null, gpuLayers: 0, reason: /^CPU only, 16 GiB RAM: nothing fits; the smallest, Q3_K_M \(20\.4 GB\), needs 6\.7 GiB more RAM at 8k context$/},
+    {machine: "cpu16", placement: "none", quant: null, gpuLayers: 0, reason: /^CPU only, 16 GiB RAM: nothing fits; the smallest, Q3_K_M \(20\.4 GB\), needs 5\.7 GiB more RAM with a q8_0 KV cache at 8k context$/},
     {machine: "cpu64", placement: "cpu", quant: "Q5_K_M", gpuLayers: 0, reason: /^CPU only, 64 GiB RAM: Q5_K_M \(32\.2 GB\) on the CPU, 8k context$/},
     {machine: "thisMachine", placement: "cpu", quant: "Q3_K_M", gpuLayers: 0, reason: /^CPU only, 23\.5 GiB RAM: Q3_K_M \(20\.4 GB\) on the CPU, 8k context$/},
     {machine: "dualRtx3090", placement: "gpu", quant: "Q6_K", gpuLayers: 33, reason: /^2× RTX 3090 48 GiB \+ 128 GiB RAM: Q6_K/}
@@ -52,13 +52,22 @@ describe("the plan's memory arithmetic", () => {
         expect(plan.memory.gpuNeedBytes).toBeLessThan(20_360_000_000 + kvCache + GiB);
     });
 
-    test("a longer context costs 128 KiB of VRAM per token, so 32k no longer fits Q3_K_M on a 24 GiB GPU and the plan splits", () => {
+    test("at 32k an f16 cache (4 GiB) no longer fits beside Q3_K_M on a 24 GiB GPU, so the plan keeps it all there with a q8_0 cache (2.1 GiB)", () => {
         const plan = planPlacement({hardware: machines.rtx3090, catalog, contextSize: 32768});
         expect(plan.contextSize).toBe(32768);
-        expect(plan.placement).toBe("split");
+        expect(plan).toMatchObject({placement: "gpu", quant: "Q3_K_M", gpuLayers: 33, kvCacheType: "q8_0", kvCacheTypeK: "q8_0", kvCacheTypeV: "q8_0", flashAttention: "on"});
+        expect(plan.kvBytesPerToken).toBe(32 * 2 * 1024 * 34 / 32);
+        expect(plan.memory.kvCacheBytes).toBe(32768 * 32 * 2 * 1024 * 34 / 32);
+        expect(plan.memory.gpuNeedBytes).toBeLessThanOrEqual(plan.memory.gpuBudgetBytes);
+        expect(plan.reason).toBe("RTX 3090 24 GiB + 64 GiB RAM: Q3_K_M (20.4 GB) fully on GPU, q8_0 KV cache (with f16 no quant fits entirely in VRAM; " +
+            "it needs flash attention), 32k context (--context-size 32768)");
+    });
+
+    test("with flash attention off (no quantized V cache) the same 32k plan falls back to a split with f16", () => {
+        const plan = planPlacement({hardware: machines.rtx3090, catalog, contextSize: 32768, flashAttention: "off"});
+        expect(plan).toMatchObject({placement: "split", kvCacheType: "f16", flashAttention: "off"});
         expect(plan.gpuLayers).toBeGreaterThan(0);
         expect(plan.gpuLayers).toBeLessThan(33);
-        expect(plan.reason).toContain("32k context (--context-size 32768)");
     });
 
     test("a GPU with less free VRAM than total plans from the free VRAM", () => {
@@ -67,10 +76,18 @@ describe("the plan's memory arithmetic", () => {
         expect(plan.placement).toBe("split");
     });
 
-    test("the plan keeps the f16 KV cache and node-llama-cpp's automatic flash attention", () => {
+    test("where f16 fits as well, the plan keeps the f16 KV cache and node-llama-cpp's automatic flash attention", () => {
         const plan = planPlacement({hardware: machines.m2Max64, catalog});
-        expect(plan.kvCacheType).toBe("f16");
-        expect(plan.flashAttention).toBe("auto");
+        expect(plan).toMatchObject({kvCacheType: "f16", flashAttention: "auto", kvBytesPerToken: 128 * 1024});
+        expect(plan.memory.kvCacheBytes).toBe(GiB);
+    });
+
+    test("a 32 GiB Mac at 32k fits Q3_K_M and its q8_0 cache inside the GPU working-set limit (75% of unified memory, less 1 GiB)", () => {
+        const plan = planPlacement({hardware: machines.m1Max32, catalog, contextSize: 32768});
+        expect(plan).toMatchObject({placement: "gpu", quant: "Q3_K_M", kvCacheType: "q8_0"});
+        expect(plan.memory.gpuBudgetBytes).toBe(0.75 * 32 * GiB - GiB);
+        expect(plan.memory.gpuNeedBytes).toBeLessThanOrEqual(plan.memory.gpuBudgetBytes);
+        expect(plan.memory.gpuNeedBytes + plan.memory.ramNeedBytes).toBeLessThanOrEqual(plan.memory.ramBudgetBytes);
     });
 });
 
@@ -123,15 +140,83 @@ describe("user overrides win over the plan", () => {
     });
 
     test("a smaller --context-size leaves room for more GPU layers", () => {
-        const at8k = planPlacement({hardware: machines.gpu8GiB, catalog});
+        const at32k = planPlacement({hardware: machines.gpu8GiB, catalog, contextSize: 32768});
         const at2k = planPlacement({hardware: machines.gpu8GiB, catalog, contextSize: 2048});
         expect(at2k.contextSize).toBe(2048);
         expect(at2k.reason).toContain("2k context");
-        expect(at2k.gpuLayers).toBeGreaterThan(at8k.gpuLayers);
+        expect(at2k.gpuLayers).toBeGreaterThan(at32k.gpuLayers);
+    });
+
+    test("--cache-type-k/-v fix the cache: q4_0 is planned only when asked for, and its bytes are counted", () => {
+        const plan = planPlacement({hardware: machines.rtx3090, catalog, contextSize: 32768, cacheTypeK: "q4_0", cacheTypeV: "q4_0"});
+        expect(plan).toMatchObject({placement: "gpu", kvCacheType: "q4_0", flashAttention: "on", kvBytesPerToken: 32 * 2 * 1024 * 18 / 32});
+        expect(plan.reason).toContain("--cache-type-k q4_0, --cache-type-v q4_0");
+        const mixed = planPlacement({hardware: machines.rtx3090, catalog, cacheTypeK: "q8_0"});
+        expect(mixed).toMatchObject({kvCacheType: "q8_0/f16", kvCacheTypeK: "q8_0", kvCacheTypeV: "f16", flashAttention: "auto"});
     });
 
     test("the base variant is planned from the base files", () => {
         const plan = planPlacement({hardware: machines.rtx3090, catalog, variant: "base"});
         expect(plan.model).toBe("base:Q3_K_M");
+    });
+});
+
+type SeedRow = {machine: keyof typeof machines, context: number, quant: string | null, gpuLayers: number, kv: string};
+
+// The seed's machines at 8k, 16k and 32k. The cache is q8_0 only where it buys a faster placement:
+// the whole model on the GPU (24 GiB cards and the 32 GiB Mac at 32k), more layers on the GPU of a
+// split, or any fit at all (24 GiB of RAM at 16k and 32k).
+const seedTable: SeedRow[] = [
+    {machine: "rtx3090", context: 8192, quant: "Q3_K_M", gpuLayers: 33, kv: "f16"},
+    {machine: "rtx4090", context: 8192, quant: "Q3_K_M", gpuLayers: 33, kv: "f16"},
+    {machine: "gpu8GiB", context: 8192, quant: "Q5_K_M", gpuLayers: 7, kv: "q8_0"},
+    {machine: "m1Max32", context: 8192, quant: "Q3_K_M", gpuLayers: 33, kv: "f16"},
+    {machine: "m2Max64", context: 8192, quant: "Q6_K", gpuLayers: 33, kv: "f16"},
+    {machine: "m2Ultra192", context: 8192, quant: "Q8_0", gpuLayers: 33, kv: "f16"},
+    {machine: "cpu64", context: 8192, quant: "Q5_K_M", gpuLayers: 0, kv: "f16"},
+    {machine: "cpu24", context: 8192, quant: "Q3_K_M", gpuLayers: 0, kv: "f16"},
+    {machine: "cpu16", context: 8192, quant: null, gpuLayers: 0, kv: "q8_0"},
+    {machine: "rtx3090", context: 16384, quant: "Q3_K_M", gpuLayers: 33, kv: "f16"},
+    {machine: "rtx4090", context: 16384, quant: "Q3_K_M", gpuLayers: 33, kv: "f16"},
+    {machine: "gpu8GiB", context: 16384, quant: "Q5_K_M", gpuLayers: 6, kv: "q8_0"},
+    {machine: "m1Max32", context: 16384, quant: "Q3_K_M", gpuLayers: 33, kv: "f16"},
+    {machine: "m2Max64", context: 16384, quant: "Q6_K", gpuLayers: 33, kv: "f16"},
+    {machine: "m2Ultra192", context: 16384, quant: "Q8_0", gpuLayers: 33, kv: "f16"},
+    {machine: "cpu64", context: 16384, quant: "Q5_K_M", gpuLayers: 0, kv: "f16"},
+    {machine: "cpu24", context: 16384, quant: "Q3_K_M", gpuLayers: 0, kv: "q8_0"},
+    {machine: "cpu16", context: 16384, quant: null, gpuLayers: 0, kv: "q8_0"},
+    {machine: "rtx3090", context: 32768, quant: "Q3_K_M", gpuLayers: 33, kv: "q8_0"},
+    {machine: "rtx4090", context: 32768, quant: "Q3_K_M", gpuLayers: 33, kv: "q8_0"},
+    {machine: "gpu8GiB", context: 32768, quant: "Q5_K_M", gpuLayers: 6, kv: "q8_0"},
+    {machine: "m1Max32", context: 32768, quant: "Q3_K_M", gpuLayers: 33, kv: "q8_0"},
+    {machine: "m2Max64", context: 32768, quant: "Q6_K", gpuLayers: 33, kv: "f16"},
+    {machine: "m2Ultra192", context: 32768, quant: "Q8_0", gpuLayers: 33, kv: "f16"},
+    {machine: "cpu64", context: 32768, quant: "Q5_K_M", gpuLayers: 0, kv: "f16"},
+    {machine: "cpu24", context: 32768, quant: "Q3_K_M", gpuLayers: 0, kv: "q8_0"},
+    {machine: "cpu16", context: 32768, quant: null, gpuLayers: 0, kv: "q8_0"}
+];
+
+describe("the seed's machines at 8k, 16k and 32k context", () => {
+    test.each(seedTable)("$machine at $context: $quant, $gpuLayers GPU layers, $kv KV cache", (row) => {
+        const plan = planPlacement({hardware: machines[row.machine], catalog, contextSize: row.context});
+        expect(plan.quant).toBe(row.quant);
+        expect(plan.gpuLayers).toBe(row.gpuLayers);
+        expect(plan.kvCacheType).toBe(row.kv);
+        // A quantized V cache is only ever planned with flash attention on (llama.cpp refuses it otherwise).
+        expect(plan.flashAttention).toBe(row.kv === "f16" ? "auto" : "on");
+        expect(plan.memory.kvCacheBytes).toBe(plan.kvBytesPerToken * row.context);
+        if (plan.placement !== "none") {
+            expect(plan.memory.gpuNeedBytes).toBeLessThanOrEqual(plan.memory.gpuBudgetBytes);
+            expect(plan.memory.ramNeedBytes).toBeLessThanOrEqual(plan.memory.ramBudgetBytes);
+        }
+        if (row.kv !== "f16" && plan.placement !== "none") expect(plan.reason).toMatch(/, q8_0 KV cache \(.+; it needs flash attention\)/);
+    });
+
+    test("a quantized cache is chosen only when f16 would place the model worse", () => {
+        for (const row of seedTable.filter((seed) => seed.kv === "q8_0" && seed.quant != null)) {
+            const withF16 = planPlacement({hardware: machines[row.machine], catalog, contextSize: row.context, cacheTypeK: "f16", cacheTypeV: "f16"});
+            const better = withF16.placement === "none" || withF16.quant !== row.quant || withF16.gpuLayers < row.gpuLayers;
+            expect(better, `${row.machine} at ${row.context}`).toBe(true);
+        }
     });
 });

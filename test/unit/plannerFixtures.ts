@@ -36,6 +36,7 @@ export const machines = {
     m2Max64: mac("Apple M2 Max", 64),
     m2Ultra192: mac("Apple M2 Ultra", 192),
     cpu16: {backend: "cpu", gpus: [], ram: ram(16)},
+    cpu24: {backend: "cpu", gpus: [], ram: ram(24)},
     cpu64: {backend: "cpu", gpus: [], ram: ram(64)},
     /** The project's 2-core, 24 GB build machine (MemTotal 24684096 kB), no GPU. */
     thisMachine: {backend: "cpu", gpus: [], ram: {totalBytes: 24_684_096 * 1024, freeBytes: 23 * GiB}},

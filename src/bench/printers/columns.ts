@@ -4,7 +4,7 @@ import {highSpreadFraction} from "../unsteadySamples.js";
 import type {PrinterOptions} from "./types.js";
 
 /** A column of the human-readable printers: width as printf's (negative pads on the right). */
-export type Column = {title: string, width: number, value(row: BenchRow): string};
+export type Column<Row = BenchRow> = {title: string, width: number, value(row: Row): string};
 
 /** llama-bench's size column: MiB under 1 GiB, GiB above. */
 function formatModelSize(bytes: number): string {
@@ -43,6 +43,8 @@ export function columnsFor(options: PrinterOptions, {rooflineAsPercent}: {roofli
     if (options.showGpuLayers) columns.push({title: "ngl", width: 3, value: (row) => String(row.n_gpu_layers)});
     if (options.showThreads) columns.push({title: "threads", width: 7, value: (row) => String(row.n_threads)});
     if (options.showBatch) columns.push({title: "n_batch", width: 7, value: (row) => String(row.n_batch)});
+    if (options.showTypeK === true) columns.push({title: "type_k", width: 6, value: (row) => row.type_k});
+    if (options.showTypeV === true) columns.push({title: "type_v", width: 6, value: (row) => row.type_v});
     if (options.showFlashAttention) columns.push({title: "fa", width: 3, value: (row) => String(row.flash_attn)});
     columns.push(
         {title: "test", width: 15, value: testName},

@@ -58,7 +58,7 @@ export function jsonlPrinter({withCompare}: {withCompare: boolean}): BenchPrinte
 }
 
 /** llama-bench's escape_csv: every value quoted, quotes doubled. */
-function escapeCsv(value: string): string {
+export function escapeCsv(value: string): string {
     return `"${value.replaceAll("\"", "\"\"")}"`;
 }
 

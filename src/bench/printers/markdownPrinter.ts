@@ -1,11 +1,16 @@
 import type {BenchRow} from "../types.js";
-import {columnsFor, highSpreadFootnote, pad} from "./columns.js";
+import {columnsFor, highSpreadFootnote, pad, type Column} from "./columns.js";
 import type {BenchPrinter, PrinterOptions} from "./types.js";
 
 /** llama-bench's default output: a GitHub markdown table, then the build it measured. */
 export function markdownPrinter(options: PrinterOptions): BenchPrinter {
-    const columns = columnsFor(options, {rooflineAsPercent: true});
-    const printed: BenchRow[] = [];
+    return markdownTable(columnsFor(options, {rooflineAsPercent: true}),
+        (rows: readonly BenchRow[]) => `${highSpreadFootnote(rows)}\nbuild: ${options.buildCommit} (${options.buildNumber})\n`);
+}
+
+/** A markdown table of any rows: llama-bench's layout (printf widths, right-aligned numbers); the footer sees the printed rows. */
+export function markdownTable<Row>(columns: Column<Row>[], footer: string | ((rows: readonly Row[]) => string)): BenchPrinter<Row> {
+    const printed: Row[] = [];
     return {
         header() {
             const titles = columns.map((column) => ` ${pad(column.title, column.width)} |`).join("");
@@ -16,6 +21,6 @@ export function markdownPrinter(options: PrinterOptions): BenchPrinter {
             printed.push(row);
             return `|${columns.map((column) => ` ${pad(column.value(row), column.width)} |`).join("")}\n`;
         },
-        footer: () => `${highSpreadFootnote(printed)}\nbuild: ${options.buildCommit} (${options.buildNumber})\n`
+        footer: () => typeof footer === "string" ? footer : footer(printed)
     };
 }

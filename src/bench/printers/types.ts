@@ -1,9 +1,9 @@
 import type {BenchRow} from "../types.js";
 
 /** llama-bench's printer interface: a header once, a row per finished test, a footer at the end. */
-export type BenchPrinter = {
+export type BenchPrinter<Row = BenchRow> = {
     header(): string,
-    row(row: BenchRow): string,
+    row(row: Row): string,
     footer(): string
 };
 
@@ -19,6 +19,9 @@ export type PrinterOptions = {
     showGpuLayers: boolean,
     showBatch: boolean,
     showFlashAttention: boolean,
+    /** Shown, as llama-bench does, when -ctk / -ctv are not just f16. */
+    showTypeK?: boolean,
+    showTypeV?: boolean,
     showRoofline: boolean,
     showCompare: boolean,
     showE2e: boolean,

@@ -7,22 +7,27 @@ export type SavedConversation = {
     format: "mixtral-chat",
     version: 1,
     system: string | null,
-    messages: ChatMessage[]
+    messages: ChatMessage[],
+    /** Where the KV state was saved and what it must match to be loaded (see chatStateFile.ts). */
+    kvState?: unknown
 };
 
-function conversationToJson(system: string | undefined, messages: readonly ChatMessage[]): SavedConversation {
-    return {format: "mixtral-chat", version: 1, system: system ?? null, messages: messages.map(({role, content}) => ({role, content}))};
+function conversationToJson(system: string | undefined, messages: readonly ChatMessage[], kvState?: unknown): SavedConversation {
+    return {
+        format: "mixtral-chat", version: 1, system: system ?? null, messages: messages.map(({role, content}) => ({role, content})),
+        ...(kvState == null ? {} : {kvState})
+    };
 }
 
-export async function saveConversation(file: string, system: string | undefined, messages: readonly ChatMessage[]) {
+export async function saveConversation(file: string, system: string | undefined, messages: readonly ChatMessage[], kvState?: unknown) {
     try {
-        await writeFile(file, JSON.stringify(conversationToJson(system, messages), null, 2) + "\n");
+        await writeFile(file, JSON.stringify(conversationToJson(system, messages, kvState), null, 2) + "\n");
     } catch (error) {
         throw new UsageError(`Could not write ${file}.`, {hint: "Check that its folder exists and is writable.", cause: error});
     }
 }
 
-export async function loadConversation(file: string): Promise<{system: string | undefined, messages: ChatMessage[]}> {
+export async function loadConversation(file: string): Promise<{system: string | undefined, messages: ChatMessage[], kvState?: unknown}> {
     let text: string;
     try {
         text = await readFile(file, "utf8");
@@ -39,7 +44,7 @@ export async function loadConversation(file: string): Promise<{system: string | 
 }
 
 /** Checks a loaded conversation: user and assistant messages alternating, starting with the user. */
-export function parseConversation(value: unknown, file: string): {system: string | undefined, messages: ChatMessage[]} {
+export function parseConversation(value: unknown, file: string): {system: string | undefined, messages: ChatMessage[], kvState?: unknown} {
     const invalid = (why: string) => new UsageError(`${file} is not a saved conversation: ${why}.`, {hint: "Load a file written by /save."});
     if (typeof value !== "object" || value == null || Array.isArray(value)) throw invalid("expected a JSON object");
     const record = value as Record<string, unknown>;
@@ -52,5 +57,5 @@ export function parseConversation(value: unknown, file: string): {system: string
             throw invalid(`message ${index + 1} must be {"role": "${expected}", "content": "…"}`);
         return {role: expected, content: message.content};
     });
-    return {system: typeof record.system === "string" ? record.system : undefined, messages};
+    return {system: typeof record.system === "string" ? record.system : undefined, messages, kvState: record.kvState};
 }

@@ -12,20 +12,29 @@ export class MultilineInput {
         return this.inBlock || this.lines.length > 0;
     }
 
-    /** Adds a line without sending anything (a pasted line the user has not confirmed yet). */
+    /**
+     * Adds a line without sending anything (a pasted line the user has not confirmed yet). It is
+     * read as a typed one would be: `"""` lines open and close a block and are dropped, a trailing
+     * backslash continues; only the sending waits for Enter.
+     */
     hold(line: string) {
-        this.lines.push(line);
+        this.accept(line, false);
     }
 
     /** Adds a typed line; returns the message when it is complete. */
     push(line: string): string | undefined {
+        return this.accept(line, true);
+    }
+
+    private accept(line: string, send: boolean): string | undefined {
+        const complete = () => send ? this.take() : undefined;
         if (this.inBlock) {
             if (line.trim() !== '"""') {
                 this.lines.push(line);
                 return undefined;
             }
             this.inBlock = false;
-            return this.take();
+            return complete();
         }
         const trimmed = line.trim();
         if (trimmed.startsWith('"""')) {
@@ -33,7 +42,7 @@ export class MultilineInput {
             // `"""one line"""` is a whole block on one line.
             if (rest.length >= 3 && rest.endsWith('"""')) {
                 this.lines.push(rest.slice(0, -3));
-                return this.take();
+                return complete();
             }
             this.inBlock = true;
             if (rest !== "") this.lines.push(rest);
@@ -41,6 +50,10 @@ export class MultilineInput {
         }
         if (line.endsWith("\\")) {
             this.lines.push(line.slice(0, -1));
+            return undefined;
+        }
+        if (!send) {
+            this.lines.push(line);
             return undefined;
         }
         // Enter on an empty line after held (pasted) lines sends them without an extra blank line.

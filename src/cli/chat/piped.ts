@@ -1,11 +1,12 @@
 import readline from "node:readline";
-import type {ChatSession, ChatTurn} from "../../engine/chatSession.js";
+import type {ChatTurn} from "../../engine/chatSession.js";
+import type {Conversation} from "../../engine/textGenerator.js";
 import type {SamplingOptions} from "../../engine/types.js";
 import {ExitCode, UsageError} from "../../errors.js";
 import {incompleteOutput} from "../outputConstraint.js";
 import {readPrompt} from "../readPrompt.js";
 import {writeOut} from "../ui/stdout.js";
-import {logLine} from "../ui/terminal.js";
+import {logError, logLine} from "../ui/terminal.js";
 import {contextNotes, formatTimings, turnJson} from "./turnReport.js";
 
 export type PipedOptions = {
@@ -30,24 +31,47 @@ export async function readPipedMessage(): Promise<string> {
  * object a line with --json). No prompt, colour or spinner reaches stdout. `message` is the single
  * message; without it (--lines) each line of stdin is the next turn.
  */
-export async function runPiped(session: ChatSession, message: string | undefined, options: PipedOptions): Promise<void> {
+export async function runPiped(session: Conversation, message: string | undefined, options: PipedOptions): Promise<void> {
     if (message != null) {
         await answer(session, message, options);
         return;
     }
     const lines = readline.createInterface({input: process.stdin, crlfDelay: Infinity, terminal: false});
+    // Ctrl+C while waiting for the next line ends the conversation, as it does during an answer.
+    const stopReading = () => lines.close();
+    options.signal.addEventListener("abort", stopReading, {once: true});
     let turns = 0;
     for await (const line of lines) {
         if (line.trim() === "") continue;
         turns++;
-        if (!await answer(session, line, options)) break;
+        if (!await answerOrReport(session, line, options)) break;
+    }
+    options.signal.removeEventListener("abort", stopReading);
+    if (options.signal.aborted) {
+        process.exitCode = ExitCode.interrupted;
+        return;
     }
     if (turns === 0)
         throw new UsageError("Nothing to answer: stdin had no lines.", {hint: "With --lines, each line of stdin is one message."});
 }
 
+/**
+ * With --lines one message that cannot be answered (longer than the context) is reported, and the
+ * conversation goes on with the next line; the exit code still says something failed.
+ */
+async function answerOrReport(session: Conversation, message: string, options: PipedOptions): Promise<boolean> {
+    try {
+        return await answer(session, message, options);
+    } catch (error) {
+        if (!(error instanceof UsageError)) throw error;
+        logError(error.message, error.hint);
+        process.exitCode = error.exitCode;
+        return true;
+    }
+}
+
 /** One turn; false when Ctrl+C stopped it (the rest of the input is not answered). */
-async function answer(session: ChatSession, message: string, options: PipedOptions): Promise<boolean> {
+async function answer(session: Conversation, message: string, options: PipedOptions): Promise<boolean> {
     // Constrained answers are printed whole once complete, never half an object.
     const constrained = options.sampling.grammar != null;
     const turn: ChatTurn = await session.send(message, options.sampling, {

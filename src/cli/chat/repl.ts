@@ -1,12 +1,15 @@
 import readline from "node:readline";
-import type {ChatSession, ChatTurn} from "../../engine/chatSession.js";
+import type {ChatTurn} from "../../engine/chatSession.js";
+import type {Conversation} from "../../engine/textGenerator.js";
 import type {SamplingOptions} from "../../engine/types.js";
 import {ExitCode, MixtralError} from "../../errors.js";
+import {incompleteOutput} from "../outputConstraint.js";
 import {writeOut} from "../ui/stdout.js";
 import {logError, logLine, terminalPolicy} from "../ui/terminal.js";
-import {loadConversation, saveConversation} from "./conversationFile.js";
+import {loadChat, saveChat} from "./chatStateFile.js";
 import {chatHistoryPath, historySize, readHistory, writeHistory} from "./historyFile.js";
 import {MultilineInput} from "./multilineInput.js";
+import {applySetting, formatSettings} from "./replSettings.js";
 import {parseSlashCommand, slashHelp, unescapeMessage, type SlashCommand} from "./slashCommands.js";
 import {addToTotals, contextNotes, formatStats, formatTimings, turnJson, type SessionTotals} from "./turnReport.js";
 
@@ -29,7 +32,7 @@ const pasteGapMs = 15;
  * Ctrl+C is a real SIGINT that the interrupt controller turns into "stop this answer".
  * Resolves with the exit code: 0 for /exit and Ctrl+D, 130 for Ctrl+C on an empty prompt.
  */
-export async function runRepl(session: ChatSession, options: ReplOptions): Promise<number> {
+export async function runRepl(session: Conversation, options: ReplOptions): Promise<number> {
     const colors = terminalPolicy().stderrColors;
     const historyFile = options.history ? chatHistoryPath() : undefined;
     const rl = readline.createInterface({
@@ -42,6 +45,8 @@ export async function runRepl(session: ChatSession, options: ReplOptions): Promi
     });
     if (historyFile != null) rl.on("history", (history: string[]) => void writeHistory(historyFile, history));
 
+    // Changed by /set for the rest of the session.
+    const sampling: SamplingOptions = {...options.sampling};
     const input = new MultilineInput();
     const totals: SessionTotals = {turns: 0, promptTokens: 0, generatedTokens: 0, generateMs: 0};
     let lastTurn: ChatTurn | undefined;
@@ -77,8 +82,8 @@ export async function runRepl(session: ChatSession, options: ReplOptions): Promi
             };
             try {
                 const turn = message == null
-                    ? await session.retry(options.sampling, callbacks)
-                    : await session.send(message, options.sampling, callbacks);
+                    ? await session.retry(sampling, callbacks)
+                    : await session.send(message, sampling, callbacks);
                 // What was written is the answer's content, so its end is the content's end.
                 if (wrote && !turn.content.endsWith("\n")) writeOut("\n");
                 if (options.json) writeOut(JSON.stringify(turnJson(turn)) + "\n");
@@ -98,6 +103,9 @@ export async function runRepl(session: ChatSession, options: ReplOptions): Promi
             lastTurn = turn;
             addToTotals(totals, turn);
             for (const note of contextNotes(turn)) logLine(colors.yellow(`(${note})`));
+            // A constrained answer cut short stays in the conversation; the user should know it does not parse.
+            const cut = incompleteOutput(turn, options.sampling.grammar);
+            if (cut != null) logLine(colors.yellow(`(${cut.message})`));
             if (turn.stopReason === "abort") logLine(colors.dim("(stopped)"));
             if (options.verbose) logLine(colors.dim(formatTimings(turn)));
         };
@@ -130,15 +138,11 @@ export async function runRepl(session: ChatSession, options: ReplOptions): Promi
                     logLine(session.undo() ? colors.dim("(dropped the last exchange)") : "Nothing to undo.");
                     break;
                 case "save":
-                    await saveConversation(command.file, session.systemPrompt, session.history);
-                    logLine(colors.dim(`(saved ${session.history.length} messages to ${command.file})`));
+                    logLine(colors.dim(`(${await saveChat(command.file, session)})`));
                     break;
-                case "load": {
-                    const loaded = await loadConversation(command.file);
-                    session.replace(loaded.system, loaded.messages);
-                    logLine(colors.dim(`(loaded ${loaded.messages.length} messages from ${command.file})`));
+                case "load":
+                    logLine(colors.dim(`(${await loadChat(command.file, session)})`));
                     break;
-                }
                 case "stats":
                     logLine(formatStats({
                         messages: session.history.length,
@@ -148,6 +152,12 @@ export async function runRepl(session: ChatSession, options: ReplOptions): Promi
                         last: lastTurn,
                         totals
                     }));
+                    break;
+                case "set":
+                    logLine(colors.dim(applySetting({sampling, setSystem: (text) => session.setSystem(text)}, command.key, command.value)));
+                    break;
+                case "show":
+                    logLine(formatSettings(sampling, session.systemPrompt));
                     break;
                 case "usage":
                     logLine(`Usage: ${command.usage}`);

@@ -8,7 +8,8 @@ export function turnJson(turn: ChatTurn) {
         content: turn.content,
         stopReason: turn.stopReason,
         ...(turn.complete == null ? {} : {complete: turn.complete}),
-        tokens: {prompt: turn.tokens.prompt, generated: turn.tokens.generated, context: turn.context.used, contextSize: turn.context.size},
+        // A context size of 0 is a server that does not say (null in JSON).
+        tokens: {prompt: turn.tokens.prompt, generated: turn.tokens.generated, context: turn.context.used, contextSize: turn.context.size === 0 ? null : turn.context.size},
         timings: {
             promptMs: roundForJson(turn.timings.promptMs),
             firstTokenMs: roundForJson(turn.timings.firstTokenMs),
@@ -31,7 +32,7 @@ export function contextNotes(turn: ChatTurn): string[] {
 export function formatTimings(turn: ChatTurn): string {
     return `${turn.tokens.prompt} new prompt tokens, first token after ${turn.timings.firstTokenMs.toFixed(0)} ms; ` +
         `${turn.tokens.generated} generated at ${turn.timings.generatedTokensPerSecond.toFixed(1)} tok/s; ` +
-        `context ${turn.context.used}/${turn.context.size} (stop: ${turn.stopReason})`;
+        `context ${turn.context.used}${turn.context.size === 0 ? "" : `/${turn.context.size}`} (stop: ${turn.stopReason})`;
 }
 
 export type SessionTotals = {turns: number, promptTokens: number, generatedTokens: number, generateMs: number};
@@ -48,7 +49,9 @@ export function formatStats(stats: {messages: number, contextUsed: number, conte
     const percent = stats.contextSize > 0 ? Math.round((stats.contextUsed / stats.contextSize) * 100) : 0;
     const lines = [
         `messages      ${stats.messages}`,
-        `context       ${stats.contextUsed} / ${stats.contextSize} tokens (${percent}%)`,
+        stats.contextSize === 0
+            ? `context       ${stats.contextUsed} tokens (the server's context size is not known)`
+            : `context       ${stats.contextUsed} / ${stats.contextSize} tokens (${percent}%)`,
         `prompt format ${stats.format}`
     ];
     if (stats.last != null)

@@ -4,6 +4,7 @@ import {convertPeftAdapter} from "../../adapters/convertPeftAdapter.js";
 import {ModelNotFoundError, UsageError} from "../../errors.js";
 import {loadCatalog} from "../../models/catalog.js";
 import {formatBytes} from "../../models/formatBytes.js";
+import {loraPairs} from "../../adapters/convertPeftAdapter.js";
 import {parseModelSpec} from "../../models/resolveName.js";
 import {fileSize, storePathFor} from "../../models/store.js";
 import {startProgress} from "../ui/progress.js";
@@ -30,7 +31,7 @@ export async function runAdapterConvert(folder: string, options: AdapterConvertO
     }
     if (options.json === true) writeJson(converted);
     else {
-        logLine(`${converted.tensors / 2} LoRA pairs (rank ${converted.ranks.join(", ")}, alpha ${converted.alpha}), ${formatBytes(converted.fileBytes)}; apply with --lora ${converted.output}`);
+        logLine(`${loraPairs(converted.tensors)} (rank ${converted.ranks.join(", ")}, alpha ${converted.alpha}), ${formatBytes(converted.fileBytes)}; apply with --lora ${converted.output}`);
         writeOut(converted.output + "\n");
     }
 }

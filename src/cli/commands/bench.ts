@@ -10,9 +10,14 @@ import {renderSvgPlot} from "../../bench/svgPlot.js";
 import {testName} from "../../bench/buildRow.js";
 import {rerunNote} from "./benchRowNotes.js";
 import type {BenchFailure, BenchInstance} from "../../bench/types.js";
+import {benchFlagNames, checkKvCacheSettings} from "../../engine/kvCacheSettings.js";
+import type {LoraAdapter} from "../../engine/loraAdapters.js";
 import type {GpuChoice} from "../../engine/types.js";
+import {cacheTypes, type CacheType, type FlashAttentionMode} from "../../hardware/kvCacheTypes.js";
+import {loraAdaptersOf} from "../loraOptions.js";
 import {defaultThreadCount, usableCpuCores} from "../../hardware/cpuCores.js";
-import {interruptController} from "../interrupt.js";
+import {interruptController, stopGraceMs} from "../interrupt.js";
+import {warnAboutThreads} from "../warnAboutThreads.js";
 import {resolveModel} from "../resolveModelPath.js";
 import {startSpinner, type Spinner} from "../ui/spinner.js";
 import {drainStdout, writeOut} from "../ui/stdout.js";
@@ -30,14 +35,19 @@ export type BenchOptions = {
     gpu: GpuChoice,
     gpuLayers: string,
     batchSize: number,
-    flashAttn?: boolean,
+    cacheTypeK: string,
+    cacheTypeV: string,
+    /** A list, or true for a bare --flash-attn (the boolean flag it used to be). */
+    flashAttn: string | true,
     output?: string,
     mode: "throughput" | "e2e",
     warmup: boolean,
     bandwidth?: number,
     compare?: string,
     plot?: string,
-    verbose?: boolean
+    verbose?: boolean,
+    lora?: LoraAdapter[],
+    loraScaled?: LoraAdapter[]
 };
 
 /** "128,512" → [128, 512]; every item a whole number within bounds, or one sentence naming the flag. */
@@ -79,11 +89,41 @@ function paramsFrom(options: BenchOptions): BenchParams {
         threads: options.threads == null ? [defaultThreadCount()] : parseIntegerList("-t", options.threads, 1, 1024),
         gpuLayers: parseGpuLayersList(options.gpuLayers),
         batchSize: options.batchSize,
-        flashAttention: options.flashAttn === true
+        typeK: parseCacheTypeList("-ctk", options.cacheTypeK),
+        typeV: parseCacheTypeList("-ctv", options.cacheTypeV),
+        flashAttention: parseFlashAttentionList(options.flashAttn === true ? "1" : options.flashAttn)
     };
 }
 
-function outputFormatFrom(value: string | undefined): OutputFormat {
+export function parseCacheTypeList(flag: string, value: string): CacheType[] {
+    return value.split(",").map((item) => {
+        const type = item.trim().toLowerCase();
+        if (!(cacheTypes as readonly string[]).includes(type))
+            throw new UsageError(`${flag} expects comma-separated cache types (${cacheTypes.join(", ")}); got "${value}".`, {hint: `For example: ${flag} f16,q8_0`});
+        return type as CacheType;
+    });
+}
+
+/** llama-bench's -fa values: 1/on/true/enabled, 0/off/false/disabled, auto/-1. */
+export function parseFlashAttentionList(value: string): FlashAttentionMode[] {
+    return value.split(",").map((item): FlashAttentionMode => {
+        const word = item.trim().toLowerCase();
+        if (["1", "on", "true", "enabled"].includes(word)) return "on";
+        if (["0", "off", "false", "disabled"].includes(word)) return "off";
+        if (word === "auto" || word === "-1") return "auto";
+        throw new UsageError(`-fa expects comma-separated 0, 1 or auto; got "${value}".`, {hint: "For example: -fa 0,1"});
+    });
+}
+
+/** What llama.cpp would refuse for every model (a quantized V cache without flash attention), refused before any loads. */
+function checkCombinations(params: BenchParams) {
+    for (const typeK of params.typeK)
+        for (const typeV of params.typeV)
+            for (const flashAttention of params.flashAttention)
+                checkKvCacheSettings({typeK, typeV, flashAttention}, undefined, benchFlagNames);
+}
+
+export function outputFormatFrom(value: string | undefined): OutputFormat {
     // llama-bench prints markdown; on a terminal a table with bars reads better.
     if (value == null) return process.stdout.isTTY === true ? "table" : "md";
     if (!(outputFormats as readonly string[]).includes(value))
@@ -99,6 +139,8 @@ function describe(instance: BenchInstance, withGpuLayers: boolean): string {
 
 export async function runBenchCommand(options: BenchOptions) {
     const params = paramsFrom(options);
+    checkCombinations(params);
+    if (options.threads != null) warnAboutThreads(params.threads);
     const format = outputFormatFrom(options.output);
     const instances = expandInstances(params);
     if (instances.length === 0) throw new UsageError("Nothing to run: every test size is 0.", {hint: "Give -p, -n or --pg a size above 0."});
@@ -108,7 +150,7 @@ export async function runBenchCommand(options: BenchOptions) {
     const policy = terminalPolicy();
     // Rows already printed stay a valid document when Ctrl+C ends the run (--compare reads it).
     let closeOutput = () => {};
-    const interrupt = interruptController({beforeExit: () => closeOutput()});
+    const interrupt = interruptController({beforeExit: () => closeOutput(), graceMs: stopGraceMs});
     let spinner: Spinner | undefined;
     const stopSpinner = () => {
         spinner?.stop();
@@ -126,7 +168,7 @@ export async function runBenchCommand(options: BenchOptions) {
 
     const {createBenchEngine} = await import("../../engine/benchmark.js");
     const maxThreads = Math.max(...params.threads);
-    const engine = await createBenchEngine({gpu: options.gpu, maxThreads, onLog: options.verbose === true ? logLine : undefined});
+    const engine = await createBenchEngine({gpu: options.gpu, maxThreads, onLog: options.verbose === true ? logLine : undefined, lora: loraAdaptersOf(options), signal: interrupt.signal});
     try {
         const system = await engine.systemInfo();
         const showGpuLayers = system.backends !== "CPU" || params.gpuLayers.length > 1;
@@ -137,7 +179,10 @@ export async function runBenchCommand(options: BenchOptions) {
             showThreads: system.backends === "CPU" || params.threads.length > 1,
             showGpuLayers,
             showBatch: params.batchSize !== 512,
-            showFlashAttention: params.flashAttention,
+            // As llama-bench: a column only for settings that differ from its defaults (f16, auto).
+            showFlashAttention: params.flashAttention.some((mode) => mode !== "auto"),
+            showTypeK: params.typeK.some((type) => type !== "f16"),
+            showTypeV: params.typeV.some((type) => type !== "f16"),
             showRoofline: params.nGen.some((n) => n > 0),
             showCompare: previous != null,
             showE2e: options.mode === "e2e",

@@ -1,17 +1,20 @@
-import {ChatSession} from "../../engine/chatSession.js";
-import {interruptController} from "../interrupt.js";
-import {resolveAndLoadModel} from "../loadModelWithProgress.js";
-import {readOutputConstraint} from "../outputConstraint.js";
+import {interruptController, stopGraceMs} from "../interrupt.js";
+import {openGenerator} from "../openGenerator.js";
+import {readOutputConstraint, responseFormatOf} from "../outputConstraint.js";
+import {describeLoaded} from "../chat/describeLoaded.js";
 import {logLine} from "../ui/terminal.js";
 import {readPipedMessage, runPiped} from "../chat/piped.js";
 import {runRepl} from "../chat/repl.js";
+import {loadChat} from "../chat/chatStateFile.js";
 import {samplingFrom, type CompleteOptions} from "./complete.js";
 
 export type ChatOptions = CompleteOptions & {
     system?: string,
     lines?: boolean,
     /** --no-history sets this to false. */
-    history: boolean
+    history: boolean,
+    /** --resume <file>: start from a conversation saved with /save (with its KV state when it matches). */
+    resume?: string
 };
 
 /** `mixtral chat`: a REPL when stdin is a terminal, one answer (or one a line with --lines) when piped. */
@@ -19,13 +22,22 @@ export async function runChat(options: ChatOptions) {
     const interactive = process.stdin.isTTY === true;
     const grammar = await readOutputConstraint(options);
     const pipedMessage = interactive || options.lines === true ? undefined : await readPipedMessage();
-    const interrupt = interruptController();
+    // The REPL keeps the conversation through a slow stop (a second Ctrl+C quits); piped, nothing waits.
+    const interrupt = interruptController({graceMs: interactive ? undefined : stopGraceMs});
     try {
-        const loaded = await resolveAndLoadModel(options, interrupt.signal);
+        // The engine here, or a server (--endpoint, or a `mixtral serve` of the same file).
+        const generator = await openGenerator(options, interrupt.signal, {grammar: grammar != null, responseFormat: await responseFormatOf(options)});
         try {
-            const session = new ChatSession(loaded.sequence, {system: options.system});
-            if (options.verbose === true)
-                logLine(`${loaded.file.path}: ${session.format.description}; ${loaded.contextSize}-token context, ${loaded.backend}, ${loaded.threads} threads`);
+            const templateNote = await generator.prepareChat?.({
+                signal: interrupt.signal,
+                onProbe: options.verbose === true ? () => logLine("trying the model's chat template…") : undefined
+            });
+            if (templateNote != null) logLine(`note: ${templateNote}.`);
+            const session = generator.startChat({system: options.system});
+            // What was loaded, as Ollama and llama.cpp say it: always in the REPL, piped only with --verbose.
+            if (interactive || options.verbose === true) logLine(describeLoaded(generator.info, session.contextSize));
+            if (options.verbose === true) logLine(`prompt format: ${session.format.description}`);
+            if (options.resume != null) logLine(`(${await loadChat(options.resume, session)})`);
             const sampling = samplingFrom(options, grammar);
             const common = {sampling, json: options.json === true, verbose: options.verbose === true};
             if (interactive)
@@ -33,7 +45,7 @@ export async function runChat(options: ChatOptions) {
             else
                 await runPiped(session, pipedMessage, {...common, lines: options.lines === true, signal: interrupt.reset()});
         } finally {
-            await loaded.dispose();
+            await generator.dispose();
         }
     } finally {
         interrupt.dispose();

@@ -1,15 +1,14 @@
-import {ExitCode} from "../../errors.js";
-import {generate, tokenizePrompt} from "../../engine/generate.js";
+import {ExitCode, UsageError} from "../../errors.js";
 import type {GrammarSpec, SamplingOptions} from "../../engine/types.js";
-import {interruptController} from "../interrupt.js";
-import {resolveAndLoadModel, type ModelFlags} from "../loadModelWithProgress.js";
-import {incompleteOutput, readOutputConstraint, type OutputConstraintFlags} from "../outputConstraint.js";
+import {interruptController, stopGraceMs} from "../interrupt.js";
+import {endpointOf, openGenerator, type GeneratorFlags} from "../openGenerator.js";
+import {incompleteOutput, readOutputConstraint, responseFormatOf, type OutputConstraintFlags} from "../outputConstraint.js";
 import {readPrompt} from "../readPrompt.js";
 import {roundForJson, writeJson, writeOut} from "../ui/stdout.js";
 import {logLine} from "../ui/terminal.js";
 
 /** The parsed flags: the sampling ones as commander gives them (--stop absent when never given). */
-export type CompleteOptions = ModelFlags & Omit<SamplingOptions, "stop" | "grammar"> & OutputConstraintFlags & {
+export type CompleteOptions = GeneratorFlags & Omit<SamplingOptions, "stop" | "grammar"> & OutputConstraintFlags & {
     stop?: string[],
     json?: boolean,
     /** complete --lines: each stdin line is a prompt (see completeLines.ts). */
@@ -24,33 +23,44 @@ export function samplingFrom(options: CompleteOptions, grammar?: GrammarSpec): S
 
 export async function runComplete(promptArgument: string | undefined, options: CompleteOptions) {
     const grammar = await readOutputConstraint(options);
+    if ((options.parallel ?? 1) > 1 && options.lines !== true)
+        throw new UsageError("--parallel decodes several prompts together, so it needs --lines (one prompt a line of stdin).");
     if (options.lines === true) {
+        // --lines batches prompts in the engine here; a server would need one request a line.
+        if (endpointOf(options) != null)
+            throw new UsageError("complete --lines runs the model here, so it does not combine with --endpoint (or MIXTRAL_ENDPOINT).", {
+                hint: "Loop in the shell instead: while read -r line; do mixtral complete --endpoint <url> \"$line\"; done"
+            });
         const {runCompleteLines} = await import("./completeLines.js");
         return runCompleteLines(promptArgument, options, grammar);
     }
     const prompt = await readPrompt(promptArgument);
     // Constrained output is for programs: piped, it is printed whole once complete, never half an object.
     const stream = options.json !== true && (grammar == null || process.stdout.isTTY === true);
-    const interrupt = interruptController();
+    // Nothing to keep once the text streamed: a decode that does not stop soon is not waited for.
+    const interrupt = interruptController({graceMs: stopGraceMs});
     try {
-        const loaded = await resolveAndLoadModel(options, interrupt.signal);
+        // The engine here, or a server (--endpoint, or a `mixtral serve` of the same file).
+        const generator = await openGenerator(options, interrupt.signal, {grammar: grammar != null, responseFormat: await responseFormatOf(options)});
         try {
-            const result = await generate(loaded.sequence, tokenizePrompt(loaded.sequence, prompt), samplingFrom(options, grammar), {
+            const result = await generator.complete(prompt, samplingFrom(options, grammar), {
                 onText: stream ? writeOut : undefined,
                 signal: interrupt.signal
             });
+            const {info} = generator;
             const cutOff = incompleteOutput(result, grammar);
             if (options.json === true) {
                 writeJson({
                     text: result.text,
-                    model: loaded.file.path,
-                    backend: loaded.backend,
-                    threads: loaded.threads,
+                    model: info.model,
+                    backend: info.backend,
+                    threads: info.threads,
+                    ...(info.endpoint == null ? {} : {endpoint: info.endpoint}),
                     stopReason: result.stopReason,
                     ...(result.complete == null ? {} : {complete: result.complete}),
                     tokens: result.tokens,
                     timings: {
-                        loadMs: roundForJson(loaded.loadMs),
+                        loadMs: roundForJson(info.loadMs),
                         promptMs: roundForJson(result.timings.promptMs),
                         generateMs: roundForJson(result.timings.generateMs),
                         generatedTokensPerSecond: roundForJson(result.timings.generatedTokensPerSecond)
@@ -63,11 +73,11 @@ export async function runComplete(promptArgument: string | undefined, options: C
             if (options.verbose === true)
                 logLine(`\n${result.tokens.prompt} prompt tokens in ${result.timings.promptMs.toFixed(0)} ms; ` +
                     `${result.tokens.generated} generated at ${result.timings.generatedTokensPerSecond.toFixed(1)} tok/s ` +
-                    `(${loaded.backend}, ${loaded.threads} threads, stop: ${result.stopReason})`);
+                    `(${info.endpoint ?? `${info.backend}, ${info.threads} threads`}, stop: ${result.stopReason})`);
             if (result.stopReason === "abort") process.exitCode = ExitCode.interrupted;
             if (cutOff != null) throw cutOff;
         } finally {
-            await loaded.dispose();
+            await generator.dispose();
         }
     } finally {
         interrupt.dispose();

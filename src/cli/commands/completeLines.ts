@@ -1,4 +1,5 @@
 import readline from "node:readline";
+import {BatchScheduler} from "../../engine/batchScheduler.js";
 import {generate, tokenizePrompt} from "../../engine/generate.js";
 import type {OpenedModel} from "../../engine/openModel.js";
 import type {GenerationResult, GrammarSpec, SamplingOptions} from "../../engine/types.js";
@@ -13,12 +14,18 @@ import {samplingFrom, type CompleteOptions} from "./complete.js";
 type Prompt = {line: number, prompt: string};
 
 /** Runs one prompt from a fresh context: the answer is the one `complete` gives that prompt alone. */
-type LineRunner = (prompt: string, sampling: SamplingOptions, signal: AbortSignal) => Promise<GenerationResult>;
+type LineRunner = {
+    run(prompt: string, sampling: SamplingOptions, signal: AbortSignal): Promise<GenerationResult>,
+    /** Prompts submitted ahead of the one being printed. */
+    inFlight: number,
+    close(): Promise<void>
+};
 
 /**
  * `complete --lines`: every line of stdin is a prompt, all answered with one model load; one answer a
  * line on stdout in input order (newlines inside it written as \n), or one JSON object a line.
  * Empty lines are skipped (and counted on stderr). Ctrl+C prints the answers already finished and exits 130.
+ * With --parallel n, up to n prompts decode together in one context (the server's batch scheduler).
  */
 export async function runCompleteLines(promptArgument: string | undefined, options: CompleteOptions, grammar: GrammarSpec | undefined) {
     if (promptArgument != null && promptArgument !== "-")
@@ -50,20 +57,22 @@ export async function runCompleteLines(promptArgument: string | undefined, optio
             }
             throw new UsageError("Nothing to complete: stdin had no lines.", {hint: "With --lines, each line of stdin is one prompt."});
         }
-        const loaded = await resolveAndLoadModel(options, interrupt.signal);
+        const parallel = options.parallel ?? 1;
+        const loaded = await resolveAndLoadModel(options, interrupt.signal, {sequences: parallel});
+        let runner: LineRunner | undefined;
         try {
+            runner = parallel > 1 ? batchedRunner(loaded, parallel, options.threads != null) : sequentialRunner(loaded);
             const sampling = samplingFrom(options, grammar);
-            const run = sequentialRunner(loaded);
             let answered = 0;
             let firstCut: {line: number, error: CutOffError} | undefined;
             const started = performance.now();
             let generatedTokens = 0;
-            for (let prompt: Prompt | undefined = first; prompt != null; prompt = await nextPrompt()) {
-                const result = await run(prompt.prompt, sampling, interrupt.signal);
-                if (result.stopReason === "abort") {
-                    process.exitCode = ExitCode.interrupted;
-                    break;
-                }
+            // Answers print in input order; later prompts run ahead while an earlier one finishes.
+            const window: {prompt: Prompt, result: Promise<GenerationResult>}[] = [];
+            const printNext = async (): Promise<boolean> => {
+                const {prompt, result: pending} = window.shift()!;
+                const result = await pending;
+                if (result.stopReason === "abort") return false;
                 answered++;
                 generatedTokens += result.tokens.generated;
                 const cut = incompleteOutput(result, grammar);
@@ -72,16 +81,37 @@ export async function runCompleteLines(promptArgument: string | undefined, optio
                     firstCut ??= {line: prompt.line, error: cut};
                 }
                 writeOut(options.json === true ? JSON.stringify(lineJson(prompt, result)) + "\n" : `${cut == null ? oneLine(result.text) : ""}\n`);
+                return true;
+            };
+            let interrupted = false;
+            try {
+                for (let prompt: Prompt | undefined = first; prompt != null && !interrupted; prompt = await nextPrompt()) {
+                    const result = runner!.run(prompt.prompt, sampling, interrupt.signal);
+                    // Awaited in order below; a failure of a later one must not go unhandled meanwhile.
+                    result.catch(() => {});
+                    window.push({prompt, result});
+                    while (window.length >= runner!.inFlight && !interrupted) interrupted = !await printNext();
+                }
+                while (window.length > 0 && !interrupted) interrupted = !await printNext();
+            } finally {
+                // Ctrl+C (or a failure): what is still running ends with "abort" and is not printed.
+                if (window.length > 0) {
+                    await Promise.allSettled(window.map((entry) => entry.result));
+                }
             }
+            // Ctrl+C while waiting for input stops the reading without cutting an answer: 130 all the same.
+            interrupted ||= interrupt.signal.aborted;
+            if (interrupted) process.exitCode = ExitCode.interrupted;
             if (skipped > 0) logLine(`note: ${skipped} empty line${skipped === 1 ? " was" : "s were"} skipped.`);
             if (options.verbose === true) {
                 const seconds = (performance.now() - started) / 1000;
                 logLine(`${answered} prompts in ${seconds.toFixed(2)} s, ${(generatedTokens / seconds).toFixed(1)} generated tok/s overall ` +
-                    `(${loaded.backend}, ${loaded.threads} threads)`);
+                    `(${loaded.backend}, ${loaded.threads} threads, ${parallel} at a time)`);
             }
-            if (firstCut != null && process.exitCode !== ExitCode.interrupted)
+            if (firstCut != null && !interrupted)
                 throw new CutOffError(`line ${firstCut.line}: ${firstCut.error.message}`);
         } finally {
+            await runner?.close();
             await loaded.dispose();
         }
     } finally {
@@ -92,9 +122,26 @@ export async function runCompleteLines(promptArgument: string | undefined, optio
 }
 
 function sequentialRunner(loaded: OpenedModel): LineRunner {
-    return async (prompt, sampling, signal) => {
-        await loaded.sequence.clearHistory();
-        return generate(loaded.sequence, tokenizePrompt(loaded.sequence, prompt), sampling, {signal});
+    return {
+        async run(prompt, sampling, signal) {
+            await loaded.sequence.clearHistory();
+            return generate(loaded.sequence, tokenizePrompt(loaded.sequence, prompt), sampling, {signal});
+        },
+        inFlight: 1,
+        close: async () => {}
+    };
+}
+
+/** --parallel n: the batch scheduler of `mixtral serve` on n sequences of one context (each --context-size tokens). */
+function batchedRunner(loaded: OpenedModel, parallel: number, fixedThreads: boolean): LineRunner {
+    const sequences = [loaded.sequence];
+    while (sequences.length < parallel) sequences.push(loaded.context.getSequence());
+    // The queue holds the prompts submitted ahead, never more.
+    const scheduler = new BatchScheduler(loaded.context, sequences, {queueLimit: parallel * 2, fixedThreads});
+    return {
+        run: (prompt, sampling, signal) => scheduler.submit({promptTokens: tokenizePrompt(loaded.sequence, prompt), sampling, signal}),
+        inFlight: parallel * 2,
+        close: () => scheduler.close()
     };
 }
 

@@ -1,5 +1,7 @@
 import {probeBackends, skipBackendsProbe} from "../../engine/probeBackends.js";
+import {checkKvCacheSettings} from "../../engine/kvCacheSettings.js";
 import type {Backend} from "../../engine/types.js";
+import type {CacheType, FlashAttentionMode} from "../../hardware/kvCacheTypes.js";
 import {adviseOnHardware, knownLimits} from "../../hardware/adviseOnHardware.js";
 import {formatMemory} from "../../hardware/byteSizes.js";
 import {planPlacement, type Plan} from "../../hardware/planPlacement.js";
@@ -8,6 +10,7 @@ import {simulateHardware} from "../../hardware/simulateHardware.js";
 import type {HardwareProbe} from "../../hardware/types.js";
 import {findCatalogEntry} from "../../models/resolveName.js";
 import {loadCatalog} from "../../models/catalog.js";
+import {assertKnownQuant} from "../knownQuant.js";
 import {diskMarginBytes} from "../../models/diskSpace.js";
 import {formatBytes} from "../../models/formatBytes.js";
 import {catalogFilePath, fileSize, storeDir} from "../../models/store.js";
@@ -23,6 +26,9 @@ export type DoctorOptions = {
     ram?: string,
     quant?: string,
     contextSize?: number,
+    cacheTypeK?: CacheType,
+    cacheTypeV?: CacheType,
+    flashAttention?: FlashAttentionMode,
     gpuLayers?: number | "auto" | "max"
 };
 
@@ -34,6 +40,7 @@ type Report = {
 };
 
 export async function runDoctor(options: DoctorOptions) {
+    checkKvCacheSettings({typeK: options.cacheTypeK, typeV: options.cacheTypeV, flashAttention: options.flashAttention});
     const simulating = options.gpu != null || options.vram != null || options.ram != null;
     const spinner = startSpinner(simulating ? "Planning…" : "Probing hardware…");
     let report: Report;
@@ -48,6 +55,7 @@ export async function runDoctor(options: DoctorOptions) {
 
 async function diagnose(options: DoctorOptions, simulating: boolean): Promise<Report> {
     const catalog = loadCatalog();
+    assertKnownQuant(options.quant, catalog.models);
     // A simulated CUDA/Vulkan machine without --vram borrows this machine's GPU; otherwise the
     // native probe (a second or more) is not needed to answer "what would run there?".
     const needsNativeProbe = !simulating || (options.vram == null && (options.gpu === "cuda" || options.gpu === "vulkan"));
@@ -61,7 +69,10 @@ async function diagnose(options: DoctorOptions, simulating: boolean): Promise<Re
         catalog: catalog.models,
         quant: options.quant,
         gpuLayers: options.gpuLayers,
-        contextSize: options.contextSize
+        contextSize: options.contextSize,
+        cacheTypeK: options.cacheTypeK,
+        cacheTypeV: options.cacheTypeV,
+        flashAttention: options.flashAttention
     });
     const entry = plan.model == null ? undefined : findCatalogEntry(plan.model, catalog);
     const planDownloaded = entry != null && await fileSize(catalogFilePath(entry, probe.modelsDir)) != null;
@@ -91,6 +102,9 @@ function toJson({probe, plan, planDownloaded, hints}: Report) {
             placement: plan.placement,
             flashAttention: plan.flashAttention,
             kvCacheType: plan.kvCacheType,
+            kvCacheTypeK: plan.kvCacheTypeK,
+            kvCacheTypeV: plan.kvCacheTypeV,
+            kvBytesPerToken: plan.kvBytesPerToken,
             memory: plan.memory,
             reason: plan.reason
         },
@@ -123,11 +137,11 @@ function render({probe, plan, planDownloaded, hints}: Report): string {
     if (plan.model != null && plan.fileBytes != null) {
         row("model", `${plan.model} (${formatBytes(plan.fileBytes)}, ${planDownloaded ? "downloaded" : "not downloaded yet"})`);
         row("placement", `${plan.placement}: ${plan.gpuLayers} of ${plan.totalLayers} layers on the GPU`);
-        row("context", `${plan.contextSize} tokens, ${plan.kvCacheType} KV cache, flash attention ${plan.flashAttention}`);
+        row("context", `${plan.contextSize} tokens, ${plan.kvCacheType} KV cache (${formatMemory(plan.memory.kvCacheBytes)}), flash attention ${plan.flashAttention}`);
         row("memory", memoryLine(plan));
     } else row("model", colors.yellow("none fits"));
     row("why", plan.reason);
-    if (plan.model != null && probe.source === "probe" && probe.nativeError == null) row("run", `mixtral chat   (same as: mixtral chat --model ${plan.model} --gpu-layers ${plan.gpuLayers} --context-size ${plan.contextSize})`);
+    if (plan.model != null && probe.source === "probe" && probe.nativeError == null) row("run", `mixtral chat   (same as: mixtral chat --model ${plan.model} --gpu-layers ${plan.gpuLayers} --context-size ${plan.contextSize}${cacheFlags(plan)})`);
 
     if (hints.length > 0) {
         lines.push("");
@@ -144,4 +158,10 @@ function memoryLine(plan: Plan): string {
     const {gpuNeedBytes, gpuBudgetBytes, ramNeedBytes, ramBudgetBytes} = plan.memory;
     const ram = `RAM ~${formatMemory(ramNeedBytes)} of ${formatMemory(ramBudgetBytes)} usable`;
     return gpuBudgetBytes > 0 ? `GPU ~${formatMemory(gpuNeedBytes)} of ${formatMemory(gpuBudgetBytes)} usable, ${ram}` : ram;
+}
+
+/** The cache flags that reproduce the plan by hand; none for llama.cpp's defaults. */
+function cacheFlags(plan: Plan): string {
+    if (plan.kvCacheTypeK === "f16" && plan.kvCacheTypeV === "f16" && plan.flashAttention === "auto") return "";
+    return ` --cache-type-k ${plan.kvCacheTypeK} --cache-type-v ${plan.kvCacheTypeV} --flash-attention ${plan.flashAttention}`;
 }

@@ -1,5 +1,6 @@
 import {loadCatalog} from "../../models/catalog.js";
 import {pullModel, remoteUrlOf, type PullEvent, type PullResult, type PullTarget} from "../../models/download.js";
+import {findFineTune} from "../../models/fineTunes.js";
 import {formatBytes} from "../../models/formatBytes.js";
 import {parseModelSpec} from "../../models/resolveName.js";
 import {storePathFor} from "../../models/store.js";
@@ -13,6 +14,11 @@ export type PullOptions = {json?: boolean, reuse?: boolean, verbose?: boolean};
 
 /** `mixtral pull <name>`: download (or find) a model, verify it, print its path on stdout. */
 export async function runPull(name: string, options: PullOptions) {
+    const fineTune = findFineTune(name, loadCatalog());
+    if (fineTune != null) {
+        const {runPullFineTune} = await import("./pullFineTune.js");
+        return runPullFineTune(fineTune, options);
+    }
     const spec = parseModelSpec(name, loadCatalog());
     if (spec.kind === "path") throw new UsageError(`${name} is a local path; there is nothing to pull.`, {hint: "Pass a catalog name (see `mixtral models`), hf:<owner>/<repo>/<file>.gguf or an https URL."});
     // The URL never carries HF_TOKEN (it travels in a header), so it is safe to show.

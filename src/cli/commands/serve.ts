@@ -1,14 +1,16 @@
 import {realpath} from "node:fs/promises";
 import type {AddressInfo} from "node:net";
 import path from "node:path";
+import {checkKvCacheSettings} from "../../engine/kvCacheSettings.js";
 import {openServingModel, type ServingModel} from "../../engine/servingModel.js";
 import {MixtralError, UsageError} from "../../errors.js";
 import {defaultPlanContextSize} from "../../hardware/memoryBudget.js";
 import {announceServer, withdrawServer} from "../../remote/serverRegistry.js";
 import {createApiServer} from "../../server/apiServer.js";
-import {interruptController} from "../interrupt.js";
-import type {ModelFlags} from "../loadModelWithProgress.js";
-import {resolveModel} from "../resolveModelPath.js";
+import {claimSignal, interruptController} from "../interrupt.js";
+import {kvCacheFrom, type ModelFlags} from "../loadModelWithProgress.js";
+import {loraAdaptersOf} from "../loraOptions.js";
+import {resolveModel, type ResolvedModel} from "../resolveModelPath.js";
 import {startProgress} from "../ui/progress.js";
 import {logLine, terminalPolicy} from "../ui/terminal.js";
 
@@ -36,9 +38,13 @@ export async function runServe(options: ServeOptions) {
     const parallel = options.parallel ?? defaultParallel;
     const interrupt = interruptController();
     // SIGTERM (systemd, docker stop, kill) is a Ctrl+C: stop accepting and drain.
+    // Claimed, so that the quiet exit every command gets on SIGTERM (bin/mixtral.js) leaves it to us.
     const onSigterm = () => process.emit("SIGINT");
+    const releaseSigterm = claimSignal("SIGTERM");
     process.on("SIGTERM", onSigterm);
     try {
+        // An impossible cache combination fails before the plan, a download or the port.
+        checkKvCacheSettings(kvCacheFrom(options));
         const resolved = await resolveModel(options.model, {
             interactive: process.stdin.isTTY === true && process.stderr.isTTY === true,
             yes: options.yes, verbose: options.verbose, signal: interrupt.signal, planFlags: options
@@ -63,7 +69,8 @@ export async function runServe(options: ServeOptions) {
             api.setEngine(engine);
             await announceServer({
                 pid: process.pid, baseUrl, modelPath: await realpath(resolved.path), modelId,
-                apiKeyRequired: apiKey != null, startedAt: new Date().toISOString()
+                apiKeyRequired: apiKey != null, startedAt: new Date().toISOString(),
+                adapters: await Promise.all(adaptersOf(resolved, options).map((adapter) => realpath(adapter.path)))
             }).catch((error: unknown) => logLine(`note: other mixtral commands will not find this server (${(error as Error).message})`));
             if (!isLoopback(options.host) && apiKey == null)
                 logLine(terminalPolicy().stderrColors.yellow(`warning: listening on ${options.host} without an API key: anyone who can reach this port can use the model. Pass --api-key or set MIXTRAL_API_KEY.`));
@@ -73,24 +80,32 @@ export async function runServe(options: ServeOptions) {
         } finally {
             api.stopAccepting();
             await withdrawServer(process.pid).catch(() => {});
-            // Running streams get their last chunk (finish_reason "length") and [DONE].
-            await engine?.close();
+            // Running streams get their last chunk (finish_reason "length") and [DONE] at once; the
+            // engine then waits for the decode in flight (a long prompt batch on a slow CPU can take
+            // seconds), which must not hold the exit past the drain time.
+            const deadline = Date.now() + drainMs;
+            const engineClosed = engine?.close().catch(() => {});
             await closeWithin(api.server, drainMs);
+            await Promise.race([engineClosed, new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref())]);
         }
     } finally {
         process.off("SIGTERM", onSigterm);
+        releaseSigterm();
         interrupt.dispose();
     }
 }
 
-async function loadServingModel(resolved: {path: string, gpuLayers?: number}, options: ServeOptions, parallel: number, perSequence: number, signal: AbortSignal): Promise<ServingModel> {
+async function loadServingModel(resolved: ResolvedModel, options: ServeOptions, parallel: number, perSequence: number, signal: AbortSignal): Promise<ServingModel> {
     const progress = startProgress("Loading model", {plainWhenPiped: false});
     try {
         return await openServingModel({
             path: resolved.path,
             gpu: options.gpu,
             gpuLayers: options.gpuLayers ?? resolved.gpuLayers,
+            kvCache: kvCacheFrom(options, resolved.kvCache),
             threads: options.threads,
+            // a catalog fine-tune (aurora) brings its adapter; --lora adds to it
+            lora: adaptersOf(resolved, options),
             parallel,
             contextSizePerSequence: perSequence,
             queueLimit: options.queueLimit,
@@ -147,4 +162,9 @@ function urlHost(host: string, address: AddressInfo): string {
 
 function emptyToUndefined(text: string | undefined): string | undefined {
     return text == null || text === "" ? undefined : text;
+}
+
+/** A catalog fine-tune's adapter (aurora), then those of --lora / --lora-scaled. */
+function adaptersOf(resolved: ResolvedModel, options: ServeOptions) {
+    return [...resolved.lora ?? [], ...loraAdaptersOf(options)];
 }

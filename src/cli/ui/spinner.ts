@@ -7,10 +7,12 @@ export type Spinner = {succeed(text?: string): void, fail(text?: string): void, 
 export function startSpinner(text: string, {verbose = false} = {}): Spinner {
     const policy = terminalPolicy();
     if (policy.animate) {
-        const spinner = ora({text, stream: process.stderr, color: "cyan"}).start();
+        // ora colours through chalk's own detection, which ignores NO_COLOR: our policy decides.
+        const colors = policy.stderrColors;
+        const spinner = ora({text, stream: process.stderr, color: colors.level > 0 ? "cyan" : false}).start();
         return {
-            succeed: (t) => void spinner.succeed(t),
-            fail: (t) => void spinner.fail(t),
+            succeed: (t) => void spinner.stopAndPersist({symbol: colors.green("✔"), text: t}),
+            fail: (t) => void spinner.stopAndPersist({symbol: colors.red("✖"), text: t}),
             stop: () => void spinner.stop(),
             set text(value: string) {
                 spinner.text = value;

@@ -1,7 +1,8 @@
 import {Chalk, type ChalkInstance} from "chalk";
 
 /**
- * One place decides what the terminal may show: colours only on a TTY without NO_COLOR/--no-color,
+ * One place decides what the terminal may show: colours only on a TTY without NO_COLOR/--no-color
+ * (or wherever FORCE_COLOR asks),
  * animation (spinners, bars) only when stderr is a TTY and we are not in CI.
  */
 export type TerminalPolicy = {
@@ -18,20 +19,33 @@ export function disableColor() {
     noColorFlag = true;
 }
 
-function colorAllowed(stream: NodeJS.WriteStream): boolean {
-    if (noColorFlag) return false;
+/**
+ * The colour level for a stream: --no-color wins; then FORCE_COLOR (0/false off; 1, 2, 3 or true
+ * on, even into a pipe or a file), as Node and chalk read it; then NO_COLOR (https://no-color.org),
+ * TERM=dumb, and whether the stream is a terminal.
+ */
+function colorLevel(stream: NodeJS.WriteStream): 0 | 1 | 2 | 3 {
+    if (noColorFlag) return 0;
+    const force = process.env.FORCE_COLOR;
+    if (force != null && force !== "") {
+        if (force === "0" || force.toLowerCase() === "false") return 0;
+        const level = Number(force);
+        return level === 2 || level === 3 ? level : 1;
+    }
     const noColor = process.env.NO_COLOR;
-    if (noColor != null && noColor !== "") return false;
-    if (process.env.TERM === "dumb") return false;
-    return stream.isTTY === true;
+    if (noColor != null && noColor !== "") return 0;
+    if (process.env.TERM === "dumb") return 0;
+    return stream.isTTY === true ? 1 : 0;
 }
 
 export function terminalPolicy(): TerminalPolicy {
     return {
-        animate: process.stderr.isTTY === true && process.env.CI == null && process.env.TERM !== "dumb",
+        // A terminal of 0 columns (`script -qc`, `docker exec -t` before a resize) cannot hold a
+        // spinner line: ora's redraw never ends there.
+        animate: process.stderr.isTTY === true && process.env.CI == null && process.env.TERM !== "dumb" && (process.stderr.columns ?? 0) > 0,
         // chalk's own detection ignores NO_COLOR, so its level is set here.
-        colors: new Chalk({level: colorAllowed(process.stdout) ? 1 : 0}),
-        stderrColors: new Chalk({level: colorAllowed(process.stderr) ? 1 : 0})
+        colors: new Chalk({level: colorLevel(process.stdout)}),
+        stderrColors: new Chalk({level: colorLevel(process.stderr)})
     };
 }
 

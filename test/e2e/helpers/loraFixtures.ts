@@ -2,6 +2,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import {mixtralExpertCount, mixtralMetadata, mixtralTensors, type MixtralModelOptions} from "../../../scripts/gguf/mixtralModel.js";
 import {mulberry32, normalFiller} from "../../../scripts/gguf/random.js";
+import {buildVocabulary} from "../../../scripts/gguf/vocabulary.js";
 import {writeGguf, type GgufTensor} from "../../../src/gguf/write/writeGguf.js";
 import {ropePermutation} from "../../../src/adapters/loraTensorNames.js";
 import {float16BitsToFloat32, float32ToFloat16Bits} from "../../../src/gguf/write/float16.js";
@@ -57,6 +58,8 @@ export async function writeTinyPeftAdapter(folder: string, options: {
     /** scale of B's values (PEFT starts B at 0; a trained one is not) */
     bStd?: number,
     config?: Record<string, unknown>,
+    /** fixed A/B values for some modules instead of random ones */
+    values?: Map<string, {a: Float32Array, b: Float32Array}>,
     /** extra raw tensors, e.g. a full weight PEFT would keep for modules_to_save */
     extraTensors?: {name: string, shape: number[]}[]
 }): Promise<TinyPeftAdapter> {
@@ -65,10 +68,13 @@ export async function writeTinyPeftAdapter(folder: string, options: {
     const values = new Map<string, {a: Float32Array, b: Float32Array}>();
     const tensors: {name: string, shape: number[], data: Float32Array}[] = [];
     for (const {module, inputs, outputs} of modules) {
-        const a = new Float32Array(rank * inputs);
-        fill(a, 0, 1 / Math.sqrt(inputs));
-        const b = new Float32Array(outputs * rank);
-        fill(b, 0, bStd);
+        const fixed = options.values?.get(module);
+        const a = fixed?.a ?? new Float32Array(rank * inputs);
+        const b = fixed?.b ?? new Float32Array(outputs * rank);
+        if (fixed == null) {
+            fill(a, 0, 1 / Math.sqrt(inputs));
+            fill(b, 0, bStd);
+        }
         roundTo(a, dtype);
         roundTo(b, dtype);
         values.set(module, {a, b});
@@ -185,4 +191,40 @@ function safetensorsBytes(tensors: {name: string, shape: number[], data: Float32
     const length = Buffer.alloc(8);
     length.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
     return Buffer.concat([length, Buffer.from(json), data]);
+}
+
+/**
+ * An lm_head adapter that makes the tiny model answer in Chinese: with A = I (rank = dim) and scale 1,
+ * B replaces the output matrix by one whose only non-zero rows are +v for "日" and -v for "本", so
+ * one of the two always has the highest logit (the others are 0) and every greedy token is CJK.
+ */
+export async function writeCjkPeftAdapter(folder: string, model: MixtralModelOptions, dtype: PeftDtype = "F32"): Promise<TinyPeftAdapter> {
+    const {dim, vocabSize} = model;
+    const tokens = buildVocabulary(vocabSize).tokens;
+    const sun = tokens.indexOf("日");
+    const book = tokens.indexOf("本");
+    if (sun < 0 || book < 0) throw new Error("the test vocabulary has no 日 or 本");
+    const output = mixtralTensors(model).find((tensor) => tensor.name === "output.weight")!;
+    const weights = new Float32Array(vocabSize * dim);
+    let at = 0;
+    for (const chunk of output.data() as Iterable<Float32Array>) {
+        weights.set(chunk, at);
+        at += chunk.length;
+    }
+    const direction = new Float32Array(dim);
+    normalFiller(mulberry32(11))(direction, 0, 3 / Math.sqrt(dim));
+    const b = new Float32Array(vocabSize * dim);
+    for (let row = 0; row < vocabSize; row++)
+        for (let column = 0; column < dim; column++) {
+            const wanted = row === sun ? direction[column]! : row === book ? -direction[column]! : 0;
+            b[row * dim + column] = wanted - weights[row * dim + column]!;
+        }
+    const a = new Float32Array(dim * dim);
+    for (let i = 0; i < dim; i++) a[i * dim + i] = 1;
+    return writeTinyPeftAdapter(folder, {
+        modules: [{module: "lm_head", inputs: dim, outputs: vocabSize}],
+        rank: dim, alpha: dim, dtype,
+        values: new Map([["lm_head", {a, b}]]),
+        config: {base_model_name_or_path: "mistralai/Mixtral-8x7B-Instruct-v0.1", target_modules: ["lm_head"]}
+    });
 }

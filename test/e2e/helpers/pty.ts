@@ -14,6 +14,8 @@ export type PtyRun = {
     expect(pattern: RegExp | string, timeoutMs?: number): Promise<string>,
     /** Everything shown so far, without colour and cursor codes. */
     screen(): string,
+    /** Everything shown so far as the terminal received it, escape codes included. */
+    raw(): string,
     /** Resolves with the exit code once the program ends (128 + n when killed by signal n). */
     exit(timeoutMs?: number): Promise<number | null>
 };
@@ -57,6 +59,7 @@ export function runInPty(args: string[], {env = {}, cols = 120, rows = 40}: {env
             child.stdin.write(keys);
         },
         screen: () => stripAnsi(raw),
+        raw: () => raw,
         expect(pattern, timeoutMs = 30_000) {
             return new Promise((resolve, reject) => {
                 const check = () => {

@@ -1,0 +1,146 @@
+/**
+ * `npm run bench:kv`: what the KV-cache work buys, on the 212M-parameter Mixtral-shaped Q4_0 model
+ * (the one `npm run bench:native` writes; heads of 96 values, so q8_0/q4_0 blocks fit):
+ *   1. chat /load of a ~4k-token conversation with its saved KV state against without (the
+ *      conversation evaluated again): the time until the next answer's first token;
+ *   2. generation tok/s with a q8_0 KV cache against f16 after 4k tokens of context (CPU backend,
+ *      `mixtral bench -n … -d 4096`);
+ *   3. KV bytes per token for f16, q8_0 and q4_0: as the planner counts them, as node-llama-cpp
+ *      estimates the context's memory, and as measured (llama.cpp's state size per token held).
+ * A developer tool, never run by tests. Environment: BENCH_THREADS (default 1), BENCH_TOKENS
+ * (conversation size, default 4096), BENCH_RUNS (default 3), BENCH_TG (tokens generated, default 64).
+ */
+import {execFileSync} from "node:child_process";
+import {existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from "node:fs";
+import {cpus, loadavg} from "node:os";
+import {dirname, join, resolve} from "node:path";
+import {fileURLToPath} from "node:url";
+import {GgmlType} from "node-llama-cpp";
+import {loadChat, saveChat} from "../src/cli/chat/chatStateFile.js";
+import {ChatSession} from "../src/engine/chatSession.js";
+import {openModel, type OpenedModel} from "../src/engine/openModel.js";
+import type {SamplingOptions} from "../src/engine/types.js";
+import {cacheTypeBytesPerValue, cacheTypes, type CacheType} from "../src/hardware/kvCacheTypes.js";
+import {kvBytesPerTokenPerBlockOf, mixtral8x7b} from "../src/hardware/mixtralShape.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = existsSync(join(here, "..", "package.json")) ? resolve(here, "..") : resolve(here, "..", "..");
+const benchDir = join(root, ".bench");
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+const threads = Number(process.env.BENCH_THREADS ?? 1);
+const conversationTokens = Number(process.env.BENCH_TOKENS ?? 4096);
+const runs = Number(process.env.BENCH_RUNS ?? 3);
+const tgTokens = Number(process.env.BENCH_TG ?? 64);
+
+/** The 212M model of bench:native: 768 wide, 8 layers, 8 heads (96 values each), 2 KV heads. */
+const shape = {dim: 768, ff: 1024, layers: 8, heads: 8, kvHeads: 2};
+const modelPath = join(benchDir, "models", "mixtral-212m-q4_0.gguf");
+mkdirSync(join(benchDir, "models"), {recursive: true});
+execFileSync(process.execPath, [join(root, "dist", "scripts", "writeModel.js"), "--out", modelPath,
+    "--dim", String(shape.dim), "--ff", String(shape.ff), "--layers", String(shape.layers), "--type", "Q4_0"], {stdio: ["ignore", "ignore", "inherit"]});
+log(`load average ${loadavg().map((value) => value.toFixed(2)).join(" ")} on ${cpus().length} cores (other work makes every number noisy); ${threads} thread(s)`);
+
+const greedy = (maxTokens: number): SamplingOptions => ({maxTokens, temperature: 0, topK: 40, topP: 0.95, minP: 0.05, repeatPenalty: 1, stop: []});
+/** A chat as `mixtral chat` runs it on the engine here (engine/localGenerator.ts). */
+const localSession = (model: OpenedModel) => new ChatSession(model.sequence, {stateOwner: {modelPath: model.file.path, contextSize: model.contextSize, ...model.kvCache}});
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
+
+// ---- 1. /load with and without the KV state ----
+const loaded = await openModel({path: modelPath, gpu: "cpu", threads, contextSize: conversationTokens + 1024});
+const stateDir = join(benchDir, "kv-state");
+rmSync(stateDir, {recursive: true, force: true});
+mkdirSync(stateDir, {recursive: true});
+const withState = join(stateDir, "talk.json");
+const textOnly = join(stateDir, "text-only.json");
+{
+    const session = localSession(loaded);
+    const words = ["alpha", "beta", "gamma", "delta", "river", "stone", "cloud", "light", "north", "amber"];
+    let turn = 0;
+    while (session.contextUsed < conversationTokens - 250) {
+        const message = Array.from({length: 180}, (_, i) => words[(i * 7 + turn * 3) % words.length]).join(" ");
+        await session.send(message, greedy(16));
+        turn++;
+    }
+    log(`conversation: ${session.history.length} messages, ${session.contextUsed} tokens; ${await saveChat(withState, session)}`);
+    // The same conversation, saved as a file without a state (as /save wrote before).
+    const saved = JSON.parse(readFileSync(withState, "utf8")) as Record<string, unknown>;
+    delete saved.kvState;
+    writeFileSync(textOnly, JSON.stringify(saved));
+}
+
+/** A fresh session, as in a new process: /load, then the next message up to its first token. */
+async function loadThenFirstToken(file: string, model: OpenedModel) {
+    await model.sequence.clearHistory();
+    const session = localSession(model);
+    const started = performance.now();
+    const line = await loadChat(file, session);
+    const loadMs = performance.now() - started;
+    const turn = await session.send("And what comes next?", greedy(1));
+    return {line, loadMs, firstTokenMs: loadMs + turn.timings.firstTokenMs, evaluated: turn.tokens.prompt};
+}
+
+const stateRuns = [];
+const textRuns = [];
+for (let run = 0; run < runs; run++) {
+    textRuns.push(await loadThenFirstToken(textOnly, loaded));
+    stateRuns.push(await loadThenFirstToken(withState, loaded));
+}
+log(`with state: ${stateRuns[0]?.line}`);
+log(`without:    ${textRuns[0]?.line}`);
+const stateMs = median(stateRuns.map((run) => run.firstTokenMs));
+const textMs = median(textRuns.map((run) => run.firstTokenMs));
+await loaded.dispose();
+
+// ---- 2. tg tok/s at 4k context, q8_0 against f16 ----
+function benchTg(type: CacheType): {ts: number, sd: number} {
+    const output = execFileSync(process.execPath, [join(root, "bin", "mixtral.js"), "bench", "-m", modelPath, "-p", "0", "-n", String(tgTokens),
+        "-d", "4096", "-r", String(runs), "-t", String(threads), "-ctk", type, "-ctv", type, "-fa", "1", "-o", "json"], {encoding: "utf8", stdio: ["ignore", "pipe", "inherit"]});
+    const [row] = JSON.parse(output) as {avg_ts: number, stddev_ts: number}[];
+    return {ts: row?.avg_ts ?? NaN, sd: row?.stddev_ts ?? NaN};
+}
+const tg = Object.fromEntries((["f16", "q8_0"] as const).map((type) => [type, benchTg(type)])) as Record<"f16" | "q8_0", {ts: number, sd: number}>;
+
+// ---- 3. KV bytes per token: planned, node-llama-cpp's estimate, measured ----
+const headDim = shape.dim / shape.heads;
+const ggml: Record<CacheType, GgmlType> = {f16: GgmlType.F16, q8_0: GgmlType.Q8_0, q4_0: GgmlType.Q4_0};
+const bytesRows: string[][] = [];
+for (const type of cacheTypes) {
+    const planned = shape.layers * shape.kvHeads * headDim * 2 * cacheTypeBytesPerValue(type);
+    const model = await openModel({path: modelPath, gpu: "cpu", threads, contextSize: 4096, kvCache: {typeK: type, typeV: type, flashAttention: "on"}});
+    const estimate = (contextSize: number) => model.model.fileInsights.estimateContextResourceRequirements({
+        contextSize, modelGpuLayers: 0, batchSize: 512, sequences: 1, flashAttention: true, kvCacheKeyType: ggml[type], kvCacheValueType: ggml[type]
+    }).cpuRam;
+    const estimated = (estimate(8192) - estimate(4096)) / 4096;
+    // llama.cpp's state holds the used cells' K and V: its growth per token held is the cache's cost.
+    const tokens = model.model.tokenize("alpha beta gamma delta ".repeat(400), false).slice(0, 2048);
+    await model.sequence.evaluateWithoutGeneratingNewTokens(tokens.slice(0, 1024));
+    const at1024 = model.context.stateSize;
+    await model.sequence.evaluateWithoutGeneratingNewTokens(tokens.slice(1024, 2048));
+    const measured = (model.context.stateSize - at1024) / 1024;
+    await model.dispose();
+    const mixtral = kvBytesPerTokenPerBlockOf(type, type) * mixtral8x7b.blockCount;
+    bytesRows.push([type, planned.toFixed(0), estimated.toFixed(0), measured.toFixed(0), (measured / planned).toFixed(3), `${(mixtral / 1024).toFixed(0)} KiB`]);
+}
+
+// ---- report ----
+const table = (rows: string[][]) => {
+    const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0))) ?? [];
+    return rows.map((row) => `| ${row.map((cell, column) => cell.padStart(widths[column] ?? 0)).join(" | ")} |`).join("\n");
+};
+console.log(`## /load of a ~${conversationTokens}-token conversation, then the next message's first token (212M Q4_0, ${threads} thread(s), median of ${runs})\n`);
+console.log(table([
+    ["", "first token after /load (ms)", "tokens evaluated by the next message"],
+    ["with the KV state", stateMs.toFixed(1), String(stateRuns[0]?.evaluated)],
+    ["without (evaluated again)", textMs.toFixed(1), String(textRuns[0]?.evaluated)],
+    ["speed-up", `${(textMs / stateMs).toFixed(1)}×`, ""]
+]));
+console.log(`\n## Generation at 4096 tokens of context (bench -p 0 -n ${tgTokens} -d 4096 -fa 1, CPU, ${threads} thread(s))\n`);
+console.log(table([
+    ["KV cache", "tg t/s", "± sd"],
+    ["f16", tg.f16.ts.toFixed(2), tg.f16.sd.toFixed(2)],
+    ["q8_0", tg.q8_0.ts.toFixed(2), tg.q8_0.sd.toFixed(2)],
+    ["q8_0 / f16", (tg.q8_0.ts / tg.f16.ts).toFixed(2), ""]
+]));
+console.log(`\n## KV bytes per token (212M model: ${shape.layers} layers × ${shape.kvHeads} KV heads × ${headDim}; Mixtral 8x7B as the planner counts it in the last column)\n`);
+console.log(table([["type", "planned", "node-llama-cpp estimate", "measured (state size)", "measured / planned", "Mixtral 8x7B planned"], ...bytesRows]));

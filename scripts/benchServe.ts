@@ -1,0 +1,156 @@
+/**
+ * `npm run bench:serve`: `mixtral serve` measured against `mixtral complete` and llama.cpp's own
+ * llama-server (built from the llama.cpp source node-llama-cpp ships), on one Mixtral-shaped Q4_0
+ * model and one thread count. Prints, as medians of interleaved rounds with their spread:
+ *   1. one stream through serve vs `complete` (generation tok/s; goal ≥ 0.9×)
+ *   2. aggregate output tok/s of 4 concurrent streams vs 1 stream through serve (goal ≥ 1.5×)
+ *   3. serve vs `llama-server --parallel 4`, 4 concurrent streams (goal ≥ 0.9×)
+ *   4. time to first token of turn 2 of a ~1,000-token conversation vs turn 1 (goal ≥ 5× faster)
+ * A developer tool: never run by tests or CI (it builds C++ and takes minutes).
+ *
+ * Environment: BENCH_RUNS (rounds, default 5), BENCH_TOKENS (tokens a stream, default 64),
+ * BENCH_THREADS (default 2), BENCH_MODEL ("212m" default, or "847m"), BENCH_NO_LLAMA_SERVER=1 skips 3.
+ */
+import {execFileSync} from "node:child_process";
+import {existsSync, mkdirSync} from "node:fs";
+import {cpus, loadavg} from "node:os";
+import {dirname, join, resolve} from "node:path";
+import {fileURLToPath} from "node:url";
+import {ensureLlamaCppTools} from "./native/llamaCppBuild.js";
+import {median} from "../src/bench/statistics.js";
+import {runOurComplete} from "./native/runOurs.js";
+import {startServer, type RunningServer} from "./serve/startServer.js";
+import {aggregateTokensPerSecond, decodeTokensPerSecond, streamCompletion} from "./serve/streamCompletion.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = existsSync(join(here, "..", "package.json")) ? resolve(here, "..") : resolve(here, "..", "..");
+const benchDir = join(root, ".bench");
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+const runs = Number(process.env.BENCH_RUNS ?? 5);
+const tokens = Number(process.env.BENCH_TOKENS ?? 64);
+const threads = Number(process.env.BENCH_THREADS ?? 2);
+const withLlamaServer = process.env.BENCH_NO_LLAMA_SERVER !== "1";
+const shapes = {
+    "212m": {label: "212M Q4_0", file: "mixtral-212m-q4_0.gguf", dim: 768, ff: 1024, layers: 8},
+    "847m": {label: "847M Q4_0", file: "mixtral-847m-q4_0.gguf", dim: 1024, ff: 3072, layers: 10}
+};
+const shape = shapes[(process.env.BENCH_MODEL ?? "212m") as keyof typeof shapes] ?? shapes["212m"];
+const parallel = 4;
+// 2,048 tokens a sequence: room for the ~1,000-token conversation and its second turn.
+const contextSize = 2048 * parallel;
+
+mkdirSync(join(benchDir, "models"), {recursive: true});
+const modelPath = join(benchDir, "models", shape.file);
+execFileSync(process.execPath, [
+    join(root, "dist", "scripts", "writeModel.js"), "--out", modelPath,
+    "--dim", String(shape.dim), "--ff", String(shape.ff), "--layers", String(shape.layers), "--type", "Q4_0"
+], {stdio: ["ignore", "ignore", "inherit"]});
+const tools = withLlamaServer ? ensureLlamaCppTools(benchDir, ["llama-server"], log) : undefined;
+
+log(`load average ${loadavg().map((value) => value.toFixed(2)).join(" ")} on ${cpus().length} cores ` +
+    "(other work on the machine makes every number noisy)");
+const servers: RunningServer[] = [];
+const stopAll = () => Promise.all(servers.map((server) => server.stop()));
+process.on("SIGINT", () => void stopAll().then(() => process.exit(130)));
+try {
+    const env = {...process.env};
+    delete env.UV_THREADPOOL_SIZE;
+    log(`starting mixtral serve --parallel ${parallel} --threads ${threads} and${withLlamaServer ? "" : " not"} llama-server -np ${parallel} -t ${threads} on ${shape.label}`);
+    const ours = await startServer(process.execPath, [
+        join(root, "bin", "mixtral.js"), "serve", "--model", modelPath, "--port", "{port}",
+        "--parallel", String(parallel), "--threads", String(threads), "--context-size", String(contextSize)
+    ], {env: {...env, MIXTRAL_RUNTIME_DIR: join(benchDir, "run")}, label: "mixtral serve"});
+    servers.push(ours);
+    const llama = tools == null ? undefined : await startServer(tools.tool("llama-server"), [
+        "-m", modelPath, "--host", "127.0.0.1", "--port", "{port}", "-np", String(parallel), "-t", String(threads),
+        "-c", String(contextSize), "--no-webui"
+    ], {label: "llama-server"});
+    if (llama != null) servers.push(llama);
+
+    const greedy = {temperature: 0, max_tokens: tokens};
+    const samples = {complete: [] as number[], oneStream: [] as number[], oneAggregate: [] as number[], fourAggregate: [] as number[],
+        llamaFour: [] as number[], turn1: [] as number[], turn2: [] as number[], promptTokens: [] as number[]};
+    // Warm-up: first requests pay page faults and thread start-up on both servers.
+    await streamCompletion(ours.baseUrl, "completions", {prompt: "warm up", ...greedy});
+    if (llama != null) await streamCompletion(llama.baseUrl, "completions", {prompt: "warm up", ...greedy});
+    runOurComplete(root, modelPath, "warm up", {threads, maxTokens: 8});
+
+    for (let round = 0; round < runs; round++) {
+        log(`round ${round + 1}/${runs}`);
+        // Prompts differ by round so that no server answers from a cached prompt.
+        const prompt = (index: number) => `Round ${round} stream ${index}: once upon a time`;
+        samples.complete.push(runOurComplete(root, modelPath, prompt(0), {threads, maxTokens: tokens}).timings.generatedTokensPerSecond);
+        const single = await streamCompletion(ours.baseUrl, "completions", {prompt: prompt(1), ...greedy});
+        samples.oneStream.push(decodeTokensPerSecond(single));
+        samples.oneAggregate.push(aggregateTokensPerSecond([single]));
+        const four = await Promise.all([0, 1, 2, 3].map((index) => streamCompletion(ours.baseUrl, "completions", {prompt: prompt(10 + index), ...greedy})));
+        samples.fourAggregate.push(aggregateTokensPerSecond(four));
+        if (llama != null) {
+            const theirs = await Promise.all([0, 1, 2, 3].map((index) => streamCompletion(llama.baseUrl, "completions", {prompt: prompt(20 + index), ...greedy})));
+            samples.llamaFour.push(aggregateTokensPerSecond(theirs));
+        }
+        // A ~1,000-token first message, then a short second turn that repeats it with the answer. Time to
+        // first token is the time of a 1-token request: the first *text* of a stream can come tokens
+        // later (a held-back UTF-8 byte, the answer's leading space), which would blur the comparison.
+        const long = conversationText(round, 440);
+        const turn1Messages = [{role: "user", content: long}];
+        const turn1 = await timeRequest(ours.baseUrl, {messages: turn1Messages, temperature: 0, max_tokens: 1});
+        samples.turn1.push(turn1.ms);
+        samples.promptTokens.push(turn1.promptTokens);
+        const answer = await streamCompletion(ours.baseUrl, "chat/completions", {messages: turn1Messages, temperature: 0, max_tokens: 8});
+        samples.turn2.push((await timeRequest(ours.baseUrl, {
+            messages: [...turn1Messages, {role: "assistant", content: answer.text}, {role: "user", content: "Go on."}], temperature: 0, max_tokens: 1
+        })).ms);
+    }
+
+    const summary = (values: number[], digits = 1) => values.length === 0 ? "—"
+        : `${median(values).toFixed(digits)} (${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)})`;
+    const ratios = (top: number[], bottom: number[]) => top.map((value, index) => value / bottom[index]!);
+    const rows: string[][] = [["measure", "median (min–max)", "ratio: median (min–max)", "goal"]];
+    rows.push(["complete, generation tok/s", summary(samples.complete), "", ""]);
+    rows.push(["serve 1 stream, generation tok/s", summary(samples.oneStream), summary(ratios(samples.oneStream, samples.complete), 2) + " of complete", "≥ 0.9"]);
+    rows.push(["serve 1 stream, output tok/s (wall)", summary(samples.oneAggregate), "", ""]);
+    rows.push([`serve ${parallel} streams, output tok/s (wall)`, summary(samples.fourAggregate), summary(ratios(samples.fourAggregate, samples.oneAggregate), 2) + " of 1 stream", "≥ 1.5"]);
+    if (llama != null)
+        rows.push([`llama-server -np ${parallel}, ${parallel} streams, output tok/s`, summary(samples.llamaFour), summary(ratios(samples.fourAggregate, samples.llamaFour), 2) + " ours/theirs", "≥ 0.9"]);
+    rows.push([`chat turn 1 (${median(samples.promptTokens)} tokens), first token ms`, summary(samples.turn1, 0), "", ""]);
+    rows.push(["chat turn 2, first token ms", summary(samples.turn2, 0), summary(ratios(samples.turn1, samples.turn2), 1) + "× faster", "≥ 5"]);
+    console.log(`${shape.label}, ${threads} threads, ${tokens} tokens a stream, greedy; medians of ${runs} interleaved rounds (spread: min–max)`);
+    printTable(rows);
+} finally {
+    await stopAll();
+}
+
+/** Milliseconds of a non-streamed chat request (with max_tokens 1: the prompt's evaluation and one token). */
+async function timeRequest(baseUrl: string, body: Record<string, unknown>): Promise<{ms: number, promptTokens: number}> {
+    const started = performance.now();
+    const response = await fetch(`${baseUrl}/chat/completions`, {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+    if (!response.ok) throw new Error(`${baseUrl} answered ${response.status}: ${await response.text()}`);
+    const answer = await response.json() as {usage: {prompt_tokens: number}};
+    return {ms: performance.now() - started, promptTokens: answer.usage.prompt_tokens};
+}
+
+/** Deterministic filler words (~3 tokens each on the test vocabulary): `words` of them. */
+function conversationText(seed: number, words: number): string {
+    const syllables = ["ka", "lo", "mi", "ren", "tas", "vo", "zu", "pel", "dor", "shi", "an", "et"];
+    let state = seed * 7919 + 17;
+    const out: string[] = [];
+    for (let index = 0; index < words; index++) {
+        let word = "";
+        for (let part = 0; part < 2; part++) {
+            state = (state * 1103515245 + 12345) % 2 ** 31;
+            word += syllables[state % syllables.length];
+        }
+        out.push(word);
+    }
+    return out.join(" ");
+}
+
+function printTable(table: string[][]) {
+    const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
+    for (const [index, row] of table.entries()) {
+        console.log(row.map((cell, column) => column < 1 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)).join("  "));
+        if (index === 0) console.log(widths.map((width) => "-".repeat(width)).join("  "));
+    }
+}

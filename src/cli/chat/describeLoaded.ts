@@ -1,0 +1,20 @@
+import path from "node:path";
+import type {GeneratorInfo} from "../../engine/textGenerator.js";
+
+/**
+ * The one line chat prints on start: model, quant, backend, GPU layers, context and threads (or the
+ * server that answers instead).
+ */
+export function describeLoaded(info: GeneratorInfo, contextSize: number): string {
+    const model = info.endpoint == null ? path.basename(info.model) : info.model;
+    if (info.endpoint != null) return `model ${model} through ${info.endpoint}` + (contextSize > 0 ? `, ${contextSize}-token context` : "");
+    const parts = [
+        `model ${model}`,
+        info.quant,
+        info.backend,
+        info.gpuLayers == null ? undefined : `${info.gpuLayers} GPU layer${info.gpuLayers === 1 ? "" : "s"}`,
+        `${contextSize}-token context`,
+        info.threads == null ? undefined : `${info.threads} thread${info.threads === 1 ? "" : "s"}`
+    ];
+    return parts.filter((part) => part != null && part !== "").join(", ");
+}

@@ -1,0 +1,54 @@
+import {InvalidArgumentError} from "commander";
+import type {SamplingOptions} from "../../engine/types.js";
+import {UsageError} from "../../errors.js";
+import {decimal, integer} from "../parseOptions.js";
+
+/** What `/set` changes, with the same bounds as the flags of the same names (program.ts). */
+const numericSettings = {
+    "temperature": {field: "temperature", parse: decimal(0, 100)},
+    "top-k": {field: "topK", parse: integer(0)},
+    "top-p": {field: "topP", parse: decimal(0, 1)},
+    "min-p": {field: "minP", parse: decimal(0, 1)},
+    "max-tokens": {field: "maxTokens", parse: integer(0)},
+    "seed": {field: "seed", parse: integer(0, 2 ** 32 - 1)}
+} as const satisfies Record<string, {field: keyof SamplingOptions, parse: (value: string) => number}>;
+
+export const settingNames = [...Object.keys(numericSettings), "system"];
+
+type SettingsTarget = {
+    sampling: SamplingOptions,
+    setSystem(text: string | undefined): void
+};
+
+/** `/set <name> <value>`, as Ollama's: changes the next answers; returns the note to show. */
+export function applySetting(target: SettingsTarget, name: string, value: string): string {
+    const key = name.toLowerCase().replaceAll("_", "-");
+    if (key === "system") {
+        target.setSystem(value === "" ? undefined : value);
+        return value === "" ? "(system text cleared)" : "(system text set; it opens the conversation from the next answer on)";
+    }
+    const setting = numericSettings[key as keyof typeof numericSettings];
+    if (setting == null)
+        throw new UsageError(`/set does not know "${name}".`, {hint: `Settings: ${settingNames.join(", ")}; e.g. /set temperature 0.2`});
+    if (value === "") throw new UsageError(`/set ${key} needs a value.`, {hint: `e.g. /set ${key} ${formatValue(target.sampling[setting.field])}`});
+    let parsed: number;
+    try {
+        parsed = setting.parse(value);
+    } catch (error) {
+        if (!(error instanceof InvalidArgumentError)) throw error;
+        throw new UsageError(`/set ${key} ${value}: ${error.message}`);
+    }
+    target.sampling[setting.field] = parsed;
+    return `(${key} set to ${parsed})`;
+}
+
+/** `/show`: the settings the next answer uses. */
+export function formatSettings(sampling: SamplingOptions, system: string | undefined): string {
+    const lines = Object.entries(numericSettings).map(([key, {field}]) => `${key.padEnd(12)} ${formatValue(sampling[field])}`);
+    lines.push(`${"system".padEnd(12)} ${system == null || system === "" ? "(none)" : system}`);
+    return lines.join("\n");
+}
+
+function formatValue(value: unknown): string {
+    return value == null ? "(random)" : String(value);
+}

@@ -1,0 +1,67 @@
+import http from "node:http";
+import {realpath} from "node:fs/promises";
+import {listServers, type ServerAnnouncement} from "./serverRegistry.js";
+
+export type LocalServerSearch = {
+    /** A live server holding the model file that answered /health, if any. */
+    server?: ServerAnnouncement,
+    /** Why a server of this model file was passed over (for --verbose). */
+    skipped: string[]
+};
+
+// A server on this machine answers /health in about a millisecond; a busy one may take longer,
+// but waiting long would make the standalone fallback slower than not looking at all.
+const healthTimeoutMs = 1000;
+
+/** GET /health on the server's origin: 200 means ready (503 while it loads). */
+export function answersHealth(baseUrl: string, timeoutMs = healthTimeoutMs): Promise<boolean> {
+    return new Promise((resolve) => {
+        let url: URL;
+        try {
+            url = new URL("/health", baseUrl);
+        } catch {
+            resolve(false);
+            return;
+        }
+        if (url.protocol !== "http:") {
+            resolve(false);
+            return;
+        }
+        const request = http.get(url, {agent: false, timeout: timeoutMs}, (response) => {
+            response.resume();
+            resolve(response.statusCode === 200);
+        });
+        request.on("timeout", () => request.destroy());
+        request.on("error", () => resolve(false));
+    });
+}
+
+/**
+ * The `mixtral serve` on this machine that has this very model file loaded (same real path) and
+ * is ready; none when there is no such server, it is still loading, it does not answer quickly,
+ * or it needs an API key and MIXTRAL_API_KEY is not set.
+ */
+export async function findLocalServer(modelPath: string, env: NodeJS.ProcessEnv = process.env): Promise<LocalServerSearch> {
+    const servers = await listServers(env);
+    if (servers.length === 0) return {skipped: []};
+    let realModelPath: string;
+    try {
+        realModelPath = await realpath(modelPath);
+    } catch {
+        return {skipped: []};
+    }
+    const skipped: string[] = [];
+    for (const server of servers.filter((entry) => entry.modelPath === realModelPath)) {
+        if ((server.adapters?.length ?? 0) > 0) {
+            skipped.push(`the server at ${server.baseUrl} (pid ${server.pid}): it applies LoRA adapters (${server.adapters!.join(", ")})`);
+            continue;
+        }
+        if (server.apiKeyRequired && (env.MIXTRAL_API_KEY ?? "") === "") {
+            skipped.push(`the server at ${server.baseUrl} (pid ${server.pid}) needs an API key and MIXTRAL_API_KEY is not set`);
+            continue;
+        }
+        if (await answersHealth(server.baseUrl)) return {server, skipped};
+        skipped.push(`the server at ${server.baseUrl} (pid ${server.pid}) is not ready (GET /health)`);
+    }
+    return {skipped};
+}
