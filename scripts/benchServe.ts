@@ -18,7 +18,7 @@ import {dirname, join, resolve} from "node:path";
 import {fileURLToPath} from "node:url";
 import {ensureLlamaCppTools} from "./native/llamaCppBuild.js";
 import {median} from "../src/bench/statistics.js";
-import {runOurComplete} from "./native/runOurs.js";
+import {runCompleteAsync} from "./serve/runCompleteAsync.js";
 import {startServer, type RunningServer} from "./serve/startServer.js";
 import {aggregateTokensPerSecond, decodeTokensPerSecond, streamCompletion} from "./serve/streamCompletion.js";
 
@@ -74,13 +74,13 @@ try {
     // Warm-up: first requests pay page faults and thread start-up on both servers.
     await streamCompletion(ours.baseUrl, "completions", {prompt: "warm up", ...greedy});
     if (llama != null) await streamCompletion(llama.baseUrl, "completions", {prompt: "warm up", ...greedy});
-    runOurComplete(root, modelPath, "warm up", {threads, maxTokens: 8});
+    await runCompleteAsync(root, modelPath, "warm up", {threads, maxTokens: 8});
 
     for (let round = 0; round < runs; round++) {
         log(`round ${round + 1}/${runs}`);
         // Prompts differ by round so that no server answers from a cached prompt.
         const prompt = (index: number) => `Round ${round} stream ${index}: once upon a time`;
-        samples.complete.push(runOurComplete(root, modelPath, prompt(0), {threads, maxTokens: tokens}).timings.generatedTokensPerSecond);
+        samples.complete.push((await runCompleteAsync(root, modelPath, prompt(0), {threads, maxTokens: tokens})).timings.generatedTokensPerSecond);
         const single = await streamCompletion(ours.baseUrl, "completions", {prompt: prompt(1), ...greedy});
         samples.oneStream.push(decodeTokensPerSecond(single));
         samples.oneAggregate.push(aggregateTokensPerSecond([single]));
@@ -90,15 +90,18 @@ try {
             const theirs = await Promise.all([0, 1, 2, 3].map((index) => streamCompletion(llama.baseUrl, "completions", {prompt: prompt(20 + index), ...greedy})));
             samples.llamaFour.push(aggregateTokensPerSecond(theirs));
         }
-        // A ~1,000-token first message, then a short second turn that repeats it with the answer.
-        const long = conversationText(round, 330);
+        // A ~1,000-token first message, then a short second turn that repeats it with the answer. Time to
+        // first token is the time of a 1-token request: the first *text* of a stream can come tokens
+        // later (a held-back UTF-8 byte, the answer's leading space), which would blur the comparison.
+        const long = conversationText(round, 440);
         const turn1Messages = [{role: "user", content: long}];
-        const turn1 = await streamCompletion(ours.baseUrl, "chat/completions", {messages: turn1Messages, temperature: 0, max_tokens: 8});
-        const turn2 = await streamCompletion(ours.baseUrl, "chat/completions", {
-            messages: [...turn1Messages, {role: "assistant", content: turn1.text}, {role: "user", content: "Go on."}], temperature: 0, max_tokens: 8
-        });
-        samples.turn1.push(turn1.firstTokenAt - turn1.sentAt);
-        samples.turn2.push(turn2.firstTokenAt - turn2.sentAt);
+        const turn1 = await timeRequest(ours.baseUrl, {messages: turn1Messages, temperature: 0, max_tokens: 1});
+        samples.turn1.push(turn1.ms);
+        samples.promptTokens.push(turn1.promptTokens);
+        const answer = await streamCompletion(ours.baseUrl, "chat/completions", {messages: turn1Messages, temperature: 0, max_tokens: 8});
+        samples.turn2.push((await timeRequest(ours.baseUrl, {
+            messages: [...turn1Messages, {role: "assistant", content: answer.text}, {role: "user", content: "Go on."}], temperature: 0, max_tokens: 1
+        })).ms);
     }
 
     const summary = (values: number[], digits = 1) => values.length === 0 ? "—"
@@ -111,12 +114,21 @@ try {
     rows.push([`serve ${parallel} streams, output tok/s (wall)`, summary(samples.fourAggregate), summary(ratios(samples.fourAggregate, samples.oneAggregate), 2) + " of 1 stream", "≥ 1.5"]);
     if (llama != null)
         rows.push([`llama-server -np ${parallel}, ${parallel} streams, output tok/s`, summary(samples.llamaFour), summary(ratios(samples.fourAggregate, samples.llamaFour), 2) + " ours/theirs", "≥ 0.9"]);
-    rows.push(["chat turn 1 (~1,000 tokens), first token ms", summary(samples.turn1, 0), "", ""]);
+    rows.push([`chat turn 1 (${median(samples.promptTokens)} tokens), first token ms`, summary(samples.turn1, 0), "", ""]);
     rows.push(["chat turn 2, first token ms", summary(samples.turn2, 0), summary(ratios(samples.turn1, samples.turn2), 1) + "× faster", "≥ 5"]);
     console.log(`${shape.label}, ${threads} threads, ${tokens} tokens a stream, greedy; medians of ${runs} interleaved rounds (spread: min–max)`);
     printTable(rows);
 } finally {
     await stopAll();
+}
+
+/** Milliseconds of a non-streamed chat request (with max_tokens 1: the prompt's evaluation and one token). */
+async function timeRequest(baseUrl: string, body: Record<string, unknown>): Promise<{ms: number, promptTokens: number}> {
+    const started = performance.now();
+    const response = await fetch(`${baseUrl}/chat/completions`, {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+    if (!response.ok) throw new Error(`${baseUrl} answered ${response.status}: ${await response.text()}`);
+    const answer = await response.json() as {usage: {prompt_tokens: number}};
+    return {ms: performance.now() - started, promptTokens: answer.usage.prompt_tokens};
 }
 
 /** Deterministic filler words (~3 tokens each on the test vocabulary): `words` of them. */

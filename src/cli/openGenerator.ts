@@ -22,6 +22,9 @@ function placementFlagsGiven(flags: GeneratorFlags): string[] {
     if (flags.gpuLayers != null) given.push("--gpu-layers");
     if (flags.contextSize != null) given.push("--context-size");
     if (flags.gpu !== "auto" && flags.gpu != null) given.push("--gpu");
+    if (flags.cacheTypeK != null) given.push("--cache-type-k");
+    if (flags.cacheTypeV != null) given.push("--cache-type-v");
+    if (flags.flashAttention != null) given.push("--flash-attention");
     return given;
 }
 

@@ -138,11 +138,21 @@ async function pullLocked(target: PullTarget, finalPath: string, staging: Stagin
         });
     }
     const sha256 = await verifyFile(staging.complete, bytes, expectedSha, options, () => deletePartial(staging));
-    await fs.mkdir(path.dirname(finalPath), {recursive: true});
-    // On disk before it gets its final name: a crash must never leave a usable name on unwritten data.
-    await fsync(staging.complete);
-    // rename(2) within one file system is atomic: readers see no file, or the whole verified file.
-    await moveIntoPlace(staging.complete, finalPath);
+    try {
+        await fs.mkdir(path.dirname(finalPath), {recursive: true});
+        // On disk before it gets its final name: a crash must never leave a usable name on unwritten data.
+        await fsync(staging.complete);
+        // rename(2) within one file system is atomic: readers see no file, or the whole verified file.
+        await moveIntoPlace(staging.complete, finalPath);
+    } catch (error) {
+        // Only the last step failed: say what to fix, and that nothing needs downloading again.
+        const access = storeAccessError(error, storeDir(env), env);
+        if (access == null) throw error;
+        throw new DownloadError(access.message.replace(/\.$/, "; the verified download is kept in .partial/."), {
+            hint: `${access.hint ?? ""} The same command then moves it into place without downloading it again.`.trim(),
+            cause: error
+        });
+    }
     await fsync(path.dirname(finalPath)).catch(() => {});
     await fs.rm(staging.note, {force: true});
     return {path: finalPath, bytes, sha256, alreadyPresent: false};

@@ -97,7 +97,11 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
         else socket.destroy();
     });
-    server.headersTimeout = 30_000;
+    // An idle keep-alive connection stays open a minute: clients (undici, the openai SDK) read the
+    // `Keep-Alive: timeout` hint and close theirs first, so a new request never races the server's
+    // close (with Node's 5 s default, a loaded machine made that race common: "other side closed").
+    server.keepAliveTimeout = 60_000;
+    server.headersTimeout = 65_000;
     // Generations may take long; the socket's idle time is what matters, not the request's age.
     server.requestTimeout = 0;
 

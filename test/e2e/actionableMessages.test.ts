@@ -92,6 +92,27 @@ describe("one sentence that says what to fix", () => {
             /^error: Cannot write to MIXTRAL_MODELS \(.*missing\/store\): permission denied/m);
     });
 
+    it("a store folder that refuses only the final move keeps the verified file and finishes it on the next run", async () => {
+        // .partial/ (a symlink) is writable, the store folder itself is not: only the final rename fails.
+        const store = path.join(work, "locked-store");
+        const partial = path.join(work, "writable-partial");
+        fs.mkdirSync(store);
+        fs.mkdirSync(partial, {mode: 0o777});
+        fs.chmodSync(partial, 0o777);
+        fs.symlinkSync(partial, path.join(store, ".partial"));
+        fs.chmodSync(store, 0o555);
+        const refused = await run(["pull", "hf:o/r/x.gguf"], {HF_ENDPOINT: server.url, MIXTRAL_MODELS: store}, nobody);
+        expectOneSentence(refused, 1, /^error: Cannot write to MIXTRAL_MODELS \(.*locked-store\): permission denied .*; the verified download is kept in \.partial\/\./m);
+        expect(refused.stderr).toMatch(/^hint: .*moves it into place without downloading it again\./m);
+        const bodyBytes = server.rangedBytesSent;
+        fs.chmodSync(store, 0o777);
+        const finished = await run(["pull", "hf:o/r/x.gguf"], {HF_ENDPOINT: server.url, MIXTRAL_MODELS: store}, nobody);
+        expect(finished.code, finished.stderr).toBe(0);
+        expect(server.rangedBytesSent).toBe(bodyBytes);
+        expect(fs.readFileSync(finished.stdout.trim()).equals(fs.readFileSync(tinyModel()))).toBe(true);
+        expect(fs.readdirSync(partial, {recursive: true}).map(String).filter((name) => name.endsWith(".gguf"))).toEqual([]);
+    });
+
     it("MIXTRAL_MODELS pointing at a file", async () => {
         const file = path.join(work, "a-file");
         fs.writeFileSync(file, "");
@@ -142,6 +163,6 @@ describe("odd files as --model (item 15)", () => {
         expectOneSentence(await run(["complete", "-m", "/dev/zero", "hi"]), 1, /^error: \/dev\/zero is a character device, not a GGUF model file on disk\./m);
         const cut = path.join(work, "cut.gguf");
         fs.writeFileSync(cut, fs.readFileSync(tinyModel()).subarray(0, 100));
-        expectOneSentence(await run(["complete", "-m", cut, "hi"]), 1, /^error: .*cut\.gguf has a damaged or truncated GGUF header\./m);
+        expectOneSentence(await run(["complete", "-m", cut, "hi"]), 1, /^error: .*cut\.gguf has a damaged or truncated GGUF header[.:]/m);
     });
 });

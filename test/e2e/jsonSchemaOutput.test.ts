@@ -49,7 +49,7 @@ describe("--json-schema output on the real engine", () => {
         }
         // Seeds really sample different outputs.
         expect(texts.size).toBeGreaterThan(10);
-    });
+    }, 240_000);
 
     test("integers are plain digits and numbers finite, with no exponent", async () => {
         const grammar = jsonSchemaGrammar({type: "array", minItems: 6, maxItems: 6, items: {type: "object", properties: {i: {type: "integer"}, n: {type: "number"}}}});

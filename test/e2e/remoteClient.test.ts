@@ -3,7 +3,7 @@ import http from "node:http";
 import os from "node:os";
 import type {AddressInfo} from "node:net";
 import path from "node:path";
-import {afterAll, beforeAll, describe, expect, test} from "vitest";
+import {afterAll, afterEach, beforeAll, describe, expect, test} from "vitest";
 import {runInPty} from "./helpers/pty.js";
 import {repoRoot, runCli, tinyModel} from "./helpers/runCli.js";
 import {startServe, type ServeProcess} from "./helpers/serveProcess.js";
@@ -24,6 +24,12 @@ const awayFromServer = {MIXTRAL_RUNTIME_DIR: path.join(repoRoot, "test", ".model
 beforeAll(async () => {
     serve = await startServe(["--parallel", "2", "--context-size", "4096"]);
     nearServer = {MIXTRAL_RUNTIME_DIR: serve.runtimeDir};
+});
+
+afterEach(() => {
+    // Every later test would fail with "connection refused": say once why the server is gone.
+    const {exitCode, signalCode} = serve.child;
+    if (exitCode != null || signalCode != null) throw new Error(`mixtral serve ended (${exitCode ?? signalCode}); its stderr:\n${serve.stderr()}`);
 });
 
 afterAll(async () => {

@@ -5,6 +5,9 @@ import path from "node:path";
 import {afterAll, afterEach, describe, expect, test} from "vitest";
 import {cliPath, repoRoot, runCli, tinyModel} from "./helpers/runCli.js";
 
+// Tests that spawn several processes in a row get room for a loaded machine (each load takes seconds there).
+const severalRuns = 240_000;
+
 const greedy = ["--temperature", "0", "--repeat-penalty", "1"];
 const dir = mkdtempSync(path.join(tmpdir(), "mixtral-scripting-"));
 afterAll(() => rmSync(dir, {recursive: true, force: true}));
@@ -46,7 +49,7 @@ describe("constrained output from the command line", () => {
         const json = await runCli(["complete", "-m", tinyModel(), "--format", "json", "-n", "4", "--seed", "1", "--json", "Pet:"]);
         expect(json.code).toBe(3);
         expect(JSON.parse(json.stdout)).toMatchObject({stopReason: "maxTokens", complete: false, tokens: {generated: 4}});
-    });
+    }, severalRuns);
 
     test.each([
         ["an unsupported keyword", ["--json-schema", "{\"type\": \"string\", \"pattern\": \"^a+$\"}"], /--json-schema: the keyword "pattern" is not supported/],
@@ -90,7 +93,7 @@ describe("complete --lines", () => {
             expect(alone.code).toBe(0);
             expect(line.text, line.prompt).toBe(alone.stdout);
         }
-    });
+    }, severalRuns);
 
     test("--parallel 3 decodes prompts together and prints the same answers in the same order", async () => {
         const input = prompts.join("\n") + "\n";
@@ -100,7 +103,7 @@ describe("complete --lines", () => {
         expect(three.stderr).toContain("3 at a time");
         expect(three.stdout).toBe(one.stdout);
         expect(three.stdout.split("\n")).toHaveLength(6);
-    });
+    }, severalRuns);
 
     test("--parallel keeps every answer inside a schema", async () => {
         const input = Array.from({length: 8}, (_, index) => `Pet number ${index}:`).join("\n") + "\n";
@@ -120,7 +123,7 @@ describe("complete --lines", () => {
         const json = await runCli(["complete", "-m", tinyModel(), ...greedy, "-n", "40", "--lines", "--json"], {input: "A\nB\n"});
         const texts = json.stdout.trim().split("\n").map((line) => (JSON.parse(line) as {text: string}).text);
         expect(answers.slice(0, 2)).toEqual(texts.map((text) => text.replace(/\r/g, "\\r").replace(/\n/g, "\\n")));
-    });
+    }, severalRuns);
 
     let child: ChildProcess | undefined;
     afterEach(() => {

@@ -8,7 +8,7 @@ const warnings = (stderr: string) => stderr.split("\n").filter((line) => line.st
 
 describe("--threads above the usable cores", () => {
     it("complete warns once on stderr with the usable core count, and runs", async () => {
-        const result = await runCli(["complete", "-m", tinyModel(), "-t", String(cores + 1), "-n", "2", "--temperature", "0", "hello"]);
+        const result = await runCli(["complete", "-m", tinyModel(), "-t", String(cores + 1), "-n", "1", "--temperature", "0", "hello"]);
         expect(result.code, result.stderr).toBe(0);
         expect(warnings(result.stderr)).toEqual([expect.stringContaining(`--threads ${cores + 1} is more than the ${cores} usable CPU core`)]);
     });

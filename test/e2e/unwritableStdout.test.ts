@@ -37,7 +37,8 @@ function runToDevFull(args: string[]) {
 }
 
 describe.skipIf(!fs.existsSync("/dev/full"))("results that cannot be written", () => {
-    for (const args of [["pull", "Q4_K_M", "--json"], ["pull", "Q4_K_M"], ["models", "path", "Q4_K_M"], ["models", "--json"], ["models"], ["doctor", "--json"], ["doctor"]]) {
+    for (const args of [["pull", "Q4_K_M", "--json"], ["pull", "Q4_K_M"], ["models", "path", "Q4_K_M"], ["models", "--json"], ["models"], ["list"], ["doctor", "--json"], ["doctor"],
+        ["bench", "-m", tinyModel(), "-p", "8", "-n", "0", "-r", "1", "--no-warmup", "-t", "1", "-o", "json"]]) {
         it(`mixtral ${args.join(" ")} > /dev/full exits 1 with one sentence`, () => {
             const result = runToDevFull(args);
             expect(result.status, result.stderr).toBe(1);
