@@ -1,6 +1,7 @@
 import type {LlamaContextSequence, Token} from "node-llama-cpp";
 import {BatchScheduler, type SchedulerResult, type SchedulerSampling, type SchedulerStats} from "./batchScheduler.js";
-import {chatFormatFor, type ChatFormat, type ChatMessage} from "./chatTemplate.js";
+import type {ChatFormat, ChatMessage} from "./chatTemplate.js";
+import {chatFormatWithinBudget} from "./chatFormatWithinBudget.js";
 import {tokenizeChatText} from "./chatTokens.js";
 import {tokenizePrompt} from "./generate.js";
 import {openModel, type OpenModelOptions, type OpenedModel} from "./openModel.js";
@@ -35,6 +36,8 @@ export type ServingModel = {
     /** Tokens one request may hold. */
     contextSize: number,
     chatFormat: string,
+    /** Why the model's own chat template is not used (it loops, is huge or fails), when so. */
+    chatFormatNote?: string,
     loadMs: number,
     /** A raw completion, tokenized as `mixtral complete` does (same greedy output). */
     complete(prompt: string, sampling: SchedulerSampling, callbacks?: ServingCallbacks): Promise<SchedulerResult>,
@@ -50,11 +53,13 @@ export async function openServingModel(options: ServingModelOptions): Promise<Se
     const opened: OpenedModel = await openModel({...modelOptions, contextSize: contextSizePerSequence, sequences: parallel});
     let scheduler: BatchScheduler;
     let format: ChatFormat;
+    let formatNote: string | undefined;
     try {
         const sequences: LlamaContextSequence[] = [opened.sequence];
         while (sequences.length < parallel) sequences.push(opened.context.getSequence());
         scheduler = new BatchScheduler(opened.context, sequences, {queueLimit, fixedThreads: options.threads != null});
-        format = chatFormatFor(opened.model);
+        // Rendered under a time and size budget, as chat does: a looping template must not hang the server.
+        ({format, note: formatNote} = await chatFormatWithinBudget(opened.model, {signal: options.signal}));
     } catch (error) {
         await opened.dispose();
         throw error;
@@ -69,6 +74,7 @@ export async function openServingModel(options: ServingModelOptions): Promise<Se
         parallel,
         contextSize: opened.context.contextSize,
         chatFormat: format.description,
+        chatFormatNote: formatNote,
         loadMs: opened.loadMs,
         complete(prompt, sampling, callbacks = {}) {
             return scheduler.submit({promptTokens: tokenizePrompt(opened.sequence, prompt), sampling, ...callbacks});

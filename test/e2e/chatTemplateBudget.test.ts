@@ -2,11 +2,12 @@ import {spawn} from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import {afterAll, beforeAll, describe, expect, test} from "vitest";
+import {afterAll, afterEach, beforeAll, describe, expect, test} from "vitest";
 import {ggufValue} from "../../src/gguf/write/ggufValues.js";
 import {mixtralInstructChatTemplate} from "../../scripts/gguf/mixtralChatTemplate.js";
 import {writeTinyModel} from "./helpers/damagedMetadata.js";
 import {cliPath, repoRoot, runCli} from "./helpers/runCli.js";
+import {startServe, stopAllServers} from "./helpers/serveProcess.js";
 
 /**
  * Chat templates are code from the model file. One that loops (or allocates without end) used to
@@ -62,5 +63,21 @@ describe("a chat template that cannot be rendered within budget falls back to Mi
         expect(stderr).toContain("trying the model's chat template");
         // 130, or ended by SIGINT itself when the stop outlasts interrupt.ts's grace (a shell shows 130 too).
         expect(code === 130 || signal === "SIGINT", `code ${code}, signal ${signal}`).toBe(true);
+    }, 60_000);
+});
+
+describe("serve renders the chat template under the same budget", () => {
+    afterEach(stopAllServers);
+
+    test("a looping template: serve starts, says so, and answers chat requests in Mistral's format", async () => {
+        const server = await startServe([], {model: files.looping!, timeoutMs: 50_000});
+        expect(server.stderr()).toMatch(/note: the model's chat template .*; using Mistral Instruct's format instead\./);
+        const response = await fetch(`${server.baseUrl}/chat/completions`, {
+            method: "POST", headers: {"Content-Type": "application/json"},
+            body: JSON.stringify({messages: [{role: "user", content: "Hello"}], max_tokens: 4, temperature: 0})
+        });
+        expect(response.status).toBe(200);
+        const body = await response.json() as {choices: {finish_reason: string}[]};
+        expect(["stop", "length"]).toContain(body.choices[0]!.finish_reason);
     }, 60_000);
 });

@@ -74,6 +74,7 @@ export async function runServe(options: ServeOptions) {
             }).catch((error: unknown) => logLine(`note: other mixtral commands will not find this server (${(error as Error).message})`));
             if (!isLoopback(options.host) && apiKey == null)
                 logLine(terminalPolicy().stderrColors.yellow(`warning: listening on ${options.host} without an API key: anyone who can reach this port can use the model. Pass --api-key or set MIXTRAL_API_KEY.`));
+            if (engine.chatFormatNote != null) logLine(`note: ${engine.chatFormatNote}.`);
             logLine(`Serving ${modelId} at ${baseUrl} (${parallel} sequences × ${engine.contextSize} tokens, ${engine.backend}, ${engine.threads} threads${apiKey != null ? ", API key required" : ""}). Ctrl+C stops.`);
             await new Promise<void>((resolve) => interrupt.signal.addEventListener("abort", () => resolve(), {once: true}));
             logLine("Stopping: no new requests; ending running answers.");
