@@ -27,7 +27,9 @@ export async function startServer(command: string, args: string[], options: {env
     const origin = `http://127.0.0.1:${port}`;
     const deadline = Date.now() + (options.timeoutMs ?? 300_000);
     while (true) {
-        if (child.exitCode != null) throw new Error(`${options.label} exited before it was ready:\n${stderr}`);
+        // A server killed by a signal (SIGILL from a -march=native build on another CPU) has no exit code.
+        if (child.exitCode != null || child.signalCode != null)
+            throw new Error(`${options.label} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${stderr}`);
         const status = await fetch(`${origin}/health`).then((response) => response.status, () => 0);
         if (status === 200) break;
         if (Date.now() > deadline) {
