@@ -11,10 +11,9 @@
  * (conversation size, default 4096), BENCH_RUNS (default 3), BENCH_TG (tokens generated, default 64).
  */
 import {execFileSync} from "node:child_process";
-import {existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from "node:fs";
+import {mkdirSync, readFileSync, rmSync, writeFileSync} from "node:fs";
 import {cpus, loadavg} from "node:os";
-import {dirname, join, resolve} from "node:path";
-import {fileURLToPath} from "node:url";
+import {join} from "node:path";
 import {GgmlType} from "node-llama-cpp";
 import {loadChat, saveChat} from "../src/cli/chat/chatStateFile.js";
 import {ChatSession} from "../src/engine/chatSession.js";
@@ -22,9 +21,9 @@ import {openModel, type OpenedModel} from "../src/engine/openModel.js";
 import type {SamplingOptions} from "../src/engine/types.js";
 import {cacheTypeBytesPerValue, cacheTypes, type CacheType} from "../src/hardware/kvCacheTypes.js";
 import {kvBytesPerTokenPerBlockOf, mixtral8x7b} from "../src/hardware/mixtralShape.js";
+import {projectRoot} from "./gguf/projectRoot.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = existsSync(join(here, "..", "package.json")) ? resolve(here, "..") : resolve(here, "..", "..");
+const root = projectRoot();
 const benchDir = join(root, ".bench");
 const log = (line: string) => process.stderr.write(`${line}\n`);
 

@@ -14,8 +14,7 @@
 import {execFileSync} from "node:child_process";
 import {existsSync, mkdirSync} from "node:fs";
 import {cpus, loadavg} from "node:os";
-import {dirname, join, resolve} from "node:path";
-import {fileURLToPath} from "node:url";
+import {join} from "node:path";
 import {usableCpuCores} from "../src/hardware/cpuCores.js";
 import {ensureLlamaCppTools} from "./native/llamaCppBuild.js";
 import {runLlamaBench} from "./native/runLlamaBench.js";
@@ -23,10 +22,10 @@ import {runOurComplete} from "./native/runOurs.js";
 import {checkGreedyParity} from "./native/greedyParity.js";
 import {prebuiltCpuLibrary, prebuiltLibraryEnv} from "./native/prebuiltCpuLibrary.js";
 import {medianWithRange, printTable, ratio} from "./native/roundSummary.js";
+import {projectRoot} from "./gguf/projectRoot.js";
 
 // dist/scripts/benchNative.js → the repository root is two folders up; scripts/ → one.
-const here = dirname(fileURLToPath(import.meta.url));
-const root = existsSync(join(here, "..", "package.json")) ? resolve(here, "..") : resolve(here, "..", "..");
+const root = projectRoot();
 const benchDir = join(root, ".bench");
 const log = (line: string) => process.stderr.write(`${line}\n`);
 

@@ -10,15 +10,14 @@
  * BENCH_PARTS (which of the three to run, default "1,2,3").
  */
 import {execFileSync, spawnSync} from "node:child_process";
-import {existsSync, mkdirSync, writeFileSync} from "node:fs";
+import {mkdirSync, writeFileSync} from "node:fs";
 import {cpus, loadavg} from "node:os";
-import {dirname, join, resolve} from "node:path";
-import {fileURLToPath} from "node:url";
+import {join} from "node:path";
 import {median} from "../src/bench/statistics.js";
 import {testModelPath} from "./gguf/testModels.js";
+import {projectRoot} from "./gguf/projectRoot.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = existsSync(join(here, "..", "package.json")) ? resolve(here, "..") : resolve(here, "..", "..");
+const root = projectRoot();
 const benchDir = join(root, ".bench");
 const log = (line: string) => process.stderr.write(`${line}\n`);
 

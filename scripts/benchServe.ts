@@ -12,18 +12,17 @@
  * BENCH_THREADS (default 2), BENCH_MODEL ("212m" default, or "847m"), BENCH_NO_LLAMA_SERVER=1 skips 3.
  */
 import {execFileSync} from "node:child_process";
-import {existsSync, mkdirSync} from "node:fs";
+import {mkdirSync} from "node:fs";
 import {cpus, loadavg} from "node:os";
-import {dirname, join, resolve} from "node:path";
-import {fileURLToPath} from "node:url";
+import {join} from "node:path";
 import {ensureLlamaCppTools} from "./native/llamaCppBuild.js";
 import {median} from "../src/bench/statistics.js";
 import {runCompleteAsync} from "./serve/runCompleteAsync.js";
 import {startServer, type RunningServer} from "./serve/startServer.js";
 import {aggregateTokensPerSecond, decodeTokensPerSecond, streamCompletion} from "./serve/streamCompletion.js";
+import {projectRoot} from "./gguf/projectRoot.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = existsSync(join(here, "..", "package.json")) ? resolve(here, "..") : resolve(here, "..", "..");
+const root = projectRoot();
 const benchDir = join(root, ".bench");
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
