@@ -15,12 +15,12 @@ import {mkdtempSync, rmSync} from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import {fileURLToPath} from "node:url";
+import {log} from "./benchSetup.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const cli = path.join(root, "bin", "mixtral.js");
 const model = path.join(root, "test", ".models", "tiny-q8_0.gguf");
 const rounds = Number(process.env.BENCH_ROUNDS ?? 9);
-const log = (line: string) => process.stderr.write(`${line}\n`);
 
 type Run = {ms: number, code: number | null, stdout: string, stderr: string};
 

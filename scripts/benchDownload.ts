@@ -20,10 +20,10 @@ import {pullModel} from "../src/models/download.js";
 import {fetchToFile} from "../src/models/httpTransfer.js";
 import {sha256File} from "../src/models/sha256File.js";
 import {startFakeHuggingFace} from "../test/e2e/helpers/fakeHuggingFace.js";
+import {log} from "./benchSetup.js";
 
 const sizeMb = Number(process.env.BENCH_SIZE_MB ?? 1024);
 const runs = Number(process.env.BENCH_RUNS ?? 3);
-const log = (line: string) => process.stderr.write(`${line}\n`);
 const exec = promisify(execFile);
 const repo = "bench/random-GGUF";
 const file = "random.gguf";

@@ -21,11 +21,8 @@ import {openModel, type OpenedModel} from "../src/engine/openModel.js";
 import type {SamplingOptions} from "../src/engine/types.js";
 import {cacheTypeBytesPerValue, cacheTypes, type CacheType} from "../src/hardware/kvCacheTypes.js";
 import {kvBytesPerTokenPerBlockOf, mixtral8x7b} from "../src/hardware/mixtralShape.js";
-import {projectRoot} from "./gguf/projectRoot.js";
+import {benchDir, log, root} from "./benchSetup.js";
 
-const root = projectRoot();
-const benchDir = join(root, ".bench");
-const log = (line: string) => process.stderr.write(`${line}\n`);
 
 const threads = Number(process.env.BENCH_THREADS ?? 1);
 const conversationTokens = Number(process.env.BENCH_TOKENS ?? 4096);

@@ -22,12 +22,9 @@ import {runOurComplete} from "./native/runOurs.js";
 import {checkGreedyParity} from "./native/greedyParity.js";
 import {prebuiltCpuLibrary, prebuiltLibraryEnv} from "./native/prebuiltCpuLibrary.js";
 import {medianWithRange, printTable, ratio} from "./native/roundSummary.js";
-import {projectRoot} from "./gguf/projectRoot.js";
+import {benchDir, log, root} from "./benchSetup.js";
 
 // dist/scripts/benchNative.js → the repository root is two folders up; scripts/ → one.
-const root = projectRoot();
-const benchDir = join(root, ".bench");
-const log = (line: string) => process.stderr.write(`${line}\n`);
 
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 const tokens = Number(process.env.BENCH_TOKENS ?? 128);

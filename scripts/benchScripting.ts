@@ -15,11 +15,8 @@ import {cpus, loadavg} from "node:os";
 import {join} from "node:path";
 import {median} from "../src/bench/statistics.js";
 import {testModelPath} from "./gguf/testModels.js";
-import {projectRoot} from "./gguf/projectRoot.js";
+import {benchDir, log, root} from "./benchSetup.js";
 
-const root = projectRoot();
-const benchDir = join(root, ".bench");
-const log = (line: string) => process.stderr.write(`${line}\n`);
 
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 const promptCount = Number(process.env.BENCH_PROMPTS ?? 32);

@@ -20,11 +20,8 @@ import {median} from "../src/bench/statistics.js";
 import {runCompleteAsync} from "./serve/runCompleteAsync.js";
 import {startServer, type RunningServer} from "./serve/startServer.js";
 import {aggregateTokensPerSecond, decodeTokensPerSecond, streamCompletion} from "./serve/streamCompletion.js";
-import {projectRoot} from "./gguf/projectRoot.js";
+import {benchDir, log, root} from "./benchSetup.js";
 
-const root = projectRoot();
-const benchDir = join(root, ".bench");
-const log = (line: string) => process.stderr.write(`${line}\n`);
 
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 const tokens = Number(process.env.BENCH_TOKENS ?? 64);
