@@ -14,7 +14,7 @@ import {execFileSync} from "node:child_process";
 import {mkdirSync, readFileSync, rmSync, writeFileSync} from "node:fs";
 import {cpus, loadavg} from "node:os";
 import {join} from "node:path";
-import {GgmlType} from "node-llama-cpp";
+import {GgmlType, type Token} from "node-llama-cpp";
 import {loadChat, saveChat} from "../src/cli/chat/chatStateFile.js";
 import {ChatSession} from "../src/engine/chatSession.js";
 import {openModel, type OpenedModel} from "../src/engine/openModel.js";
@@ -43,13 +43,21 @@ const localSession = (model: OpenedModel) => new ChatSession(model.sequence, {st
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 
 // ---- 1. /load with and without the KV state ----
-const loaded = await openModel({path: modelPath, gpu: "cpu", threads, contextSize: conversationTokens + 1024});
-const stateDir = join(benchDir, "kv-state");
-rmSync(stateDir, {recursive: true, force: true});
-mkdirSync(stateDir, {recursive: true});
-const withState = join(stateDir, "talk.json");
-const textOnly = join(stateDir, "text-only.json");
-{
+/**
+ * For one KV-cache type: a ~4k-token conversation saved with its state and without, then, as in a
+ * new process, /load and the next message up to its first token. Two costs are told apart: getting
+ * the conversation back into the context (with the state: reading it; without: evaluating its
+ * tokens, which is what the next message does first) and the next message itself at that depth,
+ * which an uninterrupted session pays as well.
+ */
+async function loadBench(type: CacheType) {
+    const kvCache = {typeK: type, typeV: type, flashAttention: "auto" as const};
+    const loaded = await openModel({path: modelPath, gpu: "cpu", threads, contextSize: conversationTokens + 1024, kvCache});
+    const stateDir = join(benchDir, "kv-state", type);
+    rmSync(stateDir, {recursive: true, force: true});
+    mkdirSync(stateDir, {recursive: true});
+    const withState = join(stateDir, "talk.json");
+    const textOnly = join(stateDir, "text-only.json");
     const session = localSession(loaded);
     const words = ["alpha", "beta", "gamma", "delta", "river", "stone", "cloud", "light", "north", "amber"];
     let turn = 0;
@@ -58,37 +66,52 @@ const textOnly = join(stateDir, "text-only.json");
         await session.send(message, greedy(16));
         turn++;
     }
-    log(`conversation: ${session.history.length} messages, ${session.contextUsed} tokens; ${await saveChat(withState, session)}`);
+    log(`${type}: conversation of ${session.history.length} messages, ${session.contextUsed} tokens; ${await saveChat(withState, session)}`);
     // The same conversation, saved as a file without a state (as /save wrote before).
-    const saved = JSON.parse(readFileSync(withState, "utf8")) as Record<string, unknown>;
-    delete saved.kvState;
-    writeFileSync(textOnly, JSON.stringify(saved));
-}
+    const saved = JSON.parse(readFileSync(withState, "utf8")) as {kvState: {tokens: number[]}};
+    const conversation = saved.kvState.tokens as Token[];
+    writeFileSync(textOnly, JSON.stringify({...saved, kvState: undefined}));
 
-/** A fresh session, as in a new process: /load, then the next message up to its first token. */
-async function loadThenFirstToken(file: string, model: OpenedModel) {
-    await model.sequence.clearHistory();
-    const session = localSession(model);
-    const started = performance.now();
-    const line = await loadChat(file, session);
-    const loadMs = performance.now() - started;
-    const turn = await session.send("And what comes next?", greedy(1));
-    return {line, loadMs, firstTokenMs: loadMs + turn.timings.firstTokenMs, evaluated: turn.tokens.prompt};
+    /** A fresh session, as in a new process: /load, then the next message up to its first token. */
+    const loadThenFirstToken = async (file: string) => {
+        await loaded.sequence.clearHistory();
+        const fresh = localSession(loaded);
+        const started = performance.now();
+        const line = await loadChat(file, fresh);
+        const loadMs = performance.now() - started;
+        const next = await fresh.send("And what comes next?", greedy(1));
+        return {line, loadMs, firstTokenMs: loadMs + next.timings.firstTokenMs, evaluated: next.tokens.prompt};
+    };
+    /** What the state saves: the conversation's own tokens evaluated again (no new message). */
+    const evaluateConversation = async () => {
+        await loaded.sequence.clearHistory();
+        const started = performance.now();
+        await loaded.sequence.evaluateWithoutGeneratingNewTokens(conversation);
+        return performance.now() - started;
+    };
+    const stateRuns = [], textRuns = [], evaluateMs = [];
+    for (let run = 0; run < runs; run++) {
+        textRuns.push(await loadThenFirstToken(textOnly));
+        stateRuns.push(await loadThenFirstToken(withState));
+        evaluateMs.push(await evaluateConversation());
+    }
+    log(`${type} with state: ${stateRuns[0]?.line}`);
+    log(`${type} without:    ${textRuns[0]?.line}`);
+    await loaded.dispose();
+    const ms = (values: number[]) => `${median(values).toFixed(1)} (${Math.min(...values).toFixed(0)}–${Math.max(...values).toFixed(0)})`;
+    const restoreWith = median(stateRuns.map((run) => run.loadMs));
+    const restoreWithout = median(evaluateMs);
+    const firstWith = median(stateRuns.map((run) => run.firstTokenMs));
+    const firstWithout = median(textRuns.map((run) => run.firstTokenMs));
+    return [
+        [type, "with the KV state", ms(stateRuns.map((run) => run.loadMs)), ms(stateRuns.map((run) => run.firstTokenMs)), String(stateRuns[0]?.evaluated)],
+        [type, "without (evaluated again)", ms(evaluateMs), ms(textRuns.map((run) => run.firstTokenMs)), String(textRuns[0]?.evaluated)],
+        [type, "speed-up", `${(restoreWithout / restoreWith).toFixed(0)}×`, `${(firstWithout / firstWith).toFixed(1)}×`, ""]
+    ];
 }
-
-const stateRuns = [];
-const textRuns = [];
-for (let run = 0; run < runs; run++) {
-    textRuns.push(await loadThenFirstToken(textOnly, loaded));
-    stateRuns.push(await loadThenFirstToken(withState, loaded));
-}
-log(`with state: ${stateRuns[0]?.line}`);
-log(`without:    ${textRuns[0]?.line}`);
-const stateMs = median(stateRuns.map((run) => run.firstTokenMs));
-const textMs = median(textRuns.map((run) => run.firstTokenMs));
-const stateLoadMs = median(stateRuns.map((run) => run.loadMs));
-const textLoadMs = median(textRuns.map((run) => run.loadMs));
-await loaded.dispose();
+const kvTypes = (process.env.BENCH_KV ?? "f16,q8_0").split(",") as CacheType[];
+const loadRows: string[][] = [];
+for (const type of kvTypes) loadRows.push(...await loadBench(type));
 
 // ---- 2. tg tok/s at 4k context, q8_0 against f16 ----
 function benchTg(type: CacheType): {ts: number, sd: number} {
@@ -128,13 +151,13 @@ const table = (rows: string[][]) => {
     const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0))) ?? [];
     return rows.map((row) => `| ${row.map((cell, column) => cell.padStart(widths[column] ?? 0)).join(" | ")} |`).join("\n");
 };
-console.log(`## /load of a ~${conversationTokens}-token conversation, then the next message's first token (212M Q4_0, ${threads} thread(s), median of ${runs})\n`);
+console.log(`## /load of a ~${conversationTokens}-token conversation (212M Q4_0, ${threads} thread(s), median of ${runs}, range in brackets, ms)\n`);
 console.log(table([
-    ["", "first token after /load (ms)", "of which /load itself (ms)", "tokens evaluated by the next message"],
-    ["with the KV state", stateMs.toFixed(1), stateLoadMs.toFixed(1), String(stateRuns[0]?.evaluated)],
-    ["without (evaluated again)", textMs.toFixed(1), textLoadMs.toFixed(1), String(textRuns[0]?.evaluated)],
-    ["speed-up", `${(textMs / stateMs).toFixed(1)}×`, "", ""]
+    ["KV cache", "", "conversation back in the context", "first token of the next message", "tokens the next message evaluates"],
+    ...loadRows
 ]));
+console.log("\n(\"conversation back in the context\": reading the saved state against evaluating the conversation's tokens again;\n" +
+    " the first token also pays for the next message's own ~20 tokens at ~4k depth, as an uninterrupted session does)");
 console.log(`\n## Generation at 4096 tokens of context (bench -p 0 -n ${tgTokens} -d 4096 -fa 1, CPU, ${threads} thread(s))\n`);
 console.log(table([
     ["KV cache", "tg t/s", "± sd"],
