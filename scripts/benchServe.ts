@@ -16,6 +16,7 @@ import {mkdirSync} from "node:fs";
 import {cpus, loadavg} from "node:os";
 import {join} from "node:path";
 import {ensureLlamaCppTools} from "./native/llamaCppBuild.js";
+import {prebuiltCpuLibrary, prebuiltLibraryEnv} from "./native/prebuiltCpuLibrary.js";
 import {median} from "../src/bench/statistics.js";
 import {runCompleteAsync} from "./serve/runCompleteAsync.js";
 import {startServer, type RunningServer} from "./serve/startServer.js";
@@ -58,10 +59,15 @@ try {
         "--parallel", String(parallel), "--threads", String(threads), "--context-size", String(contextSize)
     ], {env: {...env, MIXTRAL_RUNTIME_DIR: join(benchDir, "run")}, label: "mixtral serve"});
     servers.push(ours);
+    // llama-server runs on node-llama-cpp's prebuilt ggml libraries (same revision): the same kernels
+    // as ours, so the comparison is of the serving, not of two builds. (Our -march=native build also
+    // died of SIGILL here: its OpenMP threads ran AMX tile instructions.)
+    const prebuilt = tools == null ? undefined : prebuiltCpuLibrary(root);
+    if (prebuilt != null) log(`llama-server runs on node-llama-cpp's ${prebuilt.cpuLibrary}`);
     const llama = tools == null ? undefined : await startServer(tools.tool("llama-server"), [
         "-m", modelPath, "--host", "127.0.0.1", "--port", "{port}", "-np", String(parallel), "-t", String(threads),
         "-c", String(contextSize), "--no-webui"
-    ], {label: "llama-server"});
+    ], {label: "llama-server", env: prebuilt == null ? undefined : prebuiltLibraryEnv(benchDir, prebuilt, tools.binDir)});
     if (llama != null) servers.push(llama);
 
     const greedy = {temperature: 0, max_tokens: tokens};

@@ -70,6 +70,7 @@ export function buildProgram(): Command {
         .option("--parallel <n>", "requests decoded together, each with --context-size / n tokens (default 4)", integer(1, 256))
         .option("--queue-limit <n>", "requests that may wait for a free sequence before 503", integer(0, 100_000), 64)
         .option("--api-key <key>", "require `Authorization: Bearer <key>` (default: $MIXTRAL_API_KEY)")
+        .option("--stream-interval <ms>", "write streamed text at most every <ms>, several tokens a write when faster; 0: every token", integer(0, 10_000), 30)
         .option("--verbose", "print llama.cpp's log on stderr")
         .action(async (options) => {
             const {runServe} = await import("./commands/serve.js");

@@ -413,12 +413,20 @@ export class BatchScheduler {
             for (const token of tokens) slot.tokens.push(token);
             if (slot.job === job) job.pending = job.pending.slice(tokens.length);
         }
-        for (const [index, {slot, job, logits}] of entries.entries()) {
-            if (!logits || slot.job !== job || job.sampler == null) continue;
+        // Every sequence's sampling is asked for at once (each has its own sampler; node-llama-cpp's own
+        // batching does the same): the native calls run back to back and their answers come back to
+        // this thread together, instead of one cross-thread round trip each (~0.2–0.5 ms on a VM).
+        const sampled = entries.flatMap(({slot, job, logits}, index) => {
+            if (!logits || slot.job !== job || job.sampler == null) return [];
             if (job.resolveConfig != null) job.sampler.applyConfig(job.resolveConfig());
-            const token = await this.native.sampleToken(logitIndexes[index]!, job.sampler);
+            return [{slot, job, token: this.native.sampleToken(logitIndexes[index]!, job.sampler)}];
+        });
+        const tokens = await Promise.all(sampled.map(({token}) => token));
+        for (const [index, {slot, job}] of sampled.entries()) {
+            const token = tokens[index]!;
             if (token === -1) throw new Error("Failed to sample the next token.");
-            this.accept(job, token as Token);
+            // Ended meanwhile (close(), a disconnect): its token is not wanted.
+            if (slot.job === job) this.accept(job, token as Token);
         }
     }
 

@@ -14,7 +14,9 @@ export type ApiServerOptions = {
     /** Required as `Authorization: Bearer <key>` on every route but /health. */
     apiKey?: string,
     /** One line for the server's log (stderr); never given a key or a request body. */
-    log(line: string): void
+    log(line: string): void,
+    /** Streamed text is written at most this often (ms), several tokens a write when they come faster; 0: every token. */
+    streamIntervalMs?: number
 };
 
 export type ApiServer = {
@@ -71,7 +73,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         const parsed = path === "/v1/chat/completions" ? parseChatRequest(body, engine.contextSize) : parseCompletionRequest(body, engine.contextSize);
         if (parsed.model != null && !matchesModel(parsed.model, options.modelId))
             throw new ApiError(404, `The model \`${parsed.model}\` does not exist; this server has \`${options.modelId}\`.`, {param: "model", code: "model_not_found"});
-        await answerCompletion(response, parsed, engine, options.modelId, logFailure);
+        await answerCompletion(response, parsed, engine, options.modelId, logFailure, options.streamIntervalMs);
     }
 
     const server = createServer((request, response) => {

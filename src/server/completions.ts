@@ -14,7 +14,8 @@ import {EventStream, sendJson} from "./respond.js";
  * `data: [DONE]`. A client that goes away aborts its generation, which frees its sequence.
  */
 export async function answerCompletion(
-    response: ServerResponse, parsed: ParsedRequest, engine: ServingModel, modelId: string, logFailure: (error: unknown) => void
+    response: ServerResponse, parsed: ParsedRequest, engine: ServingModel, modelId: string, logFailure: (error: unknown) => void,
+    streamIntervalMs = 0
 ): Promise<void> {
     const chat = parsed.kind === "chat";
     const id = `${chat ? "chatcmpl" : "cmpl"}-${randomBytes(12).toString("hex")}`;
@@ -33,8 +34,8 @@ export async function answerCompletion(
     let stream: EventStream | undefined;
     const openStream = () => {
         if (stream != null) return stream;
-        stream = new EventStream(response);
-        if (chat) stream.send(chunk({delta: {role: "assistant", content: ""}, finish_reason: null}));
+        stream = new EventStream(response, streamIntervalMs);
+        if (chat) stream.send(chunk({delta: {role: "assistant", content: ""}, finish_reason: null}), {opening: true});
         return stream;
     };
     const onText = parsed.stream ? (text: string) => openStream().send(delta(text)) : undefined;

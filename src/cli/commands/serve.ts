@@ -19,7 +19,9 @@ export type ServeOptions = ModelFlags & {
     port: number,
     parallel?: number,
     queueLimit: number,
-    apiKey?: string
+    apiKey?: string,
+    /** Milliseconds between writes of a stream (see server/respond.ts); 0 writes every token. */
+    streamInterval: number
 };
 
 /**
@@ -59,7 +61,7 @@ export async function runServe(options: ServeOptions) {
             });
 
         const modelId = path.basename(resolved.path).replace(/\.gguf$/i, "");
-        const api = createApiServer({modelId, apiKey, log: logLine});
+        const api = createApiServer({modelId, apiKey, log: logLine, streamIntervalMs: options.streamInterval});
         // Listen before loading: /health answers 503 until the model is ready.
         const address = await listen(api.server, options.host, options.port);
         const baseUrl = `http://${urlHost(options.host, address)}:${address.port}/v1`;
