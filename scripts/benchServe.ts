@@ -72,7 +72,8 @@ try {
 
     const greedy = {temperature: 0, max_tokens: tokens};
     const samples = {complete: [] as number[], oneStream: [] as number[], oneAggregate: [] as number[], fourAggregate: [] as number[],
-        llamaFour: [] as number[], turn1: [] as number[], turn2: [] as number[], promptTokens: [] as number[]};
+        llamaFour: [] as number[], turn1: [] as number[], turn2: [] as number[], promptTokens: [] as number[],
+        llamaTurn1: [] as number[], llamaTurn2: [] as number[]};
     // Warm-up: first requests pay page faults and thread start-up on both servers.
     await streamCompletion(ours.baseUrl, "completions", {prompt: "warm up", ...greedy});
     if (llama != null) await streamCompletion(llama.baseUrl, "completions", {prompt: "warm up", ...greedy});
@@ -101,9 +102,14 @@ try {
         samples.turn1.push(turn1.ms);
         samples.promptTokens.push(turn1.promptTokens);
         const answer = await streamCompletion(ours.baseUrl, "chat/completions", {messages: turn1Messages, temperature: 0, max_tokens: 8});
-        samples.turn2.push((await timeRequest(ours.baseUrl, {
-            messages: [...turn1Messages, {role: "assistant", content: answer.text}, {role: "user", content: "Go on."}], temperature: 0, max_tokens: 1
-        })).ms);
+        const turn2Messages = [...turn1Messages, {role: "assistant", content: answer.text}, {role: "user", content: "Go on."}];
+        samples.turn2.push((await timeRequest(ours.baseUrl, {messages: turn2Messages, temperature: 0, max_tokens: 1})).ms);
+        // The same conversation through llama-server: both servers get the same traffic, and its
+        // cache_prompt gives the peer's turn-2 speed-up beside ours.
+        if (llama != null) {
+            samples.llamaTurn1.push((await timeRequest(llama.baseUrl, {messages: turn1Messages, temperature: 0, max_tokens: 1})).ms);
+            samples.llamaTurn2.push((await timeRequest(llama.baseUrl, {messages: turn2Messages, temperature: 0, max_tokens: 1})).ms);
+        }
     }
 
     const summary = (values: number[], digits = 1) => values.length === 0 ? "—"
@@ -118,6 +124,10 @@ try {
         rows.push([`llama-server -np ${parallel}, ${parallel} streams, output tok/s`, summary(samples.llamaFour), summary(ratios(samples.fourAggregate, samples.llamaFour), 2) + " ours/theirs", "≥ 0.9"]);
     rows.push([`chat turn 1 (${median(samples.promptTokens)} tokens), first token ms`, summary(samples.turn1, 0), "", ""]);
     rows.push(["chat turn 2, first token ms", summary(samples.turn2, 0), summary(ratios(samples.turn1, samples.turn2), 1) + "× faster", "≥ 5"]);
+    if (llama != null) {
+        rows.push(["llama-server chat turn 1, first token ms", summary(samples.llamaTurn1, 0), summary(ratios(samples.turn1, samples.llamaTurn1), 2) + " ours/theirs", ""]);
+        rows.push(["llama-server chat turn 2, first token ms", summary(samples.llamaTurn2, 0), summary(ratios(samples.llamaTurn1, samples.llamaTurn2), 1) + "× faster", ""]);
+    }
     console.log(`${shape.label}, ${threads} threads, ${tokens} tokens a stream, greedy; medians of ${runs} interleaved rounds (spread: min–max)`);
     printTable(rows);
 } finally {

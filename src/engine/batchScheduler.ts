@@ -377,6 +377,10 @@ export class BatchScheduler {
             room -= take;
         }
         if (entries.length === 0) return;
+        // In sequence-id order: each sequence has its own KV stream, and llama.cpp puts into one ubatch
+        // (one graph computation) only sequences whose ids follow each other in batch order; streams in
+        // start order (1, 0, 2, 3 after a long prompt) were split in two computations, ~25% slower.
+        entries.sort((a, b) => a.slot.id - b.slot.id);
         for (const {job} of entries) this.inStep.add(job);
         try {
             await this.decodeAndSample(entries, batchSize - room);
