@@ -2,7 +2,7 @@
  * `npm run bench:serve`: `mixtral serve` measured against `mixtral complete` and llama.cpp's own
  * llama-server (built from the llama.cpp source node-llama-cpp ships), on one Mixtral-shaped Q4_0
  * model and one thread count. Prints, as medians of interleaved rounds with their spread:
- *   1. one stream through serve vs `complete` (generation tok/s; goal ≥ 0.9×)
+ *   1. one stream through serve vs `complete` (generation tok/s; goal ≥ 0.9×), after an idle spell and right after another
  *   2. aggregate output tok/s of 4 concurrent streams vs 1 stream through serve (goal ≥ 1.5×)
  *   3. serve vs `llama-server --parallel 4`, 4 concurrent streams (goal ≥ 0.9×)
  *   4. time to first token of turn 2 of a ~1,000-token conversation vs turn 1 (goal ≥ 5× faster)
@@ -71,9 +71,9 @@ try {
     if (llama != null) servers.push(llama);
 
     const greedy = {temperature: 0, max_tokens: tokens};
-    const samples = {complete: [] as number[], oneStream: [] as number[], oneAggregate: [] as number[], fourAggregate: [] as number[],
+    const samples = {complete: [] as number[], oneStream: [] as number[], oneStreamAfterIdle: [] as number[], oneAggregate: [] as number[], fourAggregate: [] as number[],
         llamaFour: [] as number[], turn1: [] as number[], turn2: [] as number[], promptTokens: [] as number[],
-        llamaTurn1: [] as number[], llamaTurn2: [] as number[]};
+        llamaTurn1: [] as number[], llamaTurn2: [] as number[], llamaOne: [] as number[]};
     // Warm-up: first requests pay page faults and thread start-up on both servers.
     await streamCompletion(ours.baseUrl, "completions", {prompt: "warm up", ...greedy});
     if (llama != null) await streamCompletion(llama.baseUrl, "completions", {prompt: "warm up", ...greedy});
@@ -84,14 +84,21 @@ try {
         // Prompts differ by round so that no server answers from a cached prompt.
         const prompt = (index: number) => `Round ${round} stream ${index}: once upon a time`;
         samples.complete.push((await runCompleteAsync(root, modelPath, prompt(0), {threads, maxTokens: tokens})).timings.generatedTokensPerSecond);
+        // The server has been idle while `complete` ran (~1.5 s): on this kind of VM the first tokens
+        // after an idle spell are slow when ggml starts a thread for every token (see the README's
+        // limits). A second stream right after is the server in use.
         const single = await streamCompletion(ours.baseUrl, "completions", {prompt: prompt(1), ...greedy});
-        samples.oneStream.push(decodeTokensPerSecond(single));
-        samples.oneAggregate.push(aggregateTokensPerSecond([single]));
+        samples.oneStreamAfterIdle.push(decodeTokensPerSecond(single));
+        const busy = await streamCompletion(ours.baseUrl, "completions", {prompt: prompt(2), ...greedy});
+        samples.oneStream.push(decodeTokensPerSecond(busy));
+        samples.oneAggregate.push(aggregateTokensPerSecond([busy]));
         const four = await Promise.all([0, 1, 2, 3].map((index) => streamCompletion(ours.baseUrl, "completions", {prompt: prompt(10 + index), ...greedy})));
         samples.fourAggregate.push(aggregateTokensPerSecond(four));
         if (llama != null) {
             const theirs = await Promise.all([0, 1, 2, 3].map((index) => streamCompletion(llama.baseUrl, "completions", {prompt: prompt(20 + index), ...greedy})));
             samples.llamaFour.push(aggregateTokensPerSecond(theirs));
+            // The peer's own 4-streams-over-1 ratio: what batching can give on this model and machine.
+            samples.llamaOne.push(aggregateTokensPerSecond([await streamCompletion(llama.baseUrl, "completions", {prompt: prompt(24), ...greedy})]));
         }
         // A ~1,000-token first message, then a short second turn that repeats it with the answer. Time to
         // first token is the time of a 1-token request: the first *text* of a stream can come tokens
@@ -117,11 +124,16 @@ try {
     const ratios = (top: number[], bottom: number[]) => top.map((value, index) => value / bottom[index]!);
     const rows: string[][] = [["measure", "median (min–max)", "ratio: median (min–max)", "goal"]];
     rows.push(["complete, generation tok/s", summary(samples.complete), "", ""]);
-    rows.push(["serve 1 stream, generation tok/s", summary(samples.oneStream), summary(ratios(samples.oneStream, samples.complete), 2) + " of complete", "≥ 0.9"]);
+    rows.push(["serve 1 stream after ~1.5 s idle, generation tok/s", summary(samples.oneStreamAfterIdle), summary(ratios(samples.oneStreamAfterIdle, samples.complete), 2) + " of complete", ""]);
+    rows.push(["serve 1 stream, the next one, generation tok/s", summary(samples.oneStream), summary(ratios(samples.oneStream, samples.complete), 2) + " of complete", "≥ 0.9"]);
     rows.push(["serve 1 stream, output tok/s (wall)", summary(samples.oneAggregate), "", ""]);
     rows.push([`serve ${parallel} streams, output tok/s (wall)`, summary(samples.fourAggregate), summary(ratios(samples.fourAggregate, samples.oneAggregate), 2) + " of 1 stream", "≥ 1.5"]);
-    if (llama != null)
-        rows.push([`llama-server -np ${parallel}, ${parallel} streams, output tok/s`, summary(samples.llamaFour), summary(ratios(samples.fourAggregate, samples.llamaFour), 2) + " ours/theirs", "≥ 0.9"]);
+    if (llama != null) {
+        rows.push(["llama-server 1 stream, output tok/s (wall)", summary(samples.llamaOne), summary(ratios(samples.oneAggregate, samples.llamaOne), 2) + " ours/theirs", ""]);
+        rows.push([`llama-server -np ${parallel}, ${parallel} streams, output tok/s`, summary(samples.llamaFour),
+            summary(ratios(samples.fourAggregate, samples.llamaFour), 2) + " ours/theirs", "≥ 0.9"]);
+        rows.push([`llama-server ${parallel} streams over its 1 stream`, "", summary(ratios(samples.llamaFour, samples.llamaOne), 2) + "×", ""]);
+    }
     rows.push([`chat turn 1 (${median(samples.promptTokens)} tokens), first token ms`, summary(samples.turn1, 0), "", ""]);
     rows.push(["chat turn 2, first token ms", summary(samples.turn2, 0), summary(ratios(samples.turn1, samples.turn2), 1) + "× faster", "≥ 5"]);
     if (llama != null) {
