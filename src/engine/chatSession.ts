@@ -1,7 +1,7 @@
 import type {LlamaContextSequence, Token} from "node-llama-cpp";
 import {UsageError} from "../errors.js";
 import {chatFormatFor, type ChatFormat, type ChatMessage} from "./chatTemplate.js";
-import {tokenizeChatText} from "./chatTokens.js";
+import {tokenizeAnswerText, tokenizeChatText} from "./chatTokens.js";
 import {generate, type GenerateCallbacks} from "./generate.js";
 import type {ConversationKvState} from "./textGenerator.js";
 import type {GenerationResult, SamplingOptions} from "./types.js";
@@ -203,7 +203,7 @@ export class ChatSession {
             signal,
             onToken: (token) => generated.push(token),
             onText: (chunk) => {
-                // The answer starts after " [/INST]": the space belongs to the format, not to the answer.
+                // The answer opens with the space after "[/INST]" (its first token, "▁Because"): not shown.
                 if (!opened) chunk = chunk.trimStart();
                 if (chunk === "") return;
                 opened = true;
@@ -271,7 +271,7 @@ export class ChatSession {
     }
 
     private tokenizeAnswer(content: string): Token[] {
-        return this.sequence.model.tokenize(content, false, "trimLeadingSpace");
+        return tokenizeAnswerText(this.sequence.model.tokenizer, content, this.format.answersFollowSpace);
     }
 }
 

@@ -15,7 +15,9 @@ export type ChatFormat = {
     /** One line for --verbose and /stats. */
     description: string,
     /** The conversation up to the point where the next answer starts; messages end with a user message. */
-    render(system: string | undefined, messages: readonly ChatMessage[]): LlamaText
+    render(system: string | undefined, messages: readonly ChatMessage[]): LlamaText,
+    /** The template puts a space before an answer (Mistral's `[/INST] {answer}`): it is the answer's first token's. */
+    answersFollowSpace: boolean
 };
 
 /**
@@ -67,9 +69,10 @@ export function jinjaChatFormat(template: string, tokenizer: Tokenizer): ChatFor
             cause: error
         });
     }
-    return {
+    const format: ChatFormat = {
         source: "file",
         description: "the model file's chat template",
+        answersFollowSpace: false,
         render(system, messages) {
             const history: ChatHistoryItem[] = [];
             if (system != null && system !== "") history.push({type: "system", text: escapeMarkers(system)});
@@ -83,6 +86,16 @@ export function jinjaChatFormat(template: string, tokenizer: Tokenizer): ChatFor
             return wrapper.generateContextState({chatHistory: history}).contextText;
         }
     };
+    format.answersFollowSpace = spaceBeforeAnswer(format);
+    return format;
+}
+
+/** Whether the rendered text has a space right before an answer (read off a two-message conversation). */
+function spaceBeforeAnswer(format: ChatFormat): boolean {
+    const rendered = format.render(undefined, [{role: "user", content: "x"}, {role: "assistant", content: "y"}, {role: "user", content: "z"}]);
+    const flat = rendered.values.map((value) => typeof value === "string" ? value : value instanceof SpecialTokensText ? value.value : "\0").join("");
+    const at = flat.indexOf(answerPlaceholder(1));
+    return at > 0 && flat[at - 1] === " ";
 }
 
 /**
@@ -94,6 +107,7 @@ export function jinjaChatFormat(template: string, tokenizer: Tokenizer): ChatFor
 export const mistralInstructFormat: ChatFormat = {
     source: "mistral",
     description: "Mistral Instruct format (the file has no chat template)",
+    answersFollowSpace: true,
     render(system, messages) {
         const parts: LlamaText[] = [LlamaText(new SpecialToken("BOS"))];
         messages.forEach((message, index) => {

@@ -2,7 +2,7 @@ import type {LlamaContextSequence, Token} from "node-llama-cpp";
 import {BatchScheduler, type SchedulerResult, type SchedulerSampling, type SchedulerStats} from "./batchScheduler.js";
 import type {ChatFormat, ChatMessage} from "./chatTemplate.js";
 import {chatFormatWithinBudget} from "./chatFormatWithinBudget.js";
-import {tokenizeChatText} from "./chatTokens.js";
+import {tokenizeAnswerText, tokenizeChatText} from "./chatTokens.js";
 import {tokenizePrompt} from "./generate.js";
 import {openModel, type OpenModelOptions, type OpenedModel} from "./openModel.js";
 import type {Backend} from "./types.js";
@@ -65,7 +65,7 @@ export async function openServingModel(options: ServingModelOptions): Promise<Se
         throw error;
     }
     const model = opened.model;
-    const tokenizeAnswer = (content: string) => model.tokenize(content, false, "trimLeadingSpace");
+    const tokenizeAnswer = (content: string) => tokenizeAnswerText(model.tokenizer, content, format.answersFollowSpace);
 
     return {
         path: opened.file.path,
@@ -85,7 +85,7 @@ export async function openServingModel(options: ServingModelOptions): Promise<Se
                 if (message.role === "assistant") answers.set(index, tokenizeAnswer(message.content));
             });
             const promptTokens = tokenizeChatText(format.render(system, messages), model.tokenizer, answers);
-            // The answer starts after " [/INST]": that space belongs to the format, not to the answer.
+            // The answer opens with the space after "[/INST]" (its first token, "▁Because"): not shown.
             let opened = false;
             const result = await scheduler.submit({
                 promptTokens, sampling, signal,
