@@ -92,7 +92,13 @@ export function jinjaChatFormat(template: string, tokenizer: Tokenizer): ChatFor
 
 /** Whether the rendered text has a space right before an answer (read off a two-message conversation). */
 function spaceBeforeAnswer(format: ChatFormat): boolean {
-    const rendered = format.render(undefined, [{role: "user", content: "x"}, {role: "assistant", content: "y"}, {role: "user", content: "z"}]);
+    let rendered: LlamaText;
+    try {
+        rendered = format.render(undefined, [{role: "user", content: "x"}, {role: "assistant", content: "y"}, {role: "user", content: "z"}]);
+    } catch {
+        // A template that refuses this conversation fails where a real one is rendered, with its own message.
+        return false;
+    }
     const flat = rendered.values.map((value) => typeof value === "string" ? value : value instanceof SpecialTokensText ? value.value : "\0").join("");
     const at = flat.indexOf(answerPlaceholder(1));
     return at > 0 && flat[at - 1] === " ";

@@ -22,8 +22,8 @@ export function sendError(response: ServerResponse, error: ApiError) {
  * interval and goes out with the blocks after it, in one write. Why: every write wakes the client,
  * and a client on the same machine as a CPU model that uses every core preempts one of ggml's
  * threads each time; at the small test model's ~200 tokens/s on 2 cores, a write per token made
- * one stream 3–4× slower than `complete` (57 against 184 tok/s), 30 ms pacing made it equal
- * (`npm run bench:serve`). A real Mixtral on a CPU (~10 tokens/s) or a typical GPU (30–60) is
+ * one stream 3–4× slower than `complete` (57 against 184 tok/s); with 30 ms pacing it ran at
+ * 0.89–0.99× of `complete` (`npm run bench:serve`). A real Mixtral on a CPU (~10 tokens/s) or a typical GPU (30–60) is
  * slower than the pace, so each of its tokens still goes out on its own, at once.
  */
 export class EventStream {
