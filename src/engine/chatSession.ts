@@ -1,6 +1,7 @@
 import type {LlamaContextSequence, Token} from "node-llama-cpp";
 import {UsageError} from "../errors.js";
 import {chatFormatFor, type ChatFormat, type ChatMessage} from "./chatTemplate.js";
+import {ConversationTurns, emptyToUndefined, withoutOpeningWhitespace} from "./conversationTurns.js";
 import {tokenizeAnswerText, tokenizeChatText} from "./chatTokens.js";
 import {generate, type GenerateCallbacks} from "./generate.js";
 import type {ConversationKvState} from "./textGenerator.js";
@@ -35,10 +36,8 @@ export type ChatSnapshot = {
  * user turn; after /undo, /retry or /system, whatever changed). Answers keep the tokens the model
  * generated, so re-rendering reproduces the evaluated tokens exactly.
  */
-export class ChatSession {
+export class ChatSession extends ConversationTurns<ChatTurn> {
     readonly format: ChatFormat;
-    private system: string | undefined;
-    private messages: ChatMessage[] = [];
     /** The tokens of each assistant message, by message index. */
     private answerTokens = new Map<number, readonly Token[]>();
     /** The first message the prompt still includes; earlier exchanges were shifted out. */
@@ -49,22 +48,14 @@ export class ChatSession {
 
     constructor(private readonly sequence: LlamaContextSequence,
         options: {system?: string, format?: ChatFormat, stateOwner?: ConversationKvState["owner"]} = {}) {
+        super(options.system);
         this.format = options.format ?? chatFormatFor(sequence.model);
-        this.system = emptyToUndefined(options.system);
         this.kvState = options.stateOwner == null ? undefined : {
             owner: options.stateOwner,
             snapshot: () => this.snapshot(),
             save: (file) => this.saveState(file),
             restore: (system, messages, snapshot, file) => this.restore(system, messages, snapshot, file)
         };
-    }
-
-    get systemPrompt(): string | undefined {
-        return this.system;
-    }
-
-    get history(): readonly ChatMessage[] {
-        return this.messages;
     }
 
     get contextSize(): number {
@@ -74,11 +65,6 @@ export class ChatSession {
     /** Tokens the sequence holds now. */
     get contextUsed(): number {
         return this.sequence.nextTokenIndex;
-    }
-
-    /** Mixtral has no system role: the text opens the first user turn from the next answer on. */
-    setSystem(text: string | undefined) {
-        this.system = emptyToUndefined(text);
     }
 
     /** Forgets the conversation (the system text stays). */
@@ -157,33 +143,6 @@ export class ChatSession {
         return true;
     }
 
-    /** Adds a user message and streams the answer. On failure the message is taken back. */
-    async send(text: string, sampling: SamplingOptions, callbacks: ChatCallbacks = {}): Promise<ChatTurn> {
-        if (this.messages.at(-1)?.role === "user") this.messages.pop();
-        this.messages.push({role: "user", content: text});
-        try {
-            return await this.answer(sampling, callbacks);
-        } catch (error) {
-            this.messages.pop();
-            throw error;
-        }
-    }
-
-    /** Generates the last answer again. */
-    async retry(sampling: SamplingOptions, callbacks: ChatCallbacks = {}): Promise<ChatTurn> {
-        if (this.messages.length === 0) throw new UsageError("There is no answer to retry yet.");
-        if (this.messages.at(-1)?.role === "assistant") this.dropLast();
-        return await this.answer(sampling, callbacks);
-    }
-
-    /** Drops the last exchange (the answer and the message it answered); false when there is none. */
-    undo(): boolean {
-        if (this.messages.length === 0) return false;
-        if (this.messages.at(-1)?.role === "assistant") this.dropLast();
-        if (this.messages.at(-1)?.role === "user") this.dropLast();
-        return true;
-    }
-
     /** The tokens the next answer is generated after (the conversation ends with a user message). */
     promptTokens(): Token[] {
         const window = this.messages.slice(this.windowStart);
@@ -193,22 +152,15 @@ export class ChatSession {
         return tokenizeChatText(this.format.render(this.system, window), this.sequence.model.tokenizer, answers);
     }
 
-    private async answer(sampling: SamplingOptions, {onText, signal}: ChatCallbacks): Promise<ChatTurn> {
+    protected async answer(sampling: SamplingOptions, {onText, signal}: ChatCallbacks): Promise<ChatTurn> {
         const {tokens: prompt, droppedExchanges} = this.fitPrompt(sampling.maxTokens);
         await this.alignSequence(prompt, droppedExchanges > 0);
 
         const generated: Token[] = [];
-        let opened = false;
         const result = await generate(this.sequence, prompt.slice(this.sequence.nextTokenIndex), sampling, {
             signal,
             onToken: (token) => generated.push(token),
-            onText: (chunk) => {
-                // The answer opens with the space after "[/INST]" (its first token, "▁Because"): not shown.
-                if (!opened) chunk = chunk.trimStart();
-                if (chunk === "") return;
-                opened = true;
-                onText?.(chunk);
-            }
+            onText: withoutOpeningWhitespace(onText)
         });
         const {text, ...rest} = result;
         const content = text.trimStart();
@@ -264,7 +216,7 @@ export class ChatSession {
             await this.sequence.eraseContextTokenRanges([{start: prompt.length - 1, end: this.sequence.nextTokenIndex}]);
     }
 
-    private dropLast() {
+    protected override dropLast() {
         this.messages.pop();
         this.answerTokens.delete(this.messages.length);
         this.windowStart = Math.min(this.windowStart, this.messages.length - (this.messages.length % 2));
@@ -273,8 +225,4 @@ export class ChatSession {
     private tokenizeAnswer(content: string): Token[] {
         return tokenizeAnswerText(this.sequence.model.tokenizer, content, this.format.answersFollowSpace);
     }
-}
-
-function emptyToUndefined(text: string | undefined): string | undefined {
-    return text == null || text.trim() === "" ? undefined : text;
 }

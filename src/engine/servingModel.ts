@@ -3,6 +3,7 @@ import {BatchScheduler, type SchedulerResult, type SchedulerSampling, type Sched
 import type {ChatFormat, ChatMessage} from "./chatTemplate.js";
 import {chatFormatWithinBudget} from "./chatFormatWithinBudget.js";
 import {tokenizeAnswerText, tokenizeChatText} from "./chatTokens.js";
+import {withoutOpeningWhitespace} from "./conversationTurns.js";
 import {tokenizePrompt} from "./generate.js";
 import {openModel, type OpenModelOptions, type OpenedModel} from "./openModel.js";
 import type {Backend} from "./types.js";
@@ -85,17 +86,7 @@ export async function openServingModel(options: ServingModelOptions): Promise<Se
                 if (message.role === "assistant") answers.set(index, tokenizeAnswer(message.content));
             });
             const promptTokens = tokenizeChatText(format.render(system, messages), model.tokenizer, answers);
-            // The answer opens with the space after "[/INST]" (its first token, "▁Because"): not shown.
-            let opened = false;
-            const result = await scheduler.submit({
-                promptTokens, sampling, signal,
-                onText: (chunk) => {
-                    if (!opened) chunk = chunk.trimStart();
-                    if (chunk === "") return;
-                    opened = true;
-                    onText?.(chunk);
-                }
-            });
+            const result = await scheduler.submit({promptTokens, sampling, signal, onText: withoutOpeningWhitespace(onText)});
             return {...result, text: result.text.trimStart()};
         },
         get stats() {

@@ -1,5 +1,6 @@
 import type {ChatTurn} from "../engine/chatSession.js";
 import type {ChatMessage} from "../engine/chatTemplate.js";
+import {ConversationTurns, emptyToUndefined, withoutOpeningWhitespace} from "../engine/conversationTurns.js";
 import type {Conversation, TextCallbacks, TextGenerator} from "../engine/textGenerator.js";
 import type {GenerationResult, SamplingOptions} from "../engine/types.js";
 import {EndpointError, UsageError} from "../errors.js";
@@ -86,22 +87,12 @@ async function generateRemotely(
  * the server applies the model's chat template (and, like ours and llama-server, reuses the KV
  * cache of the shared prefix).
  */
-export class RemoteConversation implements Conversation {
+export class RemoteConversation extends ConversationTurns<ChatTurn> implements Conversation {
     readonly format = {description: "the server's chat template"};
-    private system: string | undefined;
-    private messages: ChatMessage[] = [];
     private used = 0;
 
     constructor(private readonly target: RemoteTarget, options: {system?: string}) {
-        this.system = emptyToUndefined(options.system);
-    }
-
-    get systemPrompt() {
-        return this.system;
-    }
-
-    get history(): readonly ChatMessage[] {
-        return this.messages;
+        super(options.system);
     }
 
     /** The server does not say how large its context is. */
@@ -111,10 +102,6 @@ export class RemoteConversation implements Conversation {
 
     get contextUsed() {
         return this.used;
-    }
-
-    setSystem(text: string | undefined) {
-        this.system = emptyToUndefined(text);
     }
 
     reset() {
@@ -128,42 +115,11 @@ export class RemoteConversation implements Conversation {
         this.used = 0;
     }
 
-    async send(text: string, sampling: SamplingOptions, callbacks: TextCallbacks = {}): Promise<ChatTurn> {
-        if (this.messages.at(-1)?.role === "user") this.messages.pop();
-        this.messages.push({role: "user", content: text});
-        try {
-            return await this.answer(sampling, callbacks);
-        } catch (error) {
-            this.messages.pop();
-            throw error;
-        }
-    }
-
-    async retry(sampling: SamplingOptions, callbacks: TextCallbacks = {}): Promise<ChatTurn> {
-        if (this.messages.length === 0) throw new UsageError("There is no answer to retry yet.");
-        if (this.messages.at(-1)?.role === "assistant") this.messages.pop();
-        return await this.answer(sampling, callbacks);
-    }
-
-    undo(): boolean {
-        if (this.messages.length === 0) return false;
-        if (this.messages.at(-1)?.role === "assistant") this.messages.pop();
-        if (this.messages.at(-1)?.role === "user") this.messages.pop();
-        return true;
-    }
-
-    private async answer(sampling: SamplingOptions, {onText, signal}: TextCallbacks): Promise<ChatTurn> {
+    protected async answer(sampling: SamplingOptions, {onText, signal}: TextCallbacks): Promise<ChatTurn> {
         const messages = [...(this.system == null ? [] : [{role: "system", content: this.system}]), ...this.messages];
-        let opened = false;
         const result = await generateRemotely(this.target, "chat/completions", {messages}, sampling, {
             signal,
-            onText: (chunk) => {
-                // As the local chat: the whitespace an answer opens with is the format's, not the answer's.
-                if (!opened) chunk = chunk.trimStart();
-                if (chunk === "") return;
-                opened = true;
-                onText?.(chunk);
-            }
+            onText: withoutOpeningWhitespace(onText)
         });
         const {text, ...rest} = result;
         const content = text.trimStart();
@@ -176,10 +132,6 @@ export class RemoteConversation implements Conversation {
         this.messages.push({role: "assistant", content});
         return turn;
     }
-}
-
-function emptyToUndefined(text: string | undefined): string | undefined {
-    return text == null || text.trim() === "" ? undefined : text;
 }
 
 /** The generator that sends every request to an OpenAI-compatible server. */
