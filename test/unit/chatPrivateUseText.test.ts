@@ -1,7 +1,6 @@
-import {afterAll, beforeAll, describe, expect, test} from "vitest";
+import {describe, expect, test} from "vitest";
 import {ChatSession} from "../../src/engine/chatSession.js";
-import {openModel, type OpenedModel} from "../../src/engine/openModel.js";
-import {tinyModel} from "../e2e/helpers/runCli.js";
+import {useTemplateModels} from "../e2e/helpers/templateModels.js";
 
 // The engine marks where earlier answers go with private-use characters: a user who types them
 // (U+E000, U+E001) must get them to the model as text, never as a reference to an answer.
@@ -12,19 +11,10 @@ const conversation = [
     {role: "user", content: typed}
 ] as const;
 
-let withTemplate: OpenedModel;
-let withoutTemplate: OpenedModel;
-beforeAll(async () => {
-    withTemplate = await openModel({path: tinyModel("tiny-q8_0.gguf"), gpu: "cpu", contextSize: 256});
-    withoutTemplate = await openModel({path: tinyModel("tiny-q8_0-notemplate.gguf"), gpu: "cpu", contextSize: 256});
-});
-afterAll(async () => {
-    await withTemplate?.dispose();
-    await withoutTemplate?.dispose();
-});
+const models = useTemplateModels();
 
 describe("private-use characters in chat text", () => {
-    for (const [label, model] of [["the file's template", () => withTemplate], ["Mistral's format", () => withoutTemplate]] as const) {
+    for (const [label, model] of [["the file's template", () => models.withTemplate], ["Mistral's format", () => models.withoutTemplate]] as const) {
         test(`reach the model as typed, through ${label}`, () => {
             const session = new ChatSession(model().sequence, {system: "sys \uE0001\uE001"});
             session.replace("sys \uE0001\uE001", conversation);
@@ -36,8 +26,8 @@ describe("private-use characters in chat text", () => {
     }
 
     test("in the only message, are text and not a missing answer", () => {
-        const session = new ChatSession(withoutTemplate.sequence);
+        const session = new ChatSession(models.withoutTemplate.sequence);
         session.replace(undefined, [{role: "user", content: "\uE0000\uE001"}]);
-        expect(withoutTemplate.model.detokenize(session.promptTokens(), true)).toContain("\uE0000\uE001");
+        expect(models.withoutTemplate.model.detokenize(session.promptTokens(), true)).toContain("\uE0000\uE001");
     });
 });

@@ -1,9 +1,9 @@
-import {afterAll, beforeAll, describe, expect, test} from "vitest";
+import {describe, expect, test} from "vitest";
 import {ChatSession} from "../../src/engine/chatSession.js";
 import {jinjaChatFormat} from "../../src/engine/chatTemplate.js";
-import {openModel, type OpenedModel} from "../../src/engine/openModel.js";
+import type {OpenedModel} from "../../src/engine/openModel.js";
 import type {SamplingOptions} from "../../src/engine/types.js";
-import {tinyModel} from "../e2e/helpers/runCli.js";
+import {useTemplateModels} from "../e2e/helpers/templateModels.js";
 
 // The real native engine on the tiny fixtures: random weights, so only structure is asserted.
 const greedy = (maxTokens: number): SamplingOptions =>
@@ -14,17 +14,7 @@ const conversation = [
     {role: "user", content: "why"}
 ] as const;
 
-let withTemplate: OpenedModel;
-let withoutTemplate: OpenedModel;
-beforeAll(async () => {
-    withTemplate = await openModel({path: tinyModel("tiny-q8_0.gguf"), gpu: "cpu", contextSize: 256});
-    // llama.cpp's smallest context (it rounds up to 256), so that a few turns fill it.
-    withoutTemplate = await openModel({path: tinyModel("tiny-q8_0-notemplate.gguf"), gpu: "cpu", contextSize: 256});
-});
-afterAll(async () => {
-    await withTemplate?.dispose();
-    await withoutTemplate?.dispose();
-});
+const models = useTemplateModels();
 
 function renderedText(model: OpenedModel, session: ChatSession): string {
     return model.model.detokenize(session.promptTokens(), true);
@@ -32,17 +22,17 @@ function renderedText(model: OpenedModel, session: ChatSession): string {
 
 describe("the prompt format", () => {
     test("a file with a chat template is prompted through that template", () => {
-        const session = new ChatSession(withTemplate.sequence);
+        const session = new ChatSession(models.withTemplate.sequence);
         expect(session.format.source).toBe("file");
         session.replace(undefined, conversation);
-        const text = renderedText(withTemplate, session);
+        const text = renderedText(models.withTemplate, session);
         // llama.cpp's SentencePiece tokenizer adds a space after <s>, as it does for llama-server.
         expect(text).toMatch(/^<s> +\[INST\] +hello world +\[\/INST\] +the sun<\/s> +\[INST\] +why +\[\/INST\] *$/);
     });
 
     test("a file without a template gets Mistral Instruct's format, token for token what the template gives", () => {
-        const file = new ChatSession(withTemplate.sequence);
-        const bare = new ChatSession(withoutTemplate.sequence);
+        const file = new ChatSession(models.withTemplate.sequence);
+        const bare = new ChatSession(models.withoutTemplate.sequence);
         expect(bare.format.source).toBe("mistral");
         file.replace("Be brief.", conversation);
         bare.replace("Be brief.", conversation);
@@ -50,9 +40,9 @@ describe("the prompt format", () => {
     });
 
     test("the system text opens the first user turn, as Mixtral has no system role", () => {
-        const session = new ChatSession(withoutTemplate.sequence, {system: "Be brief."});
+        const session = new ChatSession(models.withoutTemplate.sequence, {system: "Be brief."});
         session.replace("Be brief.", conversation);
-        const text = renderedText(withoutTemplate, session);
+        const text = renderedText(models.withoutTemplate, session);
         expect(text).toMatch(/^<s> +\[INST\] +Be brief\. *\n\nhello world +\[\/INST\]/);
         expect(text.match(/Be brief/g)).toHaveLength(1);
     });
@@ -63,15 +53,15 @@ describe("the prompt format", () => {
             "{% if message['role'] == 'user' %}{{ '[INST] ' + message['content'] + ' [/INST]' }}" +
             "{% elif message['role'] == 'assistant' %}{{ message['content'] + eos_token}}" +
             "{% else %}{{ raise_exception('Only user and assistant roles are supported!') }}{% endif %}{% endfor %}";
-        const session = new ChatSession(withTemplate.sequence, {format: jinjaChatFormat(original, withTemplate.model.tokenizer)});
+        const session = new ChatSession(models.withTemplate.sequence, {format: jinjaChatFormat(original, models.withTemplate.model.tokenizer)});
         session.replace("Be brief.", conversation);
-        expect(renderedText(withTemplate, session)).toMatch(/^<s> *\[INST\] +Be brief\. *\n\nhello world +\[\/INST\] *the sun<\/s>/);
+        expect(renderedText(models.withTemplate, session)).toMatch(/^<s> *\[INST\] +Be brief\. *\n\nhello world +\[\/INST\] *the sun<\/s>/);
     });
 });
 
 describe("a conversation", () => {
     test("evaluates only the new turn's tokens, keeping the KV cache between turns", async () => {
-        const sequence = withTemplate.sequence;
+        const sequence = models.withTemplate.sequence;
         await sequence.clearHistory();
         const session = new ChatSession(sequence);
         await session.send("hello world", greedy(6));
@@ -87,8 +77,8 @@ describe("a conversation", () => {
     });
 
     test("/retry evaluates one token and regenerates the same greedy answer", async () => {
-        await withTemplate.sequence.clearHistory();
-        const session = new ChatSession(withTemplate.sequence);
+        await models.withTemplate.sequence.clearHistory();
+        const session = new ChatSession(models.withTemplate.sequence);
         const answer = await session.send("hello world", greedy(6));
         const again = await session.retry(greedy(6));
         expect(again.tokens.prompt).toBe(1);
@@ -97,8 +87,8 @@ describe("a conversation", () => {
     });
 
     test("/undo drops the last exchange and the next turn reuses what came before", async () => {
-        await withTemplate.sequence.clearHistory();
-        const session = new ChatSession(withTemplate.sequence);
+        await models.withTemplate.sequence.clearHistory();
+        const session = new ChatSession(models.withTemplate.sequence);
         await session.send("hello world", greedy(4));
         const second = await session.send("why", greedy(4));
         expect(session.undo()).toBe(true);
@@ -111,8 +101,8 @@ describe("a conversation", () => {
     });
 
     test("a conversation longer than the context leaves out the oldest exchanges instead of failing", async () => {
-        await withoutTemplate.sequence.clearHistory();
-        const session = new ChatSession(withoutTemplate.sequence, {system: "Be brief."});
+        await models.withoutTemplate.sequence.clearHistory();
+        const session = new ChatSession(models.withoutTemplate.sequence, {system: "Be brief."});
         let dropped = 0;
         let turns = 0;
         while (dropped === 0 && turns < 20) {
@@ -124,12 +114,12 @@ describe("a conversation", () => {
         expect(dropped).toBeGreaterThan(0);
         // The saved conversation keeps every exchange; only the prompt leaves the oldest out.
         expect(session.history).toHaveLength(turns * 2);
-        expect(withoutTemplate.model.detokenize(session.promptTokens(), true)).toMatch(/^<s> +\[INST\] +Be brief\./);
+        expect(models.withoutTemplate.model.detokenize(session.promptTokens(), true)).toMatch(/^<s> +\[INST\] +Be brief\./);
     });
 
     test("a message bigger than the whole context is refused with a usage error, and the conversation is kept", async () => {
-        await withoutTemplate.sequence.clearHistory();
-        const session = new ChatSession(withoutTemplate.sequence);
+        await models.withoutTemplate.sequence.clearHistory();
+        const session = new ChatSession(models.withoutTemplate.sequence);
         await session.send("hello", greedy(2));
         await expect(session.send("word ".repeat(300), greedy(2))).rejects.toThrow(/more than the 256-token context holds/);
         expect(session.history).toHaveLength(2);
