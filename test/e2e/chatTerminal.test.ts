@@ -2,7 +2,7 @@ import {mkdtemp, readFile, rm} from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import {afterAll, beforeAll, describe, expect, test} from "vitest";
-import {runInPty, type PtyRun} from "./helpers/pty.js";
+import {runInPty, stopEachAnswer, type PtyRun} from "./helpers/pty.js";
 import {tinyModel} from "./helpers/runCli.js";
 
 // `mixtral chat` in a real pseudo-terminal: keystrokes in, the screen out.
@@ -65,15 +65,7 @@ describe("mixtral chat in a terminal", () => {
         const chat = runInPty(["chat", "-m", tinyModel(), "--temperature", "0", "--max-tokens", "1000000", "--context-size", "32768", "--no-history"],
             {env: {XDG_CONFIG_HOME: configHome}});
         await chat.expect(prompt.trimStart());
-        for (const message of ["tell me a long story", "and another one"]) {
-            chat.write(message + "\r");
-            await chat.expect(message + "\n");
-            // Some of the answer is on the screen: stop it.
-            await chat.expect(/\S/);
-            chat.write("\u0003");
-            await chat.expect("(stopped)");
-            await chat.expect(prompt.trimStart());
-        }
+        await stopEachAnswer(chat, ["tell me a long story", "and another one"], prompt.trimStart());
         // Both exchanges are kept, each with the part of the answer given before Ctrl+C.
         expect(await command(chat, "/stats")).toMatch(/messages +4\n/);
         chat.write("/exit\r");

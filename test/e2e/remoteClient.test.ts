@@ -4,7 +4,7 @@ import os from "node:os";
 import type {AddressInfo} from "node:net";
 import path from "node:path";
 import {afterAll, afterEach, beforeAll, describe, expect, test} from "vitest";
-import {runInPty} from "./helpers/pty.js";
+import {runInPty, stopEachAnswer} from "./helpers/pty.js";
 import {repoRoot, runCli, tinyModel} from "./helpers/runCli.js";
 import {startServe, type ServeProcess} from "./helpers/serveProcess.js";
 
@@ -172,14 +172,7 @@ describe("the chat REPL through --endpoint", () => {
     test("Ctrl+C stops an answer and keeps the conversation; /stats and /exit work", async () => {
         const chat = runInPty(["chat", "--endpoint", serve.baseUrl, "--temperature", "0", "--max-tokens", "1500", "--no-history"], {env: {...awayFromServer, XDG_CONFIG_HOME: serve.runtimeDir}});
         await chat.expect("> ");
-        for (const message of ["tell me a long story", "and another one"]) {
-            chat.write(message + "\r");
-            await chat.expect(message + "\n");
-            await chat.expect(/\S/);
-            chat.write("\u0003");
-            await chat.expect("(stopped)");
-            await chat.expect("> ");
-        }
+        await stopEachAnswer(chat, ["tell me a long story", "and another one"]);
         chat.write("/stats\r");
         await chat.expect(/messages +4\n/);
         await chat.expect(/context +\d+ tokens \(the server's context size is not known\)/);

@@ -101,3 +101,18 @@ export function runInPty(args: string[], {env = {}, cols = 120, rows = 40}: {env
         }
     };
 }
+
+/**
+ * Sends each message to a chat REPL and presses Ctrl+C once some of its answer is on the screen,
+ * waiting for "(stopped)" and the next prompt each time.
+ */
+export async function stopEachAnswer(chat: PtyRun, messages: readonly string[], prompt = "> ") {
+    for (const message of messages) {
+        chat.write(message + "\r");
+        await chat.expect(message + "\n");
+        await chat.expect(/\S/);
+        chat.write("\u0003");
+        await chat.expect("(stopped)");
+        await chat.expect(prompt);
+    }
+}
