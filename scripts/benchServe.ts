@@ -18,6 +18,7 @@ import {join} from "node:path";
 import {ensureLlamaCppTools} from "./native/llamaCppBuild.js";
 import {prebuiltCpuLibrary, prebuiltLibraryEnv} from "./native/prebuiltCpuLibrary.js";
 import {median} from "../src/bench/statistics.js";
+import {printTable} from "./native/roundSummary.js";
 import {runCompleteAsync} from "./serve/runCompleteAsync.js";
 import {startServer, type RunningServer} from "./serve/startServer.js";
 import {aggregateTokensPerSecond, decodeTokensPerSecond, streamCompletion} from "./serve/streamCompletion.js";
@@ -169,12 +170,4 @@ function conversationText(seed: number, words: number): string {
         out.push(word);
     }
     return out.join(" ");
-}
-
-function printTable(table: string[][]) {
-    const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
-    for (const [index, row] of table.entries()) {
-        console.log(row.map((cell, column) => column < 1 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)).join("  "));
-        if (index === 0) console.log(widths.map((width) => "-".repeat(width)).join("  "));
-    }
 }
