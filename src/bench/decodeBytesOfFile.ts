@@ -1,4 +1,4 @@
-import type {GgufFileInfo} from "../engine/readGgufHeader.js";
+import type {GgufFileInfo} from "../engine/load/readGgufHeader.js";
 import {decodeBytesPerToken, type DecodeBytes} from "./roofline.js";
 
 type ArchitectureMetadata = {

@@ -1,6 +1,6 @@
-import type {KvCacheSettings} from "../engine/kvCacheSettings.js";
-import type {LoraAdapter} from "../engine/loraAdapters.js";
-import {openModel, type OpenModelOptions, type OpenedModel} from "../engine/openModel.js";
+import type {KvCacheSettings} from "../engine/load/kvCacheSettings.js";
+import type {LoraAdapter} from "../engine/load/loraAdapters.js";
+import {openModel, type OpenModelOptions, type OpenedModel} from "../engine/load/openModel.js";
 import type {CacheType, FlashAttentionMode} from "../hardware/kvCacheTypes.js";
 import {loraAdaptersOf} from "./loraOptions.js";
 import {InterruptedError} from "../errors.js";

@@ -1,4 +1,4 @@
-import type {TextGenerator} from "../engine/textGenerator.js";
+import type {TextGenerator} from "../generator/textGenerator.js";
 import {EndpointError, UsageError} from "../errors.js";
 import {describeEndpoint, parseEndpoint} from "../remote/endpointUrl.js";
 import {findLocalServer} from "../remote/findLocalServer.js";
@@ -38,20 +38,23 @@ function apiKey(): string | undefined {
     return key == null || key === "" ? undefined : key;
 }
 
+/** --endpoint, else MIXTRAL_ENDPOINT (an empty value is none). */
+export function endpointOf(flags: GeneratorFlags): string | undefined {
+    return flags.endpoint ?? (process.env.MIXTRAL_ENDPOINT === "" ? undefined : process.env.MIXTRAL_ENDPOINT);
+}
+
+/**
+ * What the command needs beyond plain text: a grammar, and its OpenAI form when it has one; how many
+ * prompts completeEach runs at once (complete --lines --parallel).
+ */
+export type GeneratorNeeds = {grammar: boolean, responseFormat?: Record<string, unknown>, parallel?: number};
+
 /**
  * Where complete and chat get their text: --endpoint (or MIXTRAL_ENDPOINT) names a server; else
  * a `mixtral serve` on this machine that holds the same model file is used (unless --no-server);
  * else the model is loaded here. The engine (node-llama-cpp) is imported only in that last case,
  * so a client call starts as fast as `mixtral --help`.
  */
-/** --endpoint, else MIXTRAL_ENDPOINT (an empty value is none). */
-export function endpointOf(flags: GeneratorFlags): string | undefined {
-    return flags.endpoint ?? (process.env.MIXTRAL_ENDPOINT === "" ? undefined : process.env.MIXTRAL_ENDPOINT);
-}
-
-/** What the command needs beyond plain text: a grammar, and its OpenAI form when it has one. */
-export type GeneratorNeeds = {grammar: boolean, responseFormat?: Record<string, unknown>};
-
 export async function openGenerator(flags: GeneratorFlags, signal: AbortSignal, needs: GeneratorNeeds = {grammar: false}): Promise<TextGenerator> {
     const endpointValue = endpointOf(flags);
     const adapters = (flags.lora?.length ?? 0) + (flags.loraScaled?.length ?? 0);
@@ -64,7 +67,7 @@ export async function openGenerator(flags: GeneratorFlags, signal: AbortSignal, 
             });
         if (adapters > 0)
             throw new UsageError("--lora applies when a model loads, so it does not combine with --endpoint.", {hint: "Load the adapter in the server instead, or run without --endpoint."});
-        return await connectToEndpoint(endpointValue, flags, signal, needs.responseFormat);
+        return await connectToEndpoint(endpointValue, flags, signal, needs);
     }
 
     const resolved = await resolveModelFlags(flags, signal);
@@ -77,12 +80,14 @@ export async function openGenerator(flags: GeneratorFlags, signal: AbortSignal, 
             if (flags.verbose === true)
                 logLine(`using the mixtral serve at ${server.baseUrl} (pid ${server.pid}), which has ${resolved.path} loaded; --no-server loads it here instead`);
             noteIgnoredFlags(flags, `the mixtral serve at ${server.baseUrl}`);
-            return remoteGenerator({baseUrl: parseEndpoint(server.baseUrl), apiKey: apiKey(), modelId: server.modelId, modelLabel: resolved.path});
+            return remoteGenerator({baseUrl: parseEndpoint(server.baseUrl), apiKey: apiKey(), modelId: server.modelId, modelLabel: resolved.path,
+                parallel: needs.parallel});
         }
     }
     const {loadModelWithProgress} = await import("./loadModelWithProgress.js");
     const {localGenerator} = await import("../engine/localGenerator.js");
-    return localGenerator(await loadModelWithProgress(resolved, flags, signal));
+    const parallel = needs.parallel ?? 1;
+    return localGenerator(await loadModelWithProgress(resolved, flags, signal, {sequences: parallel}), {parallel});
 }
 
 /**
@@ -100,7 +105,7 @@ export function chooseModelId(listed: readonly string[], requested: string | und
 }
 
 /** --endpoint: a server somewhere, whatever it runs. */
-async function connectToEndpoint(value: string, flags: GeneratorFlags, signal: AbortSignal, responseFormat: Record<string, unknown> | undefined): Promise<TextGenerator> {
+async function connectToEndpoint(value: string, flags: GeneratorFlags, signal: AbortSignal, needs: GeneratorNeeds): Promise<TextGenerator> {
     const baseUrl = parseEndpoint(value);
     const config = {baseUrl, apiKey: apiKey()};
     let listed: string[] = [];
@@ -115,5 +120,5 @@ async function connectToEndpoint(value: string, flags: GeneratorFlags, signal: A
         throw new EndpointError(`${describeEndpoint(baseUrl)} lists no models (GET /models).`, {hint: "Pass the model name the server expects with --model."});
     if (flags.verbose === true) logLine(`using the server at ${describeEndpoint(baseUrl)}, model "${modelId}"`);
     noteIgnoredFlags(flags, "the server");
-    return remoteGenerator({...config, modelId, modelLabel: modelId, responseFormat});
+    return remoteGenerator({...config, modelId, modelLabel: modelId, responseFormat: needs.responseFormat, parallel: needs.parallel});
 }

@@ -1,5 +1,6 @@
 import {readFile} from "node:fs/promises";
-import type {GenerationResult, GrammarSpec} from "../engine/types.js";
+import type {GenerationResult} from "../generator/result.js";
+import type {GrammarSpec} from "../generator/sampling.js";
 import {CutOffError, UsageError} from "../errors.js";
 import {anyJsonObjectGrammar, jsonSchemaGrammar} from "../grammar/jsonSchemaToGbnf.js";
 import {checkGbnf} from "../grammar/parseGbnf.js";

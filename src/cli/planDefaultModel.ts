@@ -1,6 +1,6 @@
-import {probeBackends, skipBackendsProbe} from "../engine/probeBackends.js";
+import {probeBackends, skipBackendsProbe} from "../engine/native/probeBackends.js";
 import type {GpuChoice} from "../engine/types.js";
-import type {KvCacheSettings} from "../engine/kvCacheSettings.js";
+import type {KvCacheSettings} from "../engine/load/kvCacheSettings.js";
 import {MixtralError} from "../errors.js";
 import type {CacheType, FlashAttentionMode} from "../hardware/kvCacheTypes.js";
 import {planPlacement, type Plan} from "../hardware/planPlacement.js";

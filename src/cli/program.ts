@@ -1,6 +1,7 @@
 import {Command, Option} from "commander";
 import {createRequire} from "node:module";
 import {outputFormats} from "../bench/printers/types.js";
+import {penaltyWindow, samplingDefaults} from "../generator/sampling.js";
 import {cacheTypes, flashAttentionModes} from "../hardware/kvCacheTypes.js";
 import {defaultPlanContextSize} from "../hardware/memoryBudget.js";
 import {addLoraOptions} from "./loraOptions.js";
@@ -227,11 +228,11 @@ type SamplingDefaults = {maxTokens: number};
 function addSamplingOptions(command: Command, defaults: SamplingDefaults) {
     command
         .option("-n, --max-tokens <n>", "most tokens to generate", integer(0), defaults.maxTokens)
-        .option("--temperature <t>", "sampling temperature; 0 is greedy", decimal(0, 100), 0.8)
-        .option("--top-k <k>", "sample from the k most likely tokens; 0 is off", integer(0), 40)
-        .option("--top-p <p>", "nucleus sampling threshold; 1 is off", decimal(0, 1), 0.95)
-        .option("--min-p <p>", "drop tokens below this fraction of the best one; 0 is off", decimal(0, 1), 0.05)
-        .option("--repeat-penalty <x>", "penalty for the last 64 tokens; 1 is off", decimal(0, 100), 1)
+        .option("--temperature <t>", "sampling temperature; 0 is greedy", decimal(0, 100), samplingDefaults.temperature)
+        .option("--top-k <k>", "sample from the k most likely tokens; 0 is off", integer(0), samplingDefaults.topK)
+        .option("--top-p <p>", "nucleus sampling threshold; 1 is off", decimal(0, 1), samplingDefaults.topP)
+        .option("--min-p <p>", "drop tokens below this fraction of the best one; 0 is off", decimal(0, 1), samplingDefaults.minP)
+        .option("--repeat-penalty <x>", `penalty for the last ${penaltyWindow} tokens; 1 is off`, decimal(0, 100), samplingDefaults.repeatPenalty)
         .option("--seed <n>", "random seed for reproducible sampling", integer(0, 2 ** 32 - 1))
         .option("--stop <text>", "stop when this text is generated (repeatable)", repeatable);
 }

@@ -1,13 +1,13 @@
 import readline from "node:readline/promises";
 import {InterruptedError, ModelNotFoundError, UsageError} from "../errors.js";
 import {loadCatalog} from "../models/catalog.js";
-import type {LoraAdapter} from "../engine/loraAdapters.js";
+import type {LoraAdapter} from "../engine/load/loraAdapters.js";
 import type {PullTarget} from "../models/download.js";
 import {findFineTune} from "../models/fineTunes.js";
 import {formatBytes} from "../models/formatBytes.js";
 import {parseModelSpec} from "../models/resolveName.js";
 import {fileSize, storePathFor} from "../models/store.js";
-import {checkKvCacheSettings, type KvCacheSettings} from "../engine/kvCacheSettings.js";
+import {checkKvCacheSettings, type KvCacheSettings} from "../engine/load/kvCacheSettings.js";
 import type {PlanFlags} from "./planDefaultModel.js";
 
 export type ResolveModelOptions = {

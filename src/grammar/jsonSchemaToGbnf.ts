@@ -1,5 +1,5 @@
 import {UsageError} from "../errors.js";
-import type {GrammarSpec} from "../engine/types.js";
+import type {GrammarSpec} from "../generator/sampling.js";
 
 /**
  * JSON Schema → llama.cpp GBNF, written here rather than taken from node-llama-cpp's

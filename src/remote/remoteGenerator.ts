@@ -1,9 +1,13 @@
-import type {ChatTurn} from "../engine/chatSession.js";
-import type {ChatMessage} from "../engine/chatTemplate.js";
-import {ConversationTurns, emptyToUndefined, withoutOpeningWhitespace} from "../engine/conversationTurns.js";
-import type {Conversation, TextCallbacks, TextGenerator} from "../engine/textGenerator.js";
-import type {GenerationResult, SamplingOptions} from "../engine/types.js";
+import type {ChatTurn} from "../generator/textGenerator.js";
+import type {ChatMessage} from "../generator/chatMessages.js";
+import {ConversationTurns} from "../generator/conversationTurns.js";
+import {emptyToUndefined, withoutOpeningWhitespace} from "../generator/chatMessages.js";
+import type {TextCallbacks, TextGenerator} from "../generator/textGenerator.js";
+import type {ChatConversation} from "../generator/textGenerator.js";
+import type {GenerationResult} from "../generator/result.js";
+import type {SamplingOptions} from "../generator/sampling.js";
 import {EndpointError, UsageError} from "../errors.js";
+import {completeInOrder} from "../generator/completeInOrder.js";
 import {describeEndpoint} from "./endpointUrl.js";
 import {requestCompletion, type CompletionOutcome, type CompletionRoute, type EndpointConfig} from "./openAiClient.js";
 import {stopReasonOf} from "./stopReasonOf.js";
@@ -14,7 +18,9 @@ export type RemoteTarget = EndpointConfig & {
     /** What --json reports as the model: the file's path for a local server, else the id. */
     modelLabel: string,
     /** OpenAI's response_format (--json-schema, --format json): the server constrains the output. */
-    responseFormat?: Record<string, unknown>
+    responseFormat?: Record<string, unknown>,
+    /** Requests completeEach keeps in flight (complete --lines --parallel); 1 by default. */
+    parallel?: number
 };
 
 /**
@@ -87,7 +93,7 @@ async function generateRemotely(
  * the server applies the model's chat template (and, like ours and llama-server, reuses the KV
  * cache of the shared prefix).
  */
-export class RemoteConversation extends ConversationTurns<ChatTurn> implements Conversation {
+export class RemoteConversation extends ConversationTurns<ChatTurn> implements ChatConversation {
     readonly format = {description: "the server's chat template"};
     private used = 0;
 
@@ -136,9 +142,13 @@ export class RemoteConversation extends ConversationTurns<ChatTurn> implements C
 
 /** The generator that sends every request to an OpenAI-compatible server. */
 export function remoteGenerator(target: RemoteTarget): TextGenerator {
+    const parallel = target.parallel ?? 1;
     return {
-        info: {model: target.modelLabel, backend: "server", threads: null, loadMs: 0, endpoint: describeEndpoint(target.baseUrl)},
+        info: {model: target.modelLabel, backend: "server", threads: null, loadMs: 0, parallel, endpoint: describeEndpoint(target.baseUrl)},
         complete: (prompt, sampling, callbacks = {}) => generateRemotely(target, "completions", {prompt}, sampling, callbacks),
+        // One request a prompt, `parallel` at a time: the server batches them as it batches any clients.
+        completeEach: (prompts, sampling, {signal} = {}) =>
+            completeInOrder(prompts, parallel, (prompt) => generateRemotely(target, "completions", {prompt}, sampling, {signal})),
         startChat: ({system}) => new RemoteConversation(target, {system}),
         dispose: async () => {}
     };

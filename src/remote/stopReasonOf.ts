@@ -1,4 +1,4 @@
-import type {StopReason} from "../engine/types.js";
+import type {StopReason} from "../generator/result.js";
 import type {CompletionOutcome} from "./openAiClient.js";
 
 /**

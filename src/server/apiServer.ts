@@ -1,5 +1,5 @@
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from "node:http";
-import type {ServingModel} from "../engine/servingModel.js";
+import type {ServingModel} from "../engine/batch/servingModel.js";
 import {ApiError} from "./apiError.js";
 import {apiKeyChecker} from "./apiKey.js";
 import {answerCompletion, toApiError} from "./completions.js";

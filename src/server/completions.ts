@@ -1,8 +1,8 @@
 import {randomBytes} from "node:crypto";
 import type {ServerResponse} from "node:http";
-import {QueueFullError, SchedulerClosedError, type SchedulerResult} from "../engine/batchScheduler.js";
-import type {ServingModel} from "../engine/servingModel.js";
-import type {StopReason} from "../engine/types.js";
+import {QueueFullError, SchedulerClosedError, type SchedulerResult} from "../engine/batch/batchScheduler.js";
+import type {ServingModel} from "../engine/batch/servingModel.js";
+import type {StopReason} from "../generator/result.js";
 import {UsageError} from "../errors.js";
 import {ApiError} from "./apiError.js";
 import type {ParsedRequest} from "./parseRequest.js";

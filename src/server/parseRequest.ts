@@ -1,6 +1,6 @@
-import type {SchedulerSampling} from "../engine/batchScheduler.js";
-import type {ChatMessage} from "../engine/chatTemplate.js";
-import type {Conversation} from "../engine/servingModel.js";
+import type {SamplingOptions} from "../generator/sampling.js";
+import type {ChatMessage} from "../generator/chatMessages.js";
+import type {ChatTranscript} from "../generator/chatMessages.js";
 import {ApiError, invalidParam} from "./apiError.js";
 import {parseResponseFormat} from "./responseFormat.js";
 
@@ -15,8 +15,8 @@ export type ParsedRequest = {
     model?: string,
     stream: boolean,
     includeUsage: boolean,
-    sampling: SchedulerSampling
-} & ({kind: "chat", conversation: Conversation} | {kind: "completion", prompt: string});
+    sampling: SamplingOptions
+} & ({kind: "chat", conversation: ChatTranscript} | {kind: "completion", prompt: string});
 
 type Body = Record<string, unknown>;
 
@@ -50,7 +50,7 @@ function parseCommon(fields: Body, contextSize: number) {
     const includeUsage = streamOptions == null ? false : optionalBoolean(streamOptions as Body, "include_usage", "stream_options.include_usage") ?? false;
     const model = fields.model;
     if (model != null && typeof model !== "string") throw invalidParam("model", "model must be a string.");
-    const sampling: SchedulerSampling = {
+    const sampling: SamplingOptions = {
         maxTokens,
         temperature: optionalNumber(fields, "temperature", {min: 0, max: 100}) ?? defaults.temperature,
         topP: optionalNumber(fields, "top_p", {min: 0, max: 1}) ?? defaults.topP,
@@ -95,7 +95,7 @@ function parsePrompt(value: unknown): string {
  * system text, which Mixtral's template folds into the first user turn; consecutive messages of one
  * role are joined, since the template alternates user and assistant.
  */
-function parseMessages(value: unknown): Conversation {
+function parseMessages(value: unknown): ChatTranscript {
     if (!Array.isArray(value)) throw invalidParam("messages", "messages must be a list of messages.");
     if (value.length === 0) throw new ApiError(400, "messages must contain at least one message.", {param: "messages", code: "empty_array"});
     const system: string[] = [];

@@ -1,4 +1,4 @@
-import type {GrammarSpec} from "../engine/types.js";
+import type {GrammarSpec} from "../generator/sampling.js";
 import {UsageError} from "../errors.js";
 import {anyJsonObjectGrammar, jsonSchemaGrammar} from "../grammar/jsonSchemaToGbnf.js";
 import {invalidParam} from "./apiError.js";

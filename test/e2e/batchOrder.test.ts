@@ -1,8 +1,8 @@
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
-import {BatchScheduler} from "../../src/engine/batchScheduler.js";
-import {tokenizePrompt} from "../../src/engine/generate.js";
-import {nativeContextOf, type NativeContext} from "../../src/engine/nativeContext.js";
-import {openModel, type OpenedModel} from "../../src/engine/openModel.js";
+import {BatchScheduler} from "../../src/engine/batch/batchScheduler.js";
+import {tokenizePrompt} from "../../src/engine/generation/tokenizePrompt.js";
+import {nativeContextOf, type NativeContext} from "../../src/engine/native/nativeContext.js";
+import {openModel, type OpenedModel} from "../../src/engine/load/openModel.js";
 import {tinyModel} from "./helpers/runCli.js";
 
 // Each sequence has its own KV stream, and llama.cpp computes in one ubatch only sequences whose ids
@@ -34,7 +34,7 @@ describe("the batch scheduler's batches", () => {
 
     it("hold their sequences in id order even when a later request took a lower sequence", async () => {
         const sequences = [opened.sequence, opened.context.getSequence(), opened.context.getSequence()];
-        const scheduler = new BatchScheduler(opened.context, sequences, {queueLimit: 8, fixedThreads: true});
+        const scheduler = new BatchScheduler(opened.context, sequences, {queueLimit: 8});
         const sampling = (maxTokens: number) => ({maxTokens, temperature: 0, topK: 40, topP: 0.95, minP: 0.05, repeatPenalty: 1, stop: []});
         const submit = (prompt: string, maxTokens: number) => scheduler.submit({promptTokens: tokenizePrompt(opened.sequence, prompt), sampling: sampling(maxTokens)});
 

@@ -1,8 +1,10 @@
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import type {Token} from "node-llama-cpp";
-import {openModel, type OpenedModel} from "../../src/engine/openModel.js";
-import {generate, tokenizePrompt} from "../../src/engine/generate.js";
-import {openDirectTokenLoop} from "../../src/engine/directTokenLoop.js";
+import {openModel, type OpenedModel} from "../../src/engine/load/openModel.js";
+import {generate} from "../../src/engine/direct/generate.js";
+import {tokenizePrompt} from "../../src/engine/generation/tokenizePrompt.js";
+import {openDirectTokenLoop} from "../../src/engine/direct/directTokenLoop.js";
+import {GenerationState} from "../../src/engine/generation/generationState.js";
 import {tinyModel} from "./helpers/runCli.js";
 
 // generate() bypasses node-llama-cpp's evaluate() generator for speed, through internals of the pinned
@@ -16,8 +18,10 @@ describe("the direct token loop", () => {
         await opened?.dispose();
     });
 
-    it("is available with node-llama-cpp's pinned version", () => {
-        const loop = openDirectTokenLoop(opened.sequence, {temperature: 0, topK: 40, topP: 0.95, minP: 0.05});
+    it("is available with node-llama-cpp's pinned version", async () => {
+        const sampling = {maxTokens: 1, temperature: 0, topK: 40, topP: 0.95, minP: 0.05, repeatPenalty: 1, stop: []};
+        const generation = await GenerationState.open(opened.model, {promptTokens: [], sampling, contextSize: 512});
+        const loop = openDirectTokenLoop(opened.sequence, generation);
         expect(loop).toBeDefined();
         loop?.dispose();
     });

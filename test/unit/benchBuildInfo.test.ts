@@ -1,7 +1,7 @@
 import path from "node:path";
 import {fileURLToPath} from "node:url";
 import {describe, expect, it} from "vitest";
-import {readElfBuildInfo, readPrebuiltBuildInfo} from "../../src/engine/benchBuildInfo.js";
+import {readElfBuildInfo, readPrebuiltBuildInfo} from "../../src/engine/bench/benchBuildInfo.js";
 
 const nodeLlamaCppRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../node_modules/node-llama-cpp");
 

@@ -1,5 +1,5 @@
 import {describe, expect, test} from "vitest";
-import {ChatSession} from "../../src/engine/chatSession.js";
+import {ChatSession} from "../../src/engine/chat/chatSession.js";
 import {useTemplateModels} from "../e2e/helpers/templateModels.js";
 
 // The engine marks where earlier answers go with private-use characters: a user who types them

@@ -1,8 +1,8 @@
 import {describe, expect, test} from "vitest";
-import {ChatSession} from "../../src/engine/chatSession.js";
-import {jinjaChatFormat} from "../../src/engine/chatTemplate.js";
-import type {OpenedModel} from "../../src/engine/openModel.js";
-import type {SamplingOptions} from "../../src/engine/types.js";
+import {ChatSession} from "../../src/engine/chat/chatSession.js";
+import {jinjaChatFormat} from "../../src/engine/chat/chatTemplate.js";
+import type {OpenedModel} from "../../src/engine/load/openModel.js";
+import type {SamplingOptions} from "../../src/generator/sampling.js";
 import {useTemplateModels} from "../e2e/helpers/templateModels.js";
 
 // The real native engine on the tiny fixtures: random weights, so only structure is asserted.

@@ -1,6 +1,6 @@
 import {afterAll, beforeAll, describe, expect, test} from "vitest";
 import type {Llama} from "node-llama-cpp";
-import {loadLlama} from "../../src/engine/loadLlama.js";
+import {loadLlama} from "../../src/engine/native/loadLlama.js";
 import {anyJsonObjectGrammar, jsonSchemaGrammar} from "../../src/grammar/jsonSchemaToGbnf.js";
 import {checkGbnf} from "../../src/grammar/parseGbnf.js";
 

@@ -2,7 +2,7 @@ import {describe, expect, test} from "vitest";
 import {parseCacheTypeList, parseFlashAttentionList} from "../../src/cli/commands/bench.js";
 import {stateFileFor} from "../../src/cli/chat/chatStateFile.js";
 import {expandLlamaCppFlagAliases} from "../../src/cli/llamaCppFlagAliases.js";
-import {checkKvCacheSettings, contextKvOptions} from "../../src/engine/kvCacheSettings.js";
+import {checkKvCacheSettings, contextKvOptions} from "../../src/engine/load/kvCacheSettings.js";
 import {cacheTypeBytesPerValue} from "../../src/hardware/kvCacheTypes.js";
 import {kvBytesPerTokenPerBlockOf} from "../../src/hardware/mixtralShape.js";
 

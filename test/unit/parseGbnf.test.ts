@@ -2,7 +2,7 @@ import {readdirSync, readFileSync} from "node:fs";
 import path from "node:path";
 import {afterAll, beforeAll, describe, expect, test} from "vitest";
 import type {Llama} from "node-llama-cpp";
-import {loadLlama} from "../../src/engine/loadLlama.js";
+import {loadLlama} from "../../src/engine/native/loadLlama.js";
 import {checkGbnf} from "../../src/grammar/parseGbnf.js";
 import {repoRoot} from "../e2e/helpers/runCli.js";
 

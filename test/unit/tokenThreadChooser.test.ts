@@ -1,5 +1,5 @@
 import {describe, expect, test} from "vitest";
-import {TokenThreadChooser} from "../../src/engine/tokenThreadChooser.js";
+import {TokenThreadChooser} from "../../src/engine/native/tokenThreadChooser.js";
 
 /**
  * One-token decode times (ms) at 1 and at the batch thread count. "Recorded": timed on this project's

@@ -1,7 +1,8 @@
 import {stat} from "node:fs/promises";
 import path from "node:path";
-import type {ChatSnapshot} from "../../engine/chatSession.js";
-import type {Conversation, ConversationKvState} from "../../engine/textGenerator.js";
+import type {ChatSnapshot} from "../../generator/textGenerator.js";
+import type {ConversationKvState} from "../../generator/textGenerator.js";
+import type {ChatConversation} from "../../generator/textGenerator.js";
 import {UsageError} from "../../errors.js";
 import {formatMemory} from "../../hardware/byteSizes.js";
 import {loadConversation, saveConversation} from "./conversationFile.js";
@@ -40,7 +41,7 @@ export function stateFileFor(jsonFile: string): string {
 }
 
 /** /save: the state first, so a JSON that names a state never points at a missing one. Returns the line to show. */
-export async function saveChat(file: string, session: Conversation): Promise<string> {
+export async function saveChat(file: string, session: ChatConversation): Promise<string> {
     const messages = session.history.length;
     const kvState = session.kvState;
     const stateFile = stateFileFor(file);
@@ -65,7 +66,7 @@ export async function saveChat(file: string, session: Conversation): Promise<str
 }
 
 /** /load and --resume: with the KV state when everything matches, else as text. Returns the line to show. */
-export async function loadChat(file: string, session: Conversation): Promise<string> {
+export async function loadChat(file: string, session: ChatConversation): Promise<string> {
     const loaded = await loadConversation(file);
     const count = `${loaded.messages.length} messages from ${file}`;
     const kvState = session.kvState;

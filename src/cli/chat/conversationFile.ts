@@ -1,5 +1,5 @@
 import {readFile, writeFile} from "node:fs/promises";
-import type {ChatMessage} from "../../engine/chatTemplate.js";
+import type {ChatMessage} from "../../generator/chatMessages.js";
 import {UsageError} from "../../errors.js";
 
 /** What /save writes and /load reads. */

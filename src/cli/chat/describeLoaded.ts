@@ -1,5 +1,5 @@
 import path from "node:path";
-import type {GeneratorInfo} from "../../engine/textGenerator.js";
+import type {GeneratorInfo} from "../../generator/textGenerator.js";
 
 /**
  * The one line chat prints on start: model, quant, backend, GPU layers, context and threads (or the

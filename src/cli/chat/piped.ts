@@ -1,7 +1,7 @@
 import readline from "node:readline";
-import type {ChatTurn} from "../../engine/chatSession.js";
-import type {Conversation} from "../../engine/textGenerator.js";
-import type {SamplingOptions} from "../../engine/types.js";
+import type {ChatTurn} from "../../generator/textGenerator.js";
+import type {ChatConversation} from "../../generator/textGenerator.js";
+import type {SamplingOptions} from "../../generator/sampling.js";
 import {ExitCode, UsageError} from "../../errors.js";
 import {incompleteOutput} from "../outputConstraint.js";
 import {readPrompt} from "../readPrompt.js";
@@ -31,7 +31,7 @@ export async function readPipedMessage(): Promise<string> {
  * object a line with --json). No prompt, colour or spinner reaches stdout. `message` is the single
  * message; without it (--lines) each line of stdin is the next turn.
  */
-export async function runPiped(session: Conversation, message: string | undefined, options: PipedOptions): Promise<void> {
+export async function runPiped(session: ChatConversation, message: string | undefined, options: PipedOptions): Promise<void> {
     if (message != null) {
         await answer(session, message, options);
         return;
@@ -59,7 +59,7 @@ export async function runPiped(session: Conversation, message: string | undefine
  * With --lines one message that cannot be answered (longer than the context) is reported, and the
  * conversation goes on with the next line; the exit code still says something failed.
  */
-async function answerOrReport(session: Conversation, message: string, options: PipedOptions): Promise<boolean> {
+async function answerOrReport(session: ChatConversation, message: string, options: PipedOptions): Promise<boolean> {
     try {
         return await answer(session, message, options);
     } catch (error) {
@@ -71,7 +71,7 @@ async function answerOrReport(session: Conversation, message: string, options: P
 }
 
 /** One turn; false when Ctrl+C stopped it (the rest of the input is not answered). */
-async function answer(session: Conversation, message: string, options: PipedOptions): Promise<boolean> {
+async function answer(session: ChatConversation, message: string, options: PipedOptions): Promise<boolean> {
     // Constrained answers are printed whole once complete, never half an object.
     const constrained = options.sampling.grammar != null;
     const turn: ChatTurn = await session.send(message, options.sampling, {

@@ -1,7 +1,7 @@
 import readline from "node:readline";
-import type {ChatTurn} from "../../engine/chatSession.js";
-import type {Conversation} from "../../engine/textGenerator.js";
-import type {SamplingOptions} from "../../engine/types.js";
+import type {ChatTurn} from "../../generator/textGenerator.js";
+import type {ChatConversation} from "../../generator/textGenerator.js";
+import type {SamplingOptions} from "../../generator/sampling.js";
 import {ExitCode, MixtralError} from "../../errors.js";
 import {incompleteOutput} from "../outputConstraint.js";
 import {writeOut} from "../ui/stdout.js";
@@ -32,7 +32,7 @@ const pasteGapMs = 15;
  * Ctrl+C is a real SIGINT that the interrupt controller turns into "stop this answer".
  * Resolves with the exit code: 0 for /exit and Ctrl+D, 130 for Ctrl+C on an empty prompt.
  */
-export async function runRepl(session: Conversation, options: ReplOptions): Promise<number> {
+export async function runRepl(session: ChatConversation, options: ReplOptions): Promise<number> {
     const colors = terminalPolicy().stderrColors;
     const historyFile = options.history ? chatHistoryPath() : undefined;
     const rl = readline.createInterface({

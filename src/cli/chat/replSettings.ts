@@ -1,5 +1,5 @@
 import {InvalidArgumentError} from "commander";
-import type {SamplingOptions} from "../../engine/types.js";
+import type {SamplingOptions} from "../../generator/sampling.js";
 import {UsageError} from "../../errors.js";
 import {decimal, integer} from "../parseOptions.js";
 

@@ -1,4 +1,4 @@
-import type {ChatTurn} from "../../engine/chatSession.js";
+import type {ChatTurn} from "../../generator/textGenerator.js";
 import {roundForJson} from "../ui/stdout.js";
 
 /** The object `--json` prints for each turn, one per line. */

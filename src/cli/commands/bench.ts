@@ -10,8 +10,8 @@ import {renderSvgPlot} from "../../bench/svgPlot.js";
 import {testName} from "../../bench/buildRow.js";
 import {rerunNote} from "./benchRowNotes.js";
 import type {BenchFailure, BenchInstance} from "../../bench/types.js";
-import {benchFlagNames, checkKvCacheSettings} from "../../engine/kvCacheSettings.js";
-import type {LoraAdapter} from "../../engine/loraAdapters.js";
+import {benchFlagNames, checkKvCacheSettings} from "../../engine/load/kvCacheSettings.js";
+import type {LoraAdapter} from "../../engine/load/loraAdapters.js";
 import type {GpuChoice} from "../../engine/types.js";
 import {cacheTypes, type CacheType, type FlashAttentionMode} from "../../hardware/kvCacheTypes.js";
 import {loraAdaptersOf} from "../loraOptions.js";
@@ -166,7 +166,7 @@ export async function runBenchCommand(options: BenchOptions) {
         writeOut(text);
     };
 
-    const {createBenchEngine} = await import("../../engine/benchmark.js");
+    const {createBenchEngine} = await import("../../engine/bench/benchmark.js");
     const maxThreads = Math.max(...params.threads);
     const engine = await createBenchEngine({gpu: options.gpu, maxThreads, onLog: options.verbose === true ? logLine : undefined, lora: loraAdaptersOf(options), signal: interrupt.signal});
     try {

@@ -6,9 +6,12 @@ import {logLine} from "../ui/terminal.js";
 import {readPipedMessage, runPiped} from "../chat/piped.js";
 import {runRepl} from "../chat/repl.js";
 import {loadChat} from "../chat/chatStateFile.js";
-import {samplingFrom, type CompleteOptions} from "./complete.js";
+import {samplingFrom, type SamplingFlags} from "../flags/samplingFlags.js";
+import type {GeneratorFlags} from "../openGenerator.js";
+import type {OutputConstraintFlags} from "../outputConstraint.js";
 
-export type ChatOptions = CompleteOptions & {
+export type ChatOptions = GeneratorFlags & SamplingFlags & OutputConstraintFlags & {
+    json?: boolean,
     system?: string,
     lines?: boolean,
     /** --no-history sets this to false. */

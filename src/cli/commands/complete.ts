@@ -1,5 +1,5 @@
 import {ExitCode, UsageError} from "../../errors.js";
-import type {GrammarSpec, SamplingOptions} from "../../engine/types.js";
+import {samplingFrom, type SamplingFlags} from "../flags/samplingFlags.js";
 import {interruptController, stopGraceMs} from "../interrupt.js";
 import {endpointOf, openGenerator, type GeneratorFlags} from "../openGenerator.js";
 import {incompleteOutput, readOutputConstraint, responseFormatOf, type OutputConstraintFlags} from "../outputConstraint.js";
@@ -7,31 +7,20 @@ import {readPrompt} from "../readPrompt.js";
 import {roundForJson, writeJson, writeOut} from "../ui/stdout.js";
 import {logLine} from "../ui/terminal.js";
 
-/** The parsed flags: the sampling ones as commander gives them (--stop absent when never given). */
-export type CompleteOptions = GeneratorFlags & Omit<SamplingOptions, "stop" | "grammar"> & OutputConstraintFlags & {
-    stop?: string[],
+/** The parsed flags. */
+export type CompleteOptions = GeneratorFlags & SamplingFlags & OutputConstraintFlags & {
     json?: boolean,
     /** complete --lines: each stdin line is a prompt (see completeLines.ts). */
     lines?: boolean,
     parallel?: number
 };
 
-export function samplingFrom(options: CompleteOptions, grammar?: GrammarSpec): SamplingOptions {
-    const {maxTokens, temperature, topK, topP, minP, repeatPenalty, seed} = options;
-    return {maxTokens, temperature, topK, topP, minP, repeatPenalty, seed, stop: options.stop ?? [], ...(grammar == null ? {} : {grammar})};
-}
-
 export async function runComplete(promptArgument: string | undefined, options: CompleteOptions) {
     const grammar = await readOutputConstraint(options);
     if ((options.parallel ?? 1) > 1 && options.lines !== true)
         throw new UsageError("--parallel decodes several prompts together, so it needs --lines (one prompt a line of stdin).");
     if (options.lines === true) {
-        // --lines batches prompts in the engine here; a server would need one request a line.
-        if (endpointOf(options) != null)
-            throw new UsageError("complete --lines runs the model here, so it does not combine with --endpoint (or MIXTRAL_ENDPOINT).", {
-                hint: "Loop in the shell instead: while read -r line; do mixtral complete --endpoint <url> \"$line\"; done"
-            });
-        const {runCompleteLines} = await import("./completeLines.js");
+        const {runCompleteLines} = await import("../complete/completeLines.js");
         return runCompleteLines(promptArgument, options, grammar);
     }
     const prompt = await readPrompt(promptArgument);

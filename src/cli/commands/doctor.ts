@@ -1,5 +1,5 @@
-import {probeBackends, skipBackendsProbe} from "../../engine/probeBackends.js";
-import {checkKvCacheSettings} from "../../engine/kvCacheSettings.js";
+import {probeBackends, skipBackendsProbe} from "../../engine/native/probeBackends.js";
+import {checkKvCacheSettings} from "../../engine/load/kvCacheSettings.js";
 import type {Backend} from "../../engine/types.js";
 import type {CacheType, FlashAttentionMode} from "../../hardware/kvCacheTypes.js";
 import {adviseOnHardware, knownLimits} from "../../hardware/adviseOnHardware.js";

@@ -1,8 +1,8 @@
 import {realpath} from "node:fs/promises";
 import type {AddressInfo} from "node:net";
 import path from "node:path";
-import {checkKvCacheSettings} from "../../engine/kvCacheSettings.js";
-import {openServingModel, type ServingModel} from "../../engine/servingModel.js";
+import {checkKvCacheSettings} from "../../engine/load/kvCacheSettings.js";
+import {openServingModel, type ServingModel} from "../../engine/batch/servingModel.js";
 import {MixtralError, UsageError} from "../../errors.js";
 import {defaultPlanContextSize} from "../../hardware/memoryBudget.js";
 import {announceServer, withdrawServer} from "../../remote/serverRegistry.js";

@@ -1,0 +1,98 @@
+import type {Token} from "node-llama-cpp";
+import {withoutOpeningWhitespace, type ChatTranscript} from "../../generator/chatMessages.js";
+import type {SamplingOptions} from "../../generator/sampling.js";
+import {chatFormatWithinBudget} from "../chat/chatFormatWithinBudget.js";
+import type {ChatFormat} from "../chat/chatTemplate.js";
+import {tokenizeAnswerText, tokenizeChatText} from "../chat/chatTokens.js";
+import {tokenizePrompt} from "../generation/tokenizePrompt.js";
+import {openModel, type OpenModelOptions, type OpenedModel} from "../load/openModel.js";
+import type {Backend} from "../types.js";
+import type {BatchScheduler, SchedulerResult, SchedulerStats} from "./batchScheduler.js";
+import {openBatch} from "./openBatch.js";
+
+export type ServingModelOptions = Omit<OpenModelOptions, "sequences" | "contextSize"> & {
+    /** Sequences decoded together. */
+    parallel: number,
+    /** Tokens each sequence (each request: prompt + answer) may hold. */
+    contextSizePerSequence?: number,
+    /** Requests that may wait for a free sequence. */
+    queueLimit: number
+};
+
+export type ServingCallbacks = {
+    signal?: AbortSignal,
+    onText?: (text: string) => void
+};
+
+/**
+ * A model held by `mixtral serve`: one context with `parallel` sequences behind a BatchScheduler,
+ * taking text (a raw prompt, or a conversation rendered with the chat template of `chat`) so that
+ * the HTTP layer never sees tokens or node-llama-cpp.
+ */
+export type ServingModel = {
+    path: string,
+    backend: Backend,
+    threads: number,
+    parallel: number,
+    /** Tokens one request may hold. */
+    contextSize: number,
+    chatFormat: string,
+    /** Why the model's own chat template is not used (it loops, is huge or fails), when so. */
+    chatFormatNote?: string,
+    loadMs: number,
+    /** A raw completion, tokenized as `mixtral complete` does (same greedy output). */
+    complete(prompt: string, sampling: SamplingOptions, callbacks?: ServingCallbacks): Promise<SchedulerResult>,
+    /** A chat answer, prompted as `mixtral chat` does; the answer's leading whitespace is dropped, as chat does. */
+    chat(conversation: ChatTranscript, sampling: SamplingOptions, callbacks?: ServingCallbacks): Promise<SchedulerResult>,
+    readonly stats: SchedulerStats,
+    /** Ends running and queued requests (stopReason "abort"), then frees the model. */
+    close(): Promise<void>
+};
+
+export async function openServingModel(options: ServingModelOptions): Promise<ServingModel> {
+    const {parallel, contextSizePerSequence, queueLimit, ...modelOptions} = options;
+    const opened: OpenedModel = await openModel({...modelOptions, contextSize: contextSizePerSequence, sequences: parallel});
+    let scheduler: BatchScheduler;
+    let format: ChatFormat;
+    let formatNote: string | undefined;
+    try {
+        scheduler = openBatch(opened, parallel, queueLimit);
+        // Rendered under a time and size budget, as chat does: a looping template must not hang the server.
+        ({format, note: formatNote} = await chatFormatWithinBudget(opened.model, {signal: options.signal}));
+    } catch (error) {
+        await opened.dispose();
+        throw error;
+    }
+    const model = opened.model;
+    const tokenizeAnswer = (content: string) => tokenizeAnswerText(model.tokenizer, content, format.answersFollowSpace);
+
+    return {
+        path: opened.file.path,
+        backend: opened.backend,
+        threads: opened.threads,
+        parallel,
+        contextSize: opened.context.contextSize,
+        chatFormat: format.description,
+        chatFormatNote: formatNote,
+        loadMs: opened.loadMs,
+        complete(prompt, sampling, callbacks = {}) {
+            return scheduler.submit({promptTokens: tokenizePrompt(opened.sequence, prompt), sampling, ...callbacks});
+        },
+        async chat({system, messages}, sampling, {signal, onText} = {}) {
+            const answers = new Map<number, readonly Token[]>();
+            messages.forEach((message, index) => {
+                if (message.role === "assistant") answers.set(index, tokenizeAnswer(message.content));
+            });
+            const promptTokens = tokenizeChatText(format.render(system, messages), model.tokenizer, answers);
+            const result = await scheduler.submit({promptTokens, sampling, signal, onText: withoutOpeningWhitespace(onText)});
+            return {...result, text: result.text.trimStart()};
+        },
+        get stats() {
+            return scheduler.stats;
+        },
+        async close() {
+            await scheduler.close();
+            await opened.dispose();
+        }
+    };
+}

@@ -1,0 +1,119 @@
+import type {Llama, LlamaContext, LlamaContextSequence, LlamaModel} from "node-llama-cpp";
+import {EngineError, InterruptedError, ModelFileError} from "../../errors.js";
+import {validateGgufFile, type ValidatedGguf} from "../../gguf/validateGguf.js";
+import {checkLoraAdapters, loraContextOption, type LoraAdapter} from "./loraAdapters.js";
+import {backendOf, loadLlama} from "../native/loadLlama.js";
+import {ThreadPolicy} from "../native/threadPolicy.js";
+import {checkKvCacheSettings, contextKvOptions, type KvCacheSettings} from "./kvCacheSettings.js";
+import type {Backend, GpuChoice} from "../types.js";
+
+export type OpenModelOptions = {
+    path: string,
+    gpu: GpuChoice,
+    /** "auto" lets node-llama-cpp fit layers to free VRAM; a number is exact. */
+    gpuLayers?: number | "auto" | "max",
+    contextSize?: number,
+    threads?: number,
+    batchSize?: number,
+    /** KV-cache types and flash attention; checked against the file before anything loads. */
+    kvCache?: KvCacheSettings,
+    /** Sequences the context holds (serve decodes several together); contextSize is per sequence. */
+    sequences?: number,
+    /** LoRA adapters (GGUF) applied at run time, checked against the model before loading. */
+    lora?: readonly LoraAdapter[],
+    onLoadProgress?: (fraction: number) => void,
+    onLog?: (message: string) => void,
+    signal?: AbortSignal
+};
+
+export type OpenedModel = {
+    llama: Llama,
+    model: LlamaModel,
+    context: LlamaContext,
+    sequence: LlamaContextSequence,
+    file: ValidatedGguf,
+    backend: Backend,
+    threads: number,
+    contextSize: number,
+    /** The KV-cache settings the context was created with (llama.cpp's defaults filled in). */
+    kvCache: Required<KvCacheSettings>,
+    loadMs: number,
+    dispose(): Promise<void>
+};
+
+/** Default context when neither the user nor a plan says: enough for chat, small enough for any RAM. */
+const defaultContextSize = 4096;
+
+export async function openModel(options: OpenModelOptions): Promise<OpenedModel> {
+    const started = performance.now();
+    // Validate before the native side sees the file: llama.cpp aborts the process on many bad files.
+    const file = await validateGgufFile(options.path);
+    checkKvCacheSettings(options.kvCache ?? {}, file);
+    await checkLoraAdapters(options.lora, file);
+    const llama = await loadLlama({gpu: options.gpu, threads: options.threads, onLog: options.onLog, signal: options.signal});
+    if (options.signal?.aborted) {
+        await disposeQuietly(llama);
+        throw cancelled();
+    }
+    const backend = backendOf(llama);
+
+    let model: LlamaModel;
+    try {
+        model = await llama.loadModel({
+            modelPath: options.path,
+            gpuLayers: backend === "cpu" ? 0 : (options.gpuLayers ?? "auto"),
+            onLoadProgress: options.onLoadProgress,
+            loadSignal: options.signal
+        });
+    } catch (error) {
+        await disposeQuietly(llama);
+        if (options.signal?.aborted) throw cancelled(error);
+        throw new ModelFileError(`llama.cpp could not load ${options.path}.`, {
+            hint: "The file may be corrupt or use a format this llama.cpp build does not know; run with --verbose for llama.cpp's log.",
+            cause: error
+        });
+    }
+
+    const trainContext = model.trainContextSize;
+    const contextSize = options.contextSize ?? Math.min(trainContext, defaultContextSize);
+    let context: LlamaContext;
+    try {
+        context = await model.createContext({
+            contextSize,
+            sequences: options.sequences ?? 1,
+            threads: options.threads ?? llama.maxThreads,
+            batchSize: options.batchSize,
+            ...contextKvOptions(options.kvCache ?? {}),
+            lora: loraContextOption(options.lora),
+            createSignal: options.signal
+        });
+    } catch (error) {
+        await disposeQuietly(model, llama);
+        if (options.signal?.aborted) throw cancelled(error);
+        throw new EngineError(`Could not create a ${contextSize}-token context for this model.`, {
+            hint: "There is probably not enough memory; try a smaller --context-size or fewer --gpu-layers.",
+            cause: error
+        });
+    }
+
+    // A thread count the user typed is used as given; the default may be tuned per token (see native/threadPolicy.ts).
+    if (options.threads != null) ThreadPolicy.keepUserThreads(context);
+    const sequence = context.getSequence();
+    return {
+        llama, model, context, sequence, file, backend,
+        threads: context.currentThreads,
+        contextSize: context.contextSize,
+        kvCache: {typeK: options.kvCache?.typeK ?? "f16", typeV: options.kvCache?.typeV ?? "f16", flashAttention: options.kvCache?.flashAttention ?? "auto"},
+        loadMs: performance.now() - started,
+        dispose: () => disposeQuietly(context, model, llama)
+    };
+}
+
+function cancelled(cause?: unknown): InterruptedError {
+    return new InterruptedError("Model loading was cancelled.", {cause});
+}
+
+/** Frees native resources, innermost first; one that fails to close must not keep the others open. */
+async function disposeQuietly(...resources: {dispose(): Promise<void>}[]) {
+    for (const resource of resources) await resource.dispose().catch(() => {});
+}

@@ -1,0 +1,93 @@
+import {setTimeout as sleep} from "node:timers/promises";
+import {getLlama, LlamaLogLevel, type Llama} from "node-llama-cpp";
+import {EngineError, InterruptedError} from "../../errors.js";
+import type {Backend, GpuChoice} from "../types.js";
+import {defaultThreadCount} from "../../hardware/cpuCores.js";
+
+export type LoadLlamaOptions = {
+    gpu: GpuChoice,
+    /** Default ggml threads; from the usable core count when not given. */
+    threads?: number,
+    /** llama.cpp's own log lines (to stderr) only with --verbose. */
+    onLog?: (message: string) => void,
+    /** Ctrl+C: getLlama cannot be cancelled, but its outcome is then "interrupted", never a failure. */
+    signal?: AbortSignal
+};
+
+/**
+ * How long a failed getLlama waits for a Ctrl+C still on its way: the terminal's SIGINT reaches
+ * node-llama-cpp's binding-test child and this process at once, and the child's death may be seen
+ * first, as a binding that "failed to load".
+ */
+const pendingSignalGraceMs = 300;
+
+/**
+ * Loads the native binding. Never builds from source: the prebuilt @node-llama-cpp/* packages are
+ * what npm installs, and a source build would need a toolchain and minutes the user did not ask for.
+ */
+export async function loadLlama({gpu, threads, onLog, signal}: LoadLlamaOptions): Promise<Llama> {
+    const maxThreads = threads ?? defaultThreadCount();
+    const interrupted = () => new InterruptedError("Interrupted while starting llama.cpp.");
+    // A function, not a property read: TypeScript would keep the first check's narrowing.
+    const aborted = () => signal?.aborted === true;
+    if (aborted()) throw interrupted();
+    const consoleOutput: string[] = [];
+    let llama: Llama;
+    try {
+        llama = await withConsoleCaptured(consoleOutput, () => getLlama({
+            gpu: gpu === "cpu" ? false : gpu,
+            build: "never",
+            usePrebuiltBinaries: true,
+            progressLogs: false,
+            skipDownload: true,
+            maxThreads,
+            logLevel: onLog != null ? LlamaLogLevel.debug : LlamaLogLevel.error,
+            // Without --verbose errors still reach the user through the thrown error; stay quiet.
+            logger: (_level, message) => onLog?.(message.trimEnd())
+        }));
+    } catch (error) {
+        await sleep(pendingSignalGraceMs);
+        // A function, not a property read: TypeScript would keep the first check's narrowing.
+    const aborted = () => signal?.aborted === true;
+    if (aborted()) throw interrupted();
+        for (const line of consoleOutput) onLog?.(line);
+        throw new EngineError(
+            gpu === "auto" || gpu === "cpu"
+                ? "The llama.cpp native binding could not be loaded."
+                : `The ${gpu.toUpperCase()} build of llama.cpp could not be loaded on this machine.`,
+            {
+                hint: gpu === "auto" || gpu === "cpu"
+                    ? "Reinstall with `npm ci` so the prebuilt @node-llama-cpp/* binaries are present; `mixtral doctor` shows what was found."
+                    : "Try `--gpu auto` or `--gpu cpu`; `mixtral doctor` shows which backends load.",
+                cause: consoleOutput.length > 0 ? new Error(consoleOutput.join("\n"), {cause: error}) : error
+            }
+        );
+    }
+    for (const line of consoleOutput) onLog?.(line);
+    if (aborted()) {
+        await llama.dispose().catch(() => {});
+        throw interrupted();
+    }
+    return llama;
+}
+
+/**
+ * node-llama-cpp reports a binding that failed its test on the console, stack trace and all,
+ * before it throws: keep those lines for --verbose and the error's cause instead.
+ */
+async function withConsoleCaptured<T>(lines: string[], run: () => Promise<T>): Promise<T> {
+    const saved = {error: console.error, warn: console.warn, log: console.log, info: console.info};
+    const capture = (...items: unknown[]) => {
+        lines.push(items.map((item) => item instanceof Error ? item.stack ?? item.message : String(item)).join(" "));
+    };
+    Object.assign(console, {error: capture, warn: capture, log: capture, info: capture});
+    try {
+        return await run();
+    } finally {
+        Object.assign(console, saved);
+    }
+}
+
+export function backendOf(llama: Llama): Backend {
+    return llama.gpu === false ? "cpu" : llama.gpu;
+}
