@@ -9,6 +9,13 @@ const setUp = /^## Set up\n([\s\S]*?)^## /m.exec(readme)?.[1] ?? "";
 const afterSetUp = readme.slice(readme.indexOf(setUp) + setUp.length);
 
 describe("README", () => {
+    test("is a front page: at most 12 KB, the quick start (`mixtral chat`) within its first 60 lines", () => {
+        expect(Buffer.byteLength(readme)).toBeLessThanOrEqual(12 * 1024);
+        const firstScreen = readme.split("\n").slice(0, 60).join("\n");
+        expect(firstScreen).toMatch(/^## Quick start$/m);
+        expect(firstScreen).toMatch(/^```sh\n(?:.*\n)*?mixtral chat\b/m);
+    });
+
     test("the set-up puts mixtral on the PATH from the clone", () => {
         expect(setUp).toMatch(/^npm ci\b/m);
         expect(setUp).toMatch(/^npm test\b/m);
