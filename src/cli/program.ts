@@ -54,7 +54,7 @@ export function buildProgram(): Command {
     addOutputConstraintOptions(complete);
     complete
         .option("--lines", "each stdin line is a prompt: one answer a line, in order, one model load")
-        .option("--parallel <n>", "with --lines: decode up to n prompts together", integer(1, 256), 1)
+        .option("--parallel <n>", "with --lines: decode up to n prompts together (through a server: n requests at a time)", integer(1, 256), 1)
         .option("--json", "print one JSON object with the text, token counts and timings (with --lines: one a line)")
         .option("--verbose", "print llama.cpp's log and timings on stderr")
         .action(async (prompt: string | undefined, options) => {
