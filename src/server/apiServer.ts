@@ -1,12 +1,12 @@
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from "node:http";
 import type {ServingModel} from "../engine/servingModel.js";
-import {ApiError} from "./apiError.js";
-import {apiKeyChecker} from "./apiKey.js";
-import {answerCompletion, toApiError} from "./completions.js";
-import {RequestCounter, renderMetrics} from "./metrics.js";
-import {parseChatRequest, parseCompletionRequest} from "./parseRequest.js";
-import {readJsonBody} from "./readJsonBody.js";
-import {sendError, sendJson} from "./respond.js";
+import {ApiError} from "./core/apiError.js";
+import {apiKeyChecker} from "./core/apiKey.js";
+import {answerCompletion, toApiError} from "./openai/completions.js";
+import {RequestCounter, renderMetrics} from "./core/metrics.js";
+import {parseChatRequest, parseCompletionRequest} from "./openai/parseRequest.js";
+import {readJsonBody} from "./core/readJsonBody.js";
+import {sendError, sendJson} from "./core/respond.js";
 
 export type ApiServerOptions = {
     /** The id `GET /v1/models` lists; requests naming another model get 404. */

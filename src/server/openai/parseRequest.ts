@@ -1,7 +1,7 @@
-import type {SchedulerSampling} from "../engine/batchScheduler.js";
-import type {ChatMessage} from "../engine/chatTemplate.js";
-import type {Conversation} from "../engine/servingModel.js";
-import {ApiError, invalidParam} from "./apiError.js";
+import type {SchedulerSampling} from "../../engine/batchScheduler.js";
+import type {ChatMessage} from "../../engine/chatTemplate.js";
+import type {Conversation} from "../../engine/servingModel.js";
+import {ApiError, invalidParam} from "../core/apiError.js";
 import {parseResponseFormat} from "./responseFormat.js";
 
 /**

@@ -1,12 +1,12 @@
 import {randomBytes} from "node:crypto";
 import type {ServerResponse} from "node:http";
-import {QueueFullError, SchedulerClosedError, type SchedulerResult} from "../engine/batchScheduler.js";
-import type {ServingModel} from "../engine/servingModel.js";
-import type {StopReason} from "../engine/types.js";
-import {UsageError} from "../errors.js";
-import {ApiError} from "./apiError.js";
+import {QueueFullError, SchedulerClosedError, type SchedulerResult} from "../../engine/batchScheduler.js";
+import type {ServingModel} from "../../engine/servingModel.js";
+import type {StopReason} from "../../engine/types.js";
+import {UsageError} from "../../errors.js";
+import {ApiError} from "../core/apiError.js";
 import type {ParsedRequest} from "./parseRequest.js";
-import {EventStream, sendJson} from "./respond.js";
+import {EventStream, sendJson} from "../core/respond.js";
 
 /**
  * Runs one chat or text completion on the engine and answers it as OpenAI does: one JSON object,

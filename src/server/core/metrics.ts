@@ -1,4 +1,4 @@
-import type {SchedulerStats} from "../engine/batchScheduler.js";
+import type {SchedulerStats} from "../../engine/batchScheduler.js";
 
 /** Counts of answered HTTP requests, by route and status, for /metrics. */
 export class RequestCounter {
