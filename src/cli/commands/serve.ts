@@ -20,7 +20,7 @@ export type ServeOptions = ModelFlags & {
     parallel?: number,
     queueLimit: number,
     apiKey?: string,
-    /** Milliseconds between writes of a stream (see server/respond.ts); 0 writes every token. */
+    /** Milliseconds between writes of a stream (see server/core/pacedWriter.ts); 0 writes every token. */
     streamInterval: number
 };
 

@@ -1,7 +1,8 @@
 import type {SchedulerSampling} from "../../engine/batchScheduler.js";
 import type {ChatMessage} from "../../engine/chatTemplate.js";
 import type {Conversation} from "../../engine/servingModel.js";
-import {ApiError, invalidParam} from "../core/apiError.js";
+import {HttpError, invalidParam} from "../core/httpError.js";
+import type {NeutralRequest} from "../core/neutral.js";
 import {parseResponseFormat} from "./responseFormat.js";
 
 /**
@@ -10,35 +11,38 @@ import {parseResponseFormat} from "./responseFormat.js";
  */
 const defaults = {temperature: 0.8, topK: 40, topP: 0.95, minP: 0.05, repeatPenalty: 1};
 
-export type ParsedRequest = {
+/** An OpenAI request body, translated: what the serving model is asked, and what only the answer's rendering needs. */
+export type OpenAiRequest = {
     /** The `model` the client named, if any. */
     model?: string,
-    stream: boolean,
+    /** `stream_options.include_usage` of a streamed request: a last chunk with the usage. */
     includeUsage: boolean,
-    sampling: SchedulerSampling
-} & ({kind: "chat", conversation: Conversation} | {kind: "completion", prompt: string});
+    request: NeutralRequest
+};
 
 type Body = Record<string, unknown>;
 
-export function parseChatRequest(body: unknown, contextSize: number): ParsedRequest {
+export function parseChatRequest(body: unknown, contextSize: number): OpenAiRequest {
     const fields = asObject(body);
-    return {...parseCommon(fields, contextSize), kind: "chat", conversation: parseMessages(fields.messages)};
+    const {model, includeUsage, stream, sampling} = parseCommon(fields, contextSize);
+    return {model, includeUsage, request: {kind: "chat", conversation: parseMessages(fields.messages), sampling, stream}};
 }
 
-export function parseCompletionRequest(body: unknown, contextSize: number): ParsedRequest {
+export function parseCompletionRequest(body: unknown, contextSize: number): OpenAiRequest {
     const fields = asObject(body);
-    return {...parseCommon(fields, contextSize), kind: "completion", prompt: parsePrompt(fields.prompt)};
+    const {model, includeUsage, stream, sampling} = parseCommon(fields, contextSize);
+    return {model, includeUsage, request: {kind: "complete", prompt: parsePrompt(fields.prompt), sampling, stream}};
 }
 
 function asObject(body: unknown): Body {
     if (body == null || typeof body !== "object" || Array.isArray(body))
-        throw new ApiError(400, "The request body must be a JSON object.");
+        throw new HttpError(400, "The request body must be a JSON object.");
     return body as Body;
 }
 
 function parseCommon(fields: Body, contextSize: number) {
     const n = optionalNumber(fields, "n", {integer: true, min: 1});
-    if (n != null && n > 1) throw new ApiError(400, "Only n = 1 is supported: send one request per answer.", {param: "n", code: "unsupported_value"});
+    if (n != null && n > 1) throw new HttpError(400, "Only n = 1 is supported: send one request per answer.", {param: "n", code: "unsupported_value"});
     const maxTokens = optionalNumber(fields, "max_completion_tokens", {integer: true, min: 0})
         ?? optionalNumber(fields, "max_tokens", {integer: true, min: 0})
         // Without a limit the answer may fill the sequence's context, as llama-server's n_predict -1.
@@ -86,7 +90,7 @@ function parsePrompt(value: unknown): string {
     if (typeof value === "string") return value;
     if (Array.isArray(value) && value.length === 1 && typeof value[0] === "string") return value[0];
     if (Array.isArray(value) && value.length > 1 && value.every((item) => typeof item === "string"))
-        throw new ApiError(400, "Only one prompt a request is supported: send one request per prompt.", {param: "prompt", code: "unsupported_value"});
+        throw new HttpError(400, "Only one prompt a request is supported: send one request per prompt.", {param: "prompt", code: "unsupported_value"});
     throw invalidParam("prompt", "prompt must be a string.");
 }
 
@@ -97,7 +101,7 @@ function parsePrompt(value: unknown): string {
  */
 function parseMessages(value: unknown): Conversation {
     if (!Array.isArray(value)) throw invalidParam("messages", "messages must be a list of messages.");
-    if (value.length === 0) throw new ApiError(400, "messages must contain at least one message.", {param: "messages", code: "empty_array"});
+    if (value.length === 0) throw new HttpError(400, "messages must contain at least one message.", {param: "messages", code: "empty_array"});
     const system: string[] = [];
     const messages: ChatMessage[] = [];
     value.forEach((item: unknown, index) => {
@@ -116,7 +120,7 @@ function parseMessages(value: unknown): Conversation {
         else messages.push({role, content: text});
     });
     if (messages.at(-1)?.role !== "user")
-        throw new ApiError(400, "The last message (other than system messages) must be from the user.", {param: "messages", code: "invalid_value"});
+        throw new HttpError(400, "The last message (other than system messages) must be from the user.", {param: "messages", code: "invalid_value"});
     return {system: system.length > 0 ? system.join("\n\n") : undefined, messages};
 }
 
