@@ -7,7 +7,7 @@ import {sendOpenAiError} from "./openai/errorShape.js";
 import {openAiRoutes} from "./openai/routes.js";
 
 export type ApiServerOptions = {
-    /** The id `GET /v1/models` lists; requests naming another model get 404. */
+    /** The id `GET /v1/models` lists; a request naming any other model is answered by this one too. */
     modelId: string,
     /** Required as `Authorization: Bearer <key>` on every route but /health. */
     apiKey?: string,

@@ -1,6 +1,5 @@
 import {randomBytes} from "node:crypto";
 import type {StopReason} from "../../engine/types.js";
-import {HttpError} from "../core/httpError.js";
 import type {GenerationEvent} from "../core/neutral.js";
 import {readJsonBody} from "../core/readJsonBody.js";
 import type {RouteContext} from "../core/routeTable.js";
@@ -20,9 +19,9 @@ export async function answerCompletion(
     const body = await readJsonBody(request);
     const model = core.model();
     const parsed = parse(body, model.contextSize);
-    if (parsed.model != null && !core.isModelName(parsed.model))
-        throw new HttpError(404, `The model \`${parsed.model}\` does not exist; this server has \`${core.modelId}\`.`, {param: "model", code: "model_not_found"});
-    const render = completionRenderer(response, parsed, core.modelId, core.streamIntervalMs);
+    // Any model name is answered by the loaded model, and echoed in the answer, as llama-server does.
+    const modelName = parsed.model != null && parsed.model !== "" ? parsed.model : core.modelId;
+    const render = completionRenderer(response, parsed, modelName, core.streamIntervalMs);
     await model.generate(parsed.request, signal, render);
 }
 
