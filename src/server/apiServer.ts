@@ -7,8 +7,10 @@ import {sendOpenAiError} from "./openai/errorShape.js";
 import {openAiRoutes} from "./openai/routes.js";
 
 export type ApiServerOptions = {
-    /** The id `GET /v1/models` lists; a request naming any other model is answered by this one too. */
+    /** The model file's id (its name without .gguf): what `GET /v1/models` lists unless there is an alias. */
     modelId: string,
+    /** What `GET /v1/models` lists instead of the file's id (--alias). Requests naming any model are answered either way. */
+    alias?: string,
     /** Required as `Authorization: Bearer <key>` on every route but /health. */
     apiKey?: string,
     /** One line for the server's log (stderr); never given a key or a request body. */

@@ -62,6 +62,19 @@ describe("mixtral serve through the openai client", () => {
         }
     });
 
+    test("models.retrieve answers its model by id or file name, and model_not_found for any other id", async () => {
+        expect(await client.models.retrieve("tiny-q8_0")).toMatchObject({id: "tiny-q8_0", object: "model", owned_by: "mixtral"});
+        const [listed] = (await client.models.list()).data;
+        expect(await client.models.retrieve("tiny-q8_0.gguf")).toEqual(listed);
+        const missing = await client.models.retrieve("org/gpt-4o").catch((error: unknown) => error);
+        expect(missing).toBeInstanceOf(OpenAI.NotFoundError);
+        expect(missing).toMatchObject({status: 404, code: "model_not_found", param: "model"});
+        // Only GET: the path is known, the method is not.
+        const deleted = await fetch(`${server.baseUrl}/models/tiny-q8_0`, {method: "DELETE"});
+        expect(deleted.status).toBe(405);
+        expect(deleted.headers.get("allow")).toBe("GET");
+    });
+
     test("a raw completion equals `mixtral complete --temperature 0`, with the same token counts", async () => {
         const prompt = "The cat sat on the";
         const cli = await runCli(["complete", "--model", tinyModel(), "--temperature", "0", "-n", "16", "--json", prompt]);

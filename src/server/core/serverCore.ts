@@ -8,6 +8,8 @@ import type {GenerationEvent, LoadedModel, NeutralRequest} from "./neutral.js";
 export type ServerCoreOptions = {
     /** The id of the model file (its name without .gguf). */
     modelId: string,
+    /** The name to list instead of `modelId` (--alias). */
+    alias?: string,
     /** One line for the server's log (stderr); never given a key or a request body. */
     log(line: string): void,
     /** Streamed text is written at most this often (ms); 0: every token. */
@@ -16,9 +18,9 @@ export type ServerCoreOptions = {
 
 /** What every dialect's handlers get: the model, its names, and the server's state. */
 export type ServerCore = {
-    /** The name `GET /v1/models` lists and answers carry: the file's id. */
+    /** The name `GET /v1/models` lists and answers carry when a request names no model: --alias, else the file's id. */
     readonly modelId: string,
-    /** Whether `name` is this server's model: its id in any case, with or without .gguf. */
+    /** Whether `name` is this server's model: the listed name or the file's id, in any case, with or without .gguf. */
     isModelName(name: string): boolean,
     /** When the server started (Unix seconds): the model object's `created`. */
     readonly created: number,
@@ -44,7 +46,8 @@ export type ServerCoreControl = ServerCore & {
 export function createServerCore(options: ServerCoreOptions): ServerCoreControl {
     let engine: ServingModel | undefined;
     let accepting = true;
-    const modelId = options.modelId;
+    const modelId = options.alias ?? options.modelId;
+    const names = [modelId, options.modelId];
     const logFailure = (error: unknown) => options.log(`request failed: ${error instanceof Error ? error.message : String(error)}`);
 
     const loadedModel = (serving: ServingModel): LoadedModel => ({
@@ -54,7 +57,7 @@ export function createServerCore(options: ServerCoreOptions): ServerCoreControl 
 
     return {
         modelId,
-        isModelName: (name) => matchesModel(name, modelId),
+        isModelName: (name) => names.some((known) => matchesModel(name, known)),
         created: Math.floor(Date.now() / 1000),
         streamIntervalMs: options.streamIntervalMs ?? 0,
         model() {
