@@ -1,4 +1,5 @@
 import {randomBytes} from "node:crypto";
+import type {ServerResponse} from "node:http";
 import type {StopReason} from "../../engine/types.js";
 import type {GenerationEvent} from "../core/neutral.js";
 import {readJsonBody} from "../core/readJsonBody.js";
@@ -26,7 +27,7 @@ export async function answerCompletion(
 }
 
 /** Renders a completion's events: chunks as they come when streamed, else the whole answer at `done`. */
-function completionRenderer(response: RouteContext["response"], parsed: OpenAiRequest, modelName: string, streamIntervalMs: number) {
+function completionRenderer(response: ServerResponse, parsed: OpenAiRequest, modelName: string, streamIntervalMs: number) {
     const chat = parsed.request.kind === "chat";
     const id = `${chat ? "chatcmpl" : "cmpl"}-${randomBytes(12).toString("hex")}`;
     const created = Math.floor(Date.now() / 1000);
