@@ -33,3 +33,9 @@ export function gpuLayers(value: string): number | "auto" | "max" {
     if (value === "auto" || value === "max") return value;
     return integer(0, 10_000)(value);
 }
+
+/** A name that must say something (--alias). */
+export function nonEmpty(value: string): string {
+    if (value.trim() === "") throw new InvalidArgumentError("expected a non-empty name.");
+    return value;
+}

@@ -5,7 +5,7 @@ import {penaltyWindow, samplingDefaults} from "../generator/sampling.js";
 import {cacheTypes, flashAttentionModes} from "../hardware/kvCacheTypes.js";
 import {defaultPlanContextSize} from "../hardware/memoryBudget.js";
 import {addLoraOptions} from "./loraOptions.js";
-import {contextSize, decimal, gpuChoices, gpuLayers, integer, repeatable} from "./parseOptions.js";
+import {contextSize, decimal, gpuChoices, gpuLayers, integer, nonEmpty, repeatable} from "./parseOptions.js";
 import {disableColor} from "./ui/terminal.js";
 
 const packageJson = createRequire(import.meta.url)("../../../package.json") as {version: string};
@@ -71,6 +71,7 @@ export function buildProgram(): Command {
         .option("--parallel <n>", "requests decoded together, each with --context-size / n tokens (default 4)", integer(1, 256))
         .option("--queue-limit <n>", "requests that may wait for a free sequence before 503", integer(0, 100_000), 64)
         .option("--api-key <key>", "require `Authorization: Bearer <key>` (default: $MIXTRAL_API_KEY)")
+        .option("--alias <name>", "the model's id in /v1/models (default: the file name without .gguf); requests may name any model", nonEmpty)
         .option("--stream-interval <ms>", "write streamed text at most every <ms>, several tokens a write when faster; 0: every token", integer(0, 10_000), 30)
         .option("--verbose", "print llama.cpp's log on stderr")
         .action(async (options) => {

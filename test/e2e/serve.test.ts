@@ -41,6 +41,40 @@ describe("mixtral serve through the openai client", () => {
         expect(answer.usage!.total_tokens).toBe(answer.usage!.prompt_tokens + 10);
     });
 
+    test("any model name is answered by the loaded model and echoed in the answer, as llama-server does; none names ours", async () => {
+        const messages = [{role: "user" as const, content: "Hello there"}];
+        const ours = await client.chat.completions.create({model: "tiny-q8_0", messages, max_tokens: 6, ...greedy});
+        const other = await client.chat.completions.create({model: "gpt-4o", messages, max_tokens: 6, ...greedy});
+        expect(other.model).toBe("gpt-4o");
+        expect(other.choices[0]!.message.content).toBe(ours.choices[0]!.message.content);
+        const completion = await client.completions.create({model: "org/Some-Model:Q4", prompt: "Hello", max_tokens: 3, ...greedy});
+        expect(completion.model).toBe("org/Some-Model:Q4");
+        const chunks: string[] = [];
+        for await (const chunk of await client.chat.completions.create({model: "llama3", messages, max_tokens: 3, stream: true, stream_options: {include_usage: true}}))
+            chunks.push(chunk.model);
+        expect(new Set(chunks)).toEqual(new Set(["llama3"]));
+
+        // Without a model (or an empty one) the answer names the one /v1/models lists.
+        for (const body of [{messages, max_tokens: 2}, {messages, max_tokens: 2, model: ""}]) {
+            const response = await fetch(`${server.baseUrl}/chat/completions`, {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+            expect(response.status).toBe(200);
+            expect((await response.json() as {model: string}).model).toBe("tiny-q8_0");
+        }
+    });
+
+    test("models.retrieve answers its model by id or file name, and model_not_found for any other id", async () => {
+        expect(await client.models.retrieve("tiny-q8_0")).toMatchObject({id: "tiny-q8_0", object: "model", owned_by: "mixtral"});
+        const [listed] = (await client.models.list()).data;
+        expect(await client.models.retrieve("tiny-q8_0.gguf")).toEqual(listed);
+        const missing = await client.models.retrieve("org/gpt-4o").catch((error: unknown) => error);
+        expect(missing).toBeInstanceOf(OpenAI.NotFoundError);
+        expect(missing).toMatchObject({status: 404, code: "model_not_found", param: "model"});
+        // Only GET: the path is known, the method is not.
+        const deleted = await fetch(`${server.baseUrl}/models/tiny-q8_0`, {method: "DELETE"});
+        expect(deleted.status).toBe(405);
+        expect(deleted.headers.get("allow")).toBe("GET");
+    });
+
     test("a raw completion equals `mixtral complete --temperature 0`, with the same token counts", async () => {
         const prompt = "The cat sat on the";
         const cli = await runCli(["complete", "--model", tinyModel(), "--temperature", "0", "-n", "16", "--json", prompt]);

@@ -36,7 +36,7 @@ function freePort(): Promise<number> {
 }
 
 describe("mixtral serve refuses bad requests in OpenAI's error shape and stays up", () => {
-    test("malformed JSON, wrong types, n > 1, empty messages, unknown route and model, oversized body", async () => {
+    test("malformed JSON, wrong types, n > 1, empty messages, unknown route, oversized body", async () => {
         const server = await startServe(["--parallel", "1"]);
         const chat = `${server.baseUrl}/chat/completions`;
         const messages = [{role: "user", content: "hi"}];
@@ -53,7 +53,7 @@ describe("mixtral serve refuses bad requests in OpenAI's error shape and stays u
             ["stop as a number", JSON.stringify({messages, stop: 42}), 400, "stop"],
             ["stream not a boolean", JSON.stringify({messages, stream: "yes"}), 400, "stream"],
             ["n > 1", JSON.stringify({messages, n: 2}), 400, "n"],
-            ["an unknown model", JSON.stringify({messages, model: "gpt-4o"}), 404, "model"]
+            ["model not a string", JSON.stringify({messages, model: 4}), 400, "model"]
         ];
         for (const [label, body, status, param] of cases) {
             const response = await post(chat, body);
@@ -82,7 +82,6 @@ describe("mixtral serve refuses bad requests in OpenAI's error shape and stays u
         // Through the openai client: its typed errors carry the status.
         const client = new OpenAI({baseURL: server.baseUrl, apiKey: "unused", maxRetries: 0});
         await expect(client.chat.completions.create({model: "tiny-q8_0", messages: []})).rejects.toBeInstanceOf(OpenAI.BadRequestError);
-        await expect(client.chat.completions.create({model: "nope", messages: [{role: "user", content: "x"}]})).rejects.toBeInstanceOf(OpenAI.NotFoundError);
 
         // Still up, still answering.
         const answer = await client.chat.completions.create({model: "tiny-q8_0", messages: [{role: "user", content: "hi"}], max_tokens: 3});

@@ -1,7 +1,7 @@
 import {createServer, type Server, type ServerResponse} from "node:http";
 import type {AddressInfo} from "node:net";
 import {afterEach, describe, expect, test} from "vitest";
-import {EventStream} from "../../src/server/respond.js";
+import {EventStream} from "../../src/server/openai/eventStream.js";
 
 // A real HTTP response; the writes the stream makes are counted on it (one write = one wake-up of the client).
 let server: Server | undefined;

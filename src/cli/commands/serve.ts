@@ -20,7 +20,9 @@ export type ServeOptions = ModelFlags & {
     parallel?: number,
     queueLimit: number,
     apiKey?: string,
-    /** Milliseconds between writes of a stream (see server/respond.ts); 0 writes every token. */
+    /** What /v1/models lists instead of the file's name (llama-server's --alias). */
+    alias?: string,
+    /** Milliseconds between writes of a stream (see server/core/pacedWriter.ts); 0 writes every token. */
     streamInterval: number
 };
 
@@ -61,7 +63,7 @@ export async function runServe(options: ServeOptions) {
             });
 
         const modelId = path.basename(resolved.path).replace(/\.gguf$/i, "");
-        const api = createApiServer({modelId, apiKey, log: logLine, streamIntervalMs: options.streamInterval});
+        const api = createApiServer({modelId, alias: options.alias, apiKey, log: logLine, streamIntervalMs: options.streamInterval});
         // Listen before loading: /health answers 503 until the model is ready.
         const address = await listen(api.server, options.host, options.port);
         const baseUrl = `http://${urlHost(options.host, address)}:${address.port}/v1`;
@@ -70,14 +72,14 @@ export async function runServe(options: ServeOptions) {
             engine = await loadServingModel(resolved, options, parallel, perSequence, interrupt.signal);
             api.setEngine(engine);
             await announceServer({
-                pid: process.pid, baseUrl, modelPath: await realpath(resolved.path), modelId,
+                pid: process.pid, baseUrl, modelPath: await realpath(resolved.path), modelId: options.alias ?? modelId,
                 apiKeyRequired: apiKey != null, startedAt: new Date().toISOString(),
                 adapters: await Promise.all(adaptersOf(resolved, options).map((adapter) => realpath(adapter.path)))
             }).catch((error: unknown) => logLine(`note: other mixtral commands will not find this server (${(error as Error).message})`));
             if (!isLoopback(options.host) && apiKey == null)
                 logLine(terminalPolicy().stderrColors.yellow(`warning: listening on ${options.host} without an API key: anyone who can reach this port can use the model. Pass --api-key or set MIXTRAL_API_KEY.`));
             if (engine.chatFormatNote != null) logLine(`note: ${engine.chatFormatNote}.`);
-            logLine(`Serving ${modelId} at ${baseUrl} (${parallel} sequences × ${engine.contextSize} tokens, ${engine.backend}, ${engine.threads} threads${apiKey != null ? ", API key required" : ""}). Ctrl+C stops.`);
+            logLine(`Serving ${modelId}${options.alias != null ? ` as ${options.alias}` : ""} at ${baseUrl} (${parallel} sequences × ${engine.contextSize} tokens, ${engine.backend}, ${engine.threads} threads${apiKey != null ? ", API key required" : ""}). Ctrl+C stops.`);
             await new Promise<void>((resolve) => interrupt.signal.addEventListener("abort", () => resolve(), {once: true}));
             logLine("Stopping: no new requests; ending running answers.");
         } finally {

@@ -1,44 +1,44 @@
-import type {SamplingOptions} from "../generator/sampling.js";
-import type {ChatMessage} from "../generator/chatMessages.js";
-import type {ChatTranscript} from "../generator/chatMessages.js";
-import {ApiError, invalidParam} from "./apiError.js";
+// A field a request leaves out samples as `mixtral complete` and `chat` do: one source of defaults.
+import {samplingDefaults, type SamplingOptions} from "../../generator/sampling.js";
+import type {ChatMessage} from "../../engine/chat/chatTemplate.js";
+import type {ChatTranscript} from "../../generator/chatMessages.js";
+import {HttpError, invalidParam} from "../core/httpError.js";
+import type {NeutralRequest} from "../core/neutral.js";
 import {parseResponseFormat} from "./responseFormat.js";
 
-/**
- * Sampling when a request leaves a parameter out: the defaults of `mixtral complete` and `chat`
- * (llama.cpp's, as in src/cli/program.ts), so an API call samples as the CLI does.
- */
-const defaults = {temperature: 0.8, topK: 40, topP: 0.95, minP: 0.05, repeatPenalty: 1};
 
-export type ParsedRequest = {
+/** An OpenAI request body, translated: what the serving model is asked, and what only the answer's rendering needs. */
+export type OpenAiRequest = {
     /** The `model` the client named, if any. */
     model?: string,
-    stream: boolean,
+    /** `stream_options.include_usage` of a streamed request: a last chunk with the usage. */
     includeUsage: boolean,
-    sampling: SamplingOptions
-} & ({kind: "chat", conversation: ChatTranscript} | {kind: "completion", prompt: string});
+    request: NeutralRequest
+};
 
 type Body = Record<string, unknown>;
 
-export function parseChatRequest(body: unknown, contextSize: number): ParsedRequest {
+export function parseChatRequest(body: unknown, contextSize: number): OpenAiRequest {
     const fields = asObject(body);
-    return {...parseCommon(fields, contextSize), kind: "chat", conversation: parseMessages(fields.messages)};
+    const {model, includeUsage, stream, sampling} = parseCommon(fields, contextSize);
+    return {model, includeUsage, request: {kind: "chat", conversation: parseMessages(fields.messages), sampling, stream}};
 }
 
-export function parseCompletionRequest(body: unknown, contextSize: number): ParsedRequest {
+export function parseCompletionRequest(body: unknown, contextSize: number): OpenAiRequest {
     const fields = asObject(body);
-    return {...parseCommon(fields, contextSize), kind: "completion", prompt: parsePrompt(fields.prompt)};
+    const {model, includeUsage, stream, sampling} = parseCommon(fields, contextSize);
+    return {model, includeUsage, request: {kind: "complete", prompt: parsePrompt(fields.prompt), sampling, stream}};
 }
 
 function asObject(body: unknown): Body {
     if (body == null || typeof body !== "object" || Array.isArray(body))
-        throw new ApiError(400, "The request body must be a JSON object.");
+        throw new HttpError(400, "The request body must be a JSON object.");
     return body as Body;
 }
 
 function parseCommon(fields: Body, contextSize: number) {
     const n = optionalNumber(fields, "n", {integer: true, min: 1});
-    if (n != null && n > 1) throw new ApiError(400, "Only n = 1 is supported: send one request per answer.", {param: "n", code: "unsupported_value"});
+    if (n != null && n > 1) throw new HttpError(400, "Only n = 1 is supported: send one request per answer.", {param: "n", code: "unsupported_value"});
     const maxTokens = optionalNumber(fields, "max_completion_tokens", {integer: true, min: 0})
         ?? optionalNumber(fields, "max_tokens", {integer: true, min: 0})
         // Without a limit the answer may fill the sequence's context, as llama-server's n_predict -1.
@@ -52,14 +52,14 @@ function parseCommon(fields: Body, contextSize: number) {
     if (model != null && typeof model !== "string") throw invalidParam("model", "model must be a string.");
     const sampling: SamplingOptions = {
         maxTokens,
-        temperature: optionalNumber(fields, "temperature", {min: 0, max: 100}) ?? defaults.temperature,
-        topP: optionalNumber(fields, "top_p", {min: 0, max: 1}) ?? defaults.topP,
+        temperature: optionalNumber(fields, "temperature", {min: 0, max: 100}) ?? samplingDefaults.temperature,
+        topP: optionalNumber(fields, "top_p", {min: 0, max: 1}) ?? samplingDefaults.topP,
         // top_k, min_p and repeat_penalty are llama-server's extensions, taken as it takes them.
-        topK: optionalNumber(fields, "top_k", {integer: true, min: 0}) ?? defaults.topK,
-        minP: optionalNumber(fields, "min_p", {min: 0, max: 1}) ?? defaults.minP,
-        repeatPenalty: optionalNumber(fields, "repeat_penalty", {min: 0, max: 100}) ?? defaults.repeatPenalty,
-        presencePenalty: optionalNumber(fields, "presence_penalty", {min: -2, max: 2}) ?? 0,
-        frequencyPenalty: optionalNumber(fields, "frequency_penalty", {min: -2, max: 2}) ?? 0,
+        topK: optionalNumber(fields, "top_k", {integer: true, min: 0}) ?? samplingDefaults.topK,
+        minP: optionalNumber(fields, "min_p", {min: 0, max: 1}) ?? samplingDefaults.minP,
+        repeatPenalty: optionalNumber(fields, "repeat_penalty", {min: 0, max: 100}) ?? samplingDefaults.repeatPenalty,
+        presencePenalty: optionalNumber(fields, "presence_penalty", {min: -2, max: 2}) ?? samplingDefaults.presencePenalty,
+        frequencyPenalty: optionalNumber(fields, "frequency_penalty", {min: -2, max: 2}) ?? samplingDefaults.frequencyPenalty,
         seed: parseSeed(fields.seed),
         stop: parseStop(fields.stop)
     };
@@ -86,7 +86,7 @@ function parsePrompt(value: unknown): string {
     if (typeof value === "string") return value;
     if (Array.isArray(value) && value.length === 1 && typeof value[0] === "string") return value[0];
     if (Array.isArray(value) && value.length > 1 && value.every((item) => typeof item === "string"))
-        throw new ApiError(400, "Only one prompt a request is supported: send one request per prompt.", {param: "prompt", code: "unsupported_value"});
+        throw new HttpError(400, "Only one prompt a request is supported: send one request per prompt.", {param: "prompt", code: "unsupported_value"});
     throw invalidParam("prompt", "prompt must be a string.");
 }
 
@@ -97,7 +97,7 @@ function parsePrompt(value: unknown): string {
  */
 function parseMessages(value: unknown): ChatTranscript {
     if (!Array.isArray(value)) throw invalidParam("messages", "messages must be a list of messages.");
-    if (value.length === 0) throw new ApiError(400, "messages must contain at least one message.", {param: "messages", code: "empty_array"});
+    if (value.length === 0) throw new HttpError(400, "messages must contain at least one message.", {param: "messages", code: "empty_array"});
     const system: string[] = [];
     const messages: ChatMessage[] = [];
     value.forEach((item: unknown, index) => {
@@ -116,7 +116,7 @@ function parseMessages(value: unknown): ChatTranscript {
         else messages.push({role, content: text});
     });
     if (messages.at(-1)?.role !== "user")
-        throw new ApiError(400, "The last message (other than system messages) must be from the user.", {param: "messages", code: "invalid_value"});
+        throw new HttpError(400, "The last message (other than system messages) must be from the user.", {param: "messages", code: "invalid_value"});
     return {system: system.length > 0 ? system.join("\n\n") : undefined, messages};
 }
 

@@ -1,7 +1,7 @@
-import type {GrammarSpec} from "../generator/sampling.js";
-import {UsageError} from "../errors.js";
-import {anyJsonObjectGrammar, jsonSchemaGrammar} from "../grammar/jsonSchemaToGbnf.js";
-import {invalidParam} from "./apiError.js";
+import type {GrammarSpec} from "../../generator/sampling.js";
+import {UsageError} from "../../errors.js";
+import {anyJsonObjectGrammar, jsonSchemaGrammar} from "../../grammar/jsonSchemaToGbnf.js";
+import {invalidParam} from "../core/httpError.js";
 
 /**
  * OpenAI's `response_format` as the grammar the sampler enforces: `{"type": "text"}` (none),

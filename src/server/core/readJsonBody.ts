@@ -1,5 +1,5 @@
 import type {IncomingMessage} from "node:http";
-import {ApiError} from "./apiError.js";
+import {HttpError} from "./httpError.js";
 
 /** Requests larger than this are refused with 413 before they are parsed. */
 export const maxBodyBytes = 4 * 1024 * 1024;
@@ -14,7 +14,7 @@ export function readJsonBody(request: IncomingMessage, limit = maxBodyBytes): Pr
         const tooLarge = () => {
             request.removeAllListeners("data");
             request.resume();
-            reject(new ApiError(413, `The request body is larger than ${limit / 1024 / 1024} MB.`, {code: "request_too_large"}));
+            reject(new HttpError(413, `The request body is larger than ${limit / 1024 / 1024} MB.`, {code: "request_too_large"}));
         };
         const declared = Number(request.headers["content-length"]);
         if (Number.isFinite(declared) && declared > limit) return tooLarge();
@@ -30,7 +30,7 @@ export function readJsonBody(request: IncomingMessage, limit = maxBodyBytes): Pr
             try {
                 resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")));
             } catch {
-                reject(new ApiError(400, "We could not parse the JSON body of your request.", {code: "invalid_json"}));
+                reject(new HttpError(400, "We could not parse the JSON body of your request.", {code: "invalid_json"}));
             }
         });
     });

@@ -1,0 +1,26 @@
+import {loadingError} from "./httpError.js";
+import {renderMetrics} from "./metrics.js";
+import type {Route} from "./routeTable.js";
+import {sendJson} from "./sendJson.js";
+import type {ServerCore} from "./serverCore.js";
+
+/** Routes of the server itself, whatever the dialects: /health (no key needed) and Prometheus' /metrics. */
+export function coreRoutes(core: ServerCore): Route[] {
+    return [
+        {
+            method: "GET", path: "/health", public: true,
+            handler({response}) {
+                if (!core.loaded) throw loadingError();
+                sendJson(response, 200, {status: "ok"});
+            }
+        },
+        {
+            method: "GET", path: "/metrics",
+            handler({response}) {
+                const text = renderMetrics(core.requests, core.stats, process.memoryUsage());
+                response.writeHead(200, {"Content-Type": "text/plain; version=0.0.4; charset=utf-8"});
+                response.end(text);
+            }
+        }
+    ];
+}
