@@ -2,7 +2,7 @@ import type {Llama, LlamaContextSequence, LlamaModel, Token} from "node-llama-cp
 import type {
     BenchEngine, BenchInstance, BenchLoadedModel, BenchSystemInfo, E2eSample, InstanceTimings, RunInstanceOptions
 } from "../bench/types.js";
-import {architectureMetadata} from "../bench/decodeBytesOfFile.js";
+import {architectureMetadata} from "../gguf/architectureMetadata.js";
 import {EngineError, InterruptedError, ModelFileError} from "../errors.js";
 import type {ValidatedGguf} from "../gguf/validateGguf.js";
 import {createBenchDecoder, type BenchDecoder} from "./benchDecoder.js";

@@ -1,4 +1,4 @@
-import {quantOf} from "../bench/buildRow.js";
+import {quantOf} from "../gguf/quantOf.js";
 import {chatFormatWithinBudget} from "./chatFormatWithinBudget.js";
 import {ChatSession} from "./chatSession.js";
 import type {ChatFormat} from "./chatTemplate.js";
