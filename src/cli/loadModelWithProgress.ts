@@ -6,7 +6,8 @@ import {loraAdaptersOf} from "./loraOptions.js";
 import {InterruptedError} from "../errors.js";
 import {startProgress} from "./ui/progress.js";
 import {logLine} from "./ui/terminal.js";
-import {resolveModelFlags, type ResolvedModel} from "./resolveModelPath.js";
+import type {ResolvedModel} from "../models/resolveModel.js";
+import {resolveModelFlags} from "./resolveModelPath.js";
 import {warnAboutThreads} from "./warnAboutThreads.js";
 
 export type ModelFlags = {

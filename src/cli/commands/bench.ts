@@ -211,11 +211,7 @@ export async function runBenchCommand(options: BenchOptions) {
         const outcome = await runBench({
             engine,
             instances,
-            resolveModel: async (name) => (await resolveModel(name, {
-                interactive: process.stdin.isTTY === true && process.stderr.isTTY === true,
-                verbose: options.verbose,
-                signal: interrupt.signal
-            })).path,
+            resolveModel: async (name) => (await resolveModel(name, {signal: interrupt.signal})).path,
             repetitions: options.repetitions,
             warmup: options.warmup,
             e2e: options.mode === "e2e",

@@ -10,7 +10,7 @@ import {simulateHardware} from "../../hardware/simulateHardware.js";
 import type {HardwareProbe} from "../../hardware/types.js";
 import {findCatalogEntry} from "../../models/resolveName.js";
 import {loadCatalog} from "../../models/catalog.js";
-import {assertKnownQuant} from "../knownQuant.js";
+import {assertKnownQuant} from "../../models/knownQuant.js";
 import {diskMarginBytes} from "../../models/diskSpace.js";
 import {formatBytes} from "../../models/formatBytes.js";
 import {catalogFilePath, fileSize, storeDir} from "../../models/store.js";

@@ -10,7 +10,8 @@ import {createApiServer} from "../../server/apiServer.js";
 import {claimSignal, interruptController} from "../interrupt.js";
 import {kvCacheFrom, type ModelFlags} from "../loadModelWithProgress.js";
 import {loraAdaptersOf} from "../loraOptions.js";
-import {resolveModel, type ResolvedModel} from "../resolveModelPath.js";
+import {resolveModel} from "../resolveModelPath.js";
+import type {ResolvedModel} from "../../models/resolveModel.js";
 import {startProgress} from "../ui/progress.js";
 import {logLine, terminalPolicy} from "../ui/terminal.js";
 

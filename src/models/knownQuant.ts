@@ -1,5 +1,5 @@
 import {UsageError} from "../errors.js";
-import type {CatalogEntry} from "../models/catalog.js";
+import type {CatalogEntry} from "./catalog.js";
 
 /** --quant must name a quant of the catalog: a typo (Q9, Q4_K) is a usage error, not "nothing fits". */
 export function assertKnownQuant(quant: string | undefined, entries: readonly CatalogEntry[]) {

@@ -2,23 +2,14 @@ import {probeBackends, skipBackendsProbe} from "../engine/probeBackends.js";
 import type {GpuChoice} from "../engine/types.js";
 import type {KvCacheSettings} from "../engine/kvCacheSettings.js";
 import {MixtralError} from "../errors.js";
-import type {CacheType, FlashAttentionMode} from "../hardware/kvCacheTypes.js";
-import {planPlacement, type Plan} from "../hardware/planPlacement.js";
-import {probeHardware} from "../hardware/probeHardware.js";
+import {planPlacement, type Plan, type PlanRequest} from "./planPlacement.js";
+import {probeHardware} from "./probeHardware.js";
 import {loadCatalog} from "../models/catalog.js";
 import {storeDir} from "../models/store.js";
-import {assertKnownQuant} from "./knownQuant.js";
+import {assertKnownQuant} from "../models/knownQuant.js";
 
-/** The flags of chat/complete that steer the plan; each one the user gives also wins at load time. */
-export type PlanFlags = {
-    gpu?: GpuChoice,
-    quant?: string,
-    gpuLayers?: number | "auto" | "max",
-    contextSize?: number,
-    cacheTypeK?: CacheType,
-    cacheTypeV?: CacheType,
-    flashAttention?: FlashAttentionMode
-};
+/** The flags of chat/complete that steer the plan (the planner's overrides, and --gpu); each one the user gives also wins at load time. */
+export type PlanFlags = Pick<PlanRequest, "quant" | "gpuLayers" | "contextSize" | "cacheTypeK" | "cacheTypeV" | "flashAttention"> & {gpu?: GpuChoice};
 
 export type DefaultModel = {
     /** A catalog name, resolved exactly as `--model <name>` would be. */
