@@ -1,5 +1,5 @@
 import {describe, expect, test} from "vitest";
-import {parseCacheTypeList, parseFlashAttentionList} from "../../src/cli/commands/bench.js";
+import {parseCacheTypeList, parseFlashAttentionList} from "../../src/cli/flags/benchFlags.js";
 import {stateFileFor} from "../../src/cli/chat/chatStateFile.js";
 import {expandLlamaCppFlagAliases} from "../../src/cli/llamaCppFlagAliases.js";
 import {checkKvCacheSettings, contextKvOptions} from "../../src/engine/kvCacheSettings.js";
