@@ -33,7 +33,8 @@ function noteIgnoredFlags(flags: GeneratorFlags, where: string) {
     if (ignored.length > 0) logLine(`note: ${ignored.join(", ")} ${ignored.length === 1 ? "has" : "have"} no effect here: ${where} runs the model with its own settings.`);
 }
 
-function apiKey(): string | undefined {
+/** MIXTRAL_API_KEY, the key sent to servers (an empty value is none). */
+export function apiKey(): string | undefined {
     const key = process.env.MIXTRAL_API_KEY;
     return key == null || key === "" ? undefined : key;
 }

@@ -5,7 +5,7 @@ import {describeEndpoint, parseEndpoint} from "../../remote/endpointUrl.js";
 import {listModelIds} from "../../remote/openAiClient.js";
 import {integerListError, outputFormatFrom, type BenchOptions} from "../flags/benchFlags.js";
 import {interruptController} from "../interrupt.js";
-import {chooseModelId} from "../openGenerator.js";
+import {apiKey, chooseModelId} from "../openGenerator.js";
 import {startSpinner, type Spinner} from "../ui/spinner.js";
 import {drainStdout, writeOut} from "../ui/stdout.js";
 import {logLine, terminalPolicy} from "../ui/terminal.js";
@@ -48,7 +48,7 @@ export async function runServingBenchCommand(options: ServingBenchFlags) {
         lastLogged = level;
     };
     try {
-        const endpoint = {baseUrl, apiKey: process.env.MIXTRAL_API_KEY === "" ? undefined : process.env.MIXTRAL_API_KEY};
+        const endpoint = {baseUrl, apiKey: apiKey()};
         const model = chooseModelId(await listModelIds(endpoint, interrupt.signal), models[0]);
         if (model == null)
             throw new EndpointError(`${describeEndpoint(baseUrl)} lists no models (GET /models).`, {hint: "Pass the model name the server expects with --model."});
