@@ -2,11 +2,9 @@ import {probeBackends, skipBackendsProbe} from "../engine/probeBackends.js";
 import type {GpuChoice} from "../engine/types.js";
 import type {KvCacheSettings} from "../engine/kvCacheSettings.js";
 import {MixtralError} from "../errors.js";
-import {planPlacement, type Plan, type PlanRequest} from "./planPlacement.js";
+import {planPlacement, type Plan, type PlanEntry, type PlanRequest} from "./planPlacement.js";
 import {probeHardware} from "./probeHardware.js";
-import {loadCatalog} from "../models/catalog.js";
-import {storeDir} from "../models/store.js";
-import {assertKnownQuant} from "../models/knownQuant.js";
+import {assertKnownQuant} from "./knownQuant.js";
 
 /** The flags of chat/complete that steer the plan (the planner's overrides, and --gpu); each one the user gives also wins at load time. */
 export type PlanFlags = Pick<PlanRequest, "quant" | "gpuLayers" | "contextSize" | "cacheTypeK" | "cacheTypeV" | "flashAttention"> & {gpu?: GpuChoice};
@@ -21,15 +19,25 @@ export type DefaultModel = {
     plan: Plan
 };
 
+/** What the plan chooses from, and where the files go (its disk is probed for room). */
+export type DefaultModelSource = {
+    /** The catalog's files (models.json). */
+    catalog: readonly PlanEntry[],
+    /** The store's folder. */
+    modelsDir: string,
+    /** "instruct" unless said otherwise (a fine-tune plans its base variant). */
+    variant?: string
+};
+
 /**
  * No --model: probe this machine and let the planner pick the catalog file, GPU layers and context
  * that fit it. When nothing fits, say what is missing instead of loading something doomed.
  */
-export async function planDefaultModel(flags: PlanFlags = {}, {variant = "instruct"}: {variant?: string} = {}): Promise<DefaultModel> {
-    assertKnownQuant(flags.quant, loadCatalog().models);
+export async function planDefaultModel(flags: PlanFlags = {}, {catalog, modelsDir, variant = "instruct"}: DefaultModelSource): Promise<DefaultModel> {
+    assertKnownQuant(flags.quant, catalog);
     const gpu = flags.gpu ?? "auto";
     const hardware = await probeHardware({
-        modelsDir: storeDir(),
+        modelsDir,
         // --gpu cpu needs no GPU probe; --gpu cuda probes only CUDA.
         probeBackends: gpu === "cpu" ? skipBackendsProbe : () => probeBackends({only: gpu === "auto" ? undefined : gpu})
     });
@@ -39,7 +47,7 @@ export async function planDefaultModel(flags: PlanFlags = {}, {variant = "instru
         });
     const plan = planPlacement({
         hardware,
-        catalog: loadCatalog().models,
+        catalog,
         variant,
         quant: flags.quant,
         gpuLayers: flags.gpuLayers,

@@ -1,5 +1,5 @@
-import {freeBytes} from "../models/diskSpace.js";
 import type {BackendsProbe} from "../engine/probeBackends.js";
+import {freeBytes} from "./freeDiskBytes.js";
 import {nvidiaDriverPresent, probeCpu, probeRam} from "./probeSystem.js";
 import type {HardwareProbe} from "./types.js";
 

@@ -6,15 +6,15 @@ import {consentToDownload, pullFile, type AcquireHooks, type PullHooks} from "./
 import {loadCatalog} from "./catalog.js";
 import type {PullResult} from "./download.js";
 import {adapterPullTargets, fineTuneAdapterPath, fineTuneBaseName, type FineTuneSpec} from "./fineTunes.js";
-import {formatBytes} from "./formatBytes.js";
+import {formatBytes} from "../formatBytes.js";
 import {probeRemote} from "./probeRemote.js";
 import {parseModelSpec} from "./resolveName.js";
-import {fileSize} from "./store.js";
+import {fileSize, storeDir} from "./store.js";
 
 /** The base model's catalog name: the quant given, else the plan's. */
 export async function chooseFineTuneBase(spec: FineTuneSpec, planFlags: PlanFlags | undefined) {
     if (spec.quant != null) return {baseName: fineTuneBaseName(spec, spec.quant)};
-    const plan = await planDefaultModel(planFlags, {variant: spec.fineTune.base});
+    const plan = await planDefaultModel(planFlags, {catalog: loadCatalog().models, modelsDir: storeDir(), variant: spec.fineTune.base});
     return {baseName: plan.model, plan};
 }
 

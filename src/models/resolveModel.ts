@@ -6,9 +6,9 @@ import {consentToDownload, pullFile, type AcquireHooks} from "./acquisition.js";
 import {loadCatalog} from "./catalog.js";
 import type {PullTarget} from "./download.js";
 import {findFineTune, type FineTuneSpec} from "./fineTunes.js";
-import {formatBytes} from "./formatBytes.js";
+import {formatBytes} from "../formatBytes.js";
 import {parseModelSpec} from "./resolveName.js";
-import {fileSize, storePathFor} from "./store.js";
+import {fileSize, storeDir, storePathFor} from "./store.js";
 
 export type ResolveModelOptions = AcquireHooks & {
     /** Without a model name: what the hardware plan honours (--gpu, --quant, --gpu-layers, --context-size, KV cache). */
@@ -38,7 +38,7 @@ export async function resolveModel(model: string | undefined, options: ResolveMo
     // ---- No name: the hardware plan picks a catalog name, resolved as that name would be. ----
     if (model == null) {
         const {planDefaultModel} = await import("../hardware/planDefaultModel.js");
-        const planned = await planDefaultModel(options.planFlags);
+        const planned = await planDefaultModel(options.planFlags, {catalog: loadCatalog().models, modelsDir: storeDir()});
         const resolved = await resolveModel(planned.model, options);
         return {...resolved, gpuLayers: planned.gpuLayers, contextSize: planned.contextSize, kvCache: planned.kvCache, reason: `${planned.reason}; ${resolved.reason ?? resolved.path}`};
     }

@@ -1,7 +1,7 @@
 import {loraPairs} from "../../adapters/convertPeftAdapter.js";
 import type {AcquireEvent} from "../../models/acquisition.js";
 import type {PullEvent} from "../../models/download.js";
-import {formatBytes} from "../../models/formatBytes.js";
+import {formatBytes} from "../../formatBytes.js";
 import {startProgress, type ProgressDisplay} from "./progress.js";
 import {logLine} from "./terminal.js";
 
