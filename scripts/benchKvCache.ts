@@ -17,7 +17,7 @@ import {join} from "node:path";
 import {GgmlType, type Token} from "node-llama-cpp";
 import {loadChat, saveChat} from "../src/cli/chat/chatStateFile.js";
 import {ChatSession} from "../src/engine/chat/chatSession.js";
-import {openModel, type OpenedModel} from "../src/engine/load/openModel.js";
+import {openModel, type OpenedModel} from "../src/engine/index.js";
 import type {SamplingOptions} from "../src/generator/sampling.js";
 import {cacheTypeBytesPerValue, cacheTypes, type CacheType} from "../src/hardware/kvCacheTypes.js";
 import {kvBytesPerTokenPerBlockOf, mixtral8x7b} from "../src/hardware/mixtralShape.js";

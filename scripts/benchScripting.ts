@@ -13,7 +13,7 @@ import {execFileSync, spawnSync} from "node:child_process";
 import {mkdirSync, writeFileSync} from "node:fs";
 import {cpus, loadavg} from "node:os";
 import {join} from "node:path";
-import {median} from "../src/bench/statistics.js";
+import {median} from "../src/statistics.js";
 import {testModelPath} from "./gguf/testModels.js";
 import {benchDir, log, root} from "./benchSetup.js";
 

@@ -17,7 +17,7 @@ import {cpus, loadavg} from "node:os";
 import {join} from "node:path";
 import {ensureLlamaCppTools} from "./native/llamaCppBuild.js";
 import {prebuiltCpuLibrary, prebuiltLibraryEnv} from "./native/prebuiltCpuLibrary.js";
-import {median} from "../src/bench/statistics.js";
+import {median} from "../src/statistics.js";
 import {printTable} from "./native/roundSummary.js";
 import {runCompleteAsync} from "./serve/runCompleteAsync.js";
 import {startServer, type RunningServer} from "./serve/startServer.js";

@@ -1,5 +1,5 @@
 /** Medians with their spread, and a plain aligned table, for the native benchmark's rounds. */
-import {median} from "../../src/bench/statistics.js";
+import {median} from "../../src/statistics.js";
 
 export {median};
 

@@ -1,5 +1,5 @@
 import fs from "node:fs/promises";
-import {readGgufHeader, type GgufFileInfo} from "../engine/load/readGgufHeader.js";
+import {readGgufHeader, type GgufFileInfo} from "../gguf/ggufHeader.js";
 import {AdapterError} from "../errors.js";
 import {tensorByteSize} from "../gguf/ggmlTypeSizes.js";
 import {scanGgufHeader} from "../gguf/scanGgufHeader.js";

@@ -1,4 +1,6 @@
-import {mean, summarize} from "./statistics.js";
+import {mean} from "../statistics.js";
+import {quantOf} from "../gguf/quantOf.js";
+import {summarize} from "./statistics.js";
 import {hasHighSpread} from "./unsteadySamples.js";
 import type {BenchInstance, BenchModelInfo, BenchRow, BenchSystemInfo, InstanceTimings} from "./types.js";
 
@@ -73,16 +75,6 @@ export function buildRow(
         rerun_samples_ns: [...timings.rerunSamplesNs ?? []],
         high_spread: hasHighSpread(timings.samplesNs)
     };
-}
-
-const suffixes: Record<string, string> = {" - Small": "_S", " - Medium": "_M", " - Large": "_L"};
-
-/** "llama 8x7B Q4_K - Medium" → "Q4_K_M": the quant name people use for files. */
-export function quantOf(typeDescription: string): string {
-    const words = typeDescription.split(" ");
-    let quant = words.slice(2).join(" ");
-    for (const [long, short] of Object.entries(suffixes)) quant = quant.replace(long, short);
-    return quant === "" ? typeDescription : quant;
 }
 
 /** llama-bench's test name: pp512, tg128, pp512+tg128, with " @ d4096" at a depth. */

@@ -1,19 +1,6 @@
-import type {GgufFileInfo} from "../engine/load/readGgufHeader.js";
+import type {GgufFileInfo} from "../gguf/ggufHeader.js";
+import {architectureMetadata} from "../gguf/architectureMetadata.js";
 import {decodeBytesPerToken, type DecodeBytes} from "./roofline.js";
-
-type ArchitectureMetadata = {
-    expert_count?: number,
-    expert_used_count?: number,
-    block_count?: number,
-    embedding_length?: number,
-    attention?: {head_count?: number, head_count_kv?: number, key_length?: number}
-};
-
-/** The hyperparameters under the file's architecture key (`llama.block_count` …); empty when absent. */
-export function architectureMetadata(info: GgufFileInfo): ArchitectureMetadata {
-    const architecture = String(info.metadata?.general?.architecture ?? "llama");
-    return (info.metadata as unknown as Record<string, ArchitectureMetadata | undefined>)[architecture] ?? {};
-}
 
 /** Bytes one decode step reads, from the GGUF's real tensor table and its hyperparameters. */
 export function decodeBytesOfFile(info: GgufFileInfo): DecodeBytes | undefined {

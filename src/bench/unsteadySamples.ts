@@ -1,4 +1,5 @@
-import {mean, median, sampleStdDev, tokensPerSecondSamples} from "./statistics.js";
+import {mean, median, sampleStdDev} from "../statistics.js";
+import {tokensPerSecondSamples} from "./statistics.js";
 
 /**
  * Telling a pathological repetition from noise. node-llama-cpp starts ggml's worker threads for every

@@ -1,12 +1,13 @@
-import type {KvCacheSettings} from "../engine/load/kvCacheSettings.js";
-import type {LoraAdapter} from "../engine/load/loraAdapters.js";
-import {openModel, type OpenModelOptions, type OpenedModel} from "../engine/load/openModel.js";
+import type {KvCacheSettings} from "../hardware/kvCacheSettings.js";
+import type {LoraAdapter} from "../engine/index.js";
+import {openModel, type OpenModelOptions, type OpenedModel} from "../engine/index.js";
 import type {CacheType, FlashAttentionMode} from "../hardware/kvCacheTypes.js";
 import {loraAdaptersOf} from "./loraOptions.js";
 import {InterruptedError} from "../errors.js";
 import {startProgress} from "./ui/progress.js";
 import {logLine} from "./ui/terminal.js";
-import {resolveModelFlags, type ResolvedModel} from "./resolveModelPath.js";
+import type {ResolvedModel} from "../models/resolveModel.js";
+import {resolveModelFlags} from "./resolveModelPath.js";
 import {warnAboutThreads} from "./warnAboutThreads.js";
 
 export type ModelFlags = {

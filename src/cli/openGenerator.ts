@@ -33,7 +33,8 @@ function noteIgnoredFlags(flags: GeneratorFlags, where: string) {
     if (ignored.length > 0) logLine(`note: ${ignored.join(", ")} ${ignored.length === 1 ? "has" : "have"} no effect here: ${where} runs the model with its own settings.`);
 }
 
-function apiKey(): string | undefined {
+/** MIXTRAL_API_KEY, the key sent to servers (an empty value is none). */
+export function apiKey(): string | undefined {
     const key = process.env.MIXTRAL_API_KEY;
     return key == null || key === "" ? undefined : key;
 }
@@ -85,7 +86,7 @@ export async function openGenerator(flags: GeneratorFlags, signal: AbortSignal, 
         }
     }
     const {loadModelWithProgress} = await import("./loadModelWithProgress.js");
-    const {localGenerator} = await import("../engine/localGenerator.js");
+    const {localGenerator} = await import("../engine/index.js");
     const parallel = needs.parallel ?? 1;
     return localGenerator(await loadModelWithProgress(resolved, flags, signal, {sequences: parallel}), {parallel});
 }

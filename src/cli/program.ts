@@ -4,6 +4,7 @@ import {outputFormats} from "../bench/printers/types.js";
 import {penaltyWindow, samplingDefaults} from "../generator/sampling.js";
 import {cacheTypes, flashAttentionModes} from "../hardware/kvCacheTypes.js";
 import {defaultPlanContextSize} from "../hardware/memoryBudget.js";
+import {integerList, listOption, modelList, parseCacheTypeList, parseFlashAttentionList, parseGpuLayersList, promptGenPair, type BenchOptions} from "./flags/benchFlags.js";
 import {addLoraOptions} from "./loraOptions.js";
 import {contextSize, decimal, gpuChoices, gpuLayers, integer, nonEmpty, repeatable} from "./parseOptions.js";
 import {disableColor} from "./ui/terminal.js";
@@ -82,19 +83,19 @@ export function buildProgram(): Command {
     // llama-bench's flags and defaults; lists (comma-separated) run every combination.
     const bench = program.command("bench")
         .description("measure prompt (pp) and generation (tg) tok/s like llama-bench, with the memory-bandwidth roofline")
-        .option("-m, --model <path>", "a GGUF file or catalog name (repeatable, or comma-separated)", repeatable)
-        .option("-p, --n-prompt <list>", "prompt sizes to time (pp); 0 skips", "512")
-        .option("-n, --n-gen <list>", "generation lengths to time (tg); 0 skips", "128")
-        .option("--pg <pp,tg>", "prompt then generation, timed together (repeatable)", repeatable)
-        .option("-d, --n-depth <list>", "tokens already in the context before each test", "0")
+        .option("-m, --model <path>", "a GGUF file or catalog name (repeatable, or comma-separated)", modelList)
+        .addOption(listOption("-p, --n-prompt <list>", "prompt sizes to time (pp); 0 skips", integerList("-p", 0), "512"))
+        .addOption(listOption("-n, --n-gen <list>", "generation lengths to time (tg); 0 skips", integerList("-n", 0), "128"))
+        .option("--pg <pp,tg>", "prompt then generation, timed together (repeatable)", promptGenPair)
+        .addOption(listOption("-d, --n-depth <list>", "tokens already in the context before each test", integerList("-d", 0), "0"))
         .option("-r, --repetitions <n>", "timed repetitions of each test", integer(1, 1000), 5)
-        .option("-t, --threads <list>", "CPU threads (default: the usable cores)")
+        .addOption(listOption("-t, --threads <list>", "CPU threads (default: the usable cores)", integerList("-t", 1, 1024)))
         .addOption(new Option("--gpu <backend>", "compute backend").choices(gpuChoices).default("auto"))
-        .option("--gpu-layers <list>", "layers to offload: numbers or max", "max")
+        .addOption(listOption("--gpu-layers <list>", "layers to offload: numbers or max", parseGpuLayersList, "max"))
         .option("-b, --batch-size <n>", "tokens per llama_decode call (n_batch = n_ubatch)", integer(1, 1_048_576), 512)
-        .option("--cache-type-k <list>", `KV cache type of keys, -ctk: ${cacheTypes.join(", ")}`, "f16")
-        .option("--cache-type-v <list>", `KV cache type of values, -ctv: ${cacheTypes.join(", ")}`, "f16")
-        .option("--flash-attn [list]", "flash attention, -fa: 1/on, 0/off, auto (alone: 1)", "auto")
+        .addOption(listOption("--cache-type-k <list>", `KV cache type of keys, -ctk: ${cacheTypes.join(", ")}`, (value) => parseCacheTypeList("-ctk", value), "f16"))
+        .addOption(listOption("--cache-type-v <list>", `KV cache type of values, -ctv: ${cacheTypes.join(", ")}`, (value) => parseCacheTypeList("-ctv", value), "f16"))
+        .addOption(listOption("--flash-attn [list]", "flash attention, -fa: 1/on, 0/off, auto (alone: 1)", parseFlashAttentionList, "auto"))
         .addOption(new Option("-o, --output <format>", "table on a terminal, md otherwise").choices(outputFormats))
         .addOption(new Option("--mode <mode>", "e2e also times tokenize → generate → sample → detokenize").choices(["throughput", "e2e"]).default("throughput"))
         .option("--no-warmup", "skip the untimed warm-up run")
@@ -103,12 +104,12 @@ export function buildProgram(): Command {
         .option("--plot <file.svg>", "write an SVG chart of tok/s per model and test, roofline marked")
         .option("--verbose", "print llama.cpp's log and failure hints on stderr")
         .option("--endpoint <url>", "benchmark this OpenAI-compatible server instead (like vLLM's benchmark_serving): -p/-n set prompt words and max_tokens")
-        .option("--concurrency <list>", "with --endpoint: requests in flight at once, one row each", "1,4,8")
+        .addOption(listOption("--concurrency <list>", "with --endpoint: requests in flight at once, one row each", integerList("--concurrency", 1, 4096), "1,4,8"))
         .option("--requests <n>", "with --endpoint: requests sent at each concurrency level", integer(1, 1_000_000), 32)
-        .action(async (options) => {
+        .action(async (options: BenchOptions) => {
             if (options.endpoint != null) {
                 const {runServingBenchCommand} = await import("./commands/benchServing.js");
-                await runServingBenchCommand(options);
+                await runServingBenchCommand({...options, endpoint: options.endpoint});
                 return;
             }
             const {runBenchCommand} = await import("./commands/bench.js");

@@ -1,4 +1,4 @@
-import {quantOf} from "../bench/buildRow.js";
+import {quantOf} from "../gguf/quantOf.js";
 import {completeInOrder} from "../generator/completeInOrder.js";
 import type {TextGenerator} from "../generator/textGenerator.js";
 import {openBatch} from "./batch/openBatch.js";

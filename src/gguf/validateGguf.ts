@@ -1,5 +1,5 @@
 import fs from "node:fs/promises";
-import {readGgufHeader, type GgufFileInfo} from "../engine/load/readGgufHeader.js";
+import {readGgufHeader, type GgufFileInfo} from "./ggufHeader.js";
 import {ModelFileError} from "../errors.js";
 import {tensorByteSize} from "./ggmlTypeSizes.js";
 import {GgufHeaderError, scanGgufHeader, type GgufScan} from "./scanGgufHeader.js";

@@ -1,4 +1,4 @@
-import {formatBytes} from "../models/formatBytes.js";
+import {formatBytes} from "../formatBytes.js";
 import {formatMemory} from "./byteSizes.js";
 import type {Plan} from "./planPlacement.js";
 import type {HardwareProbe} from "./types.js";

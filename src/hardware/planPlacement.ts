@@ -1,5 +1,5 @@
-import {formatBytes} from "../models/formatBytes.js";
-import type {Backend} from "../engine/types.js";
+import {formatBytes} from "../formatBytes.js";
+import type {Backend} from "./types.js";
 import {formatMemory} from "./byteSizes.js";
 import {isQuantizedCacheType, type CacheType, type FlashAttentionMode} from "./kvCacheTypes.js";
 import {

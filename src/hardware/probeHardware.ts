@@ -1,11 +1,11 @@
-import {freeBytes} from "../models/diskSpace.js";
-import type {BackendsProbe} from "../engine/native/probeBackends.js";
+import type {BackendsProbe} from "./types.js";
+import {freeBytes} from "./freeDiskBytes.js";
 import {nvidiaDriverPresent, probeCpu, probeRam} from "./probeSystem.js";
 import type {HardwareProbe} from "./types.js";
 
 export type ProbeHardwareOptions = {
     modelsDir: string,
-    /** The native side (engine/probeBackends.ts), passed in so this module never loads node-llama-cpp. */
+    /** The native side (engine/inspect.ts's probeBackends), passed in so this module never loads node-llama-cpp. */
     probeBackends: () => Promise<BackendsProbe>
 };
 

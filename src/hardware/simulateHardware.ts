@@ -1,5 +1,5 @@
 import {UsageError} from "../errors.js";
-import type {Backend} from "../engine/types.js";
+import type {Backend} from "./types.js";
 import {formatMemory, parseByteSize} from "./byteSizes.js";
 import {metalWorkingSetFraction} from "./memoryBudget.js";
 import type {HardwareProbe} from "./types.js";

@@ -1,4 +1,7 @@
-import type {Backend} from "../engine/types.js";
+/** A compute backend of llama.cpp that node-llama-cpp ships prebuilt. */
+export type Backend = "cuda" | "metal" | "vulkan" | "cpu";
+/** --gpu: a backend, or the best one that loads. */
+export type GpuChoice = "auto" | Backend;
 
 export type GpuBackend = Exclude<Backend, "cpu">;
 
@@ -45,3 +48,21 @@ export type HardwareProbe = {
     /** Set when no native binding loads at all: doctor reports it instead of crashing. */
     nativeError?: string
 };
+
+/** What the engine found of the backends (engine/inspect.ts's probeBackends), passed in so hardware/ never loads node-llama-cpp. */
+export type BackendsProbe = {
+    /** The best backend that loaded (what `--gpu auto` would use); cpu when none did. */
+    backend: Backend,
+    backends: BackendStatus[],
+    gpus: GpuInfo[],
+    /** Set when not even the CPU binary loads. */
+    nativeError?: string
+};
+
+/** Asks the engine which backends load (all, or only one), e.g. engine/inspect.ts's probeBackends. */
+export type ProbeBackends = (options?: {only?: Backend}) => Promise<BackendsProbe>;
+
+/** Stands in for the engine's probe when the answer needs no native binding (`--gpu cpu`, a simulated machine): nothing tried. */
+export async function skipBackendsProbe(): Promise<BackendsProbe> {
+    return {backend: "cpu", backends: [], gpus: []};
+}

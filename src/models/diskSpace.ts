@@ -1,30 +1,9 @@
-import fs from "node:fs/promises";
-import path from "node:path";
 import {DownloadError} from "../errors.js";
-import {formatBytes} from "./formatBytes.js";
+import {formatBytes} from "../formatBytes.js";
+import {freeBytes} from "../hardware/freeDiskBytes.js";
 
 /** Room kept free beyond the file itself: the OS and the rest of the system need some. */
 export const diskMarginBytes = 512 * 1024 * 1024;
-
-/**
- * Free bytes for unprivileged users on the file system holding `dir` (or its closest existing parent).
- * MIXTRAL_FREE_BYTES stands in for the measurement (tests: a full disk without filling one).
- */
-export async function freeBytes(dir: string, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-    const override = env.MIXTRAL_FREE_BYTES;
-    if (override != null && override !== "" && Number.isFinite(Number(override))) return Number(override);
-    let folder = path.resolve(dir);
-    for (;;) {
-        try {
-            const stat = await fs.statfs(folder);
-            return stat.bavail * stat.bsize;
-        } catch (error) {
-            const parent = path.dirname(folder);
-            if ((error as NodeJS.ErrnoException).code !== "ENOENT" || parent === folder) throw error;
-            folder = parent;
-        }
-    }
-}
 
 /**
  * Fails before the first byte when the rest of the file cannot fit: finding out at 90% of 26 GB,

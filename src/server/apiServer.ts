@@ -1,5 +1,5 @@
 import type {Server} from "node:http";
-import type {ServingModel} from "../engine/batch/servingModel.js";
+import type {ServingModel} from "../engine/index.js";
 import {coreRoutes} from "./core/coreRoutes.js";
 import {createHttpServer} from "./core/httpServer.js";
 import {createServerCore} from "./core/serverCore.js";

@@ -2,7 +2,7 @@ import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import {BatchScheduler} from "../../src/engine/batch/batchScheduler.js";
 import {tokenizePrompt} from "../../src/engine/generation/tokenizePrompt.js";
 import {nativeContextOf, type NativeContext} from "../../src/engine/native/nativeContext.js";
-import {openModel, type OpenedModel} from "../../src/engine/load/openModel.js";
+import {openModel, type OpenedModel} from "../../src/engine/index.js";
 import {tinyModel} from "./helpers/runCli.js";
 
 // Each sequence has its own KV stream, and llama.cpp computes in one ubatch only sequences whose ids

@@ -4,7 +4,7 @@ import type {Token} from "node-llama-cpp";
 import {chatFormatFor, type ChatFormat} from "../../src/engine/chat/chatTemplate.js";
 import {type ChatMessage} from "../../src/generator/chatMessages.js";
 import {tokenizeAnswerText, tokenizeChatText} from "../../src/engine/chat/chatTokens.js";
-import {openModel, type OpenedModel} from "../../src/engine/load/openModel.js";
+import {openModel, type OpenedModel} from "../../src/engine/index.js";
 import {tinyModel} from "./helpers/runCli.js";
 
 // The peer is the reference: llama-server's prompt tokens for the same conversations on the same

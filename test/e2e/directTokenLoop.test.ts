@@ -1,6 +1,6 @@
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import type {Token} from "node-llama-cpp";
-import {openModel, type OpenedModel} from "../../src/engine/load/openModel.js";
+import {openModel, type OpenedModel} from "../../src/engine/index.js";
 import {generate} from "../../src/engine/direct/generate.js";
 import {tokenizePrompt} from "../../src/engine/generation/tokenizePrompt.js";
 import {openDirectTokenLoop} from "../../src/engine/direct/directTokenLoop.js";

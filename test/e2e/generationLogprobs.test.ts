@@ -4,7 +4,7 @@ import type {SamplingOptions} from "../../src/generator/sampling.js";
 import {openBatch} from "../../src/engine/batch/openBatch.js";
 import {generate} from "../../src/engine/direct/generate.js";
 import {tokenizePrompt} from "../../src/engine/generation/tokenizePrompt.js";
-import {openModel, type OpenedModel} from "../../src/engine/load/openModel.js";
+import {openModel, type OpenedModel} from "../../src/engine/index.js";
 import {tinyModel} from "./helpers/runCli.js";
 
 // Logprobs are captured once, in the per-request generation state, so both drivers (the one-sequence

@@ -4,7 +4,7 @@ import {Ajv} from "ajv";
 import {afterAll, beforeAll, describe, expect, test} from "vitest";
 import {generate} from "../../src/engine/direct/generate.js";
 import {tokenizePrompt} from "../../src/engine/generation/tokenizePrompt.js";
-import {openModel, type OpenedModel} from "../../src/engine/load/openModel.js";
+import {openModel, type OpenedModel} from "../../src/engine/index.js";
 import type {SamplingOptions} from "../../src/generator/sampling.js";
 import {anyJsonObjectGrammar, jsonSchemaGrammar} from "../../src/grammar/jsonSchemaToGbnf.js";
 import {checkGbnf} from "../../src/grammar/parseGbnf.js";

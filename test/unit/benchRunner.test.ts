@@ -8,7 +8,7 @@ import {runBench} from "../../src/bench/runBench.js";
 import {renderSvgPlot} from "../../src/bench/svgPlot.js";
 import type {BenchEngine, BenchFailure, BenchInstance, BenchRow} from "../../src/bench/types.js";
 import {ModelFileError} from "../../src/errors.js";
-import {parseGpuLayersList, parseIntegerList, parsePromptGenPairs} from "../../src/cli/commands/bench.js";
+import {parseGpuLayersList, parseIntegerList, parsePromptGenPairs} from "../../src/cli/flags/benchFlags.js";
 
 const tinyModel = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../.models/tiny-q8_0.gguf");
 

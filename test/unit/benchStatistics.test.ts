@@ -1,5 +1,6 @@
 import {describe, expect, it} from "vitest";
-import {mean, sampleStdDev, summarize, tokensPerSecondSamples} from "../../src/bench/statistics.js";
+import {summarize, tokensPerSecondSamples} from "../../src/bench/statistics.js";
+import {mean, sampleStdDev} from "../../src/statistics.js";
 
 describe("bench statistics (llama-bench's avg and stdev)", () => {
     it("uses the sample standard deviation (n - 1), as llama-bench does", () => {

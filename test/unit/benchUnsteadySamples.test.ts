@@ -3,7 +3,7 @@ import {buildRow} from "../../src/bench/buildRow.js";
 import {runBench} from "../../src/bench/runBench.js";
 import {hasHighSpread, relativeSpread, repetitionsToRerun} from "../../src/bench/unsteadySamples.js";
 import type {BenchEngine, BenchInstance, BenchRow} from "../../src/bench/types.js";
-import {rerunNote} from "../../src/cli/commands/benchRowNotes.js";
+import {rerunNote} from "../../src/bench/rerunNote.js";
 
 /**
  * Repetition times (ns). "Recorded": `mixtral bench` on this project's shared 2-vCPU machine, at load

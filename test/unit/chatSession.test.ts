@@ -1,7 +1,7 @@
 import {describe, expect, test} from "vitest";
 import {ChatSession} from "../../src/engine/chat/chatSession.js";
 import {jinjaChatFormat} from "../../src/engine/chat/chatTemplate.js";
-import type {OpenedModel} from "../../src/engine/load/openModel.js";
+import type {OpenedModel} from "../../src/engine/index.js";
 import type {SamplingOptions} from "../../src/generator/sampling.js";
 import {useTemplateModels} from "../e2e/helpers/templateModels.js";
 

@@ -1,8 +1,9 @@
 import {describe, expect, test} from "vitest";
-import {parseCacheTypeList, parseFlashAttentionList} from "../../src/cli/commands/bench.js";
+import {parseCacheTypeList, parseFlashAttentionList} from "../../src/cli/flags/benchFlags.js";
 import {stateFileFor} from "../../src/cli/chat/chatStateFile.js";
 import {expandLlamaCppFlagAliases} from "../../src/cli/llamaCppFlagAliases.js";
-import {checkKvCacheSettings, contextKvOptions} from "../../src/engine/load/kvCacheSettings.js";
+import {checkKvCacheSettings} from "../../src/hardware/kvCacheSettings.js";
+import {contextKvOptions} from "../../src/engine/load/contextKvOptions.js";
 import {cacheTypeBytesPerValue} from "../../src/hardware/kvCacheTypes.js";
 import {kvBytesPerTokenPerBlockOf} from "../../src/hardware/mixtralShape.js";
 

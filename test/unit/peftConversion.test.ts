@@ -5,7 +5,7 @@ import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import {convertPeftAdapter} from "../../src/adapters/convertPeftAdapter.js";
 import {loraTargetOf, parsePeftTensorName, ropePermutation} from "../../src/adapters/loraTensorNames.js";
 import {parsePeftConfig, patternValue} from "../../src/adapters/peftConfig.js";
-import {readGgufHeader} from "../../src/engine/load/readGgufHeader.js";
+import {readGgufHeader} from "../../src/gguf/ggufHeader.js";
 import {float16BitsToFloat32} from "../../src/gguf/write/float16.js";
 import {writeTinyPeftAdapter} from "../e2e/helpers/loraFixtures.js";
 

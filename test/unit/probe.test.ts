@@ -1,5 +1,5 @@
 import {describe, expect, test} from "vitest";
-import {probeBackends} from "../../src/engine/native/probeBackends.js";
+import {probeBackends} from "../../src/engine/inspect.js";
 import {adviseOnHardware} from "../../src/hardware/adviseOnHardware.js";
 import {formatMemory, GiB, parseByteSize} from "../../src/hardware/byteSizes.js";
 import {physicalCpuCores} from "../../src/hardware/cpuCores.js";

@@ -1,4 +1,4 @@
-import {mean} from "../statistics.js";
+import {mean} from "../../statistics.js";
 import type {RequestSample, ServingRow} from "./types.js";
 
 /** numpy.percentile's default (linear interpolation between the closest ranks), as vLLM computes them. */

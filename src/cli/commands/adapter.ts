@@ -3,7 +3,7 @@ import {readBaseModelShape} from "../../adapters/baseModelShape.js";
 import {convertPeftAdapter} from "../../adapters/convertPeftAdapter.js";
 import {ModelNotFoundError, UsageError} from "../../errors.js";
 import {loadCatalog} from "../../models/catalog.js";
-import {formatBytes} from "../../models/formatBytes.js";
+import {formatBytes} from "../../formatBytes.js";
 import {loraPairs} from "../../adapters/convertPeftAdapter.js";
 import {parseModelSpec} from "../../models/resolveName.js";
 import {fileSize, storePathFor} from "../../models/store.js";

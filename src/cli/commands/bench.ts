@@ -4,16 +4,13 @@ import {readPreviousRun, type PreviousRow} from "../../bench/compareRuns.js";
 import {expandInstances, type BenchParams} from "../../bench/expandInstances.js";
 import {measureMemoryBandwidth} from "../../bench/measureMemoryBandwidth.js";
 import {createPrinter} from "../../bench/printers/createPrinter.js";
-import {outputFormats, type OutputFormat} from "../../bench/printers/types.js";
 import {runBench, type BenchProgress} from "../../bench/runBench.js";
 import {renderSvgPlot} from "../../bench/svgPlot.js";
 import {testName} from "../../bench/buildRow.js";
-import {rerunNote} from "./benchRowNotes.js";
+import {rerunNote} from "../../bench/rerunNote.js";
 import type {BenchFailure, BenchInstance} from "../../bench/types.js";
-import {benchFlagNames, checkKvCacheSettings} from "../../engine/load/kvCacheSettings.js";
-import type {LoraAdapter} from "../../engine/load/loraAdapters.js";
-import type {GpuChoice} from "../../engine/types.js";
-import {cacheTypes, type CacheType, type FlashAttentionMode} from "../../hardware/kvCacheTypes.js";
+import {benchFlagNames, checkKvCacheSettings} from "../../hardware/kvCacheSettings.js";
+import {outputFormatFrom, type BenchOptions} from "../flags/benchFlags.js";
 import {loraAdaptersOf} from "../loraOptions.js";
 import {defaultThreadCount, usableCpuCores} from "../../hardware/cpuCores.js";
 import {interruptController, stopGraceMs} from "../interrupt.js";
@@ -23,96 +20,23 @@ import {startSpinner, type Spinner} from "../ui/spinner.js";
 import {drainStdout, writeOut} from "../ui/stdout.js";
 import {logLine, terminalPolicy} from "../ui/terminal.js";
 
-/** The flags as commander hands them over: list-valued flags stay strings until parsed here. */
-export type BenchOptions = {
-    model?: string[],
-    nPrompt: string,
-    nGen: string,
-    pg?: string[],
-    nDepth: string,
-    repetitions: number,
-    threads?: string,
-    gpu: GpuChoice,
-    gpuLayers: string,
-    batchSize: number,
-    cacheTypeK: string,
-    cacheTypeV: string,
-    /** A list, or true for a bare --flash-attn (the boolean flag it used to be). */
-    flashAttn: string | true,
-    output?: string,
-    mode: "throughput" | "e2e",
-    warmup: boolean,
-    bandwidth?: number,
-    compare?: string,
-    plot?: string,
-    verbose?: boolean,
-    lora?: LoraAdapter[],
-    loraScaled?: LoraAdapter[]
-};
-
-/** "128,512" → [128, 512]; every item a whole number within bounds, or one sentence naming the flag. */
-export function parseIntegerList(flag: string, value: string, min: number, max = 1_000_000): number[] {
-    const items = value.split(",").map((item) => item.trim());
-    return items.map((item) => {
-        const parsed = Number(item);
-        if (!/^\d+$/.test(item) || parsed < min || parsed > max)
-            throw new UsageError(`${flag} expects comma-separated whole numbers from ${min} to ${max}; got "${value}".`, {
-                hint: `For example: ${flag} ${Math.max(min, 1)},${Math.max(min, 1) * 2}`
-            });
-        return parsed;
-    });
-}
-
-export function parseGpuLayersList(value: string): (number | "max")[] {
-    return value.split(",").map((item) => item.trim() === "max" ? "max" as const : parseIntegerList("--gpu-layers", item, 0, 10_000)[0] ?? 0);
-}
-
-/** --pg 512,128 (repeatable): prompt tokens, then generated tokens, timed together. */
-export function parsePromptGenPairs(values: readonly string[]): [number, number][] {
-    return values.map((value) => {
-        const [prompt, gen, ...rest] = parseIntegerList("--pg", value, 0);
-        if (prompt == null || gen == null || rest.length > 0)
-            throw new UsageError(`--pg expects two numbers, prompt and generated tokens; got "${value}".`, {hint: "For example: --pg 512,128"});
-        return [prompt, gen];
-    });
-}
-
 function paramsFrom(options: BenchOptions): BenchParams {
-    const models = (options.model ?? []).flatMap((model) => model.split(",")).map((model) => model.trim()).filter((model) => model !== "");
+    const models = options.model ?? [];
     if (models.length === 0) throw new UsageError("No model given.", {hint: "Pass --model <file.gguf> (repeat it to compare files or quants)."});
     return {
         models,
-        nPrompt: parseIntegerList("-p", options.nPrompt, 0),
-        nGen: parseIntegerList("-n", options.nGen, 0),
-        promptGen: parsePromptGenPairs(options.pg ?? []),
-        nDepth: parseIntegerList("-d", options.nDepth, 0),
-        threads: options.threads == null ? [defaultThreadCount()] : parseIntegerList("-t", options.threads, 1, 1024),
-        gpuLayers: parseGpuLayersList(options.gpuLayers),
+        nPrompt: options.nPrompt,
+        nGen: options.nGen,
+        promptGen: options.pg ?? [],
+        nDepth: options.nDepth,
+        threads: options.threads ?? [defaultThreadCount()],
+        gpuLayers: options.gpuLayers,
         batchSize: options.batchSize,
-        typeK: parseCacheTypeList("-ctk", options.cacheTypeK),
-        typeV: parseCacheTypeList("-ctv", options.cacheTypeV),
-        flashAttention: parseFlashAttentionList(options.flashAttn === true ? "1" : options.flashAttn)
+        typeK: options.cacheTypeK,
+        typeV: options.cacheTypeV,
+        // A bare --flash-attn (commander gives true) is llama-bench's -fa 1.
+        flashAttention: options.flashAttn === true ? ["on"] : options.flashAttn
     };
-}
-
-export function parseCacheTypeList(flag: string, value: string): CacheType[] {
-    return value.split(",").map((item) => {
-        const type = item.trim().toLowerCase();
-        if (!(cacheTypes as readonly string[]).includes(type))
-            throw new UsageError(`${flag} expects comma-separated cache types (${cacheTypes.join(", ")}); got "${value}".`, {hint: `For example: ${flag} f16,q8_0`});
-        return type as CacheType;
-    });
-}
-
-/** llama-bench's -fa values: 1/on/true/enabled, 0/off/false/disabled, auto/-1. */
-export function parseFlashAttentionList(value: string): FlashAttentionMode[] {
-    return value.split(",").map((item): FlashAttentionMode => {
-        const word = item.trim().toLowerCase();
-        if (["1", "on", "true", "enabled"].includes(word)) return "on";
-        if (["0", "off", "false", "disabled"].includes(word)) return "off";
-        if (word === "auto" || word === "-1") return "auto";
-        throw new UsageError(`-fa expects comma-separated 0, 1 or auto; got "${value}".`, {hint: "For example: -fa 0,1"});
-    });
 }
 
 /** What llama.cpp would refuse for every model (a quantized V cache without flash attention), refused before any loads. */
@@ -121,14 +45,6 @@ function checkCombinations(params: BenchParams) {
         for (const typeV of params.typeV)
             for (const flashAttention of params.flashAttention)
                 checkKvCacheSettings({typeK, typeV, flashAttention}, undefined, benchFlagNames);
-}
-
-export function outputFormatFrom(value: string | undefined): OutputFormat {
-    // llama-bench prints markdown; on a terminal a table with bars reads better.
-    if (value == null) return process.stdout.isTTY === true ? "table" : "md";
-    if (!(outputFormats as readonly string[]).includes(value))
-        throw new UsageError(`Unknown output format "${value}".`, {hint: `Use one of: ${outputFormats.join(", ")}.`});
-    return value as OutputFormat;
 }
 
 function describe(instance: BenchInstance, withGpuLayers: boolean): string {
@@ -166,7 +82,7 @@ export async function runBenchCommand(options: BenchOptions) {
         writeOut(text);
     };
 
-    const {createBenchEngine} = await import("../../engine/bench/benchmark.js");
+    const {createBenchEngine} = await import("../../engine/index.js");
     const maxThreads = Math.max(...params.threads);
     const engine = await createBenchEngine({gpu: options.gpu, maxThreads, onLog: options.verbose === true ? logLine : undefined, lora: loraAdaptersOf(options), signal: interrupt.signal});
     try {
@@ -211,11 +127,7 @@ export async function runBenchCommand(options: BenchOptions) {
         const outcome = await runBench({
             engine,
             instances,
-            resolveModel: async (name) => (await resolveModel(name, {
-                interactive: process.stdin.isTTY === true && process.stderr.isTTY === true,
-                verbose: options.verbose,
-                signal: interrupt.signal
-            })).path,
+            resolveModel: async (name) => (await resolveModel(name, {signal: interrupt.signal})).path,
             repetitions: options.repetitions,
             warmup: options.warmup,
             e2e: options.mode === "e2e",

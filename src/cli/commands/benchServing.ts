@@ -3,14 +3,14 @@ import {createServingPrinter} from "../../bench/printers/servingPrinters.js";
 import {runServingBench, type ServingLevel} from "../../bench/serving/runServingBench.js";
 import {describeEndpoint, parseEndpoint} from "../../remote/endpointUrl.js";
 import {listModelIds} from "../../remote/openAiClient.js";
+import {integerListError, outputFormatFrom, type BenchOptions} from "../flags/benchFlags.js";
 import {interruptController} from "../interrupt.js";
-import {chooseModelId} from "../openGenerator.js";
+import {apiKey, chooseModelId} from "../openGenerator.js";
 import {startSpinner, type Spinner} from "../ui/spinner.js";
 import {drainStdout, writeOut} from "../ui/stdout.js";
 import {logLine, terminalPolicy} from "../ui/terminal.js";
-import {outputFormatFrom, parseIntegerList, type BenchOptions} from "./bench.js";
 
-export type ServingBenchFlags = BenchOptions & {endpoint: string, concurrency: string, requests: number};
+export type ServingBenchFlags = BenchOptions & {endpoint: string};
 
 /**
  * `mixtral bench --endpoint <url>`: a serving benchmark like vLLM's benchmark_serving against any
@@ -21,13 +21,12 @@ export type ServingBenchFlags = BenchOptions & {endpoint: string, concurrency: s
 export async function runServingBenchCommand(options: ServingBenchFlags) {
     const baseUrl = parseEndpoint(options.endpoint);
     const format = outputFormatFrom(options.output);
-    const concurrency = parseIntegerList("--concurrency", options.concurrency, 1, 4096);
-    const inputLens = parseIntegerList("-p", options.nPrompt, 1);
-    const outputLens = parseIntegerList("-n", options.nGen, 1);
-    const models = (options.model ?? []).flatMap((model) => model.split(",")).map((model) => model.trim()).filter((model) => model !== "");
+    const inputLens = atLeastOne("-p", options.nPrompt);
+    const outputLens = atLeastOne("-n", options.nGen);
+    const models = options.model ?? [];
     if (models.length > 1) throw new UsageError("With --endpoint, give at most one --model: the name the server knows the model by.");
     const levels: ServingLevel[] = inputLens.flatMap((inputLen) => outputLens.flatMap((outputLen) =>
-        concurrency.map((level) => ({concurrency: level, inputLen, outputLen}))));
+        options.concurrency.map((level) => ({concurrency: level, inputLen, outputLen}))));
 
     const policy = terminalPolicy();
     const interrupt = interruptController();
@@ -49,7 +48,7 @@ export async function runServingBenchCommand(options: ServingBenchFlags) {
         lastLogged = level;
     };
     try {
-        const endpoint = {baseUrl, apiKey: process.env.MIXTRAL_API_KEY === "" ? undefined : process.env.MIXTRAL_API_KEY};
+        const endpoint = {baseUrl, apiKey: apiKey()};
         const model = chooseModelId(await listModelIds(endpoint, interrupt.signal), models[0]);
         if (model == null)
             throw new EndpointError(`${describeEndpoint(baseUrl)} lists no models (GET /models).`, {hint: "Pass the model name the server expects with --model."});
@@ -89,4 +88,10 @@ export async function runServingBenchCommand(options: ServingBenchFlags) {
         stopSpinner();
         interrupt.dispose();
     }
+}
+
+/** -p and -n allow 0 ("no such test") in bench; a request always has a prompt and generates something. */
+function atLeastOne(flag: string, values: number[]): number[] {
+    if (values.some((value) => value < 1)) throw integerListError(flag, values.join(","), 1);
+    return values;
 }

@@ -1,19 +1,12 @@
 import {ExitCode, UsageError} from "../../errors.js";
-import {samplingFrom, type SamplingFlags} from "../flags/samplingFlags.js";
+import {samplingFrom} from "../flags/samplingFlags.js";
 import {interruptController, stopGraceMs} from "../interrupt.js";
-import {endpointOf, openGenerator, type GeneratorFlags} from "../openGenerator.js";
-import {incompleteOutput, readOutputConstraint, responseFormatOf, type OutputConstraintFlags} from "../outputConstraint.js";
+import {openGenerator} from "../openGenerator.js";
+import type {CompleteOptions} from "../complete/completeLines.js";
+import {incompleteOutput, readOutputConstraint, responseFormatOf} from "../outputConstraint.js";
 import {readPrompt} from "../readPrompt.js";
 import {roundForJson, writeJson, writeOut} from "../ui/stdout.js";
 import {logLine} from "../ui/terminal.js";
-
-/** The parsed flags. */
-export type CompleteOptions = GeneratorFlags & SamplingFlags & OutputConstraintFlags & {
-    json?: boolean,
-    /** complete --lines: each stdin line is a prompt (see completeLines.ts). */
-    lines?: boolean,
-    parallel?: number
-};
 
 export async function runComplete(promptArgument: string | undefined, options: CompleteOptions) {
     const grammar = await readOutputConstraint(options);

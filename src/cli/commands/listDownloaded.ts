@@ -1,7 +1,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import {loadCatalog} from "../../models/catalog.js";
-import {formatBytes} from "../../models/formatBytes.js";
+import {formatBytes} from "../../formatBytes.js";
 import {assertStoreFolder} from "../../models/storeAccess.js";
 import {listStoreFiles, storeDir, storePathFor} from "../../models/store.js";
 import {writeJson, writeOut} from "../ui/stdout.js";

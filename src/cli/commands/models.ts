@@ -3,7 +3,7 @@ import path from "node:path";
 import {ModelNotFoundError, UsageError} from "../../errors.js";
 import {loadCatalog, type Catalog} from "../../models/catalog.js";
 import {adapterPullTargets, findFineTune, fineTuneAdapterPath} from "../../models/fineTunes.js";
-import {formatBytes} from "../../models/formatBytes.js";
+import {formatBytes} from "../../formatBytes.js";
 import {parseModelSpec} from "../../models/resolveName.js";
 import {assertStoreFolder, storeAccessError} from "../../models/storeAccess.js";
 import {fileSize, listStoreFiles, removeFromStore, stagingFilesFor, storeDir, storeFileFromArgument, storePathFor} from "../../models/store.js";

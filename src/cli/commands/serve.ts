@@ -1,8 +1,7 @@
 import {realpath} from "node:fs/promises";
 import type {AddressInfo} from "node:net";
 import path from "node:path";
-import {checkKvCacheSettings} from "../../engine/load/kvCacheSettings.js";
-import {openServingModel, type ServingModel} from "../../engine/batch/servingModel.js";
+import {openServingModel, type ServingModel} from "../../engine/index.js";
 import {MixtralError, UsageError} from "../../errors.js";
 import {defaultPlanContextSize} from "../../hardware/memoryBudget.js";
 import {announceServer, withdrawServer} from "../../remote/serverRegistry.js";
@@ -10,7 +9,9 @@ import {createApiServer} from "../../server/apiServer.js";
 import {claimSignal, interruptController} from "../interrupt.js";
 import {kvCacheFrom, type ModelFlags} from "../loadModelWithProgress.js";
 import {loraAdaptersOf} from "../loraOptions.js";
-import {resolveModel, type ResolvedModel} from "../resolveModelPath.js";
+import {apiKey as apiKeyFromEnvironment} from "../openGenerator.js";
+import {resolveModelFlags} from "../resolveModelPath.js";
+import type {ResolvedModel} from "../../models/resolveModel.js";
 import {startProgress} from "../ui/progress.js";
 import {logLine, terminalPolicy} from "../ui/terminal.js";
 
@@ -38,7 +39,7 @@ export const defaultParallel = 4;
 const drainMs = 8000;
 
 export async function runServe(options: ServeOptions) {
-    const apiKey = options.apiKey ?? emptyToUndefined(process.env.MIXTRAL_API_KEY);
+    const apiKey = options.apiKey ?? apiKeyFromEnvironment();
     const parallel = options.parallel ?? defaultParallel;
     const interrupt = interruptController();
     // SIGTERM (systemd, docker stop, kill) is a Ctrl+C: stop accepting and drain.
@@ -47,12 +48,8 @@ export async function runServe(options: ServeOptions) {
     const releaseSigterm = claimSignal("SIGTERM");
     process.on("SIGTERM", onSigterm);
     try {
-        // An impossible cache combination fails before the plan, a download or the port.
-        checkKvCacheSettings(kvCacheFrom(options));
-        const resolved = await resolveModel(options.model, {
-            interactive: process.stdin.isTTY === true && process.stderr.isTTY === true,
-            yes: options.yes, verbose: options.verbose, signal: interrupt.signal, planFlags: options
-        });
+        // An impossible cache combination fails there too, before the plan, a download or the port.
+        const resolved = await resolveModelFlags(options, interrupt.signal);
         if (options.verbose === true && resolved.reason != null) logLine(`plan: ${resolved.reason}`);
         // --context-size is the KV cache of all sequences together, as llama-server's -c: each request gets its share.
         const totalContext = options.contextSize ?? resolved.contextSize ?? defaultPlanContextSize;
@@ -163,10 +160,6 @@ function urlHost(host: string, address: AddressInfo): string {
     if (host === "0.0.0.0") return "127.0.0.1";
     if (host === "::") return "[::1]";
     return address.family === "IPv6" ? `[${address.address}]` : host;
-}
-
-function emptyToUndefined(text: string | undefined): string | undefined {
-    return text == null || text === "" ? undefined : text;
 }
 
 /** A catalog fine-tune's adapter (aurora), then those of --lora / --lora-scaled. */

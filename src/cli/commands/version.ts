@@ -8,7 +8,7 @@ import {writeOut} from "../ui/stdout.js";
 export async function printEngineVersions() {
     let lines: string[];
     try {
-        const {engineVersions} = await import("../../engine/native/engineVersions.js");
+        const {engineVersions} = await import("../../engine/inspect.js");
         const {nodeLlamaCpp, llamaCpp, probe} = await engineVersions();
         lines = [
             `node-llama-cpp ${nodeLlamaCpp ?? "(not found)"}`,

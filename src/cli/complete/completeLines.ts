@@ -8,7 +8,17 @@ import {openGenerator} from "../openGenerator.js";
 import {incompleteOutput, responseFormatOf} from "../outputConstraint.js";
 import {roundForJson, writeOut} from "../ui/stdout.js";
 import {logLine} from "../ui/terminal.js";
-import type {CompleteOptions} from "../commands/complete.js";
+import type {SamplingFlags} from "../flags/samplingFlags.js";
+import type {GeneratorFlags} from "../openGenerator.js";
+import type {OutputConstraintFlags} from "../outputConstraint.js";
+
+/** The parsed flags of `complete` (this file holds its --lines mode). */
+export type CompleteOptions = GeneratorFlags & SamplingFlags & OutputConstraintFlags & {
+    json?: boolean,
+    /** complete --lines: each stdin line is a prompt. */
+    lines?: boolean,
+    parallel?: number
+};
 
 type Prompt = {line: number, prompt: string};
 

@@ -3,11 +3,14 @@ import {Chalk, type ChalkInstance} from "chalk";
 /**
  * One place decides what the terminal may show: colours only on a TTY without NO_COLOR/--no-color
  * (or wherever FORCE_COLOR asks),
- * animation (spinners, bars) only when stderr is a TTY and we are not in CI.
+ * animation (spinners, bars) only when stderr is a TTY and we are not in CI, questions only when a
+ * person can read and answer them.
  */
 export type TerminalPolicy = {
     /** stderr is an interactive terminal: spinners and progress bars may animate there. */
     animate: boolean,
+    /** A person is at the terminal (stdin and stderr are both TTYs): we may ask a question and wait for the answer. */
+    canPrompt: boolean,
     colors: ChalkInstance,
     stderrColors: ChalkInstance
 };
@@ -43,6 +46,7 @@ export function terminalPolicy(): TerminalPolicy {
         // A terminal of 0 columns (`script -qc`, `docker exec -t` before a resize) cannot hold a
         // spinner line: ora's redraw never ends there.
         animate: process.stderr.isTTY === true && process.env.CI == null && process.env.TERM !== "dumb" && (process.stderr.columns ?? 0) > 0,
+        canPrompt: process.stdin.isTTY === true && process.stderr.isTTY === true,
         // chalk's own detection ignores NO_COLOR, so its level is set here.
         colors: new Chalk({level: colorLevel(process.stdout)}),
         stderrColors: new Chalk({level: colorLevel(process.stderr)})

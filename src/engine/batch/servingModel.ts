@@ -6,8 +6,9 @@ import type {ChatFormat} from "../chat/chatTemplate.js";
 import {tokenizeAnswerText, tokenizeChatText} from "../chat/chatTokens.js";
 import {tokenizePrompt} from "../generation/tokenizePrompt.js";
 import {openModel, type OpenModelOptions, type OpenedModel} from "../load/openModel.js";
-import type {Backend} from "../types.js";
-import type {BatchScheduler, SchedulerResult, SchedulerStats} from "./batchScheduler.js";
+import type {Backend} from "../../hardware/types.js";
+import type {BatchScheduler} from "./batchScheduler.js";
+import type {SchedulerResult, SchedulerStats} from "./batchScheduler.js";
 import {openBatch} from "./openBatch.js";
 
 export type ServingModelOptions = Omit<OpenModelOptions, "sequences" | "contextSize"> & {

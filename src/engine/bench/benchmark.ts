@@ -2,17 +2,19 @@ import type {Llama, LlamaContextSequence, LlamaModel, Token} from "node-llama-cp
 import type {
     BenchEngine, BenchInstance, BenchLoadedModel, BenchSystemInfo, E2eSample, InstanceTimings, RunInstanceOptions
 } from "../../bench/types.js";
-import {architectureMetadata} from "../../bench/decodeBytesOfFile.js";
+import {architectureMetadata} from "../../gguf/architectureMetadata.js";
 import {EngineError, InterruptedError, ModelFileError} from "../../errors.js";
 import type {ValidatedGguf} from "../../gguf/validateGguf.js";
 import {createBenchDecoder, type BenchDecoder} from "./benchDecoder.js";
 import {benchSystemInfo, gpuDeviceNamesOf} from "./benchSystemInfo.js";
 import {generate} from "../direct/generate.js";
 import {tokenizePrompt} from "../generation/tokenizePrompt.js";
-import {benchFlagNames, checkKvCacheSettings, contextKvOptions} from "../load/kvCacheSettings.js";
+import {benchFlagNames, checkKvCacheSettings} from "../../hardware/kvCacheSettings.js";
+import {contextKvOptions} from "../load/contextKvOptions.js";
 import {backendOf, loadLlama} from "../native/loadLlama.js";
-import {checkLoraAdapters, loraContextOption, type LoraAdapter} from "../load/loraAdapters.js";
-import type {GpuChoice} from "../types.js";
+import {checkLoraAdapters, loraContextOption} from "../load/loraAdapters.js";
+import type {LoraAdapter} from "../load/loraAdapters.js";
+import type {GpuChoice} from "../../hardware/types.js";
 
 /** llama-bench uses std::rand(); any fixed-seed generator serves, as random weights make tokens equal. */
 function randomTokens(seed: number) {

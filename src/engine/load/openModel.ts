@@ -1,11 +1,13 @@
 import type {Llama, LlamaContext, LlamaContextSequence, LlamaModel} from "node-llama-cpp";
 import {EngineError, InterruptedError, ModelFileError} from "../../errors.js";
 import {validateGgufFile, type ValidatedGguf} from "../../gguf/validateGguf.js";
-import {checkLoraAdapters, loraContextOption, type LoraAdapter} from "./loraAdapters.js";
+import {checkLoraAdapters, loraContextOption} from "./loraAdapters.js";
+import type {LoraAdapter} from "./loraAdapters.js";
 import {backendOf, loadLlama} from "../native/loadLlama.js";
 import {ThreadPolicy} from "../native/threadPolicy.js";
-import {checkKvCacheSettings, contextKvOptions, type KvCacheSettings} from "./kvCacheSettings.js";
-import type {Backend, GpuChoice} from "../types.js";
+import {checkKvCacheSettings, type KvCacheSettings} from "../../hardware/kvCacheSettings.js";
+import {contextKvOptions} from "./contextKvOptions.js";
+import type {Backend, GpuChoice} from "../../hardware/types.js";
 
 export type OpenModelOptions = {
     path: string,

@@ -2,7 +2,8 @@ import fs from "node:fs";
 import {createRequire} from "node:module";
 import path from "node:path";
 import {readPrebuiltBuildInfo} from "../bench/benchBuildInfo.js";
-import {probeBackends, type BackendsProbe} from "./probeBackends.js";
+import {probeBackends} from "./probeBackends.js";
+import {type BackendsProbe} from "../../hardware/types.js";
 
 export type EngineVersions = {
     /** undefined when the package cannot even be found. */

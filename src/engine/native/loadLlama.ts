@@ -1,7 +1,7 @@
 import {setTimeout as sleep} from "node:timers/promises";
 import {getLlama, LlamaLogLevel, type Llama} from "node-llama-cpp";
 import {EngineError, InterruptedError} from "../../errors.js";
-import type {Backend, GpuChoice} from "../types.js";
+import type {Backend, GpuChoice} from "../../hardware/types.js";
 import {defaultThreadCount} from "../../hardware/cpuCores.js";
 
 export type LoadLlamaOptions = {

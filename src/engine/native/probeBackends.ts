@@ -1,14 +1,4 @@
-import type {BackendStatus, GpuInfo} from "../../hardware/types.js";
-import type {Backend} from "../types.js";
-
-export type BackendsProbe = {
-    /** The best backend that loaded (what `--gpu auto` would use); cpu when none did. */
-    backend: Backend,
-    backends: BackendStatus[],
-    gpus: GpuInfo[],
-    /** Set when not even the CPU binary loads. */
-    nativeError?: string
-};
+import type {Backend, BackendStatus, BackendsProbe, GpuInfo} from "../../hardware/types.js";
 
 /**
  * Which of node-llama-cpp's prebuilt backends load on this machine, and the GPUs and VRAM the best
@@ -87,11 +77,6 @@ export async function probeBackends({only, importLlamaCpp = () => import("node-l
         gpus,
         nativeError: best == null && cpu != null && !cpu.loaded ? cpu.reason : undefined
     };
-}
-
-/** Stands in for probeBackends when the answer needs no native binding (`--gpu cpu`, a simulated machine): nothing tried. */
-export async function skipBackendsProbe(): Promise<BackendsProbe> {
-    return {backend: "cpu", backends: [], gpus: []};
 }
 
 async function gpusOf(llama: import("node-llama-cpp").Llama, type: Exclude<Backend, "cpu">): Promise<GpuInfo[]> {

@@ -1,4 +1,4 @@
-import {median} from "../../bench/statistics.js";
+import {median} from "../../statistics.js";
 
 /**
  * Picks the thread count for one-token decodes (generation) by timing them: `batchThreads` or 1.

@@ -1,4 +1,4 @@
-import {QueueFullError, SchedulerClosedError} from "../../engine/batch/batchScheduler.js";
+import {QueueFullError, SchedulerClosedError} from "../../engine/index.js";
 import {UsageError} from "../../errors.js";
 import {HttpError, shuttingDownError} from "./httpError.js";
 

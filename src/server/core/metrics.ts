@@ -1,4 +1,4 @@
-import type {SchedulerStats} from "../../engine/batch/batchScheduler.js";
+import type {SchedulerStats} from "../../engine/index.js";
 
 /** Counts of answered HTTP requests, by route and status, for /metrics. */
 export class RequestCounter {

@@ -1,5 +1,5 @@
-import type {SchedulerResult, SchedulerStats} from "../../engine/batch/batchScheduler.js";
-import type {ServingModel} from "../../engine/batch/servingModel.js";
+import type {SchedulerResult, SchedulerStats} from "../../engine/index.js";
+import type {ServingModel} from "../../engine/index.js";
 import {toHttpError} from "./engineErrors.js";
 import {HttpError, loadingError, shuttingDownError} from "./httpError.js";
 import {RequestCounter} from "./metrics.js";

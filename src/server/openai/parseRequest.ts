@@ -1,6 +1,6 @@
 // A field a request leaves out samples as `mixtral complete` and `chat` do: one source of defaults.
 import {samplingDefaults, type SamplingOptions} from "../../generator/sampling.js";
-import type {ChatMessage} from "../../engine/chat/chatTemplate.js";
+import type {ChatMessage} from "../../generator/chatMessages.js";
 import type {ChatTranscript} from "../../generator/chatMessages.js";
 import {HttpError, invalidParam} from "../core/httpError.js";
 import type {NeutralRequest} from "../core/neutral.js";

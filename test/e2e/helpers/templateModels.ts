@@ -1,5 +1,5 @@
 import {afterAll, beforeAll} from "vitest";
-import {openModel, type OpenedModel} from "../../../src/engine/load/openModel.js";
+import {openModel, type OpenedModel} from "../../../src/engine/index.js";
 import {tinyModel} from "./runCli.js";
 
 export type TemplateModels = {

@@ -1,9 +1,9 @@
-import {testName} from "../../bench/buildRow.js";
-import {tokensPerSecondSamples} from "../../bench/statistics.js";
-import type {BenchRow} from "../../bench/types.js";
+import {testName} from "./buildRow.js";
+import {tokensPerSecondSamples} from "./statistics.js";
+import type {BenchRow} from "./types.js";
 
 /**
- * The stderr note for a row some of whose repetitions were run again (see src/bench/unsteadySamples.ts),
+ * The stderr note for a row some of whose repetitions were run again (see unsteadySamples.ts),
  * so a re-run is never silent; undefined when there was none.
  */
 export function rerunNote(row: BenchRow): string | undefined {

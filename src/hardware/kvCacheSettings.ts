@@ -1,6 +1,6 @@
-import {UsageError} from "../../errors.js";
-import type {ValidatedGguf} from "../../gguf/validateGguf.js";
-import {cacheTypeBlockSize, isQuantizedCacheType, type CacheType, type FlashAttentionMode} from "../../hardware/kvCacheTypes.js";
+import {UsageError} from "../errors.js";
+import type {ValidatedGguf} from "../gguf/validateGguf.js";
+import {cacheTypeBlockSize, isQuantizedCacheType, type CacheType, type FlashAttentionMode} from "./kvCacheTypes.js";
 
 /** --cache-type-k, --cache-type-v and --flash-attention; what is not given stays llama.cpp's default. */
 export type KvCacheSettings = {
@@ -37,20 +37,6 @@ export function checkKvCacheSettings(settings: KvCacheSettings, file?: Validated
 export type FlagNames = {typeV: string, flashAttentionOff: string, flashAttentionOnOrAuto: string};
 const modelFlagNames: FlagNames = {typeV: "--cache-type-v", flashAttentionOff: "--flash-attention off", flashAttentionOnOrAuto: "--flash-attention on (or auto)"};
 export const benchFlagNames: FlagNames = {typeV: "-ctv", flashAttentionOff: "-fa 0", flashAttentionOnOrAuto: "-fa 1 (or auto)"};
-
-/** The options node-llama-cpp's createContext takes for these settings (its KV-type options are marked experimental). */
-export function contextKvOptions(settings: KvCacheSettings) {
-    const {typeK, typeV, flashAttention} = settings;
-    return {
-        flashAttention: flashAttention == null || flashAttention === "auto" ? "auto" as const : flashAttention === "on",
-        experimentalKvCacheKeyType: typeK == null ? undefined : ggmlTypeName(typeK),
-        experimentalKvCacheValueType: typeV == null ? undefined : ggmlTypeName(typeV)
-    };
-}
-
-function ggmlTypeName(type: CacheType) {
-    return type.toUpperCase() as "F16" | "Q8_0" | "Q4_0";
-}
 
 /** Values per K and V head, from the GGUF header (llama.cpp's n_embd_head_k / n_embd_head_v). */
 function headSizes(file: ValidatedGguf): {k?: number, v?: number} {

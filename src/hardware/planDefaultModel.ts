@@ -1,24 +1,12 @@
-import {probeBackends, skipBackendsProbe} from "../engine/native/probeBackends.js";
-import type {GpuChoice} from "../engine/types.js";
-import type {KvCacheSettings} from "../engine/load/kvCacheSettings.js";
 import {MixtralError} from "../errors.js";
-import type {CacheType, FlashAttentionMode} from "../hardware/kvCacheTypes.js";
-import {planPlacement, type Plan} from "../hardware/planPlacement.js";
-import {probeHardware} from "../hardware/probeHardware.js";
-import {loadCatalog} from "../models/catalog.js";
-import {storeDir} from "../models/store.js";
+import type {KvCacheSettings} from "./kvCacheSettings.js";
+import {planPlacement, type Plan, type PlanEntry, type PlanRequest} from "./planPlacement.js";
+import {probeHardware} from "./probeHardware.js";
 import {assertKnownQuant} from "./knownQuant.js";
+import {skipBackendsProbe, type GpuChoice, type ProbeBackends} from "./types.js";
 
-/** The flags of chat/complete that steer the plan; each one the user gives also wins at load time. */
-export type PlanFlags = {
-    gpu?: GpuChoice,
-    quant?: string,
-    gpuLayers?: number | "auto" | "max",
-    contextSize?: number,
-    cacheTypeK?: CacheType,
-    cacheTypeV?: CacheType,
-    flashAttention?: FlashAttentionMode
-};
+/** The flags of chat/complete that steer the plan (the planner's overrides, and --gpu); each one the user gives also wins at load time. */
+export type PlanFlags = Pick<PlanRequest, "quant" | "gpuLayers" | "contextSize" | "cacheTypeK" | "cacheTypeV" | "flashAttention"> & {gpu?: GpuChoice};
 
 export type DefaultModel = {
     /** A catalog name, resolved exactly as `--model <name>` would be. */
@@ -30,15 +18,27 @@ export type DefaultModel = {
     plan: Plan
 };
 
+/** What the plan chooses from, and where the files go (its disk is probed for room). */
+export type DefaultModelSource = {
+    /** The catalog's files (models.json). */
+    catalog: readonly PlanEntry[],
+    /** The store's folder. */
+    modelsDir: string,
+    /** "instruct" unless said otherwise (a fine-tune plans its base variant). */
+    variant?: string,
+    /** The engine's probe of the backends that load (engine/inspect.ts). */
+    probeBackends: ProbeBackends
+};
+
 /**
  * No --model: probe this machine and let the planner pick the catalog file, GPU layers and context
  * that fit it. When nothing fits, say what is missing instead of loading something doomed.
  */
-export async function planDefaultModel(flags: PlanFlags = {}, {variant = "instruct"}: {variant?: string} = {}): Promise<DefaultModel> {
-    assertKnownQuant(flags.quant, loadCatalog().models);
+export async function planDefaultModel(flags: PlanFlags = {}, {catalog, modelsDir, variant = "instruct", probeBackends}: DefaultModelSource): Promise<DefaultModel> {
+    assertKnownQuant(flags.quant, catalog);
     const gpu = flags.gpu ?? "auto";
     const hardware = await probeHardware({
-        modelsDir: storeDir(),
+        modelsDir,
         // --gpu cpu needs no GPU probe; --gpu cuda probes only CUDA.
         probeBackends: gpu === "cpu" ? skipBackendsProbe : () => probeBackends({only: gpu === "auto" ? undefined : gpu})
     });
@@ -48,7 +48,7 @@ export async function planDefaultModel(flags: PlanFlags = {}, {variant = "instru
         });
     const plan = planPlacement({
         hardware,
-        catalog: loadCatalog().models,
+        catalog,
         variant,
         quant: flags.quant,
         gpuLayers: flags.gpuLayers,
