@@ -1,15 +1,12 @@
 import {CommanderError} from "commander";
 import {ExitCode, MixtralError} from "../errors.js";
-import {expandLlamaCppFlagAliases} from "./llamaCppFlagAliases.js";
-import {joinLoraScaledArguments} from "./loraOptions.js";
+import {expandLlamaCppFlagAliases} from "./flags/llamaCppFlagAliases.js";
+import {joinLoraScaledArguments} from "./flags/loraOptions.js";
 import {installSignalPolicy} from "./interrupt.js";
 import {buildProgram} from "./program.js";
 import {logError, logLine, terminalPolicy} from "./ui/terminal.js";
 
-/**
- * The one entry: runs the program, and turns every failure into one sentence (plus a hint) on
- * stderr and an exit code. The only place that calls process.exit.
- */
+/** A closed or failing stdout/stderr ends the process at once, quietly when the reader just left. */
 function exitQuietlyOnClosedPipe(stream: NodeJS.WriteStream) {
     stream.on("error", (error: NodeJS.ErrnoException) => exitOnOutputError(stream, error));
 }
@@ -23,6 +20,7 @@ function exitOnOutputError(stream: NodeJS.WriteStream, error: NodeJS.ErrnoExcept
     process.exit(ExitCode.failure);
 }
 
+/** The failure as one sentence and a hint on stderr (the stack only with --verbose, for a bug); its exit code. */
 function report(error: unknown): ExitCode {
     const verbose = process.argv.includes("--verbose");
     const colors = terminalPolicy().stderrColors;
@@ -47,6 +45,8 @@ function formatCause(cause: unknown): string {
     return String(cause);
 }
 
+// The one entry: runs the program, and turns every failure into one sentence (plus a hint) on
+// stderr and an exit code. The only place that calls process.exit.
 installSignalPolicy();
 exitQuietlyOnClosedPipe(process.stdout);
 exitQuietlyOnClosedPipe(process.stderr);

@@ -2,7 +2,7 @@ import type {KvCacheSettings} from "../hardware/kvCacheSettings.js";
 import type {LoraAdapter} from "../engine/index.js";
 import {openModel, type OpenModelOptions, type OpenedModel} from "../engine/index.js";
 import type {CacheType, FlashAttentionMode} from "../hardware/kvCacheTypes.js";
-import {loraAdaptersOf} from "./loraOptions.js";
+import {loraAdaptersOf} from "./flags/loraOptions.js";
 import {InterruptedError} from "../errors.js";
 import {startProgress} from "./ui/progress.js";
 import {logLine} from "./ui/terminal.js";

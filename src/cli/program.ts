@@ -5,8 +5,8 @@ import {penaltyWindow, samplingDefaults} from "../generator/sampling.js";
 import {cacheTypes, flashAttentionModes} from "../hardware/kvCacheTypes.js";
 import {defaultPlanContextSize} from "../hardware/memoryBudget.js";
 import {integerList, listOption, modelList, parseCacheTypeList, parseFlashAttentionList, parseGpuLayersList, promptGenPair, type BenchOptions} from "./flags/benchFlags.js";
-import {addLoraOptions} from "./loraOptions.js";
-import {contextSize, decimal, gpuChoices, gpuLayers, integer, nonEmpty, repeatable} from "./parseOptions.js";
+import {addLoraOptions} from "./flags/loraOptions.js";
+import {contextSize, decimal, gpuChoices, gpuLayers, integer, nonEmpty, repeatable} from "./flags/parseOptions.js";
 import {disableColor} from "./ui/terminal.js";
 
 const packageJson = createRequire(import.meta.url)("../../../package.json") as {version: string};

@@ -1,7 +1,7 @@
 import {describe, expect, test} from "vitest";
 import {parseCacheTypeList, parseFlashAttentionList} from "../../src/cli/flags/benchFlags.js";
 import {stateFileFor} from "../../src/cli/chat/chatStateFile.js";
-import {expandLlamaCppFlagAliases} from "../../src/cli/llamaCppFlagAliases.js";
+import {expandLlamaCppFlagAliases} from "../../src/cli/flags/llamaCppFlagAliases.js";
 import {checkKvCacheSettings} from "../../src/hardware/kvCacheSettings.js";
 import {contextKvOptions} from "../../src/engine/load/contextKvOptions.js";
 import {cacheTypeBytesPerValue} from "../../src/hardware/kvCacheTypes.js";

@@ -3,7 +3,7 @@ import type {ChatTurn} from "../../generator/textGenerator.js";
 import type {ChatConversation} from "../../generator/textGenerator.js";
 import type {SamplingOptions} from "../../generator/sampling.js";
 import {ExitCode, UsageError} from "../../errors.js";
-import {incompleteOutput} from "../outputConstraint.js";
+import {incompleteOutput} from "../flags/outputConstraint.js";
 import {readPrompt} from "../readPrompt.js";
 import {writeOut} from "../ui/stdout.js";
 import {logError, logLine} from "../ui/terminal.js";

@@ -1,7 +1,7 @@
 import {InvalidArgumentError} from "commander";
 import type {SamplingOptions} from "../../generator/sampling.js";
 import {UsageError} from "../../errors.js";
-import {decimal, integer} from "../parseOptions.js";
+import {decimal, integer} from "../flags/parseOptions.js";
 
 /** What `/set` changes, with the same bounds as the flags of the same names (program.ts). */
 const numericSettings = {

@@ -11,7 +11,7 @@ import {rerunNote} from "../../bench/rerunNote.js";
 import type {BenchFailure, BenchInstance} from "../../bench/types.js";
 import {benchFlagNames, checkKvCacheSettings} from "../../hardware/kvCacheSettings.js";
 import {outputFormatFrom, type BenchOptions} from "../flags/benchFlags.js";
-import {loraAdaptersOf} from "../loraOptions.js";
+import {loraAdaptersOf} from "../flags/loraOptions.js";
 import {defaultThreadCount, usableCpuCores} from "../../hardware/cpuCores.js";
 import {interruptController, stopGraceMs} from "../interrupt.js";
 import {warnAboutThreads} from "../warnAboutThreads.js";

@@ -1,6 +1,6 @@
 import {interruptController, stopGraceMs} from "../interrupt.js";
 import {openGenerator} from "../openGenerator.js";
-import {readOutputConstraint, responseFormatOf} from "../outputConstraint.js";
+import {readOutputConstraint, responseFormatOf} from "../flags/outputConstraint.js";
 import {describeLoaded} from "../chat/describeLoaded.js";
 import {logLine} from "../ui/terminal.js";
 import {readPipedMessage, runPiped} from "../chat/piped.js";
@@ -8,7 +8,7 @@ import {runRepl} from "../chat/repl.js";
 import {loadChat} from "../chat/chatStateFile.js";
 import {samplingFrom, type SamplingFlags} from "../flags/samplingFlags.js";
 import type {GeneratorFlags} from "../openGenerator.js";
-import type {OutputConstraintFlags} from "../outputConstraint.js";
+import type {OutputConstraintFlags} from "../flags/outputConstraint.js";
 
 export type ChatOptions = GeneratorFlags & SamplingFlags & OutputConstraintFlags & {
     json?: boolean,

@@ -3,7 +3,7 @@ import {samplingFrom} from "../flags/samplingFlags.js";
 import {interruptController, stopGraceMs} from "../interrupt.js";
 import {openGenerator} from "../openGenerator.js";
 import type {CompleteOptions} from "../complete/completeLines.js";
-import {incompleteOutput, readOutputConstraint, responseFormatOf} from "../outputConstraint.js";
+import {incompleteOutput, readOutputConstraint, responseFormatOf} from "../flags/outputConstraint.js";
 import {readPrompt} from "../readPrompt.js";
 import {roundForJson, writeJson, writeOut} from "../ui/stdout.js";
 import {logLine} from "../ui/terminal.js";

@@ -8,7 +8,7 @@ import {announceServer, withdrawServer} from "../../remote/serverRegistry.js";
 import {createApiServer} from "../../server/apiServer.js";
 import {claimSignal, interruptController} from "../interrupt.js";
 import {kvCacheFrom, type ModelFlags} from "../loadModelWithProgress.js";
-import {loraAdaptersOf} from "../loraOptions.js";
+import {loraAdaptersOf} from "../flags/loraOptions.js";
 import {apiKey as apiKeyFromEnvironment} from "../openGenerator.js";
 import {resolveModelFlags} from "../resolveModelPath.js";
 import type {ResolvedModel} from "../../models/resolveModel.js";

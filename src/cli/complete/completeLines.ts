@@ -5,12 +5,12 @@ import {CutOffError, ExitCode, UsageError} from "../../errors.js";
 import {samplingFrom} from "../flags/samplingFlags.js";
 import {interruptController} from "../interrupt.js";
 import {openGenerator} from "../openGenerator.js";
-import {incompleteOutput, responseFormatOf} from "../outputConstraint.js";
+import {incompleteOutput, responseFormatOf} from "../flags/outputConstraint.js";
 import {roundForJson, writeOut} from "../ui/stdout.js";
 import {logLine} from "../ui/terminal.js";
 import type {SamplingFlags} from "../flags/samplingFlags.js";
 import type {GeneratorFlags} from "../openGenerator.js";
-import type {OutputConstraintFlags} from "../outputConstraint.js";
+import type {OutputConstraintFlags} from "../flags/outputConstraint.js";
 
 /** The parsed flags of `complete` (this file holds its --lines mode). */
 export type CompleteOptions = GeneratorFlags & SamplingFlags & OutputConstraintFlags & {

@@ -1,5 +1,5 @@
 import {InvalidArgumentError, type Command} from "commander";
-import type {LoraAdapter} from "../engine/index.js";
+import type {LoraAdapter} from "../../engine/index.js";
 
 /**
  * --lora <file> (repeatable; `file:scale` too) and llama.cpp's --lora-scaled <file> <scale>. Commander

@@ -1,5 +1,5 @@
 import {InvalidArgumentError} from "commander";
-import type {GpuChoice} from "../hardware/types.js";
+import type {GpuChoice} from "../../hardware/types.js";
 
 /** Commander argument parsers: a bad value is a usage error (exit 2) with the flag's name. */
 export function integer(min: number, max = Number.MAX_SAFE_INTEGER) {

@@ -1,9 +1,9 @@
 import {readFile} from "node:fs/promises";
-import type {GenerationResult} from "../generator/result.js";
-import type {GrammarSpec} from "../generator/sampling.js";
-import {CutOffError, UsageError} from "../errors.js";
-import {anyJsonObjectGrammar, jsonSchemaGrammar} from "../grammar/jsonSchemaToGbnf.js";
-import {checkGbnf} from "../grammar/parseGbnf.js";
+import type {GenerationResult} from "../../generator/result.js";
+import type {GrammarSpec} from "../../generator/sampling.js";
+import {CutOffError, UsageError} from "../../errors.js";
+import {anyJsonObjectGrammar, jsonSchemaGrammar} from "../../grammar/jsonSchemaToGbnf.js";
+import {checkGbnf} from "../../grammar/parseGbnf.js";
 
 /** The flags that constrain the output, as commander gives them. */
 export type OutputConstraintFlags = {
