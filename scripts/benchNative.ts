@@ -9,7 +9,9 @@
  *
  * Environment: BENCH_RUNS (rounds, default 5), BENCH_TOKENS (default 128), BENCH_THREADS (N, default
  * the usable cores, which is also our default), BENCH_MODELS (default "4096w,212m"; also "847m"),
- * BENCH_PARITY=0 skips the parity check.
+ * BENCH_PARITY=0 skips the parity check. BENCH_BASELINE=<another built checkout> (e.g. a `git worktree`
+ * of an older commit after `npm ci && npm run build` there) adds its `complete` to every round: the
+ * before/after of a change, interleaved with ours on the same machine state.
  */
 import {execFileSync} from "node:child_process";
 import {existsSync, mkdirSync} from "node:fs";
@@ -30,6 +32,7 @@ const runs = Number(process.env.BENCH_RUNS ?? 5);
 const tokens = Number(process.env.BENCH_TOKENS ?? 128);
 const threadCounts = (process.env.BENCH_THREADS ?? String(usableCpuCores())).split(",").map(Number);
 const wanted = (process.env.BENCH_MODELS ?? "4096w,212m").split(",").map((name) => name.trim());
+const baseline = process.env.BENCH_BASELINE === "" ? undefined : process.env.BENCH_BASELINE;
 
 type ModelShape = {key: string, label: string, file: string, dim: number, ff: number, layers: number, heads?: number, kvHeads?: number, vocab?: number};
 
@@ -71,8 +74,10 @@ if (prebuilt != null) log(`node-llama-cpp runs ${prebuilt.cpuLibrary}`);
 const loadAtStart = loadNow();
 const rows: string[][] = [[
     "model", "N", "llama-bench -t N", "llama-bench -t N, prebuilt", "ours --threads N", "ours default",
-    "default ÷ llama-bench", "--threads ÷ llama-bench", "default ÷ prebuilt"
+    "default ÷ llama-bench", "--threads ÷ llama-bench", "default ÷ prebuilt",
+    ...(baseline == null ? [] : ["baseline --threads N", "baseline default", "--threads ÷ baseline", "default ÷ baseline"])
 ]];
+if (baseline != null) log(`baseline: ${baseline} (its bin/mixtral.js and dist/)`);
 for (const model of models) {
     const path = join(benchDir, "models", model.file);
     log(`${model.label}: llama-bench -p 0 -n ${tokens} against mixtral complete --max-tokens ${tokens}, ${runs} rounds`);
@@ -80,9 +85,11 @@ for (const model of models) {
         // One warm-up run fills the page cache. Then each round runs every column, one after the other, so
         // that load from elsewhere on the machine hits them alike; medians are compared.
         runOurComplete(root, path, prompt, {maxTokens: 16});
-        const speeds = {native: [] as number[], prebuilt: [] as number[], ours: [] as number[], oursDefault: [] as number[]};
-        const ourSpeed = (options: {threads?: number}) => {
-            const result = runOurComplete(root, path, prompt, {...options, maxTokens: tokens});
+        if (baseline != null) runOurComplete(baseline, path, prompt, {maxTokens: 16});
+        const speeds = {native: [] as number[], prebuilt: [] as number[], ours: [] as number[], oursDefault: [] as number[],
+            baseline: [] as number[], baselineDefault: [] as number[]};
+        const ourSpeed = (options: {threads?: number}, checkout = root) => {
+            const result = runOurComplete(checkout, path, prompt, {...options, maxTokens: tokens});
             // An early end of sequence would time a handful of tokens: say so rather than compare it.
             if (result.tokens.generated < tokens / 2) log(`  note: only ${result.tokens.generated} tokens generated (${result.stopReason})`);
             return result.timings.generatedTokensPerSecond;
@@ -93,13 +100,21 @@ for (const model of models) {
                 speeds.prebuilt.push(runLlamaBench(tools.tool("llama-bench"), path, [threads], tokens, 1, prebuiltEnv)[0]?.tokensPerSecond ?? NaN);
             speeds.ours.push(ourSpeed({threads}));
             speeds.oursDefault.push(ourSpeed({}));
+            if (baseline != null) {
+                speeds.baseline.push(ourSpeed({threads}, baseline));
+                speeds.baselineDefault.push(ourSpeed({}, baseline));
+            }
             log(`  N=${threads} round ${round + 1}: llama-bench ${speeds.native.at(-1)!.toFixed(1)}, prebuilt ${speeds.prebuilt.at(-1)?.toFixed(1) ?? "-"}, ` +
-                `ours --threads ${speeds.ours.at(-1)!.toFixed(1)}, ours default ${speeds.oursDefault.at(-1)!.toFixed(1)} (load ${loadNow()})`);
+                `ours --threads ${speeds.ours.at(-1)!.toFixed(1)}, ours default ${speeds.oursDefault.at(-1)!.toFixed(1)}` +
+                (baseline == null ? "" : `, baseline --threads ${speeds.baseline.at(-1)!.toFixed(1)}, baseline default ${speeds.baselineDefault.at(-1)!.toFixed(1)}`) +
+                ` (load ${loadNow()})`);
         }
         rows.push([
             model.label, String(threads), medianWithRange(speeds.native), medianWithRange(speeds.prebuilt),
             medianWithRange(speeds.ours), medianWithRange(speeds.oursDefault),
-            ratio(speeds.oursDefault, speeds.native), ratio(speeds.ours, speeds.native), ratio(speeds.oursDefault, speeds.prebuilt)
+            ratio(speeds.oursDefault, speeds.native), ratio(speeds.ours, speeds.native), ratio(speeds.oursDefault, speeds.prebuilt),
+            ...(baseline == null ? [] : [medianWithRange(speeds.baseline), medianWithRange(speeds.baselineDefault),
+                ratio(speeds.ours, speeds.baseline), ratio(speeds.oursDefault, speeds.baseline)])
         ]);
     }
 }

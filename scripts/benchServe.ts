@@ -10,6 +10,8 @@
  *
  * Environment: BENCH_RUNS (rounds, default 5), BENCH_TOKENS (tokens a stream, default 64),
  * BENCH_THREADS (default 2), BENCH_MODEL ("212m" default, or "847m"), BENCH_NO_LLAMA_SERVER=1 skips 3.
+ * BENCH_BASELINE=<another built checkout> also starts that checkout's `mixtral serve` and sends it the same
+ * 1- and 4-stream traffic in every round: the before/after of a change, on the same machine state.
  */
 import {execFileSync} from "node:child_process";
 import {mkdirSync} from "node:fs";
@@ -29,6 +31,7 @@ const runs = Number(process.env.BENCH_RUNS ?? 5);
 const tokens = Number(process.env.BENCH_TOKENS ?? 64);
 const threads = Number(process.env.BENCH_THREADS ?? 2);
 const withLlamaServer = process.env.BENCH_NO_LLAMA_SERVER !== "1";
+const baselineRoot = process.env.BENCH_BASELINE === "" ? undefined : process.env.BENCH_BASELINE;
 const shapes = {
     "212m": {label: "212M Q4_0", file: "mixtral-212m-q4_0.gguf", dim: 768, ff: 1024, layers: 8},
     "847m": {label: "847M Q4_0", file: "mixtral-847m-q4_0.gguf", dim: 1024, ff: 3072, layers: 10}
@@ -70,14 +73,24 @@ try {
         "-c", String(contextSize), "--no-webui"
     ], {label: "llama-server", env: prebuilt == null ? undefined : prebuiltLibraryEnv(benchDir, prebuilt, tools.binDir)});
     if (llama != null) servers.push(llama);
+    const baseline = baselineRoot == null ? undefined : await startServer(process.execPath, [
+        join(baselineRoot, "bin", "mixtral.js"), "serve", "--model", modelPath, "--port", "{port}",
+        "--parallel", String(parallel), "--threads", String(threads), "--context-size", String(contextSize)
+    ], {env: {...env, MIXTRAL_RUNTIME_DIR: join(benchDir, "run-baseline")}, label: "baseline mixtral serve"});
+    if (baseline != null) {
+        servers.push(baseline);
+        log(`baseline: ${baselineRoot}'s mixtral serve`);
+    }
 
     const greedy = {temperature: 0, max_tokens: tokens};
     const samples = {complete: [] as number[], oneStream: [] as number[], oneStreamAfterIdle: [] as number[], oneAggregate: [] as number[], fourAggregate: [] as number[],
         llamaFour: [] as number[], turn1: [] as number[], turn2: [] as number[], promptTokens: [] as number[],
-        llamaTurn1: [] as number[], llamaTurn2: [] as number[], llamaOne: [] as number[]};
+        llamaTurn1: [] as number[], llamaTurn2: [] as number[], llamaOne: [] as number[],
+        baselineOne: [] as number[], baselineOneAggregate: [] as number[], baselineFour: [] as number[]};
     // Warm-up: first requests pay page faults and thread start-up on both servers.
     await streamCompletion(ours.baseUrl, "completions", {prompt: "warm up", ...greedy});
     if (llama != null) await streamCompletion(llama.baseUrl, "completions", {prompt: "warm up", ...greedy});
+    if (baseline != null) await streamCompletion(baseline.baseUrl, "completions", {prompt: "warm up", ...greedy});
     await runCompleteAsync(root, modelPath, "warm up", {threads, maxTokens: 8});
 
     for (let round = 0; round < runs; round++) {
@@ -95,6 +108,14 @@ try {
         samples.oneAggregate.push(aggregateTokensPerSecond([busy]));
         const four = await Promise.all([0, 1, 2, 3].map((index) => streamCompletion(ours.baseUrl, "completions", {prompt: prompt(10 + index), ...greedy})));
         samples.fourAggregate.push(aggregateTokensPerSecond(four));
+        if (baseline != null) {
+            await streamCompletion(baseline.baseUrl, "completions", {prompt: prompt(30), ...greedy});
+            const theirs = await streamCompletion(baseline.baseUrl, "completions", {prompt: prompt(31), ...greedy});
+            samples.baselineOne.push(decodeTokensPerSecond(theirs));
+            samples.baselineOneAggregate.push(aggregateTokensPerSecond([theirs]));
+            const theirFour = await Promise.all([0, 1, 2, 3].map((index) => streamCompletion(baseline.baseUrl, "completions", {prompt: prompt(32 + index), ...greedy})));
+            samples.baselineFour.push(aggregateTokensPerSecond(theirFour));
+        }
         if (llama != null) {
             const theirs = await Promise.all([0, 1, 2, 3].map((index) => streamCompletion(llama.baseUrl, "completions", {prompt: prompt(20 + index), ...greedy})));
             samples.llamaFour.push(aggregateTokensPerSecond(theirs));
@@ -134,6 +155,11 @@ try {
         rows.push([`llama-server -np ${parallel}, ${parallel} streams, output tok/s`, summary(samples.llamaFour),
             summary(ratios(samples.fourAggregate, samples.llamaFour), 2) + " ours/theirs", "≥ 0.9"]);
         rows.push([`llama-server ${parallel} streams over its 1 stream`, "", summary(ratios(samples.llamaFour, samples.llamaOne), 2) + "×", ""]);
+    }
+    if (baseline != null) {
+        rows.push(["baseline serve 1 stream, generation tok/s", summary(samples.baselineOne), summary(ratios(samples.oneStream, samples.baselineOne), 2) + " ours/baseline", ""]);
+        rows.push(["baseline serve 1 stream, output tok/s (wall)", summary(samples.baselineOneAggregate), summary(ratios(samples.oneAggregate, samples.baselineOneAggregate), 2) + " ours/baseline", ""]);
+        rows.push([`baseline serve ${parallel} streams, output tok/s (wall)`, summary(samples.baselineFour), summary(ratios(samples.fourAggregate, samples.baselineFour), 2) + " ours/baseline", ""]);
     }
     rows.push([`chat turn 1 (${median(samples.promptTokens)} tokens), first token ms`, summary(samples.turn1, 0), "", ""]);
     rows.push(["chat turn 2, first token ms", summary(samples.turn2, 0), summary(ratios(samples.turn1, samples.turn2), 1) + "× faster", "≥ 5"]);

@@ -1,5 +1,6 @@
 import {LlamaGrammarEvaluationState, type Llama, type LlamaGrammar, type LlamaModel} from "node-llama-cpp";
 import {UsageError} from "../../errors.js";
+import {grammarAcceptsNext} from "../native/nativeContext.js";
 import type {StopReason} from "../../generator/result.js";
 import type {GrammarSpec} from "../../generator/sampling.js";
 
@@ -14,8 +15,6 @@ export type GrammarRun = {
     /** True when the text so far is a complete match: llama.cpp would accept the end token now. */
     isComplete(): boolean
 };
-
-type GrammarBindings = {AddonSampler: {canBeNextTokenForGrammarEvaluationState?: (state: unknown, token: number) => boolean}};
 
 // The native grammar is parsed once per text and Llama instance; each generation gets a fresh state.
 const parsedGrammars = new WeakMap<Llama, Map<string, Promise<LlamaGrammar>>>();
@@ -38,15 +37,12 @@ export async function openGrammarRun(model: LlamaModel, spec: GrammarSpec): Prom
         throw new UsageError("llama.cpp could not parse the grammar.", {cause: error});
     }
     const state = new LlamaGrammarEvaluationState({model, grammar: parsed});
-    const sampler = (llama as unknown as {_bindings?: GrammarBindings})._bindings?.AddonSampler;
     const endToken = model.tokens.eos ?? model.tokens.eot;
-    const native = (state as unknown as {_state?: unknown})._state;
+    const acceptsNext = grammarAcceptsNext(llama, state);
     return {
         spec,
         state,
-        // Internal to the pinned node-llama-cpp: without it, completeness is only known when the model ends.
-        isComplete: () => typeof sampler?.canBeNextTokenForGrammarEvaluationState === "function" && endToken != null && native != null
-            && sampler.canBeNextTokenForGrammarEvaluationState(native, endToken)
+        isComplete: () => acceptsNext != null && endToken != null && acceptsNext(endToken)
     };
 }
 

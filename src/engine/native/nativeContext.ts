@@ -1,4 +1,4 @@
-import type {LlamaContext, LlamaContextSequence, Token} from "node-llama-cpp";
+import type {Llama, LlamaContext, LlamaContextSequence, LlamaGrammarEvaluationState, Token} from "node-llama-cpp";
 
 /**
  * node-llama-cpp 3.21.1's private internals, typed once. Our hot loops (the direct token loop, the
@@ -76,4 +76,19 @@ export function sequenceInternalsOf(sequence: LlamaContextSequence): SequenceInt
         && Array.isArray(internals._loadedTokenPredictions)
         && typeof internals.tokenMeter?.useTokens === "function";
     return shaped ? internals : undefined;
+}
+
+type GrammarBindings = {AddonSampler: {canBeNextTokenForGrammarEvaluationState?: (state: unknown, token: number) => boolean}};
+
+/**
+ * Asks llama.cpp whether `token` may come next in a grammar's evaluation state (e.g. the end token:
+ * the output is complete). Undefined when the pinned library does not expose it; completeness is
+ * then only known when the model ends.
+ */
+export function grammarAcceptsNext(llama: Llama, state: LlamaGrammarEvaluationState): ((token: number) => boolean) | undefined {
+    const sampler = (llama as unknown as {_bindings?: GrammarBindings})._bindings?.AddonSampler;
+    const native = (state as unknown as {_state?: unknown})._state;
+    const check = sampler?.canBeNextTokenForGrammarEvaluationState;
+    if (typeof check !== "function" || native == null) return undefined;
+    return (token) => check.call(sampler, native, token);
 }
