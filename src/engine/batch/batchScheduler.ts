@@ -165,10 +165,13 @@ export class BatchScheduler {
                 // The request goes on; its client is gone or will see the end.
             }
         };
-        // The grammar, if any, is parsed (once per text) and given a fresh state before the request queues.
-        return GenerationState.open(this.context.model, {promptTokens: request.promptTokens, sampling: request.sampling, contextSize: this.contextSize},
-            {onText, onToken: request.onToken, signal: request.signal})
-            .then((generation) => this.enqueue(request, generation));
+        const generationRequest = {promptTokens: request.promptTokens, sampling: request.sampling, contextSize: this.contextSize};
+        const callbacks = {onText, onToken: request.onToken, signal: request.signal};
+        // Without a grammar the request queues now: the submits of one tick start in one step.
+        if (request.sampling.grammar == null)
+            return this.enqueue(request, GenerationState.withoutGrammar(this.context.model, generationRequest, callbacks));
+        // The grammar is parsed (once per text) and given a fresh state before the request queues.
+        return GenerationState.open(this.context.model, generationRequest, callbacks).then((generation) => this.enqueue(request, generation));
     }
 
     private enqueue(request: SchedulerRequest, generation: GenerationState): Promise<SchedulerResult> {

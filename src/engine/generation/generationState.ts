@@ -62,6 +62,11 @@ export class GenerationState {
         return new GenerationState(model, request, callbacks, grammar);
     }
 
+    /** `open` without waiting, for a request without a grammar (a scheduler queues it in the caller's tick). */
+    static withoutGrammar(model: LlamaModel, request: GenerationRequest, callbacks: GenerationCallbacks = {}): GenerationState {
+        return new GenerationState(model, request, callbacks, undefined);
+    }
+
     get sampling(): SamplingOptions {
         return this.request.sampling;
     }
