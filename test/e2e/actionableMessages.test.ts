@@ -1,4 +1,4 @@
-import {spawn} from "node:child_process";
+import {spawn, spawnSync} from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import type {AddressInfo} from "node:net";
@@ -17,6 +17,8 @@ const asRoot = process.getuid?.() === 0;
 const nobody = asRoot ? {uid: 65534, gid: 65534} : {};
 
 let work: string;
+/** The checkout `nobody` runs (see nobodysCheckout); undefined: the permission cases are skipped, with the reason printed. */
+let nobodysRoot: string | undefined;
 let server: FakeHuggingFace;
 let badRedirect: http.Server;
 let badRedirectUrl: string;
@@ -24,6 +26,7 @@ let badRedirectUrl: string;
 beforeAll(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), "mixtral-messages-"));
     fs.chmodSync(work, 0o755);
+    nobodysRoot = asRoot ? nobodysCheckout(work) : repoRoot;
     server = await startFakeHuggingFace([{repo: "o/r", file: "x.gguf", data: fs.readFileSync(tinyModel())}]);
     badRedirect = http.createServer((_request, response) => response.writeHead(302, {location: "http://[::1"}).end());
     await new Promise<void>((resolve) => badRedirect.listen(0, "127.0.0.1", resolve));
@@ -36,10 +39,28 @@ afterAll(async () => {
     fs.rmSync(work, {recursive: true, force: true});
 });
 
+/**
+ * A clone inside a folder only its owner can read (root's 0700 home, where CI clones) is out of
+ * nobody's reach: the CLI it runs is then a hard-linked copy of the built checkout (bin, dist,
+ * node_modules) in the test's own folder. Undefined, with the reason printed, when even that fails
+ * (another file system) or node itself is out of reach.
+ */
+function nobodysCheckout(folder: string): string | undefined {
+    const canRead = (file: string) => spawnSync(process.execPath, ["-e", `require("fs").accessSync(${JSON.stringify(file)}, 4)`], {...nobody, stdio: "ignore"}).status === 0;
+    if (canRead(cliPath) && canRead(path.join(repoRoot, "dist"))) return repoRoot;
+    const copy = path.join(folder, "checkout");
+    fs.mkdirSync(copy, {mode: 0o755});
+    const linked = spawnSync("cp", ["-al", ...["bin", "dist", "node_modules", "package.json", "models.json"].map((name) => path.join(repoRoot, name)), copy], {stdio: "ignore"});
+    if (linked.status === 0 && canRead(path.join(copy, "bin", "mixtral.js"))) return copy;
+    console.warn(`skipping the permission cases: user nobody cannot read ${repoRoot}, and a hard-linked copy in ${copy} failed`);
+    return undefined;
+}
+
 function run(args: string[], env: Record<string, string | undefined> = {}, user: {uid?: number, gid?: number} = {}): Promise<CliResult> {
+    const root = user.uid == null ? repoRoot : nobodysRoot!;
     return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [cliPath, ...args], {
-            cwd: repoRoot,
+        const child = spawn(process.execPath, [path.join(root, "bin", "mixtral.js"), ...args], {
+            cwd: root,
             env: {...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, MIXTRAL_THREADS: "1", HOME: work, XDG_CACHE_HOME: undefined,
                 MIXTRAL_MODELS: path.join(work, "store"), MIXTRAL_DOWNLOAD_RETRY_MS: "50", MIXTRAL_DOWNLOAD_ATTEMPTS: "2", ...env},
             stdio: ["ignore", "pipe", "pipe"],
@@ -82,7 +103,8 @@ describe("one sentence that says what to fix", () => {
         expectOneSentence(await run(["pull", `https://example.com/${"a".repeat(300)}.gguf`]), 2, /^error: The file name in the URL .* is 305 bytes long; the store keeps names of up to 246 bytes/m);
     });
 
-    it("a read-only store, and a missing store whose parent is read-only", async () => {
+    it("a read-only store, and a missing store whose parent is read-only", async (context) => {
+        if (nobodysRoot === undefined) context.skip();
         const readOnly = path.join(work, "read-only-store");
         fs.mkdirSync(readOnly, {mode: 0o555});
         fs.chmodSync(readOnly, 0o555);
@@ -92,7 +114,8 @@ describe("one sentence that says what to fix", () => {
             /^error: Cannot write to MIXTRAL_MODELS \(.*missing\/store\): permission denied/m);
     });
 
-    it("a store folder that refuses only the final move keeps the verified file and finishes it on the next run", async () => {
+    it("a store folder that refuses only the final move keeps the verified file and finishes it on the next run", async (context) => {
+        if (nobodysRoot === undefined) context.skip();
         // .partial/ (a symlink) is writable, the store folder itself is not: only the final rename fails.
         const store = path.join(work, "locked-store");
         const partial = path.join(work, "writable-partial");
@@ -127,7 +150,8 @@ describe("one sentence that says what to fix", () => {
         expect(fs.existsSync(path.join(store, "hf"))).toBe(true);
     });
 
-    it("a model file without read permission", async () => {
+    it("a model file without read permission", async (context) => {
+        if (nobodysRoot === undefined) context.skip();
         const model = path.join(work, "secret.gguf");
         fs.copyFileSync(tinyModel(), model);
         fs.chmodSync(model, 0o200);
