@@ -13,13 +13,19 @@ import {repoRoot, runCli, tinyModel} from "./helpers/runCli.js";
 const bundle = path.join(repoRoot, "node_modules", "node-llama-cpp", "llama", "gitRelease.bundle");
 const fixture = path.join(repoRoot, "test", "fixtures", "bench", "llama-bench.json");
 
-function pythonWithDependencies(): string {
+/** A python with GitPython and tabulate, which compare-llama-bench.py imports; npm test installs nothing. */
+function pythonWithDependencies(): string | undefined {
     for (const python of ["/usr/bin/python3", "python3"])
         if (spawnSync(python, ["-c", "import git, tabulate"]).status === 0) return python;
-    throw new Error("compare-llama-bench.py needs GitPython and tabulate: run `sh scripts/ensureCompareLlamaBenchDeps.sh`.");
+    return undefined;
 }
 
-describe("llama.cpp's compare-llama-bench.py reads mixtral bench JSON", () => {
+const foundPython = pythonWithDependencies();
+if (foundPython == null)
+    console.warn("skipping the compare-llama-bench.py tests: they need python3 with GitPython and tabulate " +
+        "(`sh scripts/ensureCompareLlamaBenchDeps.sh` installs Debian's python3-git and python3-tabulate; .ci/run does)");
+
+describe.skipIf(foundPython == null)("llama.cpp's compare-llama-bench.py reads mixtral bench JSON", () => {
     let dir: string;
     let script: string;
     let python: string;
@@ -33,7 +39,7 @@ describe("llama.cpp's compare-llama-bench.py reads mixtral bench JSON", () => {
     const compare = (...args: string[]) => spawnSync(python, [script, "--tool", "llama-bench", ...args], {cwd: dir, encoding: "utf8"});
 
     beforeAll(async () => {
-        python = pythonWithDependencies();
+        python = foundPython!;
         dir = await fs.mkdtemp(path.join(os.tmpdir(), "mixtral-compare-"));
         // The bundle is llama.cpp's source as node-llama-cpp 3.21.1 built it; a bare clone is enough to read one file.
         execFileSync("git", ["clone", "-q", "--bare", bundle, path.join(dir, "llama.git")]);
