@@ -113,3 +113,29 @@ describe("where ours differs from llama.cpp's grammar, on purpose", () => {
         expect(() => jsonSchemaGrammar({...schema, pattern: "^a(b|c)+$"})).toThrow(/only beside one repeated character/);
     });
 });
+
+describe("every keyword of the issue is among the cases that agree with llama.cpp", () => {
+    /** The keywords a schema uses (property names and definitions' names aside), `type` lists and formats named. */
+    const keywordsOf = (node: unknown, into = new Set<string>(), parent = ""): Set<string> => {
+        if (Array.isArray(node)) node.forEach((item) => keywordsOf(item, into));
+        else if (typeof node === "object" && node != null) {
+            for (const [key, value] of Object.entries(node)) {
+                const isName = ["properties", "$defs", "definitions"].includes(parent);
+                if (!isName) {
+                    into.add(key);
+                    if (key === "type" && Array.isArray(value)) into.add("type list");
+                    if (key === "format") into.add(`format ${String(value)}`);
+                }
+                if (!["const", "enum"].includes(key) || isName) keywordsOf(value, into, isName ? "" : key);
+            }
+        }
+        return into;
+    };
+    const agreed = cases.filter((c) => c.status === "success" && !(c.name in refused));
+    test.each(["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "pattern", "format date", "format time",
+        "format date-time", "format uuid", "minItems", "maxItems", "anyOf", "oneOf", "allOf", "const", "$ref", "$defs", "additionalProperties",
+        "type list", "nullable", "title", "description", "default", "examples"])("%s", (keyword) => {
+        const using = agreed.filter((c) => keywordsOf(c.schema).has(keyword));
+        expect(using.map(caseName)).not.toEqual([]);
+    });
+});
