@@ -12,8 +12,11 @@
 export type GbnfError = {message: string, offset: number, line: number, column: number};
 
 /** llama_gretype: the flat element list llama.cpp builds for each rule. */
-const enum Element {End, Alt, RuleRef, Char, CharNot, CharRangeUpper, CharAlt, CharAny, Token, TokenNot}
-type GrammarElement = {type: Element, value: number};
+export enum Element {End, Alt, RuleRef, Char, CharNot, CharRangeUpper, CharAlt, CharAny, Token, TokenNot}
+export type GrammarElement = {type: Element, value: number};
+
+/** A parsed grammar: llama.cpp's rule table (each rule its flat element list) and the root rule's index. */
+export type ParsedGbnf = {rules: GrammarElement[][], root: number};
 
 // llama-grammar.cpp's MAX_REPETITION_THRESHOLD.
 const maxRepetitionThreshold = 2000;
@@ -32,6 +35,17 @@ export function checkGbnf(text: string, rootRule = "root"): GbnfError | undefine
     } catch (error) {
         if (!(error instanceof GbnfSyntaxError)) throw error;
         return {message: error.message, offset: error.offset, ...lineAndColumn(text, error.offset)};
+    }
+}
+
+/** The grammar as llama.cpp parses it, for src/grammar/matchGbnf.ts; throws with the first error. */
+export function parseGbnf(text: string, rootRule = "root"): ParsedGbnf {
+    try {
+        return new GbnfParser(text).parseAll(rootRule);
+    } catch (error) {
+        if (!(error instanceof GbnfSyntaxError)) throw error;
+        const {line, column} = lineAndColumn(text, error.offset);
+        throw new Error(`${error.message} at line ${line}, column ${column}`);
     }
 }
 
@@ -58,7 +72,7 @@ class GbnfParser {
         return pos < this.src.length ? this.src[pos]! : "";
     }
 
-    parseAll(rootRule: string) {
+    parseAll(rootRule: string): ParsedGbnf {
         let pos = this.parseSpace(0, true);
         while (this.at(pos) !== "") pos = this.parseRule(pos);
         if (this.rules.length === 0) throw new GbnfSyntaxError("the grammar has no rules", 0);
@@ -69,6 +83,7 @@ class GbnfParser {
         }
         if (!this.symbolIds.has(rootRule)) throw new GbnfSyntaxError(`the grammar has no '${rootRule}' rule`, this.src.length);
         this.checkLeftRecursion();
+        return {rules: this.rules, root: this.symbolIds.get(rootRule)!};
     }
 
     private parseSpace(pos: number, newlineOk: boolean): number {

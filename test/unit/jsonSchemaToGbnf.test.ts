@@ -9,7 +9,13 @@ const supported: [string, unknown][] = [
     ["formats", {type: "object", properties: {d: {type: "string", format: "date"}, t: {type: "string", format: "date-time"}, u: {type: "string", format: "uuid"}}}],
     ["a recursive $ref", {$defs: {node: {type: "object", properties: {value: {type: "integer"}, next: {anyOf: [{$ref: "#/$defs/node"}, {type: "null"}]}}}}, $ref: "#/$defs/node"}],
     ["prefixItems", {type: "array", prefixItems: [{type: "string"}, {type: "number"}], items: false}],
-    ["a map", {type: "object", additionalProperties: {type: "integer"}, minProperties: 1, maxProperties: 4}],
+    ["a map", {type: "object", additionalProperties: {type: "integer"}}],
+    ["integer bounds as zod writes them", {type: "integer", minimum: -9007199254740991, maximum: 9007199254740991}],
+    ["a pattern with lengths", {type: "string", minLength: 1, maxLength: 8, pattern: "^[a-z0-9_]+$"}],
+    ["zod's date pattern", {type: "string", format: "date", pattern: "^(?:(?:\\d\\d[2468][048]|\\d\\d[13579][26]|\\d\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|(?:02)-(?:0[1-9]|1\\d|2[0-8])))$"}],
+    ["zod's email pattern beside its format", {type: "string", format: "email", pattern: "^(?:[A-Za-z0-9_'+\\-]+\\.)*[A-Za-z0-9_'+\\-]*[A-Za-z0-9_+-]@(?:[A-Za-z0-9][A-Za-z0-9\\-]*\\.)+[A-Za-z]{2,}$"}],
+    ["allOf", {allOf: [{type: "object", properties: {a: {type: "integer"}}, required: ["a"]}, {type: "object", properties: {b: {type: "string"}}}]}],
+    ["nullable", {type: "object", properties: {a: {type: "string", nullable: true}}, required: ["a"]}],
     ["const and oneOf", {oneOf: [{const: {a: [1, "x\"y"]}}, {type: "boolean"}]}],
     ["type lists", {type: ["integer", "null"]}],
     ["annotations", {$schema: "https://json-schema.org/draft/2020-12/schema", title: "t", description: "d", type: "object", properties: {a: {type: "string", default: "x", examples: ["y"]}}}],
@@ -24,16 +30,24 @@ describe("JSON schema to GBNF", () => {
     });
 
     test.each([
-        [{type: "string", pattern: "a"}, /the keyword "pattern" is not supported\.$/],
-        [{type: "integer", minimum: 1}, /the keyword "minimum" is not supported/],
+        [{type: "string", pattern: "a"}, /the pattern "a" must be anchored with \^ and \$/],
+        [{type: "string", pattern: "^a(?=b)$"}, /the pattern "\^a\(\?=b\)\$" has a lookaround, named group or flag at character 3 /],
+        [{type: "string", pattern: "^a\\sb$"}, /has an escape \\s a grammar cannot produce inside a JSON string at character 3 /],
+        [{type: "number", minimum: 1}, /"minimum" cannot be honoured here: it is supported on integers\.$/],
+        [{minimum: 1}, /"minimum" cannot be honoured here: it is supported on integers \(give a "type"\)/],
         [{type: "object", properties: {a: {type: "array", items: {type: "number", multipleOf: 2}}}}, /"multipleOf" is not supported \(at \/properties\/a\/items\)/],
-        [{allOf: [{type: "string"}]}, /"allOf" is not supported/],
+        [{type: "array", items: {type: "string"}, uniqueItems: true}, /the keyword "uniqueItems" is not supported/],
+        [{type: "object", additionalProperties: {type: "integer"}, minProperties: 1}, /the keyword "minProperties" is not supported/],
+        [{allOf: [{type: "string"}, {type: "integer"}]}, /an "allOf" component must be an object with "properties", an "enum"/],
         [{type: "object", propertiez: {}}, /"propertiez" is not supported/],
         [{type: "string", format: "email"}, /format "email" is not supported/],
         [{type: "strin"}, /unknown type "strin"/],
-        [{$ref: "#/$defs/missing"}, /does not point into/],
+        [{$ref: "#/$defs/missing"}, /does not point into this schema/],
+        [{$ref: "https://example.com/schema.json"}, /only references into this schema/],
         [{type: "array", minItems: 3, maxItems: 2}, /"maxItems" is below "minItems"/],
         [{type: "string", maxLength: 5000}, /above 1000 is not supported/],
+        [{type: "integer", minimum: 5, maximum: 4}, /no integer lies between the minimum and the maximum/],
+        [{type: "string", anyOf: [{type: "integer"}]}, /"type" beside "anyOf" is not supported/],
         [[1], /must be a JSON object/]
     ])("%j is a usage error naming the problem", (schema, message) => {
         let error: unknown;
@@ -45,11 +59,15 @@ describe("JSON schema to GBNF", () => {
         expect(error).toMatchObject({exitCode: 2, message: expect.stringMatching(message)});
     });
 
-    test("integers and numbers allow no exponent and at most 15 digits before the point", () => {
+    test("integers are llama.cpp's (up to 16 digits); numbers' exponents have at most two digits, so they stay finite", () => {
         const {gbnf} = jsonSchemaGrammar({type: "object", properties: {i: {type: "integer"}, n: {type: "number"}}});
-        expect(gbnf).toContain("integer ::= \"-\"? (\"0\" | [1-9] [0-9]{0,14})");
-        expect(gbnf).toContain("number ::= integer (\".\" [0-9]{1,15})?");
-        expect(gbnf).not.toMatch(/[eE]"/);
+        expect(gbnf).toContain("integer ::= (\"-\"? integral-part)");
+        expect(gbnf).toContain("integral-part ::= [0] | [1-9] [0-9]{0,15}");
+        expect(gbnf).toContain("([eE] [-+]? ([0] | [1-9] [0-9]?))?");
+    });
+
+    test("whitespace is one optional space", () => {
+        expect(jsonSchemaGrammar({type: "object"}).gbnf).toContain("space ::= | \" \"\n");
     });
 
     test("objects, arrays and strings end generation when complete; numbers leave it to the model", () => {
@@ -59,6 +77,9 @@ describe("JSON schema to GBNF", () => {
         expect(jsonSchemaGrammar({type: "integer"}).closed).toBe(false);
         expect(jsonSchemaGrammar({enum: [1, 12]}).closed).toBe(false);
         expect(jsonSchemaGrammar({anyOf: [{type: "string"}, {type: "number"}]}).closed).toBe(false);
+        expect(jsonSchemaGrammar({type: ["string", "null"]}).closed).toBe(true);
+        expect(jsonSchemaGrammar({type: "integer", minimum: 0, nullable: true}).closed).toBe(false);
+        expect(jsonSchemaGrammar(true).closed).toBe(false);
         expect(anyJsonObjectGrammar().closed).toBe(true);
     });
 });
