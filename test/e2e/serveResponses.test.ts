@@ -72,6 +72,18 @@ describe("the Responses API on mixtral serve", () => {
         expect(["completed", "incomplete"]).toContain(followUp.status);
     });
 
+    test("logprobs: include message.output_text.logprobs with top_logprobs, the chat's numbers", async () => {
+        const response = await served.client.responses.create({input: "Tell me a story.", max_output_tokens: 6, temperature: 0,
+            include: ["message.output_text.logprobs"], top_logprobs: 2});
+        const chat = await served.client.chat.completions.create({messages: [{role: "user", content: "Tell me a story."}], max_tokens: 6, temperature: 0,
+            logprobs: true, top_logprobs: 2});
+        const message = response.output.find((item) => item.type === "message");
+        const part = message?.type === "message" ? message.content[0] : undefined;
+        const logprobs = part?.type === "output_text" ? part.logprobs ?? [] : [];
+        expect(logprobs.map((entry) => entry.token)).toEqual(chat.choices[0]!.logprobs!.content!.map((entry) => entry.token));
+        expect(logprobs[0]!.top_logprobs).toHaveLength(2);
+    });
+
     test("previous_response_id is refused: nothing is stored", async () => {
         await expect(served.client.responses.create({input: "Hi", previous_response_id: "resp_1"}))
             .rejects.toMatchObject({status: 400, param: "previous_response_id"});

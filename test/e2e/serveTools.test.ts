@@ -104,6 +104,9 @@ describe("tools on mixtral serve", () => {
         // Not offered: the prompt is the plain conversation's.
         expect(none.usage!.prompt_tokens).toBe(plain.usage!.prompt_tokens);
         expect(none.choices[0]!.message.content).toBe(plain.choices[0]!.message.content);
+        // Offered, they are described in the prompt.
+        const offered = await served.client.chat.completions.create({messages: question, tools, temperature: 0, max_tokens: 1});
+        expect(offered.usage!.prompt_tokens).toBeGreaterThan(plain.usage!.prompt_tokens + 50);
     });
 
     test("an agent's history: an assistant turn with tool_calls and content null, then the tool's result", async () => {
