@@ -1,7 +1,7 @@
 import {Command, Option} from "commander";
 import {createRequire} from "node:module";
 import {outputFormats} from "../bench/printers/types.js";
-import {penaltyWindow, samplingDefaults} from "../generator/sampling.js";
+import {maxTopLogprobs, penaltyWindow, samplingDefaults} from "../generator/sampling.js";
 import {cacheTypes, flashAttentionModes} from "../hardware/kvCacheTypes.js";
 import {defaultPlanContextSize} from "../hardware/memoryBudget.js";
 import {integerList, listOption, modelList, parseCacheTypeList, parseFlashAttentionList, parseGpuLayersList, promptGenPair, type BenchOptions} from "./flags/benchFlags.js";
@@ -57,6 +57,7 @@ export function buildProgram(): Command {
         .option("--lines", "each stdin line is a prompt: one answer a line, in order, one model load")
         .option("--parallel <n>", "with --lines: decode up to n prompts together (through a server: n requests at a time)", integer(1, 256), 1)
         .option("--json", "print one JSON object with the text, token counts and timings (with --lines: one a line)")
+        .option("--logprobs <n>", "with --json: each generated token's log-probability and the n most likely tokens at its place (0-20)", integer(0, maxTopLogprobs))
         .option("--verbose", "print llama.cpp's log and timings on stderr")
         .action(async (prompt: string | undefined, options) => {
             const {runComplete} = await import("./commands/complete.js");

@@ -4,6 +4,8 @@ import {endpointRoute} from "./endpointUrl.js";
 import {openRequest, readBody, RequestAborted, networkError} from "./httpRequest.js";
 import {notOpenAiError, streamError} from "./openAiErrors.js";
 import {ServerSentEventParser} from "./serverSentEvents.js";
+import type {TokenLogprob} from "../generator/result.js";
+import {logprobsOfChoice} from "./remoteLogprobs.js";
 
 /** Where the server is and how to authenticate to it. */
 export type EndpointConfig = {
@@ -32,7 +34,9 @@ export type CompletionOutcome = {
     firstTextAt?: number,
     lastTextAt?: number,
     /** The signal ended it before the server did. */
-    aborted: boolean
+    aborted: boolean,
+    /** Each generated token's logprobs, when the request asked for them (`logprobs` in the body). */
+    logprobs?: TokenLogprob[]
 };
 
 export type CompletionRoute = "completions" | "chat/completions";
@@ -78,6 +82,7 @@ export async function listModelIds(config: EndpointConfig, signal?: AbortSignal)
 }
 
 type Choice = {
+    logprobs?: unknown,
     text?: unknown,
     delta?: {content?: unknown},
     message?: {content?: unknown},
@@ -107,6 +112,9 @@ export async function requestCompletion(config: EndpointConfig, request: Complet
     const body = request.stream
         ? {...request.body, stream: true, stream_options: {include_usage: true}}
         : {...request.body, stream: false};
+    // Asked for (completions: the number of alternatives; chat: top_logprobs), each choice carries them.
+    const logprobsTop = typeof request.body.logprobs === "number" ? request.body.logprobs
+        : request.body.logprobs === true ? Number(request.body.top_logprobs ?? 0) : undefined;
     const outcome: CompletionOutcome = {
         text: "", finishReason: null, stopDetail: undefined, textChunks: 0, sentAt: performance.now(), aborted: false
     };
@@ -126,6 +134,7 @@ export async function requestCompletion(config: EndpointConfig, request: Complet
         if (object == null || typeof object !== "object") throw notOpenAiError(config.baseUrl, "a chunk that is not an object");
         const choice = (Array.isArray(object.choices) ? object.choices[0] : undefined) as Choice | undefined;
         if (choice != null) {
+            if (logprobsTop != null) (outcome.logprobs ??= []).push(...logprobsOfChoice(choice.logprobs, logprobsTop));
             addText(choiceText(choice));
             if (typeof choice.finish_reason === "string") outcome.finishReason = choice.finish_reason;
             if ("stop_reason" in choice && (typeof choice.stop_reason === "string" || typeof choice.stop_reason === "number" || choice.stop_reason === null))

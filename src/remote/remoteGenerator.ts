@@ -42,6 +42,12 @@ export function samplingBody(sampling: SamplingOptions): Record<string, unknown>
     return body;
 }
 
+/** Logprobs asked for as each route takes them: completions the number of alternatives, chat a flag and top_logprobs. */
+function logprobsBody(route: CompletionRoute, sampling: SamplingOptions): Record<string, unknown> {
+    if (sampling.logprobs == null) return {};
+    return route === "completions" ? {logprobs: sampling.logprobs} : {logprobs: true, top_logprobs: sampling.logprobs};
+}
+
 /** An outcome in the shape the local engine returns; the timings are what this client saw. */
 export function resultOf(outcome: CompletionOutcome, sampling: SamplingOptions, endedAt: number): GenerationResult {
     const firstTokenMs = (outcome.firstTextAt ?? endedAt) - outcome.sentAt;
@@ -57,7 +63,8 @@ export function resultOf(outcome: CompletionOutcome, sampling: SamplingOptions, 
             firstTokenMs,
             generateMs,
             generatedTokensPerSecond: generateMs > 0 ? Math.max(0, generated - 1) / (generateMs / 1000) : 0
-        }
+        },
+        ...(outcome.logprobs == null ? {} : {logprobs: outcome.logprobs})
     };
 }
 
@@ -71,7 +78,8 @@ async function generateRemotely(
     }
     const outcome = await requestCompletion(target, {
         route,
-        body: {model: target.modelId, ...input, ...samplingBody(sampling), ...(target.responseFormat == null ? {} : {response_format: target.responseFormat})},
+        body: {model: target.modelId, ...input, ...samplingBody(sampling), ...logprobsBody(route, sampling),
+            ...(target.responseFormat == null ? {} : {response_format: target.responseFormat})},
         stream: true,
         signal: callbacks.signal,
         onText: callbacks.onText == null ? undefined : (text) => callbacks.onText?.(text)

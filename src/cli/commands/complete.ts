@@ -3,6 +3,7 @@ import {samplingFrom} from "../flags/samplingFlags.js";
 import {interruptController, stopGraceMs} from "../interrupt.js";
 import {openGenerator} from "../openGenerator.js";
 import type {CompleteOptions} from "../complete/completeLines.js";
+import {logprobsOption} from "../flags/logprobsFlag.js";
 import {incompleteOutput, readOutputConstraint, responseFormatOf} from "../flags/outputConstraint.js";
 import {readPrompt} from "../readPrompt.js";
 import {roundForJson, writeJson, writeOut} from "../ui/stdout.js";
@@ -16,6 +17,7 @@ export async function runComplete(promptArgument: string | undefined, options: C
         const {runCompleteLines} = await import("../complete/completeLines.js");
         return runCompleteLines(promptArgument, options, grammar);
     }
+    const logprobs = logprobsOption(options);
     const prompt = await readPrompt(promptArgument);
     // Constrained output is for programs: piped, it is printed whole once complete, never half an object.
     const stream = options.json !== true && (grammar == null || process.stdout.isTTY === true);
@@ -25,7 +27,7 @@ export async function runComplete(promptArgument: string | undefined, options: C
         // The engine here, or a server (--endpoint, or a `mixtral serve` of the same file).
         const generator = await openGenerator(options, interrupt.signal, {grammar: grammar != null, responseFormat: await responseFormatOf(options)});
         try {
-            const result = await generator.complete(prompt, samplingFrom(options, grammar), {
+            const result = await generator.complete(prompt, {...samplingFrom(options, grammar), ...logprobs}, {
                 onText: stream ? writeOut : undefined,
                 signal: interrupt.signal
             });
@@ -46,7 +48,8 @@ export async function runComplete(promptArgument: string | undefined, options: C
                         promptMs: roundForJson(result.timings.promptMs),
                         generateMs: roundForJson(result.timings.generateMs),
                         generatedTokensPerSecond: roundForJson(result.timings.generatedTokensPerSecond)
-                    }
+                    },
+                    ...(result.logprobs == null ? {} : {logprobs: result.logprobs})
                 });
             } else {
                 if (!stream && result.complete !== false) writeOut(result.text);

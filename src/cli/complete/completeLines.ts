@@ -2,6 +2,7 @@ import readline from "node:readline";
 import type {GrammarSpec} from "../../generator/sampling.js";
 import type {GenerationResult} from "../../generator/result.js";
 import {CutOffError, ExitCode, UsageError} from "../../errors.js";
+import {logprobsOption} from "../flags/logprobsFlag.js";
 import {samplingFrom} from "../flags/samplingFlags.js";
 import {interruptController} from "../interrupt.js";
 import {openGenerator} from "../openGenerator.js";
@@ -15,6 +16,8 @@ import type {OutputConstraintFlags} from "../flags/outputConstraint.js";
 /** The parsed flags of `complete` (this file holds its --lines mode). */
 export type CompleteOptions = GeneratorFlags & SamplingFlags & OutputConstraintFlags & {
     json?: boolean,
+    /** With --json: each token's logprob and this many most likely alternatives. */
+    logprobs?: number,
     /** complete --lines: each stdin line is a prompt. */
     lines?: boolean,
     parallel?: number
@@ -32,6 +35,7 @@ type Prompt = {line: number, prompt: string};
 export async function runCompleteLines(promptArgument: string | undefined, options: CompleteOptions, grammar: GrammarSpec | undefined) {
     if (promptArgument != null && promptArgument !== "-")
         throw new UsageError("--lines reads the prompts from stdin, one a line; drop the prompt argument.");
+    const logprobs = logprobsOption(options);
     const input = readline.createInterface({input: process.stdin, crlfDelay: Infinity, terminal: false});
     const lines = input[Symbol.asyncIterator]();
     const interrupt = interruptController();
@@ -63,7 +67,7 @@ export async function runCompleteLines(promptArgument: string | undefined, optio
         // The engine here (n sequences of one context), or a server (n requests at a time).
         const generator = await openGenerator(options, interrupt.signal, {grammar: grammar != null, responseFormat: await responseFormatOf(options), parallel});
         try {
-            const sampling = samplingFrom(options, grammar);
+            const sampling = {...samplingFrom(options, grammar), ...logprobs};
             let answered = 0;
             let firstCut: {line: number, error: CutOffError} | undefined;
             const started = performance.now();
@@ -132,6 +136,7 @@ function lineJson({line, prompt}: Prompt, result: GenerationResult) {
             promptMs: roundForJson(result.timings.promptMs),
             generateMs: roundForJson(result.timings.generateMs),
             generatedTokensPerSecond: roundForJson(result.timings.generatedTokensPerSecond)
-        }
+        },
+        ...(result.logprobs == null ? {} : {logprobs: result.logprobs})
     };
 }

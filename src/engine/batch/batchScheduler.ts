@@ -1,6 +1,6 @@
 import type {LlamaContext, LlamaContextSequence, Token} from "node-llama-cpp";
 import {EngineError, UsageError} from "../../errors.js";
-import type {GenerationResult, StopReason} from "../../generator/result.js";
+import type {GenerationResult, StopReason, TokenLogprob} from "../../generator/result.js";
 import type {SamplingOptions} from "../../generator/sampling.js";
 import {GenerationState} from "../generation/generationState.js";
 import {canSampleNatively, contextInternalsOf, nativeContextOf, nativeSequenceIdOf, type NativeContext} from "../native/nativeContext.js";
@@ -16,7 +16,9 @@ export type SchedulerRequest = {
     /** Text as it is generated, whole characters only, stop strings held back. */
     onText?: (text: string) => void,
     /** Each generated token (EOS excluded). */
-    onToken?: (token: Token) => void
+    onToken?: (token: Token) => void,
+    /** Each generated token's logprobs, before its text, when the sampling asks for them. */
+    onLogprob?: (entry: TokenLogprob) => void
 };
 
 export type SchedulerResult = GenerationResult & {
@@ -166,7 +168,7 @@ export class BatchScheduler {
             }
         };
         const generationRequest = {promptTokens: request.promptTokens, sampling: request.sampling, contextSize: this.contextSize};
-        const callbacks = {onText, onToken: request.onToken, signal: request.signal};
+        const callbacks = {onText, onToken: request.onToken, onLogprob: request.onLogprob, signal: request.signal};
         // Without a grammar the request queues now: the submits of one tick start in one step.
         if (request.sampling.grammar == null)
             return this.enqueue(request, GenerationState.withoutGrammar(this.context.model, generationRequest, callbacks));

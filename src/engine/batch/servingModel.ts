@@ -1,6 +1,7 @@
 import type {Token} from "node-llama-cpp";
 import {withoutOpeningWhitespace, type ChatTranscript} from "../../generator/chatMessages.js";
 import type {SamplingOptions} from "../../generator/sampling.js";
+import type {TokenLogprob} from "../../generator/result.js";
 import {chatFormatWithinBudget} from "../chat/chatFormatWithinBudget.js";
 import type {ChatFormat} from "../chat/chatTemplate.js";
 import {tokenizeAnswerText, tokenizeChatText} from "../chat/chatTokens.js";
@@ -22,7 +23,9 @@ export type ServingModelOptions = Omit<OpenModelOptions, "sequences" | "contextS
 
 export type ServingCallbacks = {
     signal?: AbortSignal,
-    onText?: (text: string) => void
+    onText?: (text: string) => void,
+    /** Each generated token's logprobs as it is sampled (before its text), when the sampling asks for them. */
+    onLogprob?: (entry: TokenLogprob) => void
 };
 
 /**
@@ -79,13 +82,13 @@ export async function openServingModel(options: ServingModelOptions): Promise<Se
         complete(prompt, sampling, callbacks = {}) {
             return scheduler.submit({promptTokens: tokenizePrompt(opened.sequence, prompt), sampling, ...callbacks});
         },
-        async chat({system, messages}, sampling, {signal, onText} = {}) {
+        async chat({system, messages}, sampling, {signal, onText, onLogprob} = {}) {
             const answers = new Map<number, readonly Token[]>();
             messages.forEach((message, index) => {
                 if (message.role === "assistant") answers.set(index, tokenizeAnswer(message.content));
             });
             const promptTokens = tokenizeChatText(format.render(system, messages), model.tokenizer, answers);
-            const result = await scheduler.submit({promptTokens, sampling, signal, onText: withoutOpeningWhitespace(onText)});
+            const result = await scheduler.submit({promptTokens, sampling, signal, onLogprob, onText: withoutOpeningWhitespace(onText)});
             return {...result, text: result.text.trimStart()};
         },
         get stats() {

@@ -12,6 +12,8 @@ export type GenerationCallbacks = {
     onText?: (text: string) => void,
     /** Each generated token (EOS excluded): chat keeps them to reuse the KV cache on the next turn. */
     onToken?: (token: Token) => void,
+    /** Each generated token's logprob entry as it is sampled (before its text), when the sampling asks for logprobs. */
+    onLogprob?: (entry: TokenLogprob) => void,
     /** Ends the generation at the next token (stopReason "abort"). */
     signal?: AbortSignal
 };
@@ -113,8 +115,11 @@ export class GenerationState {
     accept(token: Token, positionsUsed: number, distribution?: readonly number[]): StopReason | undefined {
         this.firstTokenAt ??= performance.now();
         if (this.model.isEogToken(token)) return "eos";
-        if (this.logprobs != null && distribution != null)
-            this.logprobs.push(logprobAt(this.model, distribution, token, this.request.sampling.logprobs ?? 0, this.lastToken));
+        if (this.logprobs != null && distribution != null) {
+            const entry = logprobAt(this.model, distribution, token, this.request.sampling.logprobs ?? 0, this.lastToken);
+            this.logprobs.push(entry);
+            this.callbacks.onLogprob?.(entry);
+        }
         this.lastToken = token;
         this.generated.push(token);
         this.callbacks.onToken?.(token);

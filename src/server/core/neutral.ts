@@ -1,7 +1,16 @@
 import type {SamplingOptions} from "../../generator/sampling.js";
-import type {ChatTranscript} from "../../generator/chatMessages.js";
-import type {StopReason} from "../../generator/result.js";
+import type {ToolCall, ToolTranscript} from "../../generator/chatMessages.js";
+import type {StopReason, TokenLogprob} from "../../generator/result.js";
 import type {HttpError} from "./httpError.js";
+
+/** A function the model may call: its name, what it does, and its arguments' JSON Schema. */
+export type ToolDefinition = {name: string, description?: string, parameters: Record<string, unknown>};
+
+/**
+ * Whether the model must call a tool: "auto" (a text answer or calls), "none" (text; the tools are
+ * not offered), "required" (at least one call), or the one named function.
+ */
+export type ToolChoice = "auto" | "none" | "required" | {name: string};
 
 /**
  * What a dialect asks of the serving model once it has translated its request: no field names,
@@ -11,10 +20,22 @@ export type NeutralRequest = {
     sampling: SamplingOptions,
     /** Whether `text` events come while the answer is generated; without, only `done` (or a thrown error). */
     stream: boolean
-} & ({kind: "chat", conversation: ChatTranscript} | {kind: "complete", prompt: string});
+} & ({
+    kind: "chat",
+    conversation: ToolTranscript,
+    /** Functions the model may call (chat only); none or empty: a plain text answer. */
+    tools?: readonly ToolDefinition[],
+    /** "auto" when not given. */
+    toolChoice?: ToolChoice,
+    /** Whether one answer may hold several calls (true when not given, as OpenAI's default). */
+    parallelToolCalls?: boolean
+} | {kind: "complete", prompt: string});
 
 /** Tokens of one answer: the prompt's, of which `cached` were found in the KV cache, and the generated ones. */
 export type Usage = {prompt: number, generated: number, cached: number};
+
+/** Why an answer ended: the engine's reasons, or "toolCalls" when it is calls of tools. */
+export type NeutralStopReason = StopReason | "toolCalls";
 
 /**
  * What the core reports while it serves a NeutralRequest, for the dialect to render (SSE chunks,
@@ -22,10 +43,19 @@ export type Usage = {prompt: number, generated: number, cached: number};
  * when its client went away.
  */
 export type GenerationEvent =
-    /** The next piece of the answer (streamed requests only). */
-    | {type: "text", text: string}
-    /** The whole answer, why it ended and what it cost. */
-    | {type: "done", text: string, stopReason: StopReason, usage: Usage}
+    /**
+     * The next piece of the answer (streamed requests only), with the logprobs of the tokens that
+     * made it when the sampling asked for them (a token's text may span two pieces: it comes with the first).
+     */
+    | {type: "text", text: string, logprobs?: TokenLogprob[]}
+    /** A whole call of a tool, `index` counting from 0 in the answer (streamed requests only; `done` lists them all). */
+    | {type: "toolCall", index: number, call: ToolCall}
+    /**
+     * The whole answer, why it ended and what it cost. With tools, `text` is the answer's text part
+     * (empty when it called tools) and `toolCalls` the calls; `logprobs` are every generated token's
+     * when the sampling asked for them (streamed or not).
+     */
+    | {type: "done", text: string, toolCalls: readonly ToolCall[], stopReason: NeutralStopReason, usage: Usage, logprobs?: TokenLogprob[]}
     /** A failure after the first `text` event (the status is sent by then); before it, `generate` throws instead. */
     | {type: "error", error: HttpError};
 
@@ -35,8 +65,8 @@ export type LoadedModel = {
     contextSize: number,
     /**
      * Serves one request, reporting its events to `onEvent`. Throws an HttpError (queue full, prompt
-     * too long, shutting down, …) when it fails before any text was reported; `signal` is the client
-     * going away, which ends the generation and frees its sequence.
+     * too long, shutting down, a tool's schema the grammar cannot honour, …) when it fails before any
+     * text was reported; `signal` is the client going away, which ends the generation and frees its sequence.
      */
     generate(request: NeutralRequest, signal: AbortSignal, onEvent: (event: GenerationEvent) => void): Promise<void>
 };

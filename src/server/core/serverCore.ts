@@ -4,6 +4,10 @@ import {toHttpError} from "./engineErrors.js";
 import {HttpError, loadingError, shuttingDownError} from "./httpError.js";
 import {RequestCounter} from "./metrics.js";
 import type {GenerationEvent, LoadedModel, NeutralRequest} from "./neutral.js";
+import {planToolUse} from "./tools/toolPlan.js";
+import type {ToolAnswerReader} from "./tools/toolAnswerReader.js";
+import type {ToolCall} from "../../generator/chatMessages.js";
+import type {TokenLogprob} from "../../generator/result.js";
 
 export type ServerCoreOptions = {
     /** The id of the model file (its name without .gguf). */
@@ -87,18 +91,19 @@ async function generate(
     logFailure: (error: unknown) => void
 ): Promise<void> {
     let started = false;
-    const onText = request.stream
-        ? (text: string) => {
-            started = true;
-            onEvent({type: "text", text});
-        }
-        : undefined;
     let result: SchedulerResult;
+    let reader: ToolAnswerReader | undefined;
+    const emit = (event: GenerationEvent) => {
+        started = true;
+        onEvent(event);
+    };
     try {
-        const callbacks = {signal, onText};
-        result = request.kind === "chat"
-            ? await engine.chat(request.conversation, request.sampling, callbacks)
-            : await engine.complete(request.prompt, request.sampling, callbacks);
+        if (request.kind === "chat") {
+            // Tools become prompt text and a grammar here; the answer's JSON is read back below.
+            const plan = planToolUse(request);
+            reader = plan.reader;
+            result = await engine.chat(plan.conversation, plan.sampling, {signal, ...streamCallbacks(request, reader, emit)});
+        } else result = await engine.complete(request.prompt, request.sampling, {signal, ...streamCallbacks(request, undefined, emit)});
     } catch (error) {
         const httpError = toHttpError(error, request.kind === "chat" ? "messages" : "prompt");
         // Before any text the status can still be sent: the caller answers with it.
@@ -111,10 +116,39 @@ async function generate(
         return;
     }
     if (signal.aborted) return;
+    let answer = {text: result.text, toolCalls: [] as ToolCall[]};
+    if (reader != null) {
+        // Streamed, the reader has read the answer piece by piece (calls were sent as they closed).
+        if (!request.stream) reader.push(result.text);
+        answer = reader.finish();
+    }
+    // Calls that the answer ended on; calls before a cut (max tokens) leave the reason "length".
+    const ended = result.stopReason === "eos" || result.stopReason === "stop";
     onEvent({
-        type: "done", text: result.text, stopReason: result.stopReason,
-        usage: {prompt: result.tokens.prompt, generated: result.tokens.generated, cached: result.cachedPromptTokens}
+        type: "done", ...answer, stopReason: answer.toolCalls.length > 0 && ended ? "toolCalls" : result.stopReason,
+        usage: {prompt: result.tokens.prompt, generated: result.tokens.generated, cached: result.cachedPromptTokens},
+        ...(result.logprobs == null ? {} : {logprobs: result.logprobs})
     });
+}
+
+/**
+ * A streamed request's engine callbacks: text as `text` events, each with the logprobs of the
+ * tokens that made it (they come before their text). An answer read by a tool reader streams its
+ * text part, without logprobs (those are of the JSON around it; `done` has them all), and each
+ * call as a `toolCall` event once its JSON closes.
+ */
+function streamCallbacks(request: NeutralRequest, reader: ToolAnswerReader | undefined, emit: (event: GenerationEvent) => void) {
+    if (!request.stream) return {};
+    const pending: TokenLogprob[] = [];
+    const onLogprob = request.sampling.logprobs != null && reader == null ? (entry: TokenLogprob) => pending.push(entry) : undefined;
+    let calls = 0;
+    const onText = (piece: string) => {
+        if (reader == null) return emit({type: "text", text: piece, ...(pending.length > 0 ? {logprobs: pending.splice(0)} : {})});
+        const read = reader.push(piece);
+        if (read.text !== "") emit({type: "text", text: read.text});
+        for (const call of read.calls) emit({type: "toolCall", index: calls++, call});
+    };
+    return {onText, onLogprob};
 }
 
 /** The id, the file name (with .gguf) or the id's case variants all name this model. */

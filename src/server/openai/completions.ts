@@ -1,13 +1,16 @@
 import {randomBytes} from "node:crypto";
 import type {ServerResponse} from "node:http";
-import type {StopReason} from "../../generator/result.js";
-import type {GenerationEvent} from "../core/neutral.js";
+import type {ToolCall} from "../../generator/chatMessages.js";
+import type {TokenLogprob} from "../../generator/result.js";
+import type {GenerationEvent, NeutralStopReason} from "../core/neutral.js";
 import {readJsonBody} from "../core/readJsonBody.js";
 import type {RouteContext} from "../core/routeTable.js";
 import {sendJson} from "../core/sendJson.js";
 import type {ServerCore} from "../core/serverCore.js";
 import {EventStream} from "./eventStream.js";
+import {chatLogprobs, completionLogprobs} from "./logprobsShape.js";
 import type {OpenAiRequest} from "./parseRequest.js";
+import {argumentsText} from "./parseTools.js";
 
 /**
  * POST /v1/chat/completions and /v1/completions: the body parsed into a neutral request, served by
@@ -32,8 +35,19 @@ function completionRenderer(response: ServerResponse, parsed: OpenAiRequest, mod
     const id = `${chat ? "chatcmpl" : "cmpl"}-${randomBytes(12).toString("hex")}`;
     const created = Math.floor(Date.now() / 1000);
     const object = chat ? "chat.completion.chunk" : "text_completion";
-    const chunk = (choice: Record<string, unknown>) => ({id, object, created, model: modelName, choices: [{index: 0, ...choice, logprobs: null}]});
-    const delta = (text: string) => chunk(chat ? {delta: {content: text}, finish_reason: null} : {text, finish_reason: null});
+    // Completions' text_offset counts from the prompt's start.
+    let offset = parsed.request.kind === "complete" ? parsed.request.prompt.length : 0;
+    const logprobsOf = (entries: readonly TokenLogprob[] | undefined) => {
+        if (entries == null || parsed.request.sampling.logprobs == null) return null;
+        if (chat) return chatLogprobs(entries);
+        const shaped = completionLogprobs(entries, offset);
+        offset += entries.reduce((length, entry) => length + entry.token.length, 0);
+        return shaped;
+    };
+    const chunk = (choice: Record<string, unknown>, logprobs: unknown = null) =>
+        ({id, object, created, model: modelName, choices: [{index: 0, ...choice, logprobs}]});
+    const delta = (text: string, logprobs: unknown) =>
+        chunk(chat ? {delta: {content: text}, finish_reason: null} : {text, finish_reason: null}, logprobs);
 
     // The stream opens with the first text, so that a refused request (queue full, prompt too long)
     // still gets its HTTP status.
@@ -46,7 +60,10 @@ function completionRenderer(response: ServerResponse, parsed: OpenAiRequest, mod
     };
 
     return (event: GenerationEvent) => {
-        if (event.type === "text") return openStream().send(delta(event.text));
+        if (event.type === "text") return openStream().send(delta(event.text, logprobsOf(event.logprobs ?? [])));
+        // A whole call in one delta: its id, name and arguments (clients gather deltas by index).
+        if (event.type === "toolCall")
+            return openStream().send(chunk({delta: {tool_calls: [{index: event.index, ...toolCallObject(event.call)}]}, finish_reason: null}));
         if (event.type === "error") return openStream().fail(event.error);
         const finishReason = finishReasonOf(event.stopReason);
         const usage = {
@@ -62,17 +79,25 @@ function completionRenderer(response: ServerResponse, parsed: OpenAiRequest, mod
             events.end();
             return;
         }
+        const calls = event.toolCalls.length > 0 ? {tool_calls: event.toolCalls.map(toolCallObject)} : {};
         const choice = chat
-            ? {index: 0, message: {role: "assistant", content: event.text, refusal: null}, logprobs: null, finish_reason: finishReason}
-            : {index: 0, text: event.text, logprobs: null, finish_reason: finishReason};
+            ? {index: 0, message: {role: "assistant", content: event.toolCalls.length > 0 && event.text === "" ? null : event.text, refusal: null, ...calls},
+                logprobs: logprobsOf(event.logprobs), finish_reason: finishReason}
+            : {index: 0, text: event.text, logprobs: logprobsOf(event.logprobs), finish_reason: finishReason};
         sendJson(response, 200, {id, object: chat ? "chat.completion" : "text_completion", created, model: modelName, choices: [choice], usage});
     };
 }
 
+function toolCallObject(call: ToolCall) {
+    return {id: call.id, type: "function", function: {name: call.name, arguments: argumentsText(call.arguments)}};
+}
+
 /**
- * eos and stop strings are "stop"; max_tokens and a full context are "length". An answer cut short
- * by the server's shutdown is "length" too: the client should not take it for a complete answer.
+ * eos and stop strings are "stop"; max_tokens and a full context are "length"; calls of tools
+ * "tool_calls". An answer cut short by the server's shutdown is "length" too: the client should not
+ * take it for a complete answer.
  */
-function finishReasonOf(reason: StopReason): "stop" | "length" {
+function finishReasonOf(reason: NeutralStopReason): "stop" | "length" | "tool_calls" {
+    if (reason === "toolCalls") return "tool_calls";
     return reason === "eos" || reason === "stop" ? "stop" : "length";
 }

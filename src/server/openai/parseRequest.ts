@@ -1,10 +1,11 @@
 // A field a request leaves out samples as `mixtral complete` and `chat` do: one source of defaults.
 import {samplingDefaults, type SamplingOptions} from "../../generator/sampling.js";
-import type {ChatMessage} from "../../generator/chatMessages.js";
-import type {ChatTranscript} from "../../generator/chatMessages.js";
+import {maxTopLogprobs} from "../../generator/sampling.js";
+import type {ConversationMessage, ToolTranscript} from "../../generator/chatMessages.js";
 import {HttpError, invalidParam} from "../core/httpError.js";
 import type {NeutralRequest} from "../core/neutral.js";
 import {parseResponseFormat} from "./responseFormat.js";
+import {parseAssistantToolCalls, parseToolChoice, parseTools} from "./parseTools.js";
 
 
 /** An OpenAI request body, translated: what the serving model is asked, and what only the answer's rendering needs. */
@@ -21,26 +22,38 @@ type Body = Record<string, unknown>;
 export function parseChatRequest(body: unknown, contextSize: number): OpenAiRequest {
     const fields = asObject(body);
     const {model, includeUsage, stream, sampling} = parseCommon(fields, contextSize);
-    return {model, includeUsage, request: {kind: "chat", conversation: parseMessages(fields.messages), sampling, stream}};
+    // logprobs: true asks for the chosen tokens' logprobs, top_logprobs for that many alternatives too.
+    const logprobs = optionalBoolean(fields, "logprobs") ?? false;
+    const top = optionalNumber(fields, "top_logprobs", {integer: true, min: 0, max: maxTopLogprobs});
+    if (top != null && !logprobs) throw invalidParam("top_logprobs", "top_logprobs needs logprobs: true.");
+    if (logprobs) sampling.logprobs = top ?? 0;
+    return {model, includeUsage, request: {
+        kind: "chat", conversation: parseMessages(fields.messages), sampling, stream,
+        tools: parseTools(fields.tools), toolChoice: parseToolChoice(fields.tool_choice),
+        parallelToolCalls: optionalBoolean(fields, "parallel_tool_calls")
+    }};
 }
 
 export function parseCompletionRequest(body: unknown, contextSize: number): OpenAiRequest {
     const fields = asObject(body);
     const {model, includeUsage, stream, sampling} = parseCommon(fields, contextSize);
+    // The legacy API's logprobs is the number of alternatives (OpenAI allows up to 5; llama-server, as here, more).
+    const logprobs = optionalNumber(fields, "logprobs", {integer: true, min: 0, max: maxTopLogprobs});
+    if (logprobs != null) sampling.logprobs = logprobs;
     return {model, includeUsage, request: {kind: "complete", prompt: parsePrompt(fields.prompt), sampling, stream}};
 }
 
-function asObject(body: unknown): Body {
+export function asObject(body: unknown): Body {
     if (body == null || typeof body !== "object" || Array.isArray(body))
         throw new HttpError(400, "The request body must be a JSON object.");
     return body as Body;
 }
 
-function parseCommon(fields: Body, contextSize: number) {
+/** The fields every OpenAI generation request shares; `maxTokenFields` are the answer limit's names, first found wins. */
+export function parseCommon(fields: Body, contextSize: number, maxTokenFields = ["max_completion_tokens", "max_tokens"]) {
     const n = optionalNumber(fields, "n", {integer: true, min: 1});
     if (n != null && n > 1) throw new HttpError(400, "Only n = 1 is supported: send one request per answer.", {param: "n", code: "unsupported_value"});
-    const maxTokens = optionalNumber(fields, "max_completion_tokens", {integer: true, min: 0})
-        ?? optionalNumber(fields, "max_tokens", {integer: true, min: 0})
+    const maxTokens = maxTokenFields.map((name) => optionalNumber(fields, name, {integer: true, min: 0})).find((value) => value != null)
         // Without a limit the answer may fill the sequence's context, as llama-server's n_predict -1.
         ?? contextSize;
     const stream = optionalBoolean(fields, "stream") ?? false;
@@ -91,42 +104,56 @@ function parsePrompt(value: unknown): string {
 }
 
 /**
- * OpenAI messages → the conversation `chat` renders. System (and developer) messages become the
- * system text, which Mixtral's template folds into the first user turn; consecutive messages of one
- * role are joined, since the template alternates user and assistant.
+ * OpenAI messages → the neutral conversation. System (and developer) messages become the system
+ * text, which Mixtral's template folds into the first user turn; consecutive text messages of one
+ * role are joined, since the template alternates user and assistant. An assistant message may carry
+ * `tool_calls` (its content then often null); a `tool` message is a call's result.
  */
-function parseMessages(value: unknown): ChatTranscript {
-    if (!Array.isArray(value)) throw invalidParam("messages", "messages must be a list of messages.");
-    if (value.length === 0) throw new HttpError(400, "messages must contain at least one message.", {param: "messages", code: "empty_array"});
+export function parseMessages(value: unknown, param = "messages"): ToolTranscript {
+    if (!Array.isArray(value)) throw invalidParam(param, `${param} must be a list of messages.`);
+    if (value.length === 0) throw new HttpError(400, `${param} must contain at least one message.`, {param, code: "empty_array"});
     const system: string[] = [];
-    const messages: ChatMessage[] = [];
+    const messages: ConversationMessage[] = [];
     value.forEach((item: unknown, index) => {
-        const param = `messages[${index}]`;
-        if (item == null || typeof item !== "object") throw invalidParam(param, `${param} must be an object.`);
-        const {role, content} = item as Body;
-        const text = messageText(content, `${param}.content`);
+        const itemParam = `${param}[${index}]`;
+        if (item == null || typeof item !== "object") throw invalidParam(itemParam, `${itemParam} must be an object.`);
+        const {role, content, tool_calls: toolCalls, tool_call_id: toolCallId} = item as Body;
+        const withCalls = role === "assistant" && Array.isArray(toolCalls) && toolCalls.length > 0;
+        // An assistant turn that only calls tools sends content null.
+        const text = content == null && withCalls ? "" : messageText(content, `${itemParam}.content`);
         if (role === "system" || role === "developer") {
             system.push(text);
             return;
         }
+        if (role === "tool") {
+            if (toolCallId != null && typeof toolCallId !== "string") throw invalidParam(`${itemParam}.tool_call_id`, `${itemParam}.tool_call_id must be a string.`);
+            messages.push({role: "tool", toolCallId: typeof toolCallId === "string" ? toolCallId : undefined, content: text});
+            return;
+        }
         if (role !== "user" && role !== "assistant")
-            throw invalidParam(`${param}.role`, `${param}.role must be system, developer, user or assistant.`);
+            throw invalidParam(`${itemParam}.role`, `${itemParam}.role must be system, developer, user, assistant or tool.`);
+        if (withCalls) {
+            messages.push({role: "assistant", content: text, toolCalls: parseAssistantToolCalls(toolCalls as unknown[], `${itemParam}.tool_calls`)});
+            return;
+        }
         const last = messages.at(-1);
-        if (last?.role === role) last.content += `\n\n${text}`;
+        if (last != null && last.role === role && !("toolCalls" in last)) last.content += `\n\n${text}`;
         else messages.push({role, content: text});
     });
-    if (messages.at(-1)?.role !== "user")
-        throw new HttpError(400, "The last message (other than system messages) must be from the user.", {param: "messages", code: "invalid_value"});
+    const lastRole = messages.at(-1)?.role;
+    if (lastRole !== "user" && lastRole !== "tool")
+        throw new HttpError(400, "The last message (other than system messages) must be from the user or a tool.", {param, code: "invalid_value"});
     return {system: system.length > 0 ? system.join("\n\n") : undefined, messages};
 }
 
 /** A string, or a list of text parts (`[{type: "text", text}]`). */
-function messageText(content: unknown, param: string): string {
+export function messageText(content: unknown, param: string): string {
     if (typeof content === "string") return content;
     if (Array.isArray(content)) {
         return content.map((part: unknown, index) => {
             const {type, text} = (part ?? {}) as Body;
-            if (type !== "text" || typeof text !== "string")
+            // "input_text"/"output_text": the Responses API's parts.
+            if ((type !== "text" && type !== "input_text" && type !== "output_text") || typeof text !== "string")
                 throw invalidParam(`${param}[${index}]`, "Only text content parts are supported.");
             return text;
         }).join("");
@@ -134,7 +161,7 @@ function messageText(content: unknown, param: string): string {
     throw invalidParam(param, `${param} must be a string or a list of text parts.`);
 }
 
-function optionalNumber(fields: Body, name: string, {integer = false, min = -Infinity, max = Infinity}: {integer?: boolean, min?: number, max?: number}): number | undefined {
+export function optionalNumber(fields: Body, name: string, {integer = false, min = -Infinity, max = Infinity}: {integer?: boolean, min?: number, max?: number}): number | undefined {
     const value = fields[name];
     if (value == null) return undefined;
     if (typeof value !== "number" || !Number.isFinite(value) || (integer && !Number.isInteger(value)))
@@ -144,7 +171,7 @@ function optionalNumber(fields: Body, name: string, {integer = false, min = -Inf
     return value;
 }
 
-function optionalBoolean(fields: Body, name: string, param = name): boolean | undefined {
+export function optionalBoolean(fields: Body, name: string, param = name): boolean | undefined {
     const value = fields[name];
     if (value == null) return undefined;
     if (typeof value !== "boolean") throw invalidParam(param, `${param} must be true or false.`);

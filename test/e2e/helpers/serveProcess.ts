@@ -2,6 +2,8 @@ import {spawn, type ChildProcess} from "node:child_process";
 import {mkdtempSync, rmSync} from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import OpenAI from "openai";
+import {afterAll, beforeAll} from "vitest";
 import {cliPath, repoRoot, tinyModel} from "./runCli.js";
 
 export type ServeProcess = {
@@ -73,4 +75,18 @@ export async function readMetric(origin: string, name: string, headers: Record<s
     const line = text.split("\n").find((entry) => entry.startsWith(`${name} `));
     if (line == null) throw new Error(`no metric ${name} in:\n${text}`);
     return Number(line.slice(name.length + 1));
+}
+
+/**
+ * One `mixtral serve` (with `args`) for the calling test file, started before its tests and stopped
+ * after them, with an `openai` client on it (no retries: a refusal is the test's to see).
+ */
+export function useServedClient(args: string[]): {server: ServeProcess, client: OpenAI} {
+    const served = {} as {server: ServeProcess, client: OpenAI};
+    beforeAll(async () => {
+        served.server = await startServe(args);
+        served.client = new OpenAI({baseURL: served.server.baseUrl, apiKey: "unused", maxRetries: 0});
+    });
+    afterAll(stopAllServers);
+    return served;
 }
