@@ -93,8 +93,12 @@ describe("tools on mixtral serve", () => {
             const answer = await served.client.chat.completions.create({messages: question, tools, temperature: 1, seed, max_tokens: 200});
             const choice = answer.choices[0]!;
             if (choice.finish_reason === "tool_calls") expectValidCalls(choice.message.tool_calls as {function: {name: string, arguments: string}}[]);
-            else {
-                expect(typeof choice.message.content).toBe("string");
+            else if (choice.finish_reason === "length" && choice.message.tool_calls != null) {
+                // max_tokens cut parallel calls: the calls completed before the cut are given, each valid.
+                expect(choice.message.content).toBeNull();
+                expectValidCalls(choice.message.tool_calls as {function: {name: string, arguments: string}}[]);
+            } else {
+                expect(typeof choice.message.content, JSON.stringify(choice)).toBe("string");
                 expect(choice.message.tool_calls).toBeUndefined();
             }
         }
