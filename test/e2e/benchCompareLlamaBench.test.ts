@@ -13,13 +13,19 @@ import {repoRoot, runCli, tinyModel} from "./helpers/runCli.js";
 const bundle = path.join(repoRoot, "node_modules", "node-llama-cpp", "llama", "gitRelease.bundle");
 const fixture = path.join(repoRoot, "test", "fixtures", "bench", "llama-bench.json");
 
-function pythonWithDependencies(): string {
-    for (const python of ["/usr/bin/python3", "python3"])
+function pythonWithDependencies(): string | undefined {
+    for (const python of ["/usr/bin/python3", "python3", "python"])
         if (spawnSync(python, ["-c", "import git, tabulate"]).status === 0) return python;
-    throw new Error("compare-llama-bench.py needs GitPython and tabulate: run `sh scripts/ensureCompareLlamaBenchDeps.sh`.");
+    return undefined;
 }
 
-describe("llama.cpp's compare-llama-bench.py reads mixtral bench JSON", () => {
+const found = pythonWithDependencies();
+// On Linux (CI) `npm test`'s pretest installs them, so their absence is a failure; elsewhere a skip with the reason.
+const skipReason = found == null && process.platform !== "linux"
+    ? "compare-llama-bench.py needs Python 3 with GitPython and tabulate (pip install GitPython tabulate)" : undefined;
+if (skipReason != null) console.warn(`skipped: ${skipReason}`);
+
+describe.skipIf(skipReason != null)("llama.cpp's compare-llama-bench.py reads mixtral bench JSON", () => {
     let dir: string;
     let script: string;
     let python: string;
@@ -33,7 +39,8 @@ describe("llama.cpp's compare-llama-bench.py reads mixtral bench JSON", () => {
     const compare = (...args: string[]) => spawnSync(python, [script, "--tool", "llama-bench", ...args], {cwd: dir, encoding: "utf8"});
 
     beforeAll(async () => {
-        python = pythonWithDependencies();
+        if (found == null) throw new Error("compare-llama-bench.py needs GitPython and tabulate: run `npm run build && node dist/scripts/ensureCompareLlamaBenchDeps.js`.");
+        python = found;
         dir = await fs.mkdtemp(path.join(os.tmpdir(), "mixtral-compare-"));
         // The bundle is llama.cpp's source as node-llama-cpp 3.21.1 built it; a bare clone is enough to read one file.
         execFileSync("git", ["clone", "-q", "--bare", bundle, path.join(dir, "llama.git")]);
