@@ -66,3 +66,14 @@ export function gpuLoadFailureHint(target: PlatformOf = thisPlatform): string {
         ? "Reinstall with `npm ci` so @node-llama-cpp/mac-arm64-metal is present; `mixtral doctor` shows which backends load."
         : "Try `--gpu auto` or `--gpu cpu`; `mixtral doctor` shows which backends load.";
 }
+
+/**
+ * Said once when a model loads: `--gpu auto` chose Vulkan on a machine with an NVIDIA driver, which
+ * means CUDA's runtime is missing (the usual state of a Windows PC with an RTX card and only the
+ * driver). Vulkan works, more slowly; without this line nobody would know.
+ */
+export function vulkanInsteadOfCudaNote(loaded: Backend, asked: string, nvidiaDriver: boolean, {platform}: PlatformOf = thisPlatform): string | undefined {
+    if (loaded !== "vulkan" || asked !== "auto" || !nvidiaDriver) return undefined;
+    const missing = platform === "win32" ? "the CUDA 12 runtime DLLs (the CUDA Toolkit 12)" : "the CUDA 12 runtime libraries (libcudart, libcublas)";
+    return `note: running on Vulkan: the NVIDIA driver is installed but not ${missing}, which CUDA needs and is faster; \`mixtral doctor\` says more.`;
+}

@@ -157,6 +157,14 @@ describe("Windows + an NVIDIA GPU", () => {
         expect(hints).not.toMatch(/\.dll/);
     });
 
+    test("a model that --gpu auto put on Vulkan beside an NVIDIA driver gets a note naming the missing CUDA runtime", async () => {
+        const {vulkanInsteadOfCudaNote} = await import("../../src/hardware/platformBackends.js");
+        expect(vulkanInsteadOfCudaNote("vulkan", "auto", true, {platform: "win32", arch: "x64"})).toMatch(/running on Vulkan.*CUDA Toolkit 12/);
+        expect(vulkanInsteadOfCudaNote("vulkan", "vulkan", true, {platform: "win32", arch: "x64"})).toBeUndefined();
+        expect(vulkanInsteadOfCudaNote("vulkan", "auto", false, {platform: "win32", arch: "x64"})).toBeUndefined();
+        expect(vulkanInsteadOfCudaNote("cuda", "auto", true, linux)).toBeUndefined();
+    });
+
     test("the driver is found by its nvml.dll in System32 and by nvidia-smi.exe on Path", () => {
         const nvml = "C:\\Windows\\System32\\nvml.dll";
         expect(nvidiaDriverPresent(() => undefined, {SystemRoot: "C:\\Windows"}, "win32", (file) => file === nvml)).toBe(true);
