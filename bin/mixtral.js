@@ -12,21 +12,26 @@ const command = process.argv.slice(2).find((argument) => !argument.startsWith("-
 if (command != null && modelCommands.has(command) && process.env.UV_THREADPOOL_SIZE == null)
     process.env.UV_THREADPOOL_SIZE = "1";
 
-// Ctrl+C (SIGTERM, SIGHUP) at any moment, from now on: a quiet end, 130 for Ctrl+C, unless a
+// Ctrl+C (SIGTERM, SIGHUP, Ctrl+Break) at any moment, from now on: a quiet end, 130 for Ctrl+C, unless a
 // command has claimed the signal (src/cli/interrupt.ts fills the claims). The one handler stays
 // for the whole run: swapping a signal's listener loses a signal that arrives meanwhile.
 const claimedSignals = globalThis[Symbol.for("mixtral.claimedSignals")] ??= new Map();
+// 128 + n, as a POSIX shell shows: 130 Ctrl+C, 143 SIGTERM, 129 SIGHUP, 149 Ctrl+Break (Windows).
+const signalNumbers = {SIGHUP: 1, SIGINT: 2, SIGTERM: 15, SIGBREAK: 21};
 const earlySignalHandler = (signal) => {
     if ((claimedSignals.get(signal) ?? 0) > 0) return;
+    process.removeAllListeners(signal);
+    // Windows has no dying of a signal: killing oneself is TerminateProcess with exit code 1, and
+    // SIGHUP (the console closing) throws. Set the code directly (src/cli/platformSignals.ts).
+    if (process.platform === "win32" || signal === "SIGBREAK") process.exit(128 + signalNumbers[signal]);
     // Dying of the signal, not process.exit: exiting waits for a llama.cpp call running in libuv's
     // thread pool (a model load, a decode), and a shell shows the same 128 + n either way.
-    process.removeAllListeners(signal);
     process.kill(process.pid, signal);
     // Only reached when the signal is ignored (SIG_IGN inherited from a shell's `&`).
-    process.exit(128 + require("node:os").constants.signals[signal]);
+    process.exit(128 + signalNumbers[signal]);
 };
 // The name is bound here: a signal raised with process.emit (serve turns SIGTERM into SIGINT) passes none.
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => earlySignalHandler(signal));
+for (const signal of Object.keys(signalNumbers)) process.on(signal, () => earlySignalHandler(signal));
 globalThis[Symbol.for("mixtral.earlySignalHandler")] = earlySignalHandler;
 
 // The compile cache makes every later start faster.

@@ -1,5 +1,5 @@
-import fs from "node:fs/promises";
 import {UsageError} from "../errors.js";
+import {readTextFile} from "../textFile.js";
 import type {BenchRow} from "./types.js";
 
 /** The fields of a previous row that --compare needs; llama-bench's own JSON has them too. */
@@ -15,7 +15,8 @@ function keyOf(row: Pick<BenchRow, (typeof keyFields)[number]>): string {
 export async function readPreviousRun(path: string): Promise<PreviousRow[]> {
     let text: string;
     try {
-        text = await fs.readFile(path, "utf8");
+        // `mixtral bench -o json > previous.json` in Windows PowerShell 5.1 writes UTF-16LE.
+        text = await readTextFile(path);
     } catch (error) {
         throw new UsageError(`Cannot read the --compare file ${path}.`, {hint: "Pass a file written by `mixtral bench -o json` or `llama-bench -o json`.", cause: error});
     }

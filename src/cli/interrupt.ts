@@ -1,5 +1,4 @@
-import os from "node:os";
-import {ExitCode} from "../errors.js";
+import {endBySignal, endingSignals, type EndingSignal} from "./platformSignals.js";
 
 /** How long complete and bench wait, after the first Ctrl+C, for the work to stop by itself: a normal token takes far less. */
 export const stopGraceMs = 2000;
@@ -24,8 +23,6 @@ export type InterruptOptions = {
  * below through a global: it is never removed and replaced, because a signal that arrives while
  * its listener is being swapped is lost (libuv drops it with the stopped watcher).
  */
-const endingSignals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
-type EndingSignal = (typeof endingSignals)[number];
 const earlySignalHandlerKey = Symbol.for("mixtral.earlySignalHandler");
 const claimsKey = Symbol.for("mixtral.claimedSignals");
 const globals = globalThis as Record<symbol, unknown>;
@@ -43,8 +40,7 @@ export function installSignalPolicy() {
             if ((claims.get(signal) ?? 0) > 0) return;
             // As exitAtOnce below: dying of the signal does not wait for the thread pool.
             process.removeAllListeners(signal);
-            process.kill(process.pid, signal);
-            process.exit(128 + os.constants.signals[signal]);
+            endBySignal(signal);
         });
     }
 }
@@ -103,8 +99,7 @@ function exitAtOnce(beforeExit: (() => void) | undefined): never {
     } finally {
         if (process.stdin.isTTY === true) process.stdin.setRawMode(false);
         process.removeAllListeners("SIGINT");
-        process.kill(process.pid, "SIGINT");
     }
-    // Not reached, unless the signal is ignored (SIG_IGN inherited from a parent shell's `&`).
-    process.exit(ExitCode.interrupted);
+    // Dies of SIGINT on POSIX; exits 130 on Windows (platformSignals.ts).
+    endBySignal("SIGINT");
 }

@@ -9,6 +9,8 @@ import {logLine} from "./ui/terminal.js";
 import type {ResolvedModel} from "../models/resolveModel.js";
 import {resolveModelFlags} from "./resolveModelPath.js";
 import {warnAboutThreads} from "./warnAboutThreads.js";
+import {vulkanInsteadOfCudaNote} from "../hardware/platformBackends.js";
+import {nvidiaDriverPresent} from "../hardware/probeSystem.js";
 
 export type ModelFlags = {
     model?: string,
@@ -62,6 +64,8 @@ export async function loadModelWithProgress(resolved: ResolvedModel, flags: Mode
         await opened.dispose();
         throw new InterruptedError();
     }
+    const vulkanNote = opened.backend === "vulkan" ? vulkanInsteadOfCudaNote(opened.backend, flags.gpu, nvidiaDriverPresent()) : undefined;
+    if (vulkanNote != null) logLine(vulkanNote);
     return opened;
 }
 

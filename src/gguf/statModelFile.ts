@@ -1,6 +1,7 @@
 import type {Stats} from "node:fs";
 import fs from "node:fs/promises";
 import {ModelFileError} from "../errors.js";
+import {fileAccessHint} from "../platformHints.js";
 
 /**
  * The first look at a --model path, before any byte is read: it must exist, be a regular file (a
@@ -14,7 +15,7 @@ export async function statModelFile(path: string, hint: string): Promise<Stats> 
     } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === "EACCES")
-            throw new ModelFileError(`Cannot reach ${path}: permission denied on one of its folders.`, {hint: "Give yourself access to the folders on its path (chmod u+x), or copy the file somewhere you can read.", cause: error});
+            throw new ModelFileError(`Cannot reach ${path}: permission denied on one of its folders.`, {hint: fileAccessHint(path, "folders"), cause: error});
         throw new ModelFileError(`Model file not found: ${path}`, {hint, cause: error});
     }
     if (stat.isDirectory()) throw new ModelFileError(`${path} is a directory, not a GGUF model file.`, {hint});
@@ -23,7 +24,7 @@ export async function statModelFile(path: string, hint: string): Promise<Stats> 
         await fs.access(path, fs.constants.R_OK);
     } catch (error) {
         throw new ModelFileError(`Cannot read ${path}: permission denied.`, {
-            hint: `Make it readable for your user (chmod u+r "${path}"), or run as its owner.`,
+            hint: fileAccessHint(path, "file"),
             cause: error
         });
     }

@@ -1,5 +1,7 @@
 import {formatBytes} from "../formatBytes.js";
-import {formatMemory} from "./byteSizes.js";
+import {formatMemory, MiB} from "./byteSizes.js";
+import {metalWiredLimitSetting, ramHeadroomBytes} from "./memoryBudget.js";
+import {cudaRuntimeHint, nativeBindingHint, thisPlatform, type LinuxLibc, type PlatformOf} from "./platformBackends.js";
 import type {Plan} from "./planPlacement.js";
 import type {HardwareProbe} from "./types.js";
 
@@ -7,7 +9,11 @@ export type AdviceFacts = {
     /** The planned file is already in the store (no download, no disk needed). */
     planDownloaded: boolean,
     /** Kept free beyond the file when downloading (models/diskSpace.ts). */
-    diskMarginBytes: number
+    diskMarginBytes: number,
+    /** The system the hints are worded for (this one unless a test says otherwise). */
+    system?: PlatformOf,
+    /** Asked only when the binding does not load: what the Linux system offers prebuilt binaries. */
+    libc?: () => LinuxLibc
 };
 
 /**
@@ -16,12 +22,19 @@ export type AdviceFacts = {
  */
 export function adviseOnHardware(probe: HardwareProbe, plan: Plan, facts: AdviceFacts): string[] {
     const hints: string[] = [];
+    const system = facts.system ?? thisPlatform;
     if (probe.nativeError != null)
-        hints.push(`The llama.cpp native binding does not load (${probe.nativeError}); reinstall with \`npm ci\` so the prebuilt @node-llama-cpp/* package for this platform is present.`);
+        hints.push(`The llama.cpp native binding does not load (${probe.nativeError}); ${nativeBindingHint(facts.libc?.() ?? {musl: false, nixos: false}, system)}`);
     const cuda = probe.backends.find((status) => status.backend === "cuda");
     if (probe.source === "probe" && probe.nvidiaDriverPresent && cuda != null && !cuda.loaded)
-        hints.push(`An NVIDIA driver is installed but the CUDA build of llama.cpp did not load (${cuda.reason ?? "unknown reason"}); ` +
-            "install the CUDA 12 runtime (libcudart, libcublas) that matches the driver, check `nvidia-smi`, then reinstall with `npm ci`.");
+        hints.push(cudaRuntimeHint(cuda.reason ?? "unknown reason", system));
+    const mac = probe.gpus.find((gpu) => gpu.unifiedMemory);
+    if (mac != null && plan.placement !== "gpu" && plan.placement !== "none") {
+        // Raising the GPU's share is the Mac's way to fit more on the GPU; leave macOS its headroom.
+        const raised = Math.floor((probe.ram.totalBytes - ramHeadroomBytes(probe.ram.totalBytes)) / MiB);
+        hints.push(`macOS lets the GPU use ${formatMemory(mac.vramTotalBytes)} of the ${formatMemory(probe.ram.totalBytes)} of unified memory by default; ` +
+            `\`sudo sysctl ${metalWiredLimitSetting}=${raised}\` raises it until the next restart, and \`mixtral doctor\` then plans with it.`);
+    }
     if (plan.placement === "none")
         hints.push("Nothing in the catalog fits: a smaller --context-size, or a machine with more memory, would help; `--quant` and `--model` still run a file at your own risk.");
     if (plan.fileBytes != null && !facts.planDownloaded && probe.diskFreeBytes != null && probe.diskFreeBytes < plan.fileBytes + facts.diskMarginBytes)

@@ -18,12 +18,29 @@ export function usableCpuCores(readFile: ReadFile = readTextFile): number {
 /**
  * The thread count a model runs with unless --threads says otherwise: MIXTRAL_THREADS when set
  * (machines shared with other work, and the test suite, which runs two engines at once on two cores:
- * ggml's spinning threads degrade badly when oversubscribed), else every usable core.
+ * ggml's spinning threads degrade badly when oversubscribed), else every usable core — narrowed to
+ * the math cores by threadsFromMathCores once the binding is loaded.
  */
-export function defaultThreadCount(env: NodeJS.ProcessEnv = process.env): number {
+export function defaultThreadCount(env: NodeJS.ProcessEnv = process.env, usableCores: () => number = usableCpuCores): number {
+    return threadsFromEnv(env) ?? usableCores();
+}
+
+function threadsFromEnv(env: NodeJS.ProcessEnv): number | undefined {
     const fromEnv = Number(env.MIXTRAL_THREADS);
-    if (Number.isSafeInteger(fromEnv) && fromEnv >= 1) return fromEnv;
-    return usableCpuCores();
+    return Number.isSafeInteger(fromEnv) && fromEnv >= 1 ? fromEnv : undefined;
+}
+
+/**
+ * The default once llama.cpp tells its count of math cores (node-llama-cpp's cpuMathCores, llama.cpp's
+ * own -t default): performance cores on Apple Silicon (an M2 Max has 8 of its 12), physical cores
+ * without their hyper-threads, no Intel E-cores. os.availableParallelism counts all of those, and a
+ * token's threads all wait for the slowest one. Still capped by the usable cores (a container's
+ * quota); MIXTRAL_THREADS still wins.
+ */
+export function threadsFromMathCores(usable: number, mathCores: number, env: NodeJS.ProcessEnv = process.env): number {
+    const fromEnv = threadsFromEnv(env);
+    if (fromEnv != null) return fromEnv;
+    return Number.isSafeInteger(mathCores) && mathCores >= 1 ? Math.max(1, Math.min(usable, mathCores)) : usable;
 }
 
 function cgroupCpuQuota(readFile: ReadFile): number | undefined {

@@ -12,11 +12,22 @@ export const defaultPlanContextSize = 8192;
 /** Kept free on every GPU: the driver's context, cuBLAS/Metal workspaces, a desktop's framebuffers. */
 export const gpuReserveBytes = 1 * GiB;
 
+/** From this much unified memory on, macOS gives the GPU 3/4 of it instead of 2/3. */
+export const metalLargeMemoryBytes = 36 * GiB;
+
 /**
- * macOS lets the GPU wire only part of unified memory (Metal's recommendedMaxWorkingSetSize,
- * about 75% on Apple Silicon); the rest stays with the OS and the CPU side.
+ * How much of a Mac's unified memory the GPU may wire by default (Metal's
+ * recommendedMaxWorkingSetSize): 2/3 below 36 GiB — 21.3 GiB of a 32 GiB Mac — and 3/4 from
+ * 36 GiB. The rest stays with macOS and the CPU side. A user may raise it with
+ * `sudo sysctl iogpu.wired_limit_mb=<MiB>` (macOS 14+); a real probe then reports the raised
+ * figure as the GPU's memory, and the plan follows it. Used where a Mac is simulated.
  */
-export const metalWorkingSetFraction = 0.75;
+export function metalWorkingSetBytes(unifiedBytes: number): number {
+    return Math.floor(unifiedBytes * (unifiedBytes < metalLargeMemoryBytes ? 2 / 3 : 3 / 4));
+}
+
+/** The setting that raises the GPU's share of a Mac's memory, named in plans that hit it. */
+export const metalWiredLimitSetting = "iogpu.wired_limit_mb";
 
 /** RAM left to the OS and other programs: 10% of it, at least 2 GiB. */
 export function ramHeadroomBytes(totalBytes: number): number {

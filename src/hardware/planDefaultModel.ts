@@ -39,7 +39,8 @@ export async function planDefaultModel(flags: PlanFlags = {}, {catalog, modelsDi
     const gpu = flags.gpu ?? "auto";
     const hardware = await probeHardware({
         modelsDir,
-        // --gpu cpu needs no GPU probe; --gpu cuda probes only CUDA.
+        // --gpu cpu needs no GPU probe (a CPU plan: 0 GPU layers, whichever binary runs it — on Apple
+        // Silicon the Metal build, see platformBackends.ts); --gpu cuda probes only CUDA.
         probeBackends: gpu === "cpu" ? skipBackendsProbe : () => probeBackends({only: gpu === "auto" ? undefined : gpu})
     });
     if (gpu !== "auto" && gpu !== "cpu" && hardware.backend !== gpu)

@@ -3,7 +3,7 @@ import type {Backend} from "./types.js";
 import {formatMemory} from "./byteSizes.js";
 import {isQuantizedCacheType, type CacheType, type FlashAttentionMode} from "./kvCacheTypes.js";
 import {
-    computeBufferBytes, cpuQualityCeilingBitsPerWeight, defaultPlanContextSize, gpuReserveBytes, metalWorkingSetFraction,
+    computeBufferBytes, cpuQualityCeilingBitsPerWeight, defaultPlanContextSize, gpuReserveBytes, metalWorkingSetBytes,
     ramHeadroomBytes
 } from "./memoryBudget.js";
 import {kvBytesPerTokenPerBlockOf, mixtral8x7b, totalOffloadableLayers, weightParts} from "./mixtralShape.js";
@@ -201,9 +201,10 @@ function budgetOf(hardware: PlanHardware, gpus: readonly GpuInfo[]): Budget {
     const metal = gpus.some((gpu) => gpu.unifiedMemory);
     let gpu = 0;
     for (const device of gpus) {
-        // Metal reports a working-set limit as its VRAM; a simulated Mac reports all of its memory.
-        const usable = device.unifiedMemory
-            ? Math.min(device.vramFreeBytes, metalWorkingSetFraction * hardware.ram.totalBytes)
+        // Metal reports its working-set limit as its VRAM (raised by iogpu.wired_limit_mb when a user
+        // raised it); a device that claims more than its unified memory is capped by macOS's default share.
+        const usable = device.unifiedMemory && device.vramFreeBytes > hardware.ram.totalBytes
+            ? metalWorkingSetBytes(hardware.ram.totalBytes)
             : device.vramFreeBytes;
         gpu += Math.max(0, usable - gpuReserveBytes);
     }

@@ -1,16 +1,18 @@
 import type {BackendsProbe} from "./types.js";
 import {freeBytes} from "./freeDiskBytes.js";
-import {nvidiaDriverPresent, probeCpu, probeRam} from "./probeSystem.js";
+import {readTextFile} from "./cpuCores.js";
+import {hostMemory, nvidiaDriverPresent, probeCpu, probeRam} from "./probeSystem.js";
 import type {HardwareProbe} from "./types.js";
 
 export type ProbeHardwareOptions = {
     modelsDir: string,
     /** The native side (engine/inspect.ts's probeBackends), passed in so this module never loads node-llama-cpp. */
-    probeBackends: () => Promise<BackendsProbe>
+    probeBackends: () => Promise<BackendsProbe>,
+    platform?: NodeJS.Platform
 };
 
 /** Everything the planner and `doctor` need to know about this machine. */
-export async function probeHardware({modelsDir, probeBackends}: ProbeHardwareOptions): Promise<HardwareProbe> {
+export async function probeHardware({modelsDir, probeBackends, platform = process.platform}: ProbeHardwareOptions): Promise<HardwareProbe> {
     const [backends, diskFreeBytes] = await Promise.all([
         probeBackends(),
         diskFree(modelsDir)
@@ -20,8 +22,8 @@ export async function probeHardware({modelsDir, probeBackends}: ProbeHardwareOpt
         backend: backends.backend,
         backends: backends.backends,
         gpus: backends.gpus,
-        cpu: probeCpu(),
-        ram: probeRam(),
+        cpu: {...probeCpu(), ...(backends.cpuMathCores != null ? {mathCores: backends.cpuMathCores} : {})},
+        ram: probeRam(readTextFile, hostMemory(platform, backends.ram)),
         modelsDir,
         diskFreeBytes,
         nvidiaDriverPresent: nvidiaDriverPresent(),

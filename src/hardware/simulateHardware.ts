@@ -1,7 +1,7 @@
 import {UsageError} from "../errors.js";
 import type {Backend} from "./types.js";
 import {formatMemory, parseByteSize} from "./byteSizes.js";
-import {metalWorkingSetFraction} from "./memoryBudget.js";
+import {metalWorkingSetBytes} from "./memoryBudget.js";
 import type {HardwareProbe} from "./types.js";
 
 export type SimulationFlags = {gpu?: Backend, vram?: string, ram?: string};
@@ -26,8 +26,8 @@ export function simulateHardware(flags: SimulationFlags, machine: HardwareProbe)
     if (backend === "cpu") return {...base, gpus: []};
 
     if (backend === "metal") {
-        // A Mac's GPU sees its working-set share of the unified memory.
-        const workingSet = Math.round(metalWorkingSetFraction * ramInfo.totalBytes);
+        // A Mac's GPU sees its working-set share of the unified memory (2/3 below 36 GiB, else 3/4).
+        const workingSet = metalWorkingSetBytes(ramInfo.totalBytes);
         return {...base, gpus: [{type: "metal", name: "simulated Apple GPU", vramTotalBytes: workingSet, vramFreeBytes: workingSet, unifiedMemory: true}]};
     }
     const vramBytes = vram ?? machine.gpus.find((gpu) => gpu.type === backend)?.vramTotalBytes;

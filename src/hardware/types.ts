@@ -27,7 +27,9 @@ export type CpuInfo = {
     /** Cores this process may use (affinity and cgroup quota): what thread counts follow. */
     cores: number,
     /** Physical cores when the OS says (llama.cpp runs best with one thread per physical core). */
-    physicalCores?: number
+    physicalCores?: number,
+    /** llama.cpp's math cores (performance cores, no hyper-threads), when the binding loaded: the default thread count. */
+    mathCores?: number
 };
 
 export type MemoryInfo = {totalBytes: number, freeBytes: number};
@@ -56,7 +58,11 @@ export type BackendsProbe = {
     backends: BackendStatus[],
     gpus: GpuInfo[],
     /** Set when not even the CPU binary loads. */
-    nativeError?: string
+    nativeError?: string,
+    /** RAM as the binding sees it (node-llama-cpp's getRamState); wiredBytes is set on macOS only. */
+    ram?: MemoryInfo & {wiredBytes: number},
+    /** llama.cpp's count of cores that do math (performance cores, no hyper-threads). */
+    cpuMathCores?: number
 };
 
 /** Asks the engine which backends load (all, or only one), e.g. engine/inspect.ts's probeBackends. */

@@ -3,6 +3,7 @@ import path from "node:path";
 import {setTimeout as sleep} from "node:timers/promises";
 import {DownloadError, InterruptedError, MixtralError} from "../errors.js";
 import {assertFreeSpace} from "./diskSpace.js";
+import {fsyncFile, fsyncFolder, placeExistingCopy, renameInStore, windowsPathTooLong} from "./fileOperations.js";
 import {findExistingCopies, type ExistingCopy} from "./findExisting.js";
 import {fetchToFile, HttpStatusError, OversizedBodyError, resumeOffset, StallError} from "./httpTransfer.js";
 import {huggingFaceFileUrl, redactToken} from "./huggingFace.js";
@@ -41,7 +42,9 @@ export type PullOptions = {
     onEvent?: (event: PullEvent) => void,
     env?: NodeJS.ProcessEnv,
     /** Look in the Hugging Face cache, LM Studio and Ollama first (default true). */
-    reuse?: boolean
+    reuse?: boolean,
+    /** This system unless a test says otherwise (Windows limits path lengths). */
+    platform?: NodeJS.Platform
 };
 
 /** Tuning, overridable by env for tests: MIXTRAL_DOWNLOAD_ATTEMPTS, MIXTRAL_DOWNLOAD_RETRY_MS, MIXTRAL_DOWNLOAD_STALL_MS. */
@@ -86,6 +89,9 @@ async function pullOrWait(target: PullTarget, options: PullOptions): Promise<Pul
     if (present != null) return {path: finalPath, bytes: present, alreadyPresent: true};
 
     const staging = stagingFilesFor(finalPath, dir);
+    const tooLong = windowsPathTooLong(staging.inTransit, options.platform);
+    if (tooLong != null)
+        throw new DownloadError(`Cannot download into the model store: ${tooLong}.`, {hint: "Set MIXTRAL_MODELS to a short folder such as D:\\models."});
     const lock = await acquireLock(staging.lock, {signal: options.signal, onWait: (holder) => options.onEvent?.({type: "waiting", holder})});
     try {
         // The process we waited for may have finished the job.
@@ -141,7 +147,7 @@ async function pullLocked(target: PullTarget, finalPath: string, staging: Stagin
     try {
         await fs.mkdir(path.dirname(finalPath), {recursive: true});
         // On disk before it gets its final name: a crash must never leave a usable name on unwritten data.
-        await fsync(staging.complete);
+        await fsyncFile(staging.complete);
         // rename(2) within one file system is atomic: readers see no file, or the whole verified file.
         await moveIntoPlace(staging.complete, finalPath);
     } catch (error) {
@@ -153,7 +159,7 @@ async function pullLocked(target: PullTarget, finalPath: string, staging: Stagin
             cause: error
         });
     }
-    await fsync(path.dirname(finalPath)).catch(() => {});
+    await fsyncFolder(path.dirname(finalPath));
     await fs.rm(staging.note, {force: true});
     return {path: finalPath, bytes, sha256, alreadyPresent: false};
 }
@@ -165,7 +171,7 @@ async function pullLocked(target: PullTarget, finalPath: string, staging: Stagin
  */
 async function moveIntoPlace(staged: string, finalPath: string) {
     try {
-        await fs.rename(staged, finalPath);
+        await renameInStore(staged, finalPath);
         return;
     } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "EXDEV") throw error;
@@ -173,8 +179,8 @@ async function moveIntoPlace(staged: string, finalPath: string) {
     const beside = `${finalPath}.move-${process.pid}`;
     try {
         await fs.copyFile(staged, beside);
-        await fsync(beside);
-        await fs.rename(beside, finalPath);
+        await fsyncFile(beside);
+        await renameInStore(beside, finalPath);
     } catch (error) {
         await fs.rm(beside, {force: true});
         throw error;
@@ -195,14 +201,14 @@ async function tryReuse(copy: ExistingCopy, expectedSha: string | undefined, fin
     }
     if (actual !== expectedSha) return undefined;
     await fs.mkdir(path.dirname(finalPath), {recursive: true});
-    const staging = `${finalPath}.link-${process.pid}`;
     try {
-        // A hard link costs no space and survives the other tool deleting its copy; across disks, a symlink.
-        await fs.link(copy.path, staging);
-    } catch {
-        await fs.symlink(copy.path, staging);
+        await placeExistingCopy(copy.path, finalPath);
+    } catch (error) {
+        // No link and no room for a copy (or the copy vanished): download it instead, which says
+        // plainly when the disk is too small.
+        if (options.signal?.aborted === true) throw error;
+        return undefined;
     }
-    await fs.rename(staging, finalPath);
     return {path: finalPath, bytes: copy.bytes, sha256: actual, alreadyPresent: false, reusedFrom: copy};
 }
 
@@ -223,15 +229,6 @@ async function discardStalePartial(staging: StagingFiles, note: PartialNote): Pr
     const validator = same ? previous?.validator : undefined;
     await fs.writeFile(staging.note, JSON.stringify({...note, validator}));
     return validator;
-}
-
-async function fsync(file: string) {
-    const handle = await fs.open(file, "r");
-    try {
-        await handle.sync();
-    } finally {
-        await handle.close();
-    }
 }
 
 async function deletePartial(staging: StagingFiles) {
@@ -269,7 +266,7 @@ async function transferWithRetries(url: string, staging: StagingFiles, expectedB
                 },
                 onProgress: (progress) => options.onEvent?.({type: "progress", ...progress})
             });
-            await fs.rename(staging.inTransit, staging.complete);
+            await renameInStore(staging.inTransit, staging.complete);
             return;
         } catch (error) {
             if (options.signal?.aborted === true) throw downloadInterrupted();

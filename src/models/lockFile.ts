@@ -1,15 +1,14 @@
-import fsSync from "node:fs";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import {setTimeout as sleep} from "node:timers/promises";
+import {couldBeSameProcess, identityOf, ownIdentity, realIdentityProbe, type IdentityProbe, type ProcessIdentity} from "./processIdentity.js";
 
 /**
- * Who holds a lock. The start time (clock ticks since boot, /proc/<pid>/stat field 22) and boot id
- * tell a live holder from an unrelated process that got the same PID later (PID 1 in every
- * container, recycled PIDs, a reboot); they are absent where /proc is not.
+ * Who holds a lock, and how to tell it from an unrelated process that got the same PID later
+ * (processIdentity.ts: /proc's start time and boot id on Linux, a wall-clock start elsewhere).
  */
-export type LockHolder = {pid: number, host: string, startTime?: string, bootId?: string};
+export type LockHolder = {pid: number, host: string} & ProcessIdentity;
 export type Lock = {release(): Promise<void>};
 
 /**
@@ -17,9 +16,22 @@ export type Lock = {release(): Promise<void>};
  * whose owner died (killed, crashed) is taken over, so a `kill -9` never blocks the next pull.
  * Waits while another live process holds it; `onWait` is told once who that is.
  */
-export async function acquireLock(lockPath: string, options: {signal?: AbortSignal, onWait?: (holder: LockHolder) => void, pollMs?: number} = {}): Promise<Lock> {
+export async function acquireLock(lockPath: string, options: {signal?: AbortSignal, onWait?: (holder: LockHolder) => void, pollMs?: number, identity?: IdentityProbe} = {}): Promise<Lock> {
     await fs.mkdir(path.dirname(lockPath), {recursive: true});
-    const me: LockHolder = {pid: process.pid, host: os.hostname(), ...processIdentity(process.pid)};
+    const probe = options.identity ?? realIdentityProbe;
+    const me: LockHolder = {pid: process.pid, host: os.hostname(), ...ownIdentity(probe)};
+    // Off Linux reading a process's start runs ps or PowerShell: once per holder, not every poll.
+    const sameProcess = new Map<string, boolean>();
+    const isAlive = (holder: LockHolder) => {
+        // A lock from another machine (a shared folder) cannot be checked: trust it.
+        if (holder.host !== os.hostname()) return true;
+        if (!pidInUse(holder.pid)) return false;
+        // The PID is in use, but maybe by another process: compare what the lock recorded with it.
+        const key = JSON.stringify(holder);
+        let same = sameProcess.get(key);
+        if (same == null) sameProcess.set(key, same = couldBeSameProcess(holder, identityOf(holder.pid, probe)));
+        return same;
+    };
     let told = false;
     for (;;) {
         options.signal?.throwIfAborted();
@@ -57,7 +69,8 @@ async function readHolder(lockPath: string): Promise<LockHolder | undefined> {
                 pid: parsed.pid,
                 host: parsed.host,
                 ...(typeof parsed.startTime === "string" ? {startTime: parsed.startTime} : {}),
-                ...(typeof parsed.bootId === "string" ? {bootId: parsed.bootId} : {})
+                ...(typeof parsed.bootId === "string" ? {bootId: parsed.bootId} : {}),
+                ...(typeof parsed.startedAt === "number" ? {startedAt: parsed.startedAt} : {})
             };
     } catch {
         // Being written right now, or removed: the next poll sees it settled.
@@ -76,36 +89,12 @@ async function unreadableForLong(lockPath: string): Promise<boolean> {
     }
 }
 
-function isAlive(holder: LockHolder): boolean {
-    // A lock from another machine (shared folder) cannot be checked: trust it.
-    if (holder.host !== os.hostname()) return true;
+/** Some process runs with this PID (EPERM: one of another user). */
+function pidInUse(pid: number): boolean {
     try {
-        process.kill(holder.pid, 0);
+        process.kill(pid, 0);
+        return true;
     } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
+        return (error as NodeJS.ErrnoException).code === "EPERM";
     }
-    // The PID is in use, but maybe by another process: compare what the lock recorded with it.
-    const now = processIdentity(holder.pid);
-    if (holder.bootId != null && now.bootId != null && holder.bootId !== now.bootId) return false;
-    if (holder.startTime != null && now.startTime != null && holder.startTime !== now.startTime) return false;
-    return true;
-}
-
-/** A process's start time and the boot it belongs to, where /proc tells them (Linux). */
-function processIdentity(pid: number): {startTime?: string, bootId?: string} {
-    const identity: {startTime?: string, bootId?: string} = {};
-    try {
-        const stat = fsSync.readFileSync(`/proc/${pid}/stat`, "utf8");
-        // The command name (field 2) is in parentheses and may hold spaces: count fields after it.
-        const startTime = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-        if (startTime != null && /^\d+$/.test(startTime)) identity.startTime = startTime;
-    } catch {
-        // No /proc (macOS, Windows) or the process is gone.
-    }
-    try {
-        identity.bootId = fsSync.readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
-    } catch {
-        // Not Linux.
-    }
-    return identity;
 }

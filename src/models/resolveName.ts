@@ -4,6 +4,7 @@ import {ModelNotFoundError, UsageError} from "../errors.js";
 import type {Catalog, CatalogEntry} from "./catalog.js";
 import {huggingFaceFileUrl} from "./huggingFace.js";
 import {assertStorableName, storableFileName} from "./storableFileName.js";
+import {expandHomeOnWindows} from "../userFolders.js";
 
 /** What a --model value (or `pull` argument) names. */
 export type ModelSpec =
@@ -20,7 +21,7 @@ const remoteFilePattern = /^[^/\\]+\.gguf$/i;
  * finally anything that looks like a path. A word that is none of these is an unknown name, and the
  * error lists the closest catalog names.
  */
-export function parseModelSpec(input: string, catalog: Catalog, env: NodeJS.ProcessEnv = process.env): ModelSpec {
+export function parseModelSpec(input: string, catalog: Catalog, env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): ModelSpec {
     const value = input.trim();
     if (value === "") throw new UsageError("The model name is empty.", {hint: "Pass a catalog name such as instruct:Q4_K_M, or a .gguf path."});
 
@@ -29,7 +30,7 @@ export function parseModelSpec(input: string, catalog: Catalog, env: NodeJS.Proc
 
     if (/^hf:/i.test(value)) return parseHuggingFaceSpec(value, env);
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return parseUrlSpec(value);
-    if (looksLikePath(value)) return {kind: "path", path: value};
+    if (looksLikePath(value)) return {kind: "path", path: expandHomeOnWindows(value, {env, platform})};
 
     const suggestions = closestNames(value, catalog);
     throw new ModelNotFoundError(`Unknown model "${value}".`, {

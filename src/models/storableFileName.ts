@@ -10,7 +10,7 @@ export const maxStoredNameBytes = 255 - ".download".length;
  * Decodes one percent-encoded path segment of a model URL into a name the store can use, or says in
  * one sentence why it cannot: bad percent-encoding, a NUL or slash inside the name, a name too long.
  */
-export function storableFileName(segment: string, where: string): string {
+export function storableFileName(segment: string, where: string, platform: NodeJS.Platform = process.platform): string {
     let name: string;
     try {
         name = decodeURIComponent(segment);
@@ -20,11 +20,14 @@ export function storableFileName(segment: string, where: string): string {
             cause: error
         });
     }
-    assertStorableName(name, where);
+    assertStorableName(name, where, platform);
     return name;
 }
 
-export function assertStorableName(name: string, where: string) {
+/** Names Windows keeps for devices, with or without an extension (`nul.gguf` is the NUL device). */
+const windowsDeviceName = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\.|$)/i;
+
+export function assertStorableName(name: string, where: string, platform: NodeJS.Platform = process.platform) {
     if (/[\u0000-\u001f/\\]/.test(name))
         throw new UsageError(`The file name in ${where} contains a control character or a slash, which no file name may hold.`, {
             hint: "Check the URL: it must end with the .gguf file's plain name."
@@ -33,5 +36,11 @@ export function assertStorableName(name: string, where: string) {
     if (bytes > maxStoredNameBytes)
         throw new UsageError(`The file name in ${where} is ${bytes} bytes long; the store keeps names of up to ${maxStoredNameBytes} bytes.`, {
             hint: "Download it under a shorter name yourself and pass that file's path to --model."
+        });
+    // NTFS: `a:b.gguf` would write an alternate data stream of a file `a`, `?` and `*` are
+    // wildcards, a trailing dot or space is silently dropped, and device names open the device.
+    if (platform === "win32" && (/[<>:"|?*]/.test(name) || /[. ]$/.test(name) || windowsDeviceName.test(name)))
+        throw new UsageError(`The file name in ${where} ("${name}") is not allowed on Windows.`, {
+            hint: "Download it under another name yourself and pass that file's path to --model."
         });
 }

@@ -1,16 +1,21 @@
 import fs from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import {MixtralError, UsageError} from "../errors.js";
+import {mixtralFolder, thisSystem, type UserSystem} from "../userFolders.js";
+import {isHeldByAnotherProgram} from "./fileOperations.js";
 import {acquireLock, type Lock, type LockHolder} from "./lockFile.js";
 import type {CatalogEntry} from "./catalog.js";
 import type {ModelSpec} from "./resolveName.js";
 
-/** Where downloaded models live: $MIXTRAL_MODELS, else $XDG_CACHE_HOME/mixtral/models, else ~/.cache/mixtral/models. */
-export function storeDir(env: NodeJS.ProcessEnv = process.env): string {
+/**
+ * Where downloaded models live: $MIXTRAL_MODELS, else the system's cache folder (userFolders.ts):
+ * ~/.cache/mixtral/models on Linux, ~/Library/Caches/mixtral/models on macOS (outside Time
+ * Machine's backups), %LOCALAPPDATA%\mixtral\models on Windows (not roamed) — or the old
+ * ~/.cache/mixtral/models where an earlier version filled it.
+ */
+export function storeDir(env: NodeJS.ProcessEnv = process.env, system: UserSystem = thisSystem(env)): string {
     if (env.MIXTRAL_MODELS != null && env.MIXTRAL_MODELS !== "") return path.resolve(env.MIXTRAL_MODELS);
-    const cache = env.XDG_CACHE_HOME != null && env.XDG_CACHE_HOME !== "" ? env.XDG_CACHE_HOME : path.join(os.homedir(), ".cache");
-    return path.resolve(cache, "mixtral", "models");
+    return mixtralFolder("cache", system, "models");
 }
 
 /** Unfinished downloads, lock files and their notes: never a usable model. */
@@ -75,7 +80,7 @@ export function storeFileFromArgument(argument: string, dir = storeDir()): strin
 }
 
 /** Removes a model and any partial download of it; returns what was removed. */
-export async function removeFromStore(finalPath: string, dir = storeDir()): Promise<string[]> {
+export async function removeFromStore(finalPath: string, dir = storeDir(), platform: NodeJS.Platform = process.platform): Promise<string[]> {
     const removed: string[] = [];
     const staging = stagingFilesFor(finalPath, dir);
     // A pull of this file holds its lock: removing its bytes under it would lose them mid-download.
@@ -96,7 +101,14 @@ export async function removeFromStore(finalPath: string, dir = storeDir()): Prom
                 await fs.rm(file);
                 removed.push(file);
             } catch (error) {
-                if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+                if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
+                // Windows refuses to delete a file another program has open; POSIX unlinks it anyway.
+                if (platform === "win32" && isHeldByAnotherProgram(error))
+                    throw new MixtralError(`${path.basename(file)} is open in another program (a running \`mixtral serve\` or chat, or an antivirus scan); nothing more was removed.`, {
+                        hint: "Stop the program using it, then run the same command again.",
+                        cause: error
+                    });
+                throw error;
             }
         }
     } finally {

@@ -1,6 +1,6 @@
 import {mkdir, readdir, readFile, rename, rm, writeFile} from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
+import {mixtralFolder, thisSystem} from "../userFolders.js";
 
 /**
  * Running `mixtral serve` processes announce themselves here, one JSON file per process, so that
@@ -22,12 +22,11 @@ export type ServerAnnouncement = {
     adapters?: string[]
 };
 
-/** $MIXTRAL_RUNTIME_DIR, else $XDG_RUNTIME_DIR/mixtral, else ~/.cache/mixtral/run. */
+/** $MIXTRAL_RUNTIME_DIR, else $XDG_RUNTIME_DIR/mixtral, else the system's cache folder (userFolders.ts)/run. */
 export function serversDirectory(env: NodeJS.ProcessEnv = process.env): string {
     if (env.MIXTRAL_RUNTIME_DIR != null && env.MIXTRAL_RUNTIME_DIR !== "") return path.join(env.MIXTRAL_RUNTIME_DIR, "servers");
     if (env.XDG_RUNTIME_DIR != null && env.XDG_RUNTIME_DIR !== "") return path.join(env.XDG_RUNTIME_DIR, "mixtral", "servers");
-    const cache = env.XDG_CACHE_HOME != null && env.XDG_CACHE_HOME !== "" ? env.XDG_CACHE_HOME : path.join(os.homedir(), ".cache");
-    return path.join(cache, "mixtral", "run", "servers");
+    return mixtralFolder("cache", thisSystem(env), "run", "servers");
 }
 
 function announcementFile(pid: number, env?: NodeJS.ProcessEnv) {

@@ -15,7 +15,7 @@ const fixture = path.join(repoRoot, "test", "fixtures", "bench", "llama-bench.js
 
 /** A python with GitPython and tabulate, which compare-llama-bench.py imports; npm test installs nothing. */
 function pythonWithDependencies(): string | undefined {
-    for (const python of ["/usr/bin/python3", "python3"])
+    for (const python of ["/usr/bin/python3", "python3", "python"])
         if (spawnSync(python, ["-c", "import git, tabulate"]).status === 0) return python;
     return undefined;
 }
@@ -23,7 +23,7 @@ function pythonWithDependencies(): string | undefined {
 const foundPython = pythonWithDependencies();
 if (foundPython == null)
     console.warn("skipping the compare-llama-bench.py tests: they need python3 with GitPython and tabulate " +
-        "(`sh scripts/ensureCompareLlamaBenchDeps.sh` installs Debian's python3-git and python3-tabulate; .ci/run does)");
+        "(`node dist/scripts/ensureCompareLlamaBenchDeps.js` installs Debian's python3-git and python3-tabulate, or says what to run; .ci/run does)");
 
 describe.skipIf(foundPython == null)("llama.cpp's compare-llama-bench.py reads mixtral bench JSON", () => {
     let dir: string;

@@ -122,10 +122,21 @@ describe("doctor for a machine described by flags", () => {
         expect(report.plan.gpuLayers).toBeLessThan(33);
     });
 
-    test("--gpu metal --ram 64GB (an M2 Max) plans Q6_K in the GPU's share of unified memory", async () => {
+    test("--gpu metal --ram 64GB (an M2 Max) plans Q6_K in the GPU's share of unified memory (3/4 from 36 GiB)", async () => {
         const report = await doctorJson(["--gpu", "metal", "--ram", "64GB"]);
+        expect(report.gpus[0]?.vramTotalBytes).toBe(48 * 1024 ** 3);
         expect(report.plan).toMatchObject({quant: "Q6_K", placement: "gpu"});
         expect(report.plan.reason).toMatch(/64 GiB unified \(47 GiB for the GPU\)/);
+    });
+
+    test("--gpu metal --ram 32GB (an M1 Max) gives the GPU at most 2/3 of its memory, as macOS does, and plans within it", async () => {
+        const report = await doctorJson(["--gpu", "metal", "--ram", "32GB"]);
+        const share = report.gpus[0]?.vramTotalBytes ?? Infinity;
+        expect(share).toBeLessThanOrEqual(32 * 1024 ** 3 * 2 / 3);
+        const memory = (report.plan as unknown as {memory: {gpuNeedBytes: number, gpuBudgetBytes: number}}).memory;
+        expect(memory.gpuBudgetBytes).toBeLessThanOrEqual(share);
+        expect(memory.gpuNeedBytes).toBeLessThanOrEqual(memory.gpuBudgetBytes);
+        expect(report.plan.placement).not.toBe("none");
     });
 
     test("--gpu cpu --ram 16GB says nothing fits and what is missing", async () => {

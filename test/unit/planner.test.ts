@@ -11,7 +11,7 @@ const table: Row[] = [
     {machine: "rtx3090", placement: "gpu", quant: "Q3_K_M", gpuLayers: 33, reason: /^RTX 3090 24 GiB \+ 64 GiB RAM: Q3_K_M \(20\.4 GB\) fully on GPU, 8k context$/},
     {machine: "rtx4090", placement: "gpu", quant: "Q3_K_M", gpuLayers: 33, reason: /^RTX 4090 24 GiB .*Q3_K_M \(20\.4 GB\) fully on GPU, 8k context$/},
     {machine: "gpu8GiB", placement: "split", quant: "Q5_K_M", gpuLayers: 7, reason: /^RTX 4060 8 GiB \+ 64 GiB RAM: Q5_K_M \(32\.2 GB\) with 7 of 33 layers on GPU \(no quant fits entirely in VRAM\), q8_0 KV cache \(1 more layer on the GPU than with f16; it needs flash attention\), 8k context$/},
-    {machine: "m1Max32", placement: "gpu", quant: "Q3_K_M", gpuLayers: 33, reason: /^Apple M1 Max 32 GiB unified \(23 GiB for the GPU\): Q3_K_M .*fully on GPU/},
+    {machine: "m1Max32", placement: "gpu", quant: "Q3_K_M", gpuLayers: 33, reason: /^Apple M1 Max 32 GiB unified \(20\.3 GiB for the GPU\): Q3_K_M .*fully on GPU, q8_0 KV cache/},
     {machine: "m2Max64", placement: "gpu", quant: "Q6_K", gpuLayers: 33, reason: /^Apple M2 Max 64 GiB unified .*Q6_K \(38\.4 GB\) fully on GPU/},
     {machine: "m2Ultra192", placement: "gpu", quant: "Q8_0", gpuLayers: 33, reason: /^Apple M2 Ultra 192 GiB unified .*Q8_0 \(49\.6 GB\) fully on GPU/},
     {machine: "cpu16", placement: "none", quant: null, gpuLayers: 0, reason: /^CPU only, 16 GiB RAM: nothing fits; the smallest, Q3_K_M \(20\.4 GB\), needs 5\.7 GiB more RAM with a q8_0 KV cache at 8k context$/},
@@ -82,10 +82,10 @@ describe("the plan's memory arithmetic", () => {
         expect(plan.memory.kvCacheBytes).toBe(GiB);
     });
 
-    test("a 32 GiB Mac at 32k fits Q3_K_M and its q8_0 cache inside the GPU working-set limit (75% of unified memory, less 1 GiB)", () => {
-        const plan = planPlacement({hardware: machines.m1Max32, catalog, contextSize: 32768});
+    test("a 32 GiB Mac at 16k fits Q3_K_M and its q8_0 cache inside macOS's GPU share (2/3 of unified memory, less 1 GiB)", () => {
+        const plan = planPlacement({hardware: machines.m1Max32, catalog, contextSize: 16384});
         expect(plan).toMatchObject({placement: "gpu", quant: "Q3_K_M", kvCacheType: "q8_0"});
-        expect(plan.memory.gpuBudgetBytes).toBe(0.75 * 32 * GiB - GiB);
+        expect(plan.memory.gpuBudgetBytes).toBe(Math.floor(32 * GiB * 2 / 3) - GiB);
         expect(plan.memory.gpuNeedBytes).toBeLessThanOrEqual(plan.memory.gpuBudgetBytes);
         expect(plan.memory.gpuNeedBytes + plan.memory.ramNeedBytes).toBeLessThanOrEqual(plan.memory.ramBudgetBytes);
     });
@@ -164,13 +164,13 @@ describe("user overrides win over the plan", () => {
 type SeedRow = {machine: keyof typeof machines, context: number, quant: string | null, gpuLayers: number, kv: string};
 
 // The seed's machines at 8k, 16k and 32k. The cache is q8_0 only where it buys a faster placement:
-// the whole model on the GPU (24 GiB cards and the 32 GiB Mac at 32k), more layers on the GPU of a
+// the whole model on the GPU (24 GiB cards at 32k, the 32 GiB Mac at 8k and 16k), more layers on the GPU of a
 // split, or any fit at all (24 GiB of RAM at 16k and 32k).
 const seedTable: SeedRow[] = [
     {machine: "rtx3090", context: 8192, quant: "Q3_K_M", gpuLayers: 33, kv: "f16"},
     {machine: "rtx4090", context: 8192, quant: "Q3_K_M", gpuLayers: 33, kv: "f16"},
     {machine: "gpu8GiB", context: 8192, quant: "Q5_K_M", gpuLayers: 7, kv: "q8_0"},
-    {machine: "m1Max32", context: 8192, quant: "Q3_K_M", gpuLayers: 33, kv: "f16"},
+    {machine: "m1Max32", context: 8192, quant: "Q3_K_M", gpuLayers: 33, kv: "q8_0"},
     {machine: "m2Max64", context: 8192, quant: "Q6_K", gpuLayers: 33, kv: "f16"},
     {machine: "m2Ultra192", context: 8192, quant: "Q8_0", gpuLayers: 33, kv: "f16"},
     {machine: "cpu64", context: 8192, quant: "Q5_K_M", gpuLayers: 0, kv: "f16"},
@@ -179,7 +179,7 @@ const seedTable: SeedRow[] = [
     {machine: "rtx3090", context: 16384, quant: "Q3_K_M", gpuLayers: 33, kv: "f16"},
     {machine: "rtx4090", context: 16384, quant: "Q3_K_M", gpuLayers: 33, kv: "f16"},
     {machine: "gpu8GiB", context: 16384, quant: "Q5_K_M", gpuLayers: 6, kv: "q8_0"},
-    {machine: "m1Max32", context: 16384, quant: "Q3_K_M", gpuLayers: 33, kv: "f16"},
+    {machine: "m1Max32", context: 16384, quant: "Q3_K_M", gpuLayers: 33, kv: "q8_0"},
     {machine: "m2Max64", context: 16384, quant: "Q6_K", gpuLayers: 33, kv: "f16"},
     {machine: "m2Ultra192", context: 16384, quant: "Q8_0", gpuLayers: 33, kv: "f16"},
     {machine: "cpu64", context: 16384, quant: "Q5_K_M", gpuLayers: 0, kv: "f16"},
@@ -188,7 +188,7 @@ const seedTable: SeedRow[] = [
     {machine: "rtx3090", context: 32768, quant: "Q3_K_M", gpuLayers: 33, kv: "q8_0"},
     {machine: "rtx4090", context: 32768, quant: "Q3_K_M", gpuLayers: 33, kv: "q8_0"},
     {machine: "gpu8GiB", context: 32768, quant: "Q5_K_M", gpuLayers: 6, kv: "q8_0"},
-    {machine: "m1Max32", context: 32768, quant: "Q3_K_M", gpuLayers: 33, kv: "q8_0"},
+    {machine: "m1Max32", context: 32768, quant: "Q4_0", gpuLayers: 24, kv: "q8_0"},
     {machine: "m2Max64", context: 32768, quant: "Q6_K", gpuLayers: 33, kv: "f16"},
     {machine: "m2Ultra192", context: 32768, quant: "Q8_0", gpuLayers: 33, kv: "f16"},
     {machine: "cpu64", context: 32768, quant: "Q5_K_M", gpuLayers: 0, kv: "f16"},

@@ -1,4 +1,5 @@
 import {GiB} from "../../src/hardware/byteSizes.js";
+import {metalWorkingSetBytes} from "../../src/hardware/memoryBudget.js";
 import type {PlanEntry, PlanHardware} from "../../src/hardware/planPlacement.js";
 import type {GpuInfo} from "../../src/hardware/types.js";
 
@@ -23,9 +24,9 @@ function ram(gib: number) {
     return {totalBytes: gib * GiB, freeBytes: gib * GiB};
 }
 
-/** Metal reports recommendedMaxWorkingSetSize (≈75% of unified memory) as the GPU's memory. */
+/** Metal reports recommendedMaxWorkingSetSize (2/3 of unified memory below 36 GiB, 3/4 from 36 GiB) as the GPU's memory. */
 function mac(name: string, memoryGiB: number): PlanHardware {
-    return {backend: "metal", gpus: [gpu("metal", name, memoryGiB * 0.75, true)], ram: ram(memoryGiB)};
+    return {backend: "metal", gpus: [gpu("metal", name, metalWorkingSetBytes(memoryGiB * GiB) / GiB, true)], ram: ram(memoryGiB)};
 }
 
 export const machines = {

@@ -80,7 +80,7 @@ describe("simulated machines replace the probe", () => {
         expect(probe.cpu).toEqual(machine.cpu);
     });
 
-    test("--gpu metal gives the GPU 75% of the unified memory", () => {
+    test("--gpu metal --ram 64GB gives the GPU 3/4 of the unified memory (macOS's share from 36 GiB)", () => {
         const probe = simulateHardware({gpu: "metal", ram: "64GB"}, machine);
         expect(probe.gpus[0]?.vramTotalBytes).toBe(48 * GiB);
         expect(probe.gpus[0]?.unifiedMemory).toBe(true);

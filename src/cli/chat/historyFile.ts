@@ -1,12 +1,11 @@
 import {mkdirSync, writeFileSync} from "node:fs";
 import {readFile} from "node:fs/promises";
-import os from "node:os";
+import {mixtralFolder, thisSystem} from "../../userFolders.js";
 import path from "node:path";
 
-/** $XDG_CONFIG_HOME/mixtral, else ~/.config/mixtral. */
+/** The system's config folder (userFolders.ts): ~/.config/mixtral, ~/Library/Application Support/mixtral, %APPDATA%\mixtral. */
 function configDirectory(env: NodeJS.ProcessEnv = process.env): string {
-    const base = env.XDG_CONFIG_HOME != null && env.XDG_CONFIG_HOME !== "" ? env.XDG_CONFIG_HOME : path.join(os.homedir(), ".config");
-    return path.join(base, "mixtral");
+    return mixtralFolder("config", thisSystem(env));
 }
 
 export function chatHistoryPath(env: NodeJS.ProcessEnv = process.env): string {

@@ -7,6 +7,9 @@ export class MultilineInput {
     private lines: string[] = [];
     private inBlock = false;
 
+    /** On Windows a line may end in a folder's path (`C:\models\`), which is not a continuation. */
+    constructor(private readonly platform: NodeJS.Platform = process.platform) {}
+
     /** True while a message is being continued: the prompt shows that. */
     get pending(): boolean {
         return this.inBlock || this.lines.length > 0;
@@ -48,7 +51,7 @@ export class MultilineInput {
             if (rest !== "") this.lines.push(rest);
             return undefined;
         }
-        if (line.endsWith("\\")) {
+        if (line.endsWith("\\") && !(this.platform === "win32" && endsWithWindowsFolder(line))) {
             this.lines.push(line.slice(0, -1));
             return undefined;
         }
@@ -72,4 +75,9 @@ export class MultilineInput {
         this.lines = [];
         return message;
     }
+}
+
+/** `… C:\Users\ada\` or `… \\server\share\`: a drive or UNC path whose last backslash ends a folder name. */
+function endsWithWindowsFolder(line: string): boolean {
+    return /(?:^|[\s"'(])(?:[A-Za-z]:|\\\\[^\\\s]+)\\(?:[^\\\s]+\\)*$/.test(line);
 }

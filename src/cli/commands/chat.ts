@@ -2,7 +2,7 @@ import {interruptController, stopGraceMs} from "../interrupt.js";
 import {openGenerator} from "../openGenerator.js";
 import {readOutputConstraint, responseFormatOf} from "../flags/outputConstraint.js";
 import {describeLoaded} from "../chat/describeLoaded.js";
-import {logLine} from "../ui/terminal.js";
+import {logLine, minttyNote} from "../ui/terminal.js";
 import {readPipedMessage, runPiped} from "../chat/piped.js";
 import {runRepl} from "../chat/repl.js";
 import {loadChat} from "../chat/chatStateFile.js";
@@ -24,6 +24,8 @@ export type ChatOptions = GeneratorFlags & SamplingFlags & OutputConstraintFlags
 export async function runChat(options: ChatOptions) {
     const interactive = process.stdin.isTTY === true;
     const grammar = await readOutputConstraint(options);
+    const mintty = minttyNote(interactive);
+    if (mintty != null && options.lines !== true) logLine(mintty);
     const pipedMessage = interactive || options.lines === true ? undefined : await readPipedMessage();
     // The REPL keeps the conversation through a slow stop (a second Ctrl+C quits); piped, nothing waits.
     const interrupt = interruptController({graceMs: interactive ? undefined : stopGraceMs});

@@ -7,6 +7,8 @@ import {adviseOnHardware, knownLimits} from "../../hardware/adviseOnHardware.js"
 import {formatMemory} from "../../hardware/byteSizes.js";
 import {planPlacement, type Plan} from "../../hardware/planPlacement.js";
 import {probeHardware} from "../../hardware/probeHardware.js";
+import {linuxLibc} from "../../hardware/probeSystem.js";
+import {threadsFromMathCores} from "../../hardware/cpuCores.js";
 import {simulateHardware} from "../../hardware/simulateHardware.js";
 import type {HardwareProbe} from "../../hardware/types.js";
 import {findCatalogEntry} from "../../models/resolveName.js";
@@ -77,7 +79,7 @@ async function diagnose(options: DoctorOptions, simulating: boolean): Promise<Re
     });
     const entry = plan.model == null ? undefined : findCatalogEntry(plan.model, catalog);
     const planDownloaded = entry != null && await fileSize(catalogFilePath(entry, probe.modelsDir)) != null;
-    return {probe, plan, planDownloaded, hints: adviseOnHardware(probe, plan, {planDownloaded, diskMarginBytes})};
+    return {probe, plan, planDownloaded, hints: adviseOnHardware(probe, plan, {planDownloaded, diskMarginBytes, libc: () => linuxLibc()})};
 }
 
 function toJson({probe, plan, planDownloaded, hints}: Report) {
@@ -125,7 +127,8 @@ function render({probe, plan, planDownloaded, hints}: Report): string {
     for (const status of probe.backends)
         row("", `${status.loaded ? colors.green("✓") : colors.dim("·")} ${status.backend}${status.loaded ? " loads" : `: ${status.reason ?? "not available"}`}`);
     row("CPU", `${probe.cpu.model}, ${probe.cpu.cores} usable cores` +
-        (probe.cpu.physicalCores != null ? ` (${probe.cpu.physicalCores} physical)` : ""));
+        (probe.cpu.physicalCores != null ? ` (${probe.cpu.physicalCores} physical)` : "") +
+        (probe.cpu.mathCores != null ? `, ${threadsFromMathCores(probe.cpu.cores, probe.cpu.mathCores)} threads by default` : ""));
     row("RAM", `${formatMemory(probe.ram.totalBytes)} total, ${formatMemory(probe.ram.freeBytes)} free`);
     if (probe.gpus.length === 0) row("GPU", "none");
     for (const gpu of probe.gpus)

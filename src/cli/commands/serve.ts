@@ -14,6 +14,7 @@ import {resolveModelFlags} from "../resolveModelPath.js";
 import type {ResolvedModel} from "../../models/resolveModel.js";
 import {startProgress} from "../ui/progress.js";
 import {logLine, terminalPolicy} from "../ui/terminal.js";
+import {portRefusedHint} from "../../platformHints.js";
 
 export type ServeOptions = ModelFlags & {
     host: string,
@@ -42,11 +43,12 @@ export async function runServe(options: ServeOptions) {
     const apiKey = options.apiKey ?? apiKeyFromEnvironment();
     const parallel = options.parallel ?? defaultParallel;
     const interrupt = interruptController();
-    // SIGTERM (systemd, docker stop, kill) is a Ctrl+C: stop accepting and drain.
-    // Claimed, so that the quiet exit every command gets on SIGTERM (bin/mixtral.js) leaves it to us.
+    // SIGTERM (systemd, docker stop, kill) and Windows's Ctrl+Break are a Ctrl+C: stop accepting and drain.
+    // Claimed, so that the quiet exit every command gets on them (bin/mixtral.js) leaves them to us.
     const onSigterm = () => process.emit("SIGINT");
-    const releaseSigterm = claimSignal("SIGTERM");
-    process.on("SIGTERM", onSigterm);
+    const drainSignals = ["SIGTERM", "SIGBREAK"] as const;
+    const releases = drainSignals.map((signal) => claimSignal(signal));
+    for (const signal of drainSignals) process.on(signal, onSigterm);
     try {
         // An impossible cache combination fails there too, before the plan, a download or the port.
         const resolved = await resolveModelFlags(options, interrupt.signal);
@@ -91,8 +93,8 @@ export async function runServe(options: ServeOptions) {
             await Promise.race([engineClosed, new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref())]);
         }
     } finally {
-        process.off("SIGTERM", onSigterm);
-        releaseSigterm();
+        for (const signal of drainSignals) process.off(signal, onSigterm);
+        for (const release of releases) release();
         interrupt.dispose();
     }
 }
@@ -127,8 +129,10 @@ function listen(server: import("node:http").Server, host: string, port: number):
                 reject(new MixtralError(`Port ${port} on ${host} is already in use.`, {hint: "Pick another with --port (0 picks a free one).", cause: error}));
             else if (error.code === "EADDRNOTAVAIL" || error.code === "ENOTFOUND")
                 reject(new UsageError(`Cannot listen on ${host}: no such address on this machine.`, {hint: "Use --host 127.0.0.1 (this machine only) or 0.0.0.0 (every interface).", cause: error}));
-            else if (error.code === "EACCES")
-                reject(new MixtralError(`Port ${port} needs privileges to listen on.`, {hint: "Pick a port above 1023 with --port.", cause: error}));
+            else if (error.code === "EACCES") {
+                const {reason, hint} = portRefusedHint();
+                reject(new MixtralError(`Port ${port} ${reason}.`, {hint, cause: error}));
+            }
             else reject(new MixtralError(`Cannot listen on ${host}:${port}: ${error.message}`, {cause: error}));
         });
         server.listen(port, host, () => resolve(server.address() as AddressInfo));

@@ -1,9 +1,9 @@
-import {readFile} from "node:fs/promises";
 import type {GenerationResult} from "../../generator/result.js";
 import type {GrammarSpec} from "../../generator/sampling.js";
 import {CutOffError, UsageError} from "../../errors.js";
 import {anyJsonObjectGrammar, jsonSchemaGrammar} from "../../grammar/jsonSchemaToGbnf.js";
 import {checkGbnf} from "../../grammar/parseGbnf.js";
+import {readTextFile} from "../../textFile.js";
 
 /** The flags that constrain the output, as commander gives them. */
 export type OutputConstraintFlags = {
@@ -56,7 +56,8 @@ async function readGbnf(path: string): Promise<GrammarSpec> {
 
 async function readText(path: string, flag: string): Promise<string> {
     try {
-        return await readFile(path, "utf8");
+        // A schema or grammar saved by a Windows tool (a BOM, UTF-16) reads as the same text.
+        return await readTextFile(path);
     } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         throw new UsageError(`${flag}: cannot read ${path}${code === "ENOENT" ? " (no such file)" : code != null ? ` (${code})` : ""}.`, {cause: error});

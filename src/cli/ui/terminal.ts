@@ -64,3 +64,13 @@ export function logError(message: string, hint?: string) {
     logLine(`${colors.red("error:")} ${message}`);
     if (hint != null) logLine(`${colors.dim("hint:")} ${hint}`);
 }
+
+/**
+ * Git Bash's terminal (mintty) is not a Windows console: Node sees pipes, not a TTY, so `chat`
+ * reads one message from standard input and looks hung. Said once on stderr there; undefined elsewhere.
+ */
+export function minttyNote(stdinIsTTY: boolean, env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string | undefined {
+    if (platform !== "win32" || stdinIsTTY || env.MSYSTEM == null || env.MSYSTEM === "") return undefined;
+    return "note: Git Bash's window is not a Windows console, so chat reads one message from standard input until Ctrl+D; " +
+        "for the interactive chat run `winpty mixtral chat`, or use Windows Terminal or PowerShell.";
+}

@@ -1,8 +1,9 @@
 import {setTimeout as sleep} from "node:timers/promises";
-import {getLlama, LlamaLogLevel, type Llama} from "node-llama-cpp";
+import {getLlama, LlamaLogLevel, type Llama, type LlamaOptions} from "node-llama-cpp";
 import {EngineError, InterruptedError} from "../../errors.js";
 import type {Backend, GpuChoice} from "../../hardware/types.js";
-import {defaultThreadCount} from "../../hardware/cpuCores.js";
+import {defaultThreadCount, threadsFromMathCores} from "../../hardware/cpuCores.js";
+import {cpuPathBinary, gpuLoadFailureHint, thisPlatform, type PlatformOf} from "../../hardware/platformBackends.js";
 
 export type LoadLlamaOptions = {
     gpu: GpuChoice,
@@ -11,8 +12,19 @@ export type LoadLlamaOptions = {
     /** llama.cpp's own log lines (to stderr) only with --verbose. */
     onLog?: (message: string) => void,
     /** Ctrl+C: getLlama cannot be cancelled, but its outcome is then "interrupted", never a failure. */
-    signal?: AbortSignal
+    signal?: AbortSignal,
+    /** This machine unless a test says otherwise (which binary is the CPU path depends on it). */
+    platform?: PlatformOf,
+    /** node-llama-cpp's getLlama; replaceable so a test can see what is asked for on another platform. */
+    getLlama?: (options: LlamaOptions) => Promise<Llama>,
+    env?: NodeJS.ProcessEnv
 };
+
+/**
+ * Llamas loaded for `--gpu cpu` with a GPU build (the Metal build on Apple Silicon, where
+ * node-llama-cpp ships no CPU-only one): they report "cpu", so every model on them gets 0 GPU layers.
+ */
+const cpuPathLlamas = new WeakSet<Llama>();
 
 /**
  * How long a failed getLlama waits for a Ctrl+C still on its way: the terminal's SIGINT reaches
@@ -25,8 +37,9 @@ const pendingSignalGraceMs = 300;
  * Loads the native binding. Never builds from source: the prebuilt @node-llama-cpp/* packages are
  * what npm installs, and a source build would need a toolchain and minutes the user did not ask for.
  */
-export async function loadLlama({gpu, threads, onLog, signal}: LoadLlamaOptions): Promise<Llama> {
-    const maxThreads = threads ?? defaultThreadCount();
+export async function loadLlama({gpu, threads, onLog, signal, platform = thisPlatform, getLlama: load = getLlama, env = process.env}: LoadLlamaOptions): Promise<Llama> {
+    const maxThreads = threads ?? defaultThreadCount(env);
+    const cpuBinary = cpuPathBinary(platform);
     const interrupted = () => new InterruptedError("Interrupted while starting llama.cpp.");
     // A function, not a property read: TypeScript would keep the first check's narrowing.
     const aborted = () => signal?.aborted === true;
@@ -34,8 +47,8 @@ export async function loadLlama({gpu, threads, onLog, signal}: LoadLlamaOptions)
     const consoleOutput: string[] = [];
     let llama: Llama;
     try {
-        llama = await withConsoleCaptured(consoleOutput, () => getLlama({
-            gpu: gpu === "cpu" ? false : gpu,
+        llama = await withConsoleCaptured(consoleOutput, () => load({
+            gpu: gpu === "cpu" ? (cpuBinary === "metal" ? "metal" : false) : gpu,
             build: "never",
             usePrebuiltBinaries: true,
             progressLogs: false,
@@ -47,9 +60,7 @@ export async function loadLlama({gpu, threads, onLog, signal}: LoadLlamaOptions)
         }));
     } catch (error) {
         await sleep(pendingSignalGraceMs);
-        // A function, not a property read: TypeScript would keep the first check's narrowing.
-    const aborted = () => signal?.aborted === true;
-    if (aborted()) throw interrupted();
+        if (aborted()) throw interrupted();
         for (const line of consoleOutput) onLog?.(line);
         throw new EngineError(
             gpu === "auto" || gpu === "cpu"
@@ -58,7 +69,7 @@ export async function loadLlama({gpu, threads, onLog, signal}: LoadLlamaOptions)
             {
                 hint: gpu === "auto" || gpu === "cpu"
                     ? "Reinstall with `npm ci` so the prebuilt @node-llama-cpp/* binaries are present; `mixtral doctor` shows what was found."
-                    : "Try `--gpu auto` or `--gpu cpu`; `mixtral doctor` shows which backends load.",
+                    : gpuLoadFailureHint(platform),
                 cause: consoleOutput.length > 0 ? new Error(consoleOutput.join("\n"), {cause: error}) : error
             }
         );
@@ -68,6 +79,10 @@ export async function loadLlama({gpu, threads, onLog, signal}: LoadLlamaOptions)
         await llama.dispose().catch(() => {});
         throw interrupted();
     }
+    if (gpu === "cpu" && cpuBinary === "metal") cpuPathLlamas.add(llama);
+    // No count given: llama.cpp's own default, the cores that do math (performance cores on Apple
+    // Silicon and Intel hybrids, one per physical core with SMT), which the binding knows once loaded.
+    if (threads == null) llama.maxThreads = threadsFromMathCores(maxThreads, llama.cpuMathCores, env);
     return llama;
 }
 
@@ -89,5 +104,5 @@ async function withConsoleCaptured<T>(lines: string[], run: () => Promise<T>): P
 }
 
 export function backendOf(llama: Llama): Backend {
-    return llama.gpu === false ? "cpu" : llama.gpu;
+    return llama.gpu === false || cpuPathLlamas.has(llama) ? "cpu" : llama.gpu;
 }

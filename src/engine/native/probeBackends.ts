@@ -1,4 +1,5 @@
 import type {Backend, BackendStatus, BackendsProbe, GpuInfo} from "../../hardware/types.js";
+import {backendNotDetectedReason, cpuPathBinary, thisPlatform, type PlatformOf} from "../../hardware/platformBackends.js";
 
 /**
  * Which of node-llama-cpp's prebuilt backends load on this machine, and the GPUs and VRAM the best
@@ -6,12 +7,13 @@ import type {Backend, BackendStatus, BackendsProbe, GpuInfo} from "../../hardwar
  * others costs over a second each and only says "no binary"); never builds from source.
  * Nothing here throws: a binding that cannot even be imported is reported, so `doctor` can say so.
  */
-export async function probeBackends({only, importLlamaCpp = () => import("node-llama-cpp")}: {
+export async function probeBackends({only, importLlamaCpp = () => import("node-llama-cpp"), platform = thisPlatform}: {
     only?: Backend,
-    /** Replaceable so a test can show what happens when the binding cannot even be imported. */
-    importLlamaCpp?: () => Promise<typeof import("node-llama-cpp")>
+    /** Replaceable so a test can show what happens when the binding cannot even be imported, or answer as on a Mac. */
+    importLlamaCpp?: () => Promise<Pick<typeof import("node-llama-cpp"), "getLlama" | "getLlamaGpuTypes" | "LlamaLogLevel" | "NoBinaryFoundError">>,
+    platform?: PlatformOf
 } = {}): Promise<BackendsProbe> {
-    let llamaCpp: typeof import("node-llama-cpp");
+    let llamaCpp: Awaited<ReturnType<typeof importLlamaCpp>>;
     try {
         llamaCpp = await importLlamaCpp();
     } catch (error) {
@@ -34,12 +36,21 @@ export async function probeBackends({only, importLlamaCpp = () => import("node-l
     const order = [...valid.filter((backend) => backend !== "cpu"), "cpu" as const]
         .filter((backend) => only == null || backend === only || backend === "cpu");
 
+    // On Apple Silicon the CPU path is the Metal build with 0 GPU layers (platformBackends.ts).
+    const cpuBinary = cpuPathBinary(platform);
     const backends: BackendStatus[] = [];
     const gpus: GpuInfo[] = [];
     let best: Backend | undefined;
+    let ram: BackendsProbe["ram"];
+    let cpuMathCores: number | undefined;
     for (const backend of order) {
         if (!supported.has(backend) && backend !== "cpu") {
-            backends.push({backend, loaded: false, reason: notDetectedReason(backend)});
+            backends.push({backend, loaded: false, reason: backendNotDetectedReason(backend, platform)});
+            continue;
+        }
+        if (backend === "cpu" && cpuBinary !== "cpu" && backends.some((status) => status.backend === cpuBinary && status.loaded)) {
+            // The same binary just loaded: loading it again would only cost time.
+            backends.push({backend, loaded: true});
             continue;
         }
         // Once a GPU backend works, more GPU bindings would only cost load time.
@@ -49,7 +60,7 @@ export async function probeBackends({only, importLlamaCpp = () => import("node-l
         }
         try {
             const llama = await getLlama({
-                gpu: backend === "cpu" ? false : backend,
+                gpu: backend === "cpu" ? (cpuBinary === "metal" ? "metal" : false) : backend,
                 build: "never",
                 usePrebuiltBinaries: true,
                 skipDownload: true,
@@ -59,6 +70,9 @@ export async function probeBackends({only, importLlamaCpp = () => import("node-l
             });
             try {
                 if (backend !== "cpu") gpus.push(...await gpusOf(llama, backend));
+                // The binding's view of memory, wired pages included (what macOS cannot page out).
+                ram ??= await ramOf(llama);
+                cpuMathCores ??= llama.cpuMathCores;
             } finally {
                 await llama.dispose().catch(() => {});
             }
@@ -75,8 +89,19 @@ export async function probeBackends({only, importLlamaCpp = () => import("node-l
         backend: best ?? "cpu",
         backends,
         gpus,
-        nativeError: best == null && cpu != null && !cpu.loaded ? cpu.reason : undefined
+        nativeError: best == null && cpu != null && !cpu.loaded ? cpu.reason : undefined,
+        ...(ram != null ? {ram} : {}),
+        ...(cpuMathCores != null ? {cpuMathCores} : {})
     };
+}
+
+async function ramOf(llama: import("node-llama-cpp").Llama): Promise<BackendsProbe["ram"]> {
+    try {
+        const state = await llama.getRamState();
+        return {totalBytes: state.total, freeBytes: state.free, wiredBytes: state.wired};
+    } catch {
+        return undefined;
+    }
 }
 
 async function gpusOf(llama: import("node-llama-cpp").Llama, type: Exclude<Backend, "cpu">): Promise<GpuInfo[]> {
@@ -95,13 +120,6 @@ async function gpusOf(llama: import("node-llama-cpp").Llama, type: Exclude<Backe
 
 function backendOf(type: import("node-llama-cpp").LlamaGpuType): Backend {
     return type === false ? "cpu" : type;
-}
-
-function notDetectedReason(backend: Backend): string {
-    if (backend === "cuda") return "no NVIDIA driver with the CUDA runtime libraries (libcudart, libcublas) found";
-    if (backend === "vulkan") return "no Vulkan loader or driver found";
-    if (backend === "metal") return "Metal needs macOS on Apple Silicon";
-    return "not available";
 }
 
 function messageOf(error: unknown): string {

@@ -1,5 +1,14 @@
-import {spawn} from "node:child_process";
+import {spawn, spawnSync} from "node:child_process";
+import {getCurrentTest} from "vitest/suite";
 import {cliPath, repoRoot} from "./runCli.js";
+
+/**
+ * Why no pseudo-terminal can be had here, or undefined: util-linux `script` is Linux's (macOS's BSD
+ * `script` takes other flags; Windows has none). Tests that need one are skipped with this reason.
+ */
+export const ptyMissing: string | undefined = process.platform !== "linux"
+    ? `needs util-linux \`script\` for a pseudo-terminal, which ${process.platform} does not have`
+    : spawnSync("script", ["--version"], {stdio: "ignore"}).status !== 0 ? "needs util-linux `script` (Debian's bsdutils) for a pseudo-terminal" : undefined;
 
 /**
  * Runs the built `mixtral` binary in a real pseudo-terminal through util-linux `script` (Debian's
@@ -31,6 +40,11 @@ function shellQuote(value: string): string {
 }
 
 export function runInPty(args: string[], {env = {}, cols = 120, rows = 40}: {env?: Record<string, string | undefined>, cols?: number, rows?: number} = {}): PtyRun {
+    if (ptyMissing != null) {
+        // Skipped, with the reason in the report, rather than failed: the test is about our program, not this system.
+        getCurrentTest()?.context.skip(ptyMissing);
+        throw new Error(`skipped: ${ptyMissing}`);
+    }
     const command = `stty cols ${cols} rows ${rows}; exec ${[process.execPath, cliPath, ...args].map(shellQuote).join(" ")}`;
     const child = spawn("script", ["--quiet", "--return", "--flush", "--command", command, "/dev/null"], {
         cwd: repoRoot,
