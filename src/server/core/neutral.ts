@@ -25,7 +25,7 @@ export type GenerationEvent =
     /** The next piece of the answer (streamed requests only). */
     | {type: "text", text: string}
     /** The whole answer, why it ended and what it cost. */
-    | {type: "done", text: string, stopReason: StopReason, usage: Usage}
+    | {type: "done", text: string, stopReason: StopReason, usage: Usage, timings: Timings, stopSequence?: string}
     /** A failure after the first `text` event (the status is sent by then); before it, `generate` throws instead. */
     | {type: "error", error: HttpError};
 
@@ -38,5 +38,16 @@ export type LoadedModel = {
      * too long, shutting down, …) when it fails before any text was reported; `signal` is the client
      * going away, which ends the generation and frees its sequence.
      */
-    generate(request: NeutralRequest, signal: AbortSignal, onEvent: (event: GenerationEvent) => void): Promise<void>
+    generate(request: NeutralRequest, signal: AbortSignal, onEvent: (event: GenerationEvent) => void): Promise<void>,
+    /** Tokens of the prompt a chat request with this conversation evaluates (Anthropic's count_tokens). */
+    countChatTokens(conversation: ChatTranscript): number,
+    /** The model file (Ollama's /api/tags and /api/show describe it) and where it runs (cpu, cuda, …). */
+    path: string,
+    backend: string
 };
+
+/**
+ * Where an answer's time went (ms), for the dialects that report it (Ollama's durations): waiting
+ * for a free sequence, evaluating the prompt (up to the first token), generating the rest.
+ */
+export type Timings = {queuedMs: number, promptMs: number, generateMs: number};

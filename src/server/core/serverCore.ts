@@ -52,6 +52,9 @@ export function createServerCore(options: ServerCoreOptions): ServerCoreControl 
 
     const loadedModel = (serving: ServingModel): LoadedModel => ({
         contextSize: serving.contextSize,
+        countChatTokens: (conversation) => serving.countChatTokens(conversation),
+        path: serving.path,
+        backend: serving.backend,
         generate: (request, signal, onEvent) => generate(serving, request, signal, onEvent, logFailure)
     });
 
@@ -113,7 +116,9 @@ async function generate(
     if (signal.aborted) return;
     onEvent({
         type: "done", text: result.text, stopReason: result.stopReason,
-        usage: {prompt: result.tokens.prompt, generated: result.tokens.generated, cached: result.cachedPromptTokens}
+        usage: {prompt: result.tokens.prompt, generated: result.tokens.generated, cached: result.cachedPromptTokens},
+        timings: {queuedMs: result.queuedMs, promptMs: result.timings.promptMs, generateMs: result.timings.generateMs},
+        ...(result.stopSequence != null ? {stopSequence: result.stopSequence} : {})
     });
 }
 
