@@ -55,8 +55,8 @@ function isDefaultOrigin(origin: string): boolean {
     return (url.protocol === "http:" || url.protocol === "https:") && loopbackHosts.includes(url.hostname);
 }
 
-/** Request headers a preflight may ask for when it names none (the clients' own: the openai and Anthropic SDKs, ollama). */
-const defaultAllowedHeaders = "Authorization, Content-Type, X-Api-Key, Anthropic-Version, Anthropic-Beta, OpenAI-Organization, OpenAI-Project, X-Stainless-*";
+/** The headers allowed when a preflight names none (the clients' own); one that names some gets them echoed. */
+const defaultAllowedHeaders = "Authorization, Content-Type, X-Api-Key, Anthropic-Version, Anthropic-Beta, OpenAI-Organization, OpenAI-Project";
 
 /**
  * The browser's side of a request: without an `Origin` header (curl, SDKs outside a browser) nothing
