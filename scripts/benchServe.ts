@@ -38,8 +38,10 @@ const shapes = {
 };
 const shape = shapes[(process.env.BENCH_MODEL ?? "212m") as keyof typeof shapes] ?? shapes["212m"];
 const parallel = 4;
-// 2,048 tokens a sequence: room for the ~1,000-token conversation and its second turn.
-const contextSize = 2048 * parallel;
+// 2,048 tokens a sequence: room for the ~1,000-token conversation and its second turn. mixtral's
+// --context-size is per sequence (as Ollama's num_ctx), llama-server's -c all of them together.
+const perSequence = 2048;
+const contextSize = perSequence * parallel;
 
 mkdirSync(join(benchDir, "models"), {recursive: true});
 const modelPath = join(benchDir, "models", shape.file);
@@ -60,7 +62,7 @@ try {
     log(`starting mixtral serve --parallel ${parallel} --threads ${threads} and${withLlamaServer ? "" : " not"} llama-server -np ${parallel} -t ${threads} on ${shape.label}`);
     const ours = await startServer(process.execPath, [
         join(root, "bin", "mixtral.js"), "serve", "--model", modelPath, "--port", "{port}",
-        "--parallel", String(parallel), "--threads", String(threads), "--context-size", String(contextSize)
+        "--parallel", String(parallel), "--threads", String(threads), "--context-size", String(perSequence)
     ], {env: {...env, MIXTRAL_RUNTIME_DIR: join(benchDir, "run")}, label: "mixtral serve"});
     servers.push(ours);
     // llama-server runs on node-llama-cpp's prebuilt ggml libraries (same revision): the same kernels

@@ -65,16 +65,17 @@ export function buildProgram(): Command {
         });
 
     const serve = program.command("serve")
-        .description("keep the model loaded behind an OpenAI-compatible HTTP API (/v1/chat/completions, /v1/completions), batching requests");
+        .description("keep the model loaded behind an HTTP API that speaks OpenAI's (/v1/chat/completions), Ollama's (/api/chat) and Anthropic's (/v1/messages), batching requests");
     addModelOptions(serve);
     serve
         .option("--host <address>", "address to listen on; 0.0.0.0 for every interface", "127.0.0.1")
         .option("--port <n>", "port to listen on; 0 picks a free one", integer(0, 65535), 8080)
-        .option("--parallel <n>", "requests decoded together, each with --context-size / n tokens (default 4)", integer(1, 256))
+        .option("--parallel <n>", "requests decoded together, each with --context-size tokens (default: up to 4, as many as fit in memory)", integer(1, 256))
         .option("--queue-limit <n>", "requests that may wait for a free sequence before 503", integer(0, 100_000), 64)
         .option("--api-key <key>", "require `Authorization: Bearer <key>` (default: $MIXTRAL_API_KEY)")
         .option("--alias <name>", "the model's id in /v1/models (default: the file name without .gguf); requests may name any model", nonEmpty)
         .option("--stream-interval <ms>", "write streamed text at most every <ms>, several tokens a write when faster; 0: every token", integer(0, 10_000), 30)
+        .option("--cors <origin>", "let web pages from this origin call the API (repeatable; '*' for any); pages of this machine (localhost) always may", repeatable)
         .option("--verbose", "print llama.cpp's log on stderr")
         .action(async (options) => {
             const {runServe} = await import("./commands/serve.js");

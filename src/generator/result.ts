@@ -19,5 +19,7 @@ export type GenerationResult = {
     complete?: boolean,
     timings: {promptMs: number, generateMs: number, firstTokenMs: number, generatedTokensPerSecond: number},
     /** One entry a generated token (EOS excluded), when the sampling asked for logprobs. */
-    logprobs?: TokenLogprob[]
+    logprobs?: TokenLogprob[],
+    /** The stop string that ended the text, when stopReason is "stop". */
+    stopSequence?: string
 };

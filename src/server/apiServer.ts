@@ -1,10 +1,15 @@
 import type {Server} from "node:http";
 import type {ServingModel} from "../engine/index.js";
+import {anthropicPrefix, anthropicRoutes} from "./anthropic/routes.js";
+import {sendAnthropicError} from "./anthropic/errorShape.js";
 import {coreRoutes} from "./core/coreRoutes.js";
+import {corsPolicy} from "./core/cors.js";
 import {createHttpServer} from "./core/httpServer.js";
 import {createServerCore} from "./core/serverCore.js";
 import {sendOpenAiError} from "./openai/errorShape.js";
 import {openAiRoutes} from "./openai/routes.js";
+import {sendOllamaError} from "./ollama/errorShape.js";
+import {ollamaPrefix, ollamaRoutes} from "./ollama/routes.js";
 
 export type ApiServerOptions = {
     /** The model file's id (its name without .gguf): what `GET /v1/models` lists unless there is an alias. */
@@ -16,7 +21,9 @@ export type ApiServerOptions = {
     /** One line for the server's log (stderr); never given a key or a request body. */
     log(line: string): void,
     /** Streamed text is written at most this often (ms), several tokens a write when they come faster; 0: every token. */
-    streamIntervalMs?: number
+    streamIntervalMs?: number,
+    /** Origins of web pages allowed to call the API besides this machine's (--cors; `*` for all). */
+    corsOrigins?: readonly string[]
 };
 
 export type ApiServer = {
@@ -29,13 +36,19 @@ export type ApiServer = {
 
 /**
  * The HTTP API: one core (transport, key, /health, /metrics, the serving model) and the route rows
- * of each dialect, which translate their requests into neutral ones and render the core's events.
- * A path no row claims is answered in OpenAI's error shape, as llama-server does.
+ * of each dialect (OpenAI's, Ollama's, Anthropic's), which translate their requests into neutral
+ * ones and render the core's events. A path no row claims is answered in the shape of the dialect
+ * whose prefix it has (/api/ Ollama's, /v1/messages Anthropic's), else OpenAI's, as llama-server does.
  */
 export function createApiServer(options: ApiServerOptions): ApiServer {
     const core = createServerCore(options);
-    const routes = [...coreRoutes(core), ...openAiRoutes(core)];
-    const server = createHttpServer(core, routes, {apiKey: options.apiKey, errors: sendOpenAiError});
+    const routes = [...coreRoutes(core), ...openAiRoutes(core), ...ollamaRoutes(core), ...anthropicRoutes(core)];
+    const server = createHttpServer(core, routes, {
+        apiKey: options.apiKey,
+        errors: sendOpenAiError,
+        errorsByPrefix: [{prefix: ollamaPrefix, errors: sendOllamaError}, {prefix: anthropicPrefix, errors: sendAnthropicError}],
+        cors: corsPolicy(options.corsOrigins)
+    });
     return {
         server,
         setEngine: core.setEngine,

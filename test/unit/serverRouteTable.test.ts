@@ -32,7 +32,7 @@ const rows: Route[] = [
 async function start(apiKey?: string) {
     const logged: string[] = [];
     const core = createServerCore({modelId: "tiny", log: (line) => logged.push(line)});
-    server = createHttpServer(core, rows, {apiKey, errors: sendOpenAiError});
+    server = createHttpServer(core, rows, {apiKey, errors: sendOpenAiError, errorsByPrefix: [{prefix: "/plain-api/", errors: plainErrors}]});
     await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
     const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const call = async (method: string, path: string, headers: Record<string, string> = {}) => {
@@ -92,6 +92,18 @@ describe("the server's route table", () => {
         expect(answer.body.error).toMatchObject({type: "server_error", code: "internal_error"});
         expect(JSON.stringify(answer.body)).not.toContain("a bug");
         expect(logged).toEqual(["request failed: a bug with a stack"]);
+    });
+
+    test("an unknown path under a dialect's prefix is answered in that dialect's shape", async () => {
+        const {call} = await start();
+        expect(await call("POST", "/plain-api/embed")).toEqual({status: 404, allow: null, body: {error: "Unknown route POST /plain-api/embed."}});
+        expect((await call("GET", "/plain-apiary")).body.error).toMatchObject({code: "unknown_url"});
+    });
+
+    test("the key may come as Anthropic's x-api-key header too", async () => {
+        const {call} = await start("secret");
+        expect((await call("GET", "/things/abc", {"x-api-key": "secret"})).status).toBe(200);
+        expect((await call("GET", "/things/abc", {"x-api-key": "wrong"})).status).toBe(401);
     });
 
     test("with a key, every row but the public ones asks for it; unknown routes stay 404", async () => {

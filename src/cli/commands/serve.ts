@@ -3,7 +3,6 @@ import type {AddressInfo} from "node:net";
 import path from "node:path";
 import {openServingModel, type ServingModel} from "../../engine/index.js";
 import {MixtralError, UsageError} from "../../errors.js";
-import {defaultPlanContextSize} from "../../hardware/memoryBudget.js";
 import {announceServer, withdrawServer} from "../../remote/serverRegistry.js";
 import {createApiServer} from "../../server/apiServer.js";
 import {claimSignal, interruptController} from "../interrupt.js";
@@ -25,14 +24,17 @@ export type ServeOptions = ModelFlags & {
     /** What /v1/models lists instead of the file's name (llama-server's --alias). */
     alias?: string,
     /** Milliseconds between writes of a stream (see server/core/pacedWriter.ts); 0 writes every token. */
-    streamInterval: number
+    streamInterval: number,
+    /** Origins of web pages allowed to call the API besides this machine's (repeatable; `*`: all). */
+    cors?: string[]
 };
 
 /**
- * Sequences decoded together when --parallel is not given, as llama-server's `-np auto`: a batch of
- * 4 tokens costs a GPU little more than 1, and on a CPU it reads the shared (attention) weights once
- * for 4 tokens and often shares experts, so 4 streams together run well above 1 stream's tok/s (see
- * `npm run bench:serve`), while each request keeps a usable share of the context.
+ * The most sequences decoded together when --parallel is not given, as llama-server's `-np auto`: a
+ * batch of 4 tokens costs a GPU little more than 1, and on a CPU it reads the shared (attention)
+ * weights once for 4 tokens and often shares experts, so 4 streams together run well above 1
+ * stream's tok/s (see `npm run bench:serve`). Fewer are opened when 4 contexts of the size each
+ * request gets do not fit in free memory: a request's context comes first.
  */
 export const defaultParallel = 4;
 
@@ -41,7 +43,6 @@ const drainMs = 8000;
 
 export async function runServe(options: ServeOptions) {
     const apiKey = options.apiKey ?? apiKeyFromEnvironment();
-    const parallel = options.parallel ?? defaultParallel;
     const interrupt = interruptController();
     // SIGTERM (systemd, docker stop, kill) and Windows's Ctrl+Break are a Ctrl+C: stop accepting and drain.
     // Claimed, so that the quiet exit every command gets on them (bin/mixtral.js) leaves them to us.
@@ -53,16 +54,15 @@ export async function runServe(options: ServeOptions) {
         // An impossible cache combination fails there too, before the plan, a download or the port.
         const resolved = await resolveModelFlags(options, interrupt.signal);
         if (options.verbose === true && resolved.reason != null) logLine(`plan: ${resolved.reason}`);
-        // --context-size is the KV cache of all sequences together, as llama-server's -c: each request gets its share.
-        const totalContext = options.contextSize ?? resolved.contextSize ?? defaultPlanContextSize;
-        const perSequence = Math.floor(totalContext / parallel);
-        if (perSequence < 64)
-            throw new UsageError(`A ${totalContext}-token context shared by ${parallel} sequences leaves ${perSequence} tokens a request.`, {
-                hint: "Raise --context-size or lower --parallel."
-            });
+        // Each request gets the context one conversation of `chat` would get (--context-size, else the
+        // plan's, else the engine's default), as Ollama's num_ctx is per request; then as many
+        // sequences as fit (at most 4), unless --parallel says how many.
+        const perSequence = options.contextSize ?? resolved.contextSize;
+        const parallel = options.parallel ?? {upTo: defaultParallel};
 
         const modelId = path.basename(resolved.path).replace(/\.gguf$/i, "");
-        const api = createApiServer({modelId, alias: options.alias, apiKey, log: logLine, streamIntervalMs: options.streamInterval});
+        const cors = options.cors ?? [];
+        const api = createApiServer({modelId, alias: options.alias, apiKey, log: logLine, streamIntervalMs: options.streamInterval, corsOrigins: cors});
         // Listen before loading: /health answers 503 until the model is ready.
         const address = await listen(api.server, options.host, options.port);
         const baseUrl = `http://${urlHost(options.host, address)}:${address.port}/v1`;
@@ -77,8 +77,10 @@ export async function runServe(options: ServeOptions) {
             }).catch((error: unknown) => logLine(`note: other mixtral commands will not find this server (${(error as Error).message})`));
             if (!isLoopback(options.host) && apiKey == null)
                 logLine(terminalPolicy().stderrColors.yellow(`warning: listening on ${options.host} without an API key: anyone who can reach this port can use the model. Pass --api-key or set MIXTRAL_API_KEY.`));
+            if (cors.includes("*") && apiKey == null)
+                logLine(terminalPolicy().stderrColors.yellow("warning: --cors '*' without an API key: any web page open in a browser on this machine can use the model. Pass --api-key or set MIXTRAL_API_KEY, or name the origins that may."));
             if (engine.chatFormatNote != null) logLine(`note: ${engine.chatFormatNote}.`);
-            logLine(`Serving ${modelId}${options.alias != null ? ` as ${options.alias}` : ""} at ${baseUrl} (${parallel} sequences × ${engine.contextSize} tokens, ${engine.backend}, ${engine.threads} threads${apiKey != null ? ", API key required" : ""}). Ctrl+C stops.`);
+            logLine(`Serving ${modelId}${options.alias != null ? ` as ${options.alias}` : ""} at ${baseUrl} (${engine.parallel} sequences × ${engine.contextSize} tokens, ${engine.backend}, ${engine.threads} threads${apiKey != null ? ", API key required" : ""}). Ctrl+C stops.`);
             await new Promise<void>((resolve) => interrupt.signal.addEventListener("abort", () => resolve(), {once: true}));
             logLine("Stopping: no new requests; ending running answers.");
         } finally {
@@ -99,7 +101,7 @@ export async function runServe(options: ServeOptions) {
     }
 }
 
-async function loadServingModel(resolved: ResolvedModel, options: ServeOptions, parallel: number, perSequence: number, signal: AbortSignal): Promise<ServingModel> {
+async function loadServingModel(resolved: ResolvedModel, options: ServeOptions, parallel: number | {upTo: number}, perSequence: number | undefined, signal: AbortSignal): Promise<ServingModel> {
     const progress = startProgress("Loading model", {plainWhenPiped: false});
     try {
         return await openServingModel({

@@ -183,7 +183,7 @@ export class BatchScheduler {
         if (promptLength + 1 >= this.contextSize)
             return Promise.reject(new UsageError(
                 `The prompt is ${promptLength} tokens, but only ${this.contextSize - 2} fit in the ${this.contextSize}-token context of a sequence.`,
-                {hint: "Shorten the prompt, or raise --context-size (shared by the --parallel sequences)."}
+                {hint: "Shorten the prompt, or start with a larger --context-size (the tokens each of the --parallel sequences holds; fewer --parallel leave memory for more)."}
             ));
         if (this.queue.length >= this.options.queueLimit)
             return Promise.reject(new QueueFullError(`All ${this.slots.length} sequences are busy and ${this.queue.length} requests are waiting.`));

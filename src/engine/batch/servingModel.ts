@@ -12,10 +12,10 @@ import type {BatchScheduler} from "./batchScheduler.js";
 import type {SchedulerResult, SchedulerStats} from "./batchScheduler.js";
 import {openBatch} from "./openBatch.js";
 
-export type ServingModelOptions = Omit<OpenModelOptions, "sequences" | "contextSize"> & {
-    /** Sequences decoded together. */
-    parallel: number,
-    /** Tokens each sequence (each request: prompt + answer) may hold. */
+export type ServingModelOptions = Omit<OpenModelOptions, "sequences" | "contextSize" | "fewerSequencesIfShort"> & {
+    /** Sequences decoded together: exactly `n`, or (`{upTo: n}`) as many as fit in free memory, at most n. */
+    parallel: number | {upTo: number},
+    /** Tokens each sequence (each request: prompt + answer) may hold; the default of openModel (chat's) when not given. */
     contextSizePerSequence?: number,
     /** Requests that may wait for a free sequence. */
     queueLimit: number
@@ -48,6 +48,8 @@ export type ServingModel = {
     complete(prompt: string, sampling: SamplingOptions, callbacks?: ServingCallbacks): Promise<SchedulerResult>,
     /** A chat answer, prompted as `mixtral chat` does; the answer's leading whitespace is dropped, as chat does. */
     chat(conversation: ChatTranscript, sampling: SamplingOptions, callbacks?: ServingCallbacks): Promise<SchedulerResult>,
+    /** The tokens of the prompt `chat` would evaluate for this conversation (Anthropic's count_tokens). */
+    countChatTokens(conversation: ChatTranscript): number,
     readonly stats: SchedulerStats,
     /** Ends running and queued requests (stopReason "abort"), then frees the model. */
     close(): Promise<void>
@@ -55,12 +57,14 @@ export type ServingModel = {
 
 export async function openServingModel(options: ServingModelOptions): Promise<ServingModel> {
     const {parallel, contextSizePerSequence, queueLimit, ...modelOptions} = options;
-    const opened: OpenedModel = await openModel({...modelOptions, contextSize: contextSizePerSequence, sequences: parallel});
+    const opened: OpenedModel = typeof parallel === "number"
+        ? await openModel({...modelOptions, contextSize: contextSizePerSequence, sequences: parallel})
+        : await openModel({...modelOptions, contextSize: contextSizePerSequence, sequences: parallel.upTo, fewerSequencesIfShort: true});
     let scheduler: BatchScheduler;
     let format: ChatFormat;
     let formatNote: string | undefined;
     try {
-        scheduler = openBatch(opened, parallel, queueLimit);
+        scheduler = openBatch(opened, opened.sequences, queueLimit);
         // Rendered under a time and size budget, as chat does: a looping template must not hang the server.
         ({format, note: formatNote} = await chatFormatWithinBudget(opened.model, {signal: options.signal}));
     } catch (error) {
@@ -69,12 +73,19 @@ export async function openServingModel(options: ServingModelOptions): Promise<Se
     }
     const model = opened.model;
     const tokenizeAnswer = (content: string) => tokenizeAnswerText(model.tokenizer, content, format.answersFollowSpace);
+    const chatPromptTokens = ({system, messages}: ChatTranscript) => {
+        const answers = new Map<number, readonly Token[]>();
+        messages.forEach((message, index) => {
+            if (message.role === "assistant") answers.set(index, tokenizeAnswer(message.content));
+        });
+        return tokenizeChatText(format.render(system, messages), model.tokenizer, answers);
+    };
 
     return {
         path: opened.file.path,
         backend: opened.backend,
         threads: opened.threads,
-        parallel,
+        parallel: opened.sequences,
         contextSize: opened.context.contextSize,
         chatFormat: format.description,
         chatFormatNote: formatNote,
@@ -82,15 +93,12 @@ export async function openServingModel(options: ServingModelOptions): Promise<Se
         complete(prompt, sampling, callbacks = {}) {
             return scheduler.submit({promptTokens: tokenizePrompt(opened.sequence, prompt), sampling, ...callbacks});
         },
-        async chat({system, messages}, sampling, {signal, onText, onLogprob} = {}) {
-            const answers = new Map<number, readonly Token[]>();
-            messages.forEach((message, index) => {
-                if (message.role === "assistant") answers.set(index, tokenizeAnswer(message.content));
-            });
-            const promptTokens = tokenizeChatText(format.render(system, messages), model.tokenizer, answers);
+        async chat(conversation, sampling, {signal, onText, onLogprob} = {}) {
+            const promptTokens = chatPromptTokens(conversation);
             const result = await scheduler.submit({promptTokens, sampling, signal, onLogprob, onText: withoutOpeningWhitespace(onText)});
             return {...result, text: result.text.trimStart()};
         },
+        countChatTokens: (conversation) => chatPromptTokens(conversation).length,
         get stats() {
             return scheduler.stats;
         },

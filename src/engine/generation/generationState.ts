@@ -160,7 +160,8 @@ export class GenerationState {
                 generateMs,
                 generatedTokensPerSecond: generateMs > 0 ? decodeSteps / (generateMs / 1000) : 0
             },
-            ...(this.logprobs == null ? {} : {logprobs: this.logprobs})
+            ...(this.logprobs == null ? {} : {logprobs: this.logprobs}),
+            ...(stopReason === "stop" && this.stopFilter.matched != null ? {stopSequence: this.stopFilter.matched} : {})
         };
     }
 

@@ -4,6 +4,8 @@
  */
 export class StopTextFilter {
     private held = "";
+    /** The stop string that ended the text, once one did (Anthropic's answers name it). */
+    matched: string | undefined;
 
     constructor(private readonly stops: readonly string[]) {}
 
@@ -14,7 +16,10 @@ export class StopTextFilter {
         for (const stop of this.stops) {
             if (stop === "") continue;
             const index = buffer.indexOf(stop);
-            if (index >= 0 && (stopAt < 0 || index < stopAt)) stopAt = index;
+            if (index >= 0 && (stopAt < 0 || index < stopAt)) {
+                stopAt = index;
+                this.matched = stop;
+            }
         }
         if (stopAt >= 0) {
             this.held = "";

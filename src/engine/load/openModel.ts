@@ -1,4 +1,4 @@
-import type {Llama, LlamaContext, LlamaContextSequence, LlamaModel} from "node-llama-cpp";
+import {InsufficientMemoryError, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel} from "node-llama-cpp";
 import {EngineError, InterruptedError, ModelFileError} from "../../errors.js";
 import {validateGgufFile, type ValidatedGguf} from "../../gguf/validateGguf.js";
 import {checkLoraAdapters, loraContextOption} from "./loraAdapters.js";
@@ -21,6 +21,11 @@ export type OpenModelOptions = {
     kvCache?: KvCacheSettings,
     /** Sequences the context holds (serve decodes several together); contextSize is per sequence. */
     sequences?: number,
+    /**
+     * `sequences` is the most wanted, not a must: fewer are opened (down to 1) while node-llama-cpp's
+     * estimate of the context's memory says that many do not fit in what is free (serve without --parallel).
+     */
+    fewerSequencesIfShort?: boolean,
     /** LoRA adapters (GGUF) applied at run time, checked against the model before loading. */
     lora?: readonly LoraAdapter[],
     onLoadProgress?: (fraction: number) => void,
@@ -37,6 +42,8 @@ export type OpenedModel = {
     backend: Backend,
     threads: number,
     contextSize: number,
+    /** Sequences the context holds (each of contextSize tokens). */
+    sequences: number,
     /** The KV-cache settings the context was created with (llama.cpp's defaults filled in). */
     kvCache: Required<KvCacheSettings>,
     loadMs: number,
@@ -79,23 +86,33 @@ export async function openModel(options: OpenModelOptions): Promise<OpenedModel>
     const trainContext = model.trainContextSize;
     const contextSize = options.contextSize ?? Math.min(trainContext, defaultContextSize);
     let context: LlamaContext;
-    try {
-        context = await model.createContext({
-            contextSize,
-            sequences: options.sequences ?? 1,
-            threads: options.threads ?? llama.maxThreads,
-            batchSize: options.batchSize,
-            ...contextKvOptions(options.kvCache ?? {}),
-            lora: loraContextOption(options.lora),
-            createSignal: options.signal
-        });
-    } catch (error) {
-        await disposeQuietly(model, llama);
-        if (options.signal?.aborted) throw cancelled(error);
-        throw new EngineError(`Could not create a ${contextSize}-token context for this model.`, {
-            hint: "There is probably not enough memory; try a smaller --context-size or fewer --gpu-layers.",
-            cause: error
-        });
+    let sequences = options.sequences ?? 1;
+    for (;;) {
+        try {
+            context = await model.createContext({
+                contextSize,
+                sequences,
+                threads: options.threads ?? llama.maxThreads,
+                batchSize: options.batchSize,
+                ...contextKvOptions(options.kvCache ?? {}),
+                lora: loraContextOption(options.lora),
+                createSignal: options.signal
+            });
+            break;
+        } catch (error) {
+            // The estimate is made before anything is allocated, so asking for fewer costs nothing.
+            if (error instanceof InsufficientMemoryError && options.fewerSequencesIfShort === true && sequences > 1 && options.signal?.aborted !== true) {
+                sequences--;
+                continue;
+            }
+            await disposeQuietly(model, llama);
+            if (options.signal?.aborted) throw cancelled(error);
+            const several = sequences > 1 ? ` with ${sequences} sequences` : "";
+            throw new EngineError(`Could not create a ${contextSize}-token context${several} for this model.`, {
+                hint: `There is probably not enough memory; try a smaller --context-size${several !== "" ? ", fewer --parallel sequences" : ""} or fewer --gpu-layers.`,
+                cause: error
+            });
+        }
     }
 
     // A thread count the user typed is used as given; the default may be tuned per token (see native/threadPolicy.ts).
@@ -105,6 +122,7 @@ export async function openModel(options: OpenModelOptions): Promise<OpenedModel>
         llama, model, context, sequence, file, backend,
         threads: context.currentThreads,
         contextSize: context.contextSize,
+        sequences,
         kvCache: {typeK: options.kvCache?.typeK ?? "f16", typeV: options.kvCache?.typeV ?? "f16", flashAttention: options.kvCache?.flashAttention ?? "auto"},
         loadMs: performance.now() - started,
         dispose: () => disposeQuietly(context, model, llama)

@@ -1,5 +1,6 @@
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from "node:http";
 import {apiKeyChecker} from "./apiKey.js";
+import {answerCors, corsPolicy, type CorsPolicy} from "./cors.js";
 import {toHttpError} from "./engineErrors.js";
 import {HttpError} from "./httpError.js";
 import {RouteTable, routePath, type ErrorShape, type Route, type RouteMatch} from "./routeTable.js";
@@ -9,7 +10,14 @@ export type HttpServerOptions = {
     /** Required as `Authorization: Bearer <key>` on every route but the public ones (/health). */
     apiKey?: string,
     /** How errors of paths no row claims (404) are answered, and of rows that give no shape. */
-    errors: ErrorShape
+    errors: ErrorShape,
+    /**
+     * The shape of errors of paths no row claims, by the path's prefix (`/api/` is Ollama's), so a
+     * client of each dialect reads a 404 it understands; the first prefix that matches wins.
+     */
+    errorsByPrefix?: readonly {prefix: string, errors: ErrorShape}[],
+    /** Which web pages may call the API (--cors); loopback pages only when not given. */
+    cors?: CorsPolicy
 };
 
 /**
@@ -20,16 +28,26 @@ export type HttpServerOptions = {
 export function createHttpServer(core: ServerCore, routes: readonly Route[], options: HttpServerOptions): Server {
     const table = new RouteTable(routes);
     const checkKey = options.apiKey == null ? undefined : apiKeyChecker(options.apiKey);
+    const cors = options.cors ?? corsPolicy();
+    const errorsOf = (path: string, match: RouteMatch | undefined): ErrorShape =>
+        match?.routes[0]?.errors ?? options.errorsByPrefix?.find((entry) => path.startsWith(entry.prefix))?.errors ?? options.errors;
+    // The key as OpenAI's and Ollama's clients send it (Authorization: Bearer), or as Anthropic's (x-api-key).
+    const keyAccepted = (request: IncomingMessage) => {
+        if (checkKey == null) return true;
+        const anthropicKey = request.headers["x-api-key"];
+        return checkKey(request.headers.authorization) || (typeof anthropicKey === "string" && checkKey(`Bearer ${anthropicKey}`));
+    };
 
     async function handle(request: IncomingMessage, response: ServerResponse, path: string, match: RouteMatch | undefined) {
+        if (answerCors(cors, request, response)) return;
         if (match == null) throw new HttpError(404, `Unknown route ${request.method} ${path}.`, {code: "unknown_url"});
         const route = match.routes.find((row) => row.method === request.method);
         if (route == null) {
             const methods = match.routes.map((row) => row.method).join(", ");
             throw new HttpError(405, `${path} takes ${methods}, not ${request.method}.`, {code: "method_not_allowed", headers: {Allow: methods}});
         }
-        if (route.public !== true && checkKey != null && !checkKey(request.headers.authorization))
-            throw new HttpError(401, "Incorrect or missing API key: send it as `Authorization: Bearer <key>`.", {code: "invalid_api_key"});
+        if (route.public !== true && !keyAccepted(request))
+            throw new HttpError(401, "Incorrect or missing API key: send it as `Authorization: Bearer <key>` (or `x-api-key: <key>`).", {code: "invalid_api_key"});
         await route.handler({request, response, path, params: match.params, signal: clientGone(response)});
     }
 
@@ -50,7 +68,7 @@ export function createHttpServer(core: ServerCore, routes: readonly Route[], opt
                     request.once("end", () => clearTimeout(timer));
                 });
             }
-            (match?.routes[0]?.errors ?? options.errors)(response, httpError);
+            errorsOf(path, match)(response, httpError);
         });
     });
     // Malformed HTTP: a plain 400, and the connection closed.

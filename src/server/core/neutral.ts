@@ -55,7 +55,8 @@ export type GenerationEvent =
      * (empty when it called tools) and `toolCalls` the calls; `logprobs` are every generated token's
      * when the sampling asked for them (streamed or not).
      */
-    | {type: "done", text: string, toolCalls: readonly ToolCall[], stopReason: NeutralStopReason, usage: Usage, logprobs?: TokenLogprob[]}
+    | {type: "done", text: string, toolCalls: readonly ToolCall[], stopReason: NeutralStopReason, usage: Usage, timings: Timings,
+        logprobs?: TokenLogprob[], stopSequence?: string}
     /** A failure after the first `text` event (the status is sent by then); before it, `generate` throws instead. */
     | {type: "error", error: HttpError};
 
@@ -68,5 +69,16 @@ export type LoadedModel = {
      * too long, shutting down, a tool's schema the grammar cannot honour, …) when it fails before any
      * text was reported; `signal` is the client going away, which ends the generation and frees its sequence.
      */
-    generate(request: NeutralRequest, signal: AbortSignal, onEvent: (event: GenerationEvent) => void): Promise<void>
+    generate(request: NeutralRequest, signal: AbortSignal, onEvent: (event: GenerationEvent) => void): Promise<void>,
+    /** Tokens of the prompt a chat request with this conversation evaluates (Anthropic's count_tokens). */
+    countChatTokens(conversation: ToolTranscript): number,
+    /** The model file (Ollama's /api/tags and /api/show describe it) and where it runs (cpu, cuda, …). */
+    path: string,
+    backend: string
 };
+
+/**
+ * Where an answer's time went (ms), for the dialects that report it (Ollama's durations): waiting
+ * for a free sequence, evaluating the prompt (up to the first token), generating the rest.
+ */
+export type Timings = {queuedMs: number, promptMs: number, generateMs: number};

@@ -4,6 +4,7 @@ import {toHttpError} from "./engineErrors.js";
 import {HttpError, loadingError, shuttingDownError} from "./httpError.js";
 import {RequestCounter} from "./metrics.js";
 import type {GenerationEvent, LoadedModel, NeutralRequest} from "./neutral.js";
+import {toolTranscript} from "./tools/toolTranscript.js";
 import {planToolUse} from "./tools/toolPlan.js";
 import type {ToolAnswerReader} from "./tools/toolAnswerReader.js";
 import type {ToolCall} from "../../generator/chatMessages.js";
@@ -56,6 +57,10 @@ export function createServerCore(options: ServerCoreOptions): ServerCoreControl 
 
     const loadedModel = (serving: ServingModel): LoadedModel => ({
         contextSize: serving.contextSize,
+        // Counted as a chat request without tools would prompt it (tool calls and results rendered as text).
+        countChatTokens: (conversation) => serving.countChatTokens(toolTranscript(conversation, [], false)),
+        path: serving.path,
+        backend: serving.backend,
         generate: (request, signal, onEvent) => generate(serving, request, signal, onEvent, logFailure)
     });
 
@@ -127,6 +132,8 @@ async function generate(
     onEvent({
         type: "done", ...answer, stopReason: answer.toolCalls.length > 0 && ended ? "toolCalls" : result.stopReason,
         usage: {prompt: result.tokens.prompt, generated: result.tokens.generated, cached: result.cachedPromptTokens},
+        timings: {queuedMs: result.queuedMs, promptMs: result.timings.promptMs, generateMs: result.timings.generateMs},
+        ...(result.stopSequence != null ? {stopSequence: result.stopSequence} : {}),
         ...(result.logprobs == null ? {} : {logprobs: result.logprobs})
     });
 }

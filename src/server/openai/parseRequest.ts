@@ -4,6 +4,7 @@ import {maxTopLogprobs} from "../../generator/sampling.js";
 import type {ConversationMessage, ToolTranscript} from "../../generator/chatMessages.js";
 import {HttpError, invalidParam} from "../core/httpError.js";
 import type {NeutralRequest} from "../core/neutral.js";
+import {asObject, optionalBoolean, optionalNumber, optionalSeed, stopStrings, type Fields} from "../core/requestFields.js";
 import {parseResponseFormat} from "./responseFormat.js";
 import {parseAssistantToolCalls, parseToolChoice, parseTools} from "./parseTools.js";
 
@@ -43,14 +44,8 @@ export function parseCompletionRequest(body: unknown, contextSize: number): Open
     return {model, includeUsage, request: {kind: "complete", prompt: parsePrompt(fields.prompt), sampling, stream}};
 }
 
-export function asObject(body: unknown): Body {
-    if (body == null || typeof body !== "object" || Array.isArray(body))
-        throw new HttpError(400, "The request body must be a JSON object.");
-    return body as Body;
-}
-
 /** The fields every OpenAI generation request shares; `maxTokenFields` are the answer limit's names, first found wins. */
-export function parseCommon(fields: Body, contextSize: number, maxTokenFields = ["max_completion_tokens", "max_tokens"]) {
+export function parseCommon(fields: Fields, contextSize: number, maxTokenFields = ["max_completion_tokens", "max_tokens"]) {
     const n = optionalNumber(fields, "n", {integer: true, min: 1});
     if (n != null && n > 1) throw new HttpError(400, "Only n = 1 is supported: send one request per answer.", {param: "n", code: "unsupported_value"});
     const maxTokens = maxTokenFields.map((name) => optionalNumber(fields, name, {integer: true, min: 0})).find((value) => value != null)
@@ -73,26 +68,12 @@ export function parseCommon(fields: Body, contextSize: number, maxTokenFields = 
         repeatPenalty: optionalNumber(fields, "repeat_penalty", {min: 0, max: 100}) ?? samplingDefaults.repeatPenalty,
         presencePenalty: optionalNumber(fields, "presence_penalty", {min: -2, max: 2}) ?? samplingDefaults.presencePenalty,
         frequencyPenalty: optionalNumber(fields, "frequency_penalty", {min: -2, max: 2}) ?? samplingDefaults.frequencyPenalty,
-        seed: parseSeed(fields.seed),
-        stop: parseStop(fields.stop)
+        seed: optionalSeed(fields, "seed"),
+        stop: stopStrings(fields.stop, "stop", {single: true})
     };
     const grammar = parseResponseFormat(fields.response_format);
     if (grammar != null) sampling.grammar = grammar;
     return {model: model ?? undefined, stream, includeUsage: stream && includeUsage, sampling};
-}
-
-function parseSeed(value: unknown): number | undefined {
-    if (value == null) return undefined;
-    if (typeof value !== "number" || !Number.isInteger(value)) throw invalidParam("seed", "seed must be an integer.");
-    // llama.cpp's seed is 32 bits: larger and negative seeds are taken modulo 2^32, so each still samples the same way.
-    return ((value % 2 ** 32) + 2 ** 32) % 2 ** 32;
-}
-
-function parseStop(value: unknown): string[] {
-    if (value == null) return [];
-    if (typeof value === "string") return [value];
-    if (Array.isArray(value) && value.length <= 16 && value.every((item) => typeof item === "string")) return value as string[];
-    throw invalidParam("stop", "stop must be a string or a list of at most 16 strings.");
 }
 
 function parsePrompt(value: unknown): string {
@@ -159,21 +140,4 @@ export function messageText(content: unknown, param: string): string {
         }).join("");
     }
     throw invalidParam(param, `${param} must be a string or a list of text parts.`);
-}
-
-export function optionalNumber(fields: Body, name: string, {integer = false, min = -Infinity, max = Infinity}: {integer?: boolean, min?: number, max?: number}): number | undefined {
-    const value = fields[name];
-    if (value == null) return undefined;
-    if (typeof value !== "number" || !Number.isFinite(value) || (integer && !Number.isInteger(value)))
-        throw invalidParam(name, `${name} must be ${integer ? "an integer" : "a number"}.`);
-    if (value < min || value > max)
-        throw invalidParam(name, `${name} must be ${max === Infinity ? `at least ${min}` : `between ${min} and ${max}`}.`);
-    return value;
-}
-
-export function optionalBoolean(fields: Body, name: string, param = name): boolean | undefined {
-    const value = fields[name];
-    if (value == null) return undefined;
-    if (typeof value !== "boolean") throw invalidParam(param, `${param} must be true or false.`);
-    return value;
 }

@@ -2,7 +2,8 @@ import {maxTopLogprobs} from "../../generator/sampling.js";
 import type {ToolTranscript} from "../../generator/chatMessages.js";
 import {HttpError, invalidParam} from "../core/httpError.js";
 import type {NeutralRequest} from "../core/neutral.js";
-import {asObject, messageText, optionalBoolean, optionalNumber, parseCommon, parseMessages} from "./parseRequest.js";
+import {asObject, optionalBoolean, optionalNumber} from "../core/requestFields.js";
+import {messageText, parseCommon, parseMessages} from "./parseRequest.js";
 import {parseResponseFormat, responsesFormatPlace} from "./responseFormat.js";
 import {parseToolChoice, parseTools} from "./parseTools.js";
 
