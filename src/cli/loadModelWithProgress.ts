@@ -9,8 +9,10 @@ import {logLine} from "./ui/terminal.js";
 import type {ResolvedModel} from "../models/resolveModel.js";
 import {resolveModelFlags} from "./resolveModelPath.js";
 import {warnAboutThreads} from "./warnAboutThreads.js";
+import type {ExpertsFlag} from "./flags/expertsFlag.js";
+import {describeExperts} from "../gguf/expertsUsed.js";
 
-export type ModelFlags = {
+export type ModelFlags = ExpertsFlag & {
     model?: string,
     contextSize?: number,
     threads?: number,
@@ -49,6 +51,7 @@ export async function loadModelWithProgress(resolved: ResolvedModel, flags: Mode
             threads: flags.threads,
             // a catalog fine-tune (aurora) brings its adapter; --lora adds to it
             lora: [...resolved.lora ?? [], ...loraAdaptersOf(flags)],
+            expertsUsed: flags.experts,
             onLoadProgress: (fraction) => progress.update(fraction),
             onLog: flags.verbose === true ? (message) => logLine(message) : undefined,
             signal,
@@ -62,6 +65,9 @@ export async function loadModelWithProgress(resolved: ResolvedModel, flags: Mode
         await opened.dispose();
         throw new InterruptedError();
     }
+    // The dial changes every answer: say so whenever it is not the file's own setting.
+    if (flags.verbose === true && opened.experts.used !== opened.experts.fileUsed)
+        logLine(`--experts: each token uses ${describeExperts(opened.experts)}`);
     return opened;
 }
 

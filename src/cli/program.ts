@@ -6,6 +6,7 @@ import {cacheTypes, flashAttentionModes} from "../hardware/kvCacheTypes.js";
 import {defaultPlanContextSize} from "../hardware/memoryBudget.js";
 import {integerList, listOption, modelList, parseCacheTypeList, parseFlashAttentionList, parseGpuLayersList, promptGenPair, type BenchOptions} from "./flags/benchFlags.js";
 import {addLoraOptions} from "./flags/loraOptions.js";
+import {addExpertsListOption, addExpertsOption} from "./flags/expertsFlag.js";
 import {contextSize, decimal, gpuChoices, gpuLayers, integer, nonEmpty, repeatable} from "./flags/parseOptions.js";
 import {disableColor} from "./ui/terminal.js";
 
@@ -116,6 +117,7 @@ export function buildProgram(): Command {
             await runBenchCommand(options);
         });
     addLoraOptions(bench);
+    addExpertsListOption(bench);
 
     program.command("pull")
         .description("download a model into the store, resumable and sha256-verified; prints its path")
@@ -207,6 +209,7 @@ function addModelOptions(command: Command) {
         .addOption(new Option("--cache-type-v <type>", "KV cache type of values, -ctv; quantized needs flash attention (default: f16, or the plan's)").choices(cacheTypes))
         .addOption(new Option("--flash-attention <mode>", "flash attention, -fa: auto uses it where the backend can (default: auto, or the plan's)").choices(flashAttentionModes));
     addLoraOptions(command);
+    addExpertsOption(command);
 }
 
 /** Output that always parses: enforced at the sampler by a grammar (see src/grammar/). */

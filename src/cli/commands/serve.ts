@@ -14,6 +14,7 @@ import {resolveModelFlags} from "../resolveModelPath.js";
 import type {ResolvedModel} from "../../models/resolveModel.js";
 import {startProgress} from "../ui/progress.js";
 import {logLine, terminalPolicy} from "../ui/terminal.js";
+import {checkExpertsOfFile, describeExperts} from "../../gguf/expertsUsed.js";
 
 export type ServeOptions = ModelFlags & {
     host: string,
@@ -51,6 +52,9 @@ export async function runServe(options: ServeOptions) {
         // An impossible cache combination fails there too, before the plan, a download or the port.
         const resolved = await resolveModelFlags(options, interrupt.signal);
         if (options.verbose === true && resolved.reason != null) logLine(`plan: ${resolved.reason}`);
+        // A bad --experts is a usage error before the port opens or the model loads.
+        const experts = await checkExpertsOfFile(resolved.path, options.experts);
+        const expertsOverridden = experts != null && experts.used !== experts.fileUsed;
         // --context-size is the KV cache of all sequences together, as llama-server's -c: each request gets its share.
         const totalContext = options.contextSize ?? resolved.contextSize ?? defaultPlanContextSize;
         const perSequence = Math.floor(totalContext / parallel);
@@ -71,12 +75,13 @@ export async function runServe(options: ServeOptions) {
             await announceServer({
                 pid: process.pid, baseUrl, modelPath: await realpath(resolved.path), modelId: options.alias ?? modelId,
                 apiKeyRequired: apiKey != null, startedAt: new Date().toISOString(),
-                adapters: await Promise.all(adaptersOf(resolved, options).map((adapter) => realpath(adapter.path)))
+                adapters: await Promise.all(adaptersOf(resolved, options).map((adapter) => realpath(adapter.path))),
+                ...(expertsOverridden ? {expertsUsed: experts.used} : {})
             }).catch((error: unknown) => logLine(`note: other mixtral commands will not find this server (${(error as Error).message})`));
             if (!isLoopback(options.host) && apiKey == null)
                 logLine(terminalPolicy().stderrColors.yellow(`warning: listening on ${options.host} without an API key: anyone who can reach this port can use the model. Pass --api-key or set MIXTRAL_API_KEY.`));
             if (engine.chatFormatNote != null) logLine(`note: ${engine.chatFormatNote}.`);
-            logLine(`Serving ${modelId}${options.alias != null ? ` as ${options.alias}` : ""} at ${baseUrl} (${parallel} sequences × ${engine.contextSize} tokens, ${engine.backend}, ${engine.threads} threads${apiKey != null ? ", API key required" : ""}). Ctrl+C stops.`);
+            logLine(`Serving ${modelId}${options.alias != null ? ` as ${options.alias}` : ""} at ${baseUrl} (${parallel} sequences × ${engine.contextSize} tokens, ${engine.backend}, ${engine.threads} threads${expertsOverridden ? `, ${describeExperts(experts)}` : ""}${apiKey != null ? ", API key required" : ""}). Ctrl+C stops.`);
             await new Promise<void>((resolve) => interrupt.signal.addEventListener("abort", () => resolve(), {once: true}));
             logLine("Stopping: no new requests; ending running answers.");
         } finally {
@@ -108,6 +113,7 @@ async function loadServingModel(resolved: ResolvedModel, options: ServeOptions, 
             threads: options.threads,
             // a catalog fine-tune (aurora) brings its adapter; --lora adds to it
             lora: adaptersOf(resolved, options),
+            expertsUsed: options.experts,
             parallel,
             contextSizePerSequence: perSequence,
             queueLimit: options.queueLimit,

@@ -8,6 +8,8 @@ import {ThreadPolicy} from "../native/threadPolicy.js";
 import {checkKvCacheSettings, type KvCacheSettings} from "../../hardware/kvCacheSettings.js";
 import {contextKvOptions} from "./contextKvOptions.js";
 import type {Backend, GpuChoice} from "../../hardware/types.js";
+import type {ExpertsUsed} from "../../gguf/expertsUsed.js";
+import {expertsOverride} from "./expertsOverride.js";
 
 export type OpenModelOptions = {
     path: string,
@@ -23,6 +25,8 @@ export type OpenModelOptions = {
     sequences?: number,
     /** LoRA adapters (GGUF) applied at run time, checked against the model before loading. */
     lora?: readonly LoraAdapter[],
+    /** --experts: experts each token is routed to (checked against the file first); the file's own when absent. */
+    expertsUsed?: number,
     onLoadProgress?: (fraction: number) => void,
     onLog?: (message: string) => void,
     signal?: AbortSignal
@@ -39,6 +43,8 @@ export type OpenedModel = {
     contextSize: number,
     /** The KV-cache settings the context was created with (llama.cpp's defaults filled in). */
     kvCache: Required<KvCacheSettings>,
+    /** The experts each token is routed to, and the file's own count. */
+    experts: ExpertsUsed,
     loadMs: number,
     dispose(): Promise<void>
 };
@@ -49,7 +55,7 @@ const defaultContextSize = 4096;
 export async function openModel(options: OpenModelOptions): Promise<OpenedModel> {
     const started = performance.now();
     // Validate before the native side sees the file: llama.cpp aborts the process on many bad files.
-    const file = await validateGgufFile(options.path);
+    const file = await validateGgufFile(options.path, {expertsUsed: options.expertsUsed});
     checkKvCacheSettings(options.kvCache ?? {}, file);
     await checkLoraAdapters(options.lora, file);
     const llama = await loadLlama({gpu: options.gpu, threads: options.threads, onLog: options.onLog, signal: options.signal});
@@ -65,7 +71,8 @@ export async function openModel(options: OpenModelOptions): Promise<OpenedModel>
             modelPath: options.path,
             gpuLayers: backend === "cpu" ? 0 : (options.gpuLayers ?? "auto"),
             onLoadProgress: options.onLoadProgress,
-            loadSignal: options.signal
+            loadSignal: options.signal,
+            metadataOverrides: expertsOverride(file)
         });
     } catch (error) {
         await disposeQuietly(llama);
@@ -106,6 +113,7 @@ export async function openModel(options: OpenModelOptions): Promise<OpenedModel>
         threads: context.currentThreads,
         contextSize: context.contextSize,
         kvCache: {typeK: options.kvCache?.typeK ?? "f16", typeV: options.kvCache?.typeV ?? "f16", flashAttention: options.kvCache?.flashAttention ?? "auto"},
+        experts: file.experts,
         loadMs: performance.now() - started,
         dispose: () => disposeQuietly(context, model, llama)
     };
