@@ -6,7 +6,7 @@ import {cacheTypes, flashAttentionModes} from "../hardware/kvCacheTypes.js";
 import {defaultPlanContextSize} from "../hardware/memoryBudget.js";
 import {integerList, listOption, modelList, parseCacheTypeList, parseFlashAttentionList, parseGpuLayersList, promptGenPair, type BenchOptions} from "./flags/benchFlags.js";
 import {addLoraOptions} from "./flags/loraOptions.js";
-import {addExpertsListOption, addExpertsOption} from "./flags/expertsFlag.js";
+import {addExpertsListOption, addExpertsOption, expertsOption} from "./flags/expertsFlag.js";
 import {contextSize, decimal, gpuChoices, gpuLayers, integer, nonEmpty, repeatable} from "./flags/parseOptions.js";
 import {disableColor} from "./ui/terminal.js";
 
@@ -186,6 +186,7 @@ export function buildProgram(): Command {
         .addOption(new Option("--cache-type-k <type>", "plan with this KV cache type of keys instead of choosing").choices(cacheTypes))
         .addOption(new Option("--cache-type-v <type>", "plan with this KV cache type of values instead of choosing").choices(cacheTypes))
         .addOption(new Option("--flash-attention <mode>", "plan with flash attention on, off or auto").choices(flashAttentionModes))
+        .addOption(expertsOption("plan decode with this many experts a token instead of Mixtral's 2: bytes read and the tok/s ceiling"))
         .option("--json", "print the probe and the plan as JSON")
         .action(async (options) => {
             const {runDoctor} = await import("./commands/doctor.js");
