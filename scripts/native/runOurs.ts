@@ -10,12 +10,13 @@ export type CompleteJson = {
     timings: {generatedTokensPerSecond: number}
 };
 
-export function runOurComplete(root: string, model: string, prompt: string, options: {threads?: number, maxTokens: number}): CompleteJson {
+export function runOurComplete(root: string, model: string, prompt: string, options: {threads?: number, maxTokens: number, experts?: number}): CompleteJson {
     const args = [
         join(root, "bin", "mixtral.js"), "complete", prompt, "--model", model, "--json",
         "--temperature", "0", "--repeat-penalty", "1", "--max-tokens", String(options.maxTokens)
     ];
     if (options.threads != null) args.push("--threads", String(options.threads));
+    if (options.experts != null) args.push("--experts", String(options.experts));
     // No UV_THREADPOOL_SIZE or MIXTRAL_THREADS from the caller's shell: the point is that the defaults are fast.
     const env = {...process.env};
     delete env.UV_THREADPOOL_SIZE;

@@ -57,6 +57,7 @@ export function buildRow(
         n_prompt: instance.nPrompt,
         n_gen: instance.nGen,
         n_depth: instance.nDepth,
+        n_expert_used: model.expertUsedCount,
         // RFC 3339 in UTC without fractions, as llama-bench's strftime("%FT%TZ").
         test_time: testTime.toISOString().replace(/\.\d{3}Z$/, "Z"),
         avg_ns: summary.avgNs,

@@ -3,7 +3,8 @@ import {readTextFile} from "../textFile.js";
 import type {BenchRow} from "./types.js";
 
 /** The fields of a previous row that --compare needs; llama-bench's own JSON has them too. */
-export type PreviousRow = Pick<BenchRow, "model_type" | "n_prompt" | "n_gen" | "n_depth" | "n_threads" | "n_gpu_layers" | "avg_ts">;
+export type PreviousRow = Pick<BenchRow, "model_type" | "n_prompt" | "n_gen" | "n_depth" | "n_threads" | "n_gpu_layers" | "avg_ts"> &
+    {n_expert_used?: number};
 
 const keyFields = ["model_type", "n_prompt", "n_gen", "n_depth", "n_threads", "n_gpu_layers"] as const;
 
@@ -44,11 +45,13 @@ function isPreviousRow(value: unknown): value is PreviousRow {
 
 /**
  * avg_ts ÷ the previous run's avg_ts for the same model type, test, depth, threads and offload
- * (averaged when the previous run has several such rows); null when there is no such row.
+ * (averaged when the previous run has several such rows); null when there is no such row. A row of
+ * ours with another n_expert_used is another test (llama-bench's rows have no such field: any matches).
  */
 export function compareRatio(row: BenchRow, previous: readonly PreviousRow[]): number | null {
     const key = keyOf(row);
-    const matches = previous.filter((candidate) => keyOf(candidate) === key && candidate.avg_ts > 0);
+    const matches = previous.filter((candidate) => keyOf(candidate) === key && candidate.avg_ts > 0 &&
+        (typeof candidate.n_expert_used !== "number" || candidate.n_expert_used === row.n_expert_used));
     if (matches.length === 0) return null;
     const previousTs = matches.reduce((sum, match) => sum + match.avg_ts, 0) / matches.length;
     return row.avg_ts / previousTs;

@@ -94,8 +94,9 @@ export async function runBench(options: RunBenchOptions): Promise<BenchOutcome> 
         let model: BenchLoadedModel | undefined;
         let decodeBytes: DecodeBytes | undefined;
         try {
-            const file = await validateGgufFile(await options.resolveModel(first.model));
-            decodeBytes = decodeBytesOfFile(file.info);
+            const file = await validateGgufFile(await options.resolveModel(first.model), {expertsUsed: first.expertsUsed});
+            // The routed experts' share of the FFN weights follows --experts (file.experts.used).
+            decodeBytes = decodeBytesOfFile(file.info, file.experts.used);
             model = await options.engine.loadModel(file, first.gpuLayers, {
                 signal,
                 onProgress: (fraction) => options.onLoadProgress?.(first.model, fraction)

@@ -10,6 +10,8 @@ import type {CacheType, FlashAttentionMode} from "../hardware/kvCacheTypes.js";
 export type BenchInstance = {
     /** The --model value as given (a path or a catalog name). */
     model: string,
+    /** --experts: experts each token is routed to; absent, the file's own count. */
+    expertsUsed?: number,
     nPrompt: number,
     nGen: number,
     nDepth: number,
@@ -34,7 +36,9 @@ export type BenchModelInfo = {
     /** The layers really offloaded (resolves "max"). */
     gpuLayers: number,
     /** Layers of the model (block_count): all of them plus the output layer are "max". */
-    layerCount: number
+    layerCount: number,
+    /** Experts each token was routed to in this load (--experts, else the file's); 0 for a dense model. */
+    expertUsedCount: number
 };
 
 /** The build and machine stamp llama-bench puts on every row. */
@@ -97,6 +101,8 @@ export type BenchRow = {
     n_prompt: number,
     n_gen: number,
     n_depth: number,
+    /** Experts each token is routed to (llama.expert_used_count, or its --experts override). */
+    n_expert_used: number,
     test_time: string,
     avg_ns: number,
     stddev_ns: number,

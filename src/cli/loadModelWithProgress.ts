@@ -11,8 +11,10 @@ import {resolveModelFlags} from "./resolveModelPath.js";
 import {warnAboutThreads} from "./warnAboutThreads.js";
 import {vulkanInsteadOfCudaNote} from "../hardware/platformBackends.js";
 import {nvidiaDriverPresent} from "../hardware/probeSystem.js";
+import type {ExpertsFlag} from "./flags/expertsFlag.js";
+import {describeExperts} from "../gguf/expertsUsed.js";
 
-export type ModelFlags = {
+export type ModelFlags = ExpertsFlag & {
     model?: string,
     contextSize?: number,
     threads?: number,
@@ -51,6 +53,7 @@ export async function loadModelWithProgress(resolved: ResolvedModel, flags: Mode
             threads: flags.threads,
             // a catalog fine-tune (aurora) brings its adapter; --lora adds to it
             lora: [...resolved.lora ?? [], ...loraAdaptersOf(flags)],
+            expertsUsed: flags.experts,
             onLoadProgress: (fraction) => progress.update(fraction),
             onLog: flags.verbose === true ? (message) => logLine(message) : undefined,
             signal,
@@ -66,6 +69,9 @@ export async function loadModelWithProgress(resolved: ResolvedModel, flags: Mode
     }
     const vulkanNote = opened.backend === "vulkan" ? vulkanInsteadOfCudaNote(opened.backend, flags.gpu, nvidiaDriverPresent()) : undefined;
     if (vulkanNote != null) logLine(vulkanNote);
+    // The dial changes every answer: say so whenever it is not the file's own setting.
+    if (flags.verbose === true && opened.experts.used !== opened.experts.fileUsed)
+        logLine(`--experts: each token uses ${describeExperts(opened.experts)}`);
     return opened;
 }
 

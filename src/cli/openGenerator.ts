@@ -7,6 +7,7 @@ import {remoteGenerator} from "../remote/remoteGenerator.js";
 import type {ModelFlags} from "./loadModelWithProgress.js";
 import {resolveModelFlags} from "./resolveModelPath.js";
 import {logLine} from "./ui/terminal.js";
+import {checkExpertsOfFile} from "../gguf/expertsUsed.js";
 
 export type GeneratorFlags = ModelFlags & {
     /** --endpoint <base url>, else MIXTRAL_ENDPOINT. */
@@ -68,14 +69,20 @@ export async function openGenerator(flags: GeneratorFlags, signal: AbortSignal, 
             });
         if (adapters > 0)
             throw new UsageError("--lora applies when a model loads, so it does not combine with --endpoint.", {hint: "Load the adapter in the server instead, or run without --endpoint."});
+        if (flags.experts != null)
+            throw new UsageError("--experts applies when a model loads, so it does not combine with --endpoint.", {hint: "Start the server with --experts instead (mixtral serve --experts N), or run without --endpoint."});
         return await connectToEndpoint(endpointValue, flags, signal, needs);
     }
 
     const resolved = await resolveModelFlags(flags, signal);
+    // Before any load, and before choosing a server: a bad --experts is a usage error here.
+    const experts = await checkExpertsOfFile(resolved.path, flags.experts);
+    // A server answers with the experts it was started with; the file's own count is no override.
+    const expertsUsed = experts == null || experts.used === experts.fileUsed ? undefined : experts.used;
     // A running server has the plain model: a grammar or an adapter needs the engine here.
     const serverCan = !needs.grammar && adapters === 0 && (resolved.lora?.length ?? 0) === 0;
     if (flags.server !== false && serverCan) {
-        const {server, skipped} = await findLocalServer(resolved.path);
+        const {server, skipped} = await findLocalServer(resolved.path, process.env, {expertsUsed});
         if (flags.verbose === true) for (const reason of skipped) logLine(`not using ${reason}.`);
         if (server != null) {
             if (flags.verbose === true)

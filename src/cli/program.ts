@@ -6,6 +6,7 @@ import {cacheTypes, flashAttentionModes} from "../hardware/kvCacheTypes.js";
 import {defaultPlanContextSize} from "../hardware/memoryBudget.js";
 import {integerList, listOption, modelList, parseCacheTypeList, parseFlashAttentionList, parseGpuLayersList, promptGenPair, type BenchOptions} from "./flags/benchFlags.js";
 import {addLoraOptions} from "./flags/loraOptions.js";
+import {addExpertsListOption, addExpertsOption, expertsOption} from "./flags/expertsFlag.js";
 import {contextSize, decimal, gpuChoices, gpuLayers, integer, nonEmpty, repeatable} from "./flags/parseOptions.js";
 import {disableColor} from "./ui/terminal.js";
 
@@ -118,6 +119,7 @@ export function buildProgram(): Command {
             await runBenchCommand(options);
         });
     addLoraOptions(bench);
+    addExpertsListOption(bench);
 
     program.command("pull")
         .description("download a model into the store, resumable and sha256-verified; prints its path")
@@ -186,6 +188,7 @@ export function buildProgram(): Command {
         .addOption(new Option("--cache-type-k <type>", "plan with this KV cache type of keys instead of choosing").choices(cacheTypes))
         .addOption(new Option("--cache-type-v <type>", "plan with this KV cache type of values instead of choosing").choices(cacheTypes))
         .addOption(new Option("--flash-attention <mode>", "plan with flash attention on, off or auto").choices(flashAttentionModes))
+        .addOption(expertsOption("plan decode with this many experts a token instead of Mixtral's 2: bytes read and the tok/s ceiling"))
         .option("--json", "print the probe and the plan as JSON")
         .action(async (options) => {
             const {runDoctor} = await import("./commands/doctor.js");
@@ -209,6 +212,7 @@ function addModelOptions(command: Command) {
         .addOption(new Option("--cache-type-v <type>", "KV cache type of values, -ctv; quantized needs flash attention (default: f16, or the plan's)").choices(cacheTypes))
         .addOption(new Option("--flash-attention <mode>", "flash attention, -fa: auto uses it where the backend can (default: auto, or the plan's)").choices(flashAttentionModes));
     addLoraOptions(command);
+    addExpertsOption(command);
 }
 
 /** Output that always parses: enforced at the sampler by a grammar (see src/grammar/). */

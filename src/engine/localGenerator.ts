@@ -19,7 +19,7 @@ export function localGenerator(loaded: OpenedModel, {parallel = 1}: {parallel?: 
     let batch: BatchScheduler | undefined;
     return {
         info: {model: loaded.file.path, backend: loaded.backend, threads: loaded.threads, loadMs: loaded.loadMs, parallel,
-            quant: quantOf(loaded.model.typeDescription), gpuLayers: loaded.model.gpuLayers},
+            quant: quantOf(loaded.model.typeDescription), gpuLayers: loaded.model.gpuLayers, experts: loaded.experts},
         complete: (prompt, sampling, callbacks = {}) =>
             generate(loaded.sequence, tokenizePrompt(loaded.sequence, prompt), sampling, {onText: callbacks.onText, signal: callbacks.signal}),
         completeEach(prompts, sampling, {signal} = {}) {
@@ -43,7 +43,8 @@ export function localGenerator(loaded: OpenedModel, {parallel = 1}: {parallel?: 
         startChat: ({system}) => new ChatSession(loaded.sequence, {
             system,
             format: chatFormat,
-            stateOwner: {modelPath: loaded.file.path, contextSize: loaded.contextSize, ...loaded.kvCache}
+            stateOwner: {modelPath: loaded.file.path, contextSize: loaded.contextSize, ...loaded.kvCache,
+                ...(loaded.experts.used === loaded.experts.fileUsed ? {} : {expertsUsed: loaded.experts.used})}
         }),
         async dispose() {
             await batch?.close();

@@ -30,7 +30,9 @@ export type GeneratorInfo = {
     endpoint?: string,
     /** Engine here: the file's quant (Q4_K_M) and the layers offloaded to the GPU. */
     quant?: string,
-    gpuLayers?: number
+    gpuLayers?: number,
+    /** Engine here: the experts each token is routed to, and the file's own count (mixture-of-experts files). */
+    experts?: {used: number, expertCount: number, fileUsed: number}
 };
 
 /** A chat answer: the generation's result with the conversation's view of it. */
@@ -80,7 +82,9 @@ export type ChatConversation = {
 /** The KV state of a local conversation, and what it belongs to. */
 export type ConversationKvState = {
     /** The model file and context settings a saved state must match to be loaded. */
-    readonly owner: {modelPath: string, contextSize: number, typeK: string, typeV: string, flashAttention: string},
+    readonly owner: {modelPath: string, contextSize: number, typeK: string, typeV: string, flashAttention: string,
+        /** --experts when it is not the file's own count (K/V computed with other experts differ). */
+        expertsUsed?: number},
     snapshot(): ChatSnapshot,
     save(file: string): Promise<number>,
     restore(system: string | undefined, messages: readonly ChatMessage[], snapshot: ChatSnapshot, file: string): Promise<boolean>

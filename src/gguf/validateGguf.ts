@@ -5,6 +5,7 @@ import {tensorByteSize} from "./ggmlTypeSizes.js";
 import {GgufHeaderError, scanGgufHeader, type GgufScan} from "./scanGgufHeader.js";
 import {checkLlamaMetadata} from "./validateLlamaMetadata.js";
 import {statModelFile} from "./statModelFile.js";
+import {checkExpertsUsed, expertCountsOf, type ExpertsUsed} from "./expertsUsed.js";
 
 /**
  * Checks a GGUF file with node-llama-cpp's pure-JS reader before native code sees it: llama.cpp
@@ -21,10 +22,13 @@ export type ValidatedGguf = {
     fileBytes: number,
     info: GgufFileInfo,
     /** the header as our own bounded reader saw it */
-    scan: GgufScan
+    scan: GgufScan,
+    /** the experts a load routes each token to (--experts, else the file's own) */
+    experts: ExpertsUsed
 };
 
-export async function validateGgufFile(path: string): Promise<ValidatedGguf> {
+/** `expertsUsed`: --experts, checked against the file (a usage error, exit 2) before the rest of it. */
+export async function validateGgufFile(path: string, {expertsUsed}: {expertsUsed?: number} = {}): Promise<ValidatedGguf> {
     const hint = "Pass the path of a .gguf model file, or a catalog name such as instruct:Q4_K_M (`mixtral models`).";
     const stat = await statModelFile(path, hint);
     if (stat.size === 0) throw new ModelFileError(`${path} is empty (0 bytes), not a GGUF model file.`, {hint: "The download may have failed; delete it and pull the model again."});
@@ -45,6 +49,8 @@ export async function validateGgufFile(path: string): Promise<ValidatedGguf> {
             throw new ModelFileError(`${path} has a damaged or truncated GGUF header.`, {hint: `${capitalized(error.message)}. ${hint}`});
         throw new ModelFileError(`${path} is corrupt: ${error.message}.`, {hint});
     }
+    // Before the checks below, which refuse a dense model as "not Mixtral": --experts on one is a usage error.
+    const experts = checkExpertsUsed(path, expertCountsOf(scan), expertsUsed);
 
     let info: GgufFileInfo;
     try {
@@ -57,7 +63,7 @@ export async function validateGgufFile(path: string): Promise<ValidatedGguf> {
     }
     checkStructure(path, stat.size, info);
     checkLlamaMetadata(path, scan);
-    return {path, fileBytes: stat.size, info, scan};
+    return {path, fileBytes: stat.size, info, scan, experts};
 }
 
 function checkStructure(path: string, fileBytes: number, info: GgufFileInfo) {

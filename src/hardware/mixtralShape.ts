@@ -58,3 +58,23 @@ export function weightParts(fileBytes: number) {
         inputEmbedding: embeddingParams * bytesPerParam
     };
 }
+
+/** Mixtral routes each token to 2 of its 8 experts (`llama.expert_used_count` in its GGUF files). */
+export const mixtralExpertsUsed = 2;
+
+/**
+ * Parameters one generated token reads, for a file of `fileBytes`, split like the offload: each
+ * block's attention, norms, router and `expertsUsed` of the 8 experts; the output matrix; one row
+ * of the input embeddings. At 2 experts that is about 12.7 B of 46.7 B parameters (Mistral
+ * publishes 12.9 B active); each expert more or less is 5.6 B parameters (176 M in each block).
+ */
+export function decodeWeightBytes(fileBytes: number, expertsUsed: number) {
+    const bytesPerParam = fileBytes / totalParams;
+    const activeBlockParams = attentionParams + normParams + m.embeddingLength * m.expertCount +
+        expertsUsed * 3 * m.embeddingLength * m.feedForwardLength;
+    return {
+        block: activeBlockParams * bytesPerParam,
+        output: embeddingParams * bytesPerParam,
+        embeddingRow: m.embeddingLength * bytesPerParam
+    };
+}

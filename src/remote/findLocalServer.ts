@@ -39,9 +39,11 @@ export function answersHealth(baseUrl: string, timeoutMs = healthTimeoutMs): Pro
 /**
  * The `mixtral serve` on this machine that has this very model file loaded (same real path) and
  * is ready; none when there is no such server, it is still loading, it does not answer quickly,
+ * it routes tokens to another number of experts (`expertsUsed`: --experts when not the file's own),
  * or it needs an API key and MIXTRAL_API_KEY is not set.
  */
-export async function findLocalServer(modelPath: string, env: NodeJS.ProcessEnv = process.env): Promise<LocalServerSearch> {
+export async function findLocalServer(modelPath: string, env: NodeJS.ProcessEnv = process.env,
+    {expertsUsed}: {expertsUsed?: number} = {}): Promise<LocalServerSearch> {
     const servers = await listServers(env);
     if (servers.length === 0) return {skipped: []};
     let realModelPath: string;
@@ -54,6 +56,12 @@ export async function findLocalServer(modelPath: string, env: NodeJS.ProcessEnv 
     for (const server of servers.filter((entry) => entry.modelPath === realModelPath)) {
         if ((server.adapters?.length ?? 0) > 0) {
             skipped.push(`the server at ${server.baseUrl} (pid ${server.pid}): it applies LoRA adapters (${server.adapters!.join(", ")})`);
+            continue;
+        }
+        // --experts (none: the file's own count) must be what the server loaded the model with.
+        if (server.expertsUsed !== expertsUsed) {
+            const routes = (count: number | undefined) => count == null ? "the file's own count of experts" : `${count} expert${count === 1 ? "" : "s"}`;
+            skipped.push(`the server at ${server.baseUrl} (pid ${server.pid}): it routes each token to ${routes(server.expertsUsed)}, not ${routes(expertsUsed)}`);
             continue;
         }
         if (server.apiKeyRequired && (env.MIXTRAL_API_KEY ?? "") === "") {

@@ -19,7 +19,9 @@ export type ServerAnnouncement = {
     apiKeyRequired: boolean,
     startedAt: string,
     /** LoRA adapters it applies (real paths): its answers are a fine-tune's, not the plain model's. */
-    adapters?: string[]
+    adapters?: string[],
+    /** serve --experts N, when N is not the file's own count: its answers route tokens to N experts. */
+    expertsUsed?: number
 };
 
 /** $MIXTRAL_RUNTIME_DIR, else $XDG_RUNTIME_DIR/mixtral, else the system's cache folder (userFolders.ts)/run. */

@@ -17,7 +17,7 @@ const system: BenchSystemInfo = {
 };
 const model: BenchModelInfo = {
     filename: "models/mixtral-8x7b-instruct-v0.1.Q4_K_M.gguf", typeDescription: "llama 8x7B Q4_K - Medium",
-    size: 26_441_293_824, parameters: 46_702_792_704, gpuLayers: 0, layerCount: 32
+    size: 26_441_293_824, parameters: 46_702_792_704, gpuLayers: 0, layerCount: 32, expertUsedCount: 2
 };
 const base: BenchInstance = {
     model: model.filename, nPrompt: 0, nGen: 0, nDepth: 0, threads: 16, gpuLayers: 0, batchSize: 512, typeK: "f16", typeV: "f16", flashAttention: "off"
@@ -65,7 +65,7 @@ describe("bench printers", () => {
         const keys = Object.keys(rows[0]!);
         expect(keys.slice(0, llamaBenchFields.length)).toEqual([...llamaBenchFields]);
         expect(keys.slice(llamaBenchFields.length)).toEqual([
-            "samples_ns", "samples_ts", "quant", "node_llama_cpp_version", "bandwidth_gbs", "roofline_ts", "roofline_pct", "e2e_ttft_ms", "e2e_ts",
+            "samples_ns", "samples_ts", "quant", "node_llama_cpp_version", "n_expert_used", "bandwidth_gbs", "roofline_ts", "roofline_pct", "e2e_ttft_ms", "e2e_ts",
             "rerun_samples_ns", "high_spread"
         ]);
         const tg = rows[1]!;
@@ -73,7 +73,7 @@ describe("bench printers", () => {
             cpu_strict: false, no_kv_offload: false, embeddings: false, no_host: false, flash_attn: 0, n_gpu_layers: 0,
             n_prompt: 0, n_gen: 128, model_type: "llama 8x7B Q4_K - Medium", quant: "Q4_K_M", test_time: "2026-11-30T07:00:00Z",
             avg_ns: 16_000_000_000, samples_ns: [16_000_000_000, 15_800_000_000, 16_200_000_000], roofline_ts: 25.6, bandwidth_gbs: 204.8,
-            rerun_samples_ns: [48_000_000_000], high_spread: false
+            rerun_samples_ns: [48_000_000_000], high_spread: false, n_expert_used: 2
         });
         expect(rows[0]).toMatchObject({rerun_samples_ns: [], high_spread: false});
         expect(tg.avg_ts).toBeCloseTo(8.000834, 5);

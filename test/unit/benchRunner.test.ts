@@ -25,7 +25,7 @@ function fakeEngine(loaded: string[]): BenchEngine {
         async loadModel({path: modelPath}) {
             loaded.push(modelPath);
             return {
-                info: {filename: modelPath, typeDescription: "llama ?B Q8_0", size: 1000, parameters: 500, gpuLayers: 0, layerCount: 2},
+                info: {filename: modelPath, typeDescription: "llama ?B Q8_0", size: 1000, parameters: 500, gpuLayers: 0, layerCount: 2, expertUsedCount: 2},
                 run: async (instance: BenchInstance, options) => {
                     if (instance.nGen === 32) throw new Error("decode failed");
                     const ns = (instance.nPrompt + instance.nGen) * 1e6;

@@ -64,7 +64,7 @@ function scriptedEngine(runs: number[][], calls: {repetitions: number, e2e: bool
         systemInfo: async () => ({buildCommit: "abc1234", buildNumber: 1, cpuInfo: "cpu", gpuInfo: "", backends: "CPU", nodeLlamaCppVersion: "3.21.1"}),
         gpuDeviceNames: async () => [],
         loadModel: async ({path}) => ({
-            info: {filename: path, typeDescription: "llama ?B Q4_0", size: 1000, parameters: 500, gpuLayers: 0, layerCount: 2},
+            info: {filename: path, typeDescription: "llama ?B Q4_0", size: 1000, parameters: 500, gpuLayers: 0, layerCount: 2, expertUsedCount: 2},
             run: async (_instance, options) => {
                 calls.push({repetitions: options.repetitions, e2e: options.e2e});
                 const samplesNs = runs.shift() ?? [];
@@ -123,7 +123,7 @@ describe("the runner and a pathological repetition", () => {
 
 describe("a row's spread flag", () => {
     it("is set above 25% of the mean, from the samples the row reports", () => {
-        const model = {filename: "m", typeDescription: "llama ?B Q4_0", size: 1, parameters: 1, gpuLayers: 0, layerCount: 1};
+        const model = {filename: "m", typeDescription: "llama ?B Q4_0", size: 1, parameters: 1, gpuLayers: 0, layerCount: 1, expertUsedCount: 2};
         const system = {buildCommit: "a", buildNumber: 1, cpuInfo: "", gpuInfo: "", backends: "CPU", nodeLlamaCppVersion: "3.21.1"};
         const rowOf = (samplesNs: number[]): BenchRow => buildRow(instance, model, system, {samplesNs}, {testTime: new Date(0)});
         expect(rowOf(recorded.ppLoaded).high_spread).toBe(true);

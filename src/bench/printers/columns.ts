@@ -46,6 +46,7 @@ export function columnsFor(options: PrinterOptions, {rooflineAsPercent}: {roofli
     if (options.showTypeK === true) columns.push({title: "type_k", width: 6, value: (row) => row.type_k});
     if (options.showTypeV === true) columns.push({title: "type_v", width: 6, value: (row) => row.type_v});
     if (options.showFlashAttention) columns.push({title: "fa", width: 3, value: (row) => String(row.flash_attn)});
+    if (options.showExperts === true) columns.push({title: "experts", width: 7, value: (row) => String(row.n_expert_used)});
     columns.push(
         {title: "test", width: 15, value: testName},
         {title: "t/s", width: 20, value: (row) => `${row.avg_ts.toFixed(2)} ± ${row.stddev_ts.toFixed(2)}${row.high_spread ? ` ${highSpreadMark}` : ""}`}

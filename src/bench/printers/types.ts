@@ -22,6 +22,8 @@ export type PrinterOptions = {
     /** Shown, as llama-bench does, when -ctk / -ctv are not just f16. */
     showTypeK?: boolean,
     showTypeV?: boolean,
+    /** --experts given: a column of the experts each token used (n_expert_used). */
+    showExperts?: boolean,
     showRoofline: boolean,
     showCompare: boolean,
     showE2e: boolean,

@@ -20,7 +20,8 @@ import {loadConversation, saveConversation} from "./conversationFile.js";
 /** What a state must match to be loaded: the model file (path, size, mtime) and the context settings. */
 export type StateIdentity = {
     model: {path: string, bytes: number, mtimeMs: number},
-    context: {size: number, typeK: string, typeV: string, flashAttention: string}
+    /** expertsUsed: --experts when not the file's own (absent: the file's). */
+    context: {size: number, typeK: string, typeV: string, flashAttention: string, expertsUsed?: number}
 };
 
 /** The JSON's `kvState` record. */
@@ -31,7 +32,8 @@ async function stateIdentityOf(owner: ConversationKvState["owner"]): Promise<Sta
     const info = await stat(modelPath);
     return {
         model: {path: modelPath, bytes: info.size, mtimeMs: Math.trunc(info.mtimeMs)},
-        context: {size: owner.contextSize, typeK: owner.typeK, typeV: owner.typeV, flashAttention: owner.flashAttention}
+        context: {size: owner.contextSize, typeK: owner.typeK, typeV: owner.typeV, flashAttention: owner.flashAttention,
+            ...(owner.expertsUsed == null ? {} : {expertsUsed: owner.expertsUsed})}
     };
 }
 
@@ -102,6 +104,8 @@ function identityMismatch(saved: StateIdentity, current: StateIdentity): string 
     if (a.size !== b.size) return `with a ${a.size}-token context (now ${b.size})`;
     if (a.typeK !== b.typeK || a.typeV !== b.typeV) return `with a ${a.typeK}/${a.typeV} KV cache (now ${b.typeK}/${b.typeV})`;
     if (a.flashAttention !== b.flashAttention) return `with flash attention ${a.flashAttention} (now ${b.flashAttention})`;
+    const experts = (value: number | undefined) => value == null ? "the file's experts" : `--experts ${value}`;
+    if (a.expertsUsed !== b.expertsUsed) return `with ${experts(a.expertsUsed)} (now ${experts(b.expertsUsed)})`;
     return undefined;
 }
 

@@ -9,7 +9,7 @@ import {logError, logLine, terminalPolicy} from "../ui/terminal.js";
 import {loadChat, saveChat} from "./chatStateFile.js";
 import {chatHistoryPath, historySize, readHistory, writeHistory} from "./historyFile.js";
 import {MultilineInput} from "./multilineInput.js";
-import {applySetting, formatSettings} from "./replSettings.js";
+import {applySetting, formatSettings, settingKey, type ExpertsDial} from "./replSettings.js";
 import {parseSlashCommand, slashHelp, unescapeMessage, type SlashCommand} from "./slashCommands.js";
 import {addToTotals, contextNotes, formatStats, formatTimings, turnJson, type SessionTotals} from "./turnReport.js";
 
@@ -20,7 +20,9 @@ export type ReplOptions = {
     /** --no-history: neither read nor write the history file. */
     history: boolean,
     /** The signal for the next answer: the first Ctrl+C aborts it, a second one exits. */
-    nextAnswerSignal: () => AbortSignal
+    nextAnswerSignal: () => AbortSignal,
+    /** /set experts: only with the model loaded here (a server keeps its own). */
+    experts?: ExpertsDial
 };
 
 // Lines that arrive closer together than a person can press Enter are a paste.
@@ -32,7 +34,9 @@ const pasteGapMs = 15;
  * Ctrl+C is a real SIGINT that the interrupt controller turns into "stop this answer".
  * Resolves with the exit code: 0 for /exit and Ctrl+D, 130 for Ctrl+C on an empty prompt.
  */
-export async function runRepl(session: ChatConversation, options: ReplOptions): Promise<number> {
+export async function runRepl(firstSession: ChatConversation, options: ReplOptions): Promise<number> {
+    // /set experts reloads the model: the conversation then lives in a new session.
+    let session = firstSession;
     const colors = terminalPolicy().stderrColors;
     const historyFile = options.history ? chatHistoryPath() : undefined;
     const rl = readline.createInterface({
@@ -154,10 +158,23 @@ export async function runRepl(session: ChatConversation, options: ReplOptions): 
                     }));
                     break;
                 case "set":
+                    if (settingKey(command.key) === "experts") {
+                        if (options.experts == null) {
+                            logLine("/set experts needs the model loaded here: a server routes tokens with the experts it was started with.");
+                            break;
+                        }
+                        const changed = await options.experts.set(command.value, session);
+                        if (changed.session != null) session = changed.session;
+                        // The reload failed and the model as it was is back: the failure, then where things stand.
+                        if (changed.failure instanceof MixtralError) logError(changed.failure.message, changed.failure.hint);
+                        else if (changed.failure != null) throw changed.failure;
+                        logLine(colors.dim(changed.note));
+                        break;
+                    }
                     logLine(colors.dim(applySetting({sampling, setSystem: (text) => session.setSystem(text)}, command.key, command.value)));
                     break;
                 case "show":
-                    logLine(formatSettings(sampling, session.systemPrompt));
+                    logLine(formatSettings(sampling, session.systemPrompt, options.experts?.current()));
                     break;
                 case "usage":
                     logLine(`Usage: ${command.usage}`);

@@ -1,5 +1,6 @@
 import {InvalidArgumentError} from "commander";
 import type {SamplingOptions} from "../../generator/sampling.js";
+import type {ChatConversation} from "../../generator/textGenerator.js";
 import {UsageError} from "../../errors.js";
 import {decimal, integer} from "../flags/parseOptions.js";
 
@@ -13,7 +14,18 @@ const numericSettings = {
     "seed": {field: "seed", parse: integer(0, 2 ** 32 - 1)}
 } as const satisfies Record<string, {field: keyof SamplingOptions, parse: (value: string) => number}>;
 
-export const settingNames = [...Object.keys(numericSettings), "system"];
+export const settingNames = [...Object.keys(numericSettings), "system", "experts"];
+
+/**
+ * `/set experts <n>`: the experts each token is routed to. llama.cpp reads the count when the model
+ * loads, so a new N reloads the model (an unchanged one does not); the conversation carries over.
+ */
+export type ExpertsDial = {
+    /** "2 of 8 experts" */
+    current(): string,
+    /** The conversation so far goes to the reloaded model's new session. */
+    set(value: string, conversation: ChatConversation): Promise<{session?: ChatConversation, note: string, failure?: unknown}>
+};
 
 type SettingsTarget = {
     sampling: SamplingOptions,
@@ -22,7 +34,7 @@ type SettingsTarget = {
 
 /** `/set <name> <value>`, as Ollama's: changes the next answers; returns the note to show. */
 export function applySetting(target: SettingsTarget, name: string, value: string): string {
-    const key = name.toLowerCase().replaceAll("_", "-");
+    const key = settingKey(name);
     if (key === "system") {
         target.setSystem(value === "" ? undefined : value);
         return value === "" ? "(system text cleared)" : "(system text set; it opens the conversation from the next answer on)";
@@ -42,10 +54,16 @@ export function applySetting(target: SettingsTarget, name: string, value: string
     return `(${key} set to ${parsed})`;
 }
 
+/** "Top_K" → "top-k", as /set accepts names. */
+export function settingKey(name: string): string {
+    return name.toLowerCase().replaceAll("_", "-");
+}
+
 /** `/show`: the settings the next answer uses. */
-export function formatSettings(sampling: SamplingOptions, system: string | undefined): string {
+export function formatSettings(sampling: SamplingOptions, system: string | undefined, experts?: string): string {
     const lines = Object.entries(numericSettings).map(([key, {field}]) => `${key.padEnd(12)} ${formatValue(sampling[field])}`);
     lines.push(`${"system".padEnd(12)} ${system == null || system === "" ? "(none)" : system}`);
+    if (experts != null) lines.push(`${"experts".padEnd(12)} ${experts}`);
     return lines.join("\n");
 }
 

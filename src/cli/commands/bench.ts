@@ -16,6 +16,7 @@ import {defaultThreadCount, usableCpuCores} from "../../hardware/cpuCores.js";
 import {interruptController, stopGraceMs} from "../interrupt.js";
 import {warnAboutThreads} from "../warnAboutThreads.js";
 import {resolveModel} from "../resolveModelPath.js";
+import {checkExpertsOfFile} from "../../gguf/expertsUsed.js";
 import {startSpinner, type Spinner} from "../ui/spinner.js";
 import {drainStdout, writeOut} from "../ui/stdout.js";
 import {logLine, terminalPolicy} from "../ui/terminal.js";
@@ -25,6 +26,7 @@ function paramsFrom(options: BenchOptions): BenchParams {
     if (models.length === 0) throw new UsageError("No model given.", {hint: "Pass --model <file.gguf> (repeat it to compare files or quants)."});
     return {
         models,
+        ...(options.experts == null ? {} : {experts: options.experts}),
         nPrompt: options.nPrompt,
         nGen: options.nGen,
         promptGen: options.pg ?? [],
@@ -50,7 +52,17 @@ function checkCombinations(params: BenchParams) {
 function describe(instance: BenchInstance, withGpuLayers: boolean): string {
     const name = instance.model.split(/[\\/]/).pop() ?? instance.model;
     return `${name} ${testName({n_prompt: instance.nPrompt, n_gen: instance.nGen, n_depth: instance.nDepth})} t=${instance.threads}` +
-        (withGpuLayers ? ` ngl=${instance.gpuLayers}` : "");
+        (withGpuLayers ? ` ngl=${instance.gpuLayers}` : "") + (instance.expertsUsed == null ? "" : ` experts=${instance.expertsUsed}`);
+}
+
+/**
+ * --experts against every model's header before anything loads: a value outside 1..expert_count
+ * (or any on a dense model) is a usage error, not a failed row after minutes of others.
+ */
+async function checkExpertsOfModels(params: BenchParams, signal: AbortSignal) {
+    if (params.experts == null) return;
+    for (const model of new Set(params.models))
+        await checkExpertsOfFile((await resolveModel(model, {signal})).path, params.experts);
 }
 
 export async function runBenchCommand(options: BenchOptions) {
@@ -82,6 +94,7 @@ export async function runBenchCommand(options: BenchOptions) {
         writeOut(text);
     };
 
+    await checkExpertsOfModels(params, interrupt.signal);
     const {createBenchEngine} = await import("../../engine/index.js");
     const maxThreads = Math.max(...params.threads);
     const engine = await createBenchEngine({gpu: options.gpu, maxThreads, onLog: options.verbose === true ? logLine : undefined, lora: loraAdaptersOf(options), signal: interrupt.signal});
@@ -99,6 +112,7 @@ export async function runBenchCommand(options: BenchOptions) {
             showFlashAttention: params.flashAttention.some((mode) => mode !== "auto"),
             showTypeK: params.typeK.some((type) => type !== "f16"),
             showTypeV: params.typeV.some((type) => type !== "f16"),
+            showExperts: params.experts != null,
             showRoofline: params.nGen.some((n) => n > 0),
             showCompare: previous != null,
             showE2e: options.mode === "e2e",

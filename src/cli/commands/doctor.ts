@@ -20,6 +20,12 @@ import {catalogFilePath, fileSize, storeDir} from "../../models/store.js";
 import {startSpinner} from "../ui/spinner.js";
 import {writeJson, writeOut} from "../ui/stdout.js";
 import {terminalPolicy} from "../ui/terminal.js";
+import {checkExpertsUsed} from "../../gguf/expertsUsed.js";
+import {decodeCeilingTokensPerSecond, planDecode, type PlanDecode} from "../../hardware/planDecode.js";
+import {mixtral8x7b, mixtralExpertsUsed} from "../../hardware/mixtralShape.js";
+import {usableCpuCores} from "../../hardware/cpuCores.js";
+import {knownBandwidthFor} from "../../bench/knownBandwidths.js";
+import {measureMemoryBandwidth} from "../../bench/measureMemoryBandwidth.js";
 
 export type DoctorOptions = {
     json?: boolean,
@@ -32,18 +38,32 @@ export type DoctorOptions = {
     cacheTypeK?: CacheType,
     cacheTypeV?: CacheType,
     flashAttention?: FlashAttentionMode,
-    gpuLayers?: number | "auto" | "max"
+    gpuLayers?: number | "auto" | "max",
+    /** --experts: plan decode with this many experts a token (Mixtral's own is 2 of 8). */
+    experts?: number
+};
+
+/** Bytes a token reads under the plan, and the tok/s ceiling when a bandwidth is known. */
+type DecodeReport = PlanDecode & {
+    /** The same plan at Mixtral's own 2 experts, to compare with (only when --experts differs). */
+    fileDefault?: PlanDecode & {ceilingTokensPerSecond?: number},
+    ceilingTokensPerSecond?: number,
+    /** unified: Apple silicon's one memory, whose figure serves both sides. */
+    bandwidth: {gpuGBs?: number, ramGBs?: number, gpuSource?: string, unified?: boolean}
 };
 
 type Report = {
     probe: HardwareProbe,
     plan: Plan,
     planDownloaded: boolean,
-    hints: string[]
+    hints: string[],
+    decode?: DecodeReport
 };
 
 export async function runDoctor(options: DoctorOptions) {
     checkKvCacheSettings({typeK: options.cacheTypeK, typeV: options.cacheTypeV, flashAttention: options.flashAttention});
+    // Every catalog model is Mixtral 8x7B: the range is its, before anything is probed.
+    checkExpertsUsed("Mixtral 8x7B", {expertCount: mixtral8x7b.expertCount, fileUsed: mixtralExpertsUsed}, options.experts);
     const simulating = options.gpu != null || options.vram != null || options.ram != null;
     const spinner = startSpinner(simulating ? "Planning…" : "Probing hardware…");
     let report: Report;
@@ -79,10 +99,40 @@ async function diagnose(options: DoctorOptions, simulating: boolean): Promise<Re
     });
     const entry = plan.model == null ? undefined : findCatalogEntry(plan.model, catalog);
     const planDownloaded = entry != null && await fileSize(catalogFilePath(entry, probe.modelsDir)) != null;
-    return {probe, plan, planDownloaded, hints: adviseOnHardware(probe, plan, {planDownloaded, diskMarginBytes, libc: () => linuxLibc()})};
+    const decode = await decodeOf(plan, probe, options.experts);
+    return {probe, plan, planDownloaded, hints: adviseOnHardware(probe, plan, {planDownloaded, diskMarginBytes, libc: () => linuxLibc()}), decode};
 }
 
-function toJson({probe, plan, planDownloaded, hints}: Report) {
+/**
+ * The decode side of the plan: bytes a token reads with N experts, and the ceiling that follows
+ * from the bandwidths known — a GPU's from its data sheet (bench/knownBandwidths.ts), the RAM's from
+ * a short read test, run only when --experts asks for the effect on this machine.
+ */
+async function decodeOf(plan: Plan, probe: HardwareProbe, experts: number | undefined): Promise<DecodeReport | undefined> {
+    if (plan.fileBytes == null) return undefined;
+    const placed = {fileBytes: plan.fileBytes, gpuLayers: plan.gpuLayers};
+    const decode = planDecode(placed, experts ?? mixtralExpertsUsed);
+    const known = knownBandwidthFor(probe.gpus.map((gpu) => gpu.name));
+    const unified = probe.gpus.some((gpu) => gpu.unifiedMemory);
+    const bandwidth: DecodeReport["bandwidth"] = {};
+    if (known != null) {
+        bandwidth.gpuGBs = known.gbs;
+        bandwidth.gpuSource = known.name;
+        // One memory for both (Apple silicon): the CPU side reads at the same speed.
+        if (unified) Object.assign(bandwidth, {ramGBs: known.gbs, unified: true});
+    }
+    if (bandwidth.ramGBs == null && decode.ramBytesPerToken > 0 && experts != null && probe.source === "probe")
+        bandwidth.ramGBs = await measureMemoryBandwidth({threads: usableCpuCores()});
+    const ceiling = (part: PlanDecode) => decodeCeilingTokensPerSecond(part, bandwidth);
+    const report: DecodeReport = {...decode, ceilingTokensPerSecond: ceiling(decode), bandwidth};
+    if (decode.expertsUsed !== mixtralExpertsUsed) {
+        const fileDefault = planDecode(placed, mixtralExpertsUsed);
+        report.fileDefault = {...fileDefault, ceilingTokensPerSecond: ceiling(fileDefault)};
+    }
+    return report;
+}
+
+function toJson({probe, plan, planDownloaded, hints, decode}: Report) {
     return {
         simulated: probe.source === "simulated",
         backend: probe.backend,
@@ -109,14 +159,33 @@ function toJson({probe, plan, planDownloaded, hints}: Report) {
             kvCacheTypeV: plan.kvCacheTypeV,
             kvBytesPerToken: plan.kvBytesPerToken,
             memory: plan.memory,
-            reason: plan.reason
+            reason: plan.reason,
+            decode: decode == null ? null : {
+                expertsUsed: decode.expertsUsed,
+                expertCount: decode.expertCount,
+                bytesPerToken: Math.round(decode.bytesPerToken),
+                gpuBytesPerToken: Math.round(decode.gpuBytesPerToken),
+                ramBytesPerToken: Math.round(decode.ramBytesPerToken),
+                gpuBandwidthGBs: decode.bandwidth.gpuGBs ?? null,
+                ramBandwidthGBs: decode.bandwidth.ramGBs == null ? null : Math.round(decode.bandwidth.ramGBs * 10) / 10,
+                ceilingTokensPerSecond: roundedTs(decode.ceilingTokensPerSecond),
+                fileDefault: decode.fileDefault == null ? null : {
+                    expertsUsed: decode.fileDefault.expertsUsed,
+                    bytesPerToken: Math.round(decode.fileDefault.bytesPerToken),
+                    ceilingTokensPerSecond: roundedTs(decode.fileDefault.ceilingTokensPerSecond)
+                }
+            }
         },
         hints,
         knownLimits
     };
 }
 
-function render({probe, plan, planDownloaded, hints}: Report): string {
+function roundedTs(value: number | undefined): number | null {
+    return value == null ? null : Math.round(value * 10) / 10;
+}
+
+function render({probe, plan, planDownloaded, hints, decode}: Report): string {
     const {colors} = terminalPolicy();
     const lines: string[] = [];
     const heading = (text: string) => lines.push(colors.bold(text));
@@ -143,9 +212,13 @@ function render({probe, plan, planDownloaded, hints}: Report): string {
         row("placement", `${plan.placement}: ${plan.gpuLayers} of ${plan.totalLayers} layers on the GPU`);
         row("context", `${plan.contextSize} tokens, ${plan.kvCacheType} KV cache (${formatMemory(plan.memory.kvCacheBytes)}), flash attention ${plan.flashAttention}`);
         row("memory", memoryLine(plan));
+        if (decode != null) row("decode", decodeLine(decode));
     } else row("model", colors.yellow("none fits"));
     row("why", plan.reason);
-    if (plan.model != null && probe.source === "probe" && probe.nativeError == null) row("run", `mixtral chat   (same as: mixtral chat --model ${plan.model} --gpu-layers ${plan.gpuLayers} --context-size ${plan.contextSize}${cacheFlags(plan)})`);
+    if (plan.model != null && probe.source === "probe" && probe.nativeError == null) {
+        const experts = decode?.fileDefault == null ? "" : ` --experts ${decode.expertsUsed}`;
+        row("run", `mixtral chat${experts}   (same as: mixtral chat --model ${plan.model} --gpu-layers ${plan.gpuLayers} --context-size ${plan.contextSize}${cacheFlags(plan)}${experts})`);
+    }
 
     if (hints.length > 0) {
         lines.push("");
@@ -156,6 +229,26 @@ function render({probe, plan, planDownloaded, hints}: Report): string {
     heading("Known limits");
     for (const limit of knownLimits) lines.push(`  - ${limit}`);
     return lines.join("\n") + "\n";
+}
+
+/** "reads ~4.0 GB of weights a token (1 of 8 experts; ~7.2 GB at Mixtral's 2): at most ~11.4 tok/s (~6.4 at 2) from 46 GB/s RAM" */
+function decodeLine(decode: DecodeReport): string {
+    const experts = `${decode.expertsUsed} of ${decode.expertCount} experts`;
+    const other = decode.fileDefault;
+    let text = `reads ~${formatBytes(decode.bytesPerToken)} of weights a token (${experts}` +
+        (other == null ? "" : `; ~${formatBytes(other.bytesPerToken)} at Mixtral's ${other.expertsUsed}`) + ")";
+    if (decode.ceilingTokensPerSecond != null) {
+        const {gpuGBs, ramGBs, gpuSource, unified} = decode.bandwidth;
+        const sources = [
+            gpuGBs != null && (decode.gpuBytesPerToken > 0 || unified === true) ? `${gpuGBs} GB/s ${gpuSource ?? "GPU"}` : undefined,
+            ramGBs != null && decode.ramBytesPerToken > 0 && unified !== true ? `${ramGBs.toFixed(0)} GB/s RAM` : undefined
+        ].filter((source) => source != null);
+        text += `: at most ~${decode.ceilingTokensPerSecond.toFixed(1)} tok/s` +
+            (other?.ceilingTokensPerSecond == null ? "" : ` (~${other.ceilingTokensPerSecond.toFixed(1)} at ${other.expertsUsed})`) +
+            (sources.length > 0 ? ` from ${sources.join(" + ")}` : "");
+    } else if (decode.expertsUsed !== mixtralExpertsUsed || decode.fileDefault != null)
+        text += "; tok/s ceiling = memory bandwidth ÷ these bytes (`mixtral bench` measures both)";
+    return text;
 }
 
 function memoryLine(plan: Plan): string {

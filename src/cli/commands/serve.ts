@@ -14,6 +14,7 @@ import type {ResolvedModel} from "../../models/resolveModel.js";
 import {startProgress} from "../ui/progress.js";
 import {logLine, terminalPolicy} from "../ui/terminal.js";
 import {portRefusedHint} from "../../platformHints.js";
+import {checkExpertsOfFile, describeExperts} from "../../gguf/expertsUsed.js";
 
 export type ServeOptions = ModelFlags & {
     host: string,
@@ -54,6 +55,9 @@ export async function runServe(options: ServeOptions) {
         // An impossible cache combination fails there too, before the plan, a download or the port.
         const resolved = await resolveModelFlags(options, interrupt.signal);
         if (options.verbose === true && resolved.reason != null) logLine(`plan: ${resolved.reason}`);
+        // A bad --experts is a usage error before the port opens or the model loads.
+        const experts = await checkExpertsOfFile(resolved.path, options.experts);
+        const expertsOverridden = experts != null && experts.used !== experts.fileUsed;
         // Each request gets the context one conversation of `chat` would get (--context-size, else the
         // plan's, else the engine's default), as Ollama's num_ctx is per request; then as many
         // sequences as fit (at most 4), unless --parallel says how many.
@@ -73,14 +77,15 @@ export async function runServe(options: ServeOptions) {
             await announceServer({
                 pid: process.pid, baseUrl, modelPath: await realpath(resolved.path), modelId: options.alias ?? modelId,
                 apiKeyRequired: apiKey != null, startedAt: new Date().toISOString(),
-                adapters: await Promise.all(adaptersOf(resolved, options).map((adapter) => realpath(adapter.path)))
+                adapters: await Promise.all(adaptersOf(resolved, options).map((adapter) => realpath(adapter.path))),
+                ...(expertsOverridden ? {expertsUsed: experts.used} : {})
             }).catch((error: unknown) => logLine(`note: other mixtral commands will not find this server (${(error as Error).message})`));
             if (!isLoopback(options.host) && apiKey == null)
                 logLine(terminalPolicy().stderrColors.yellow(`warning: listening on ${options.host} without an API key: anyone who can reach this port can use the model. Pass --api-key or set MIXTRAL_API_KEY.`));
             if (cors.includes("*") && apiKey == null)
                 logLine(terminalPolicy().stderrColors.yellow("warning: --cors '*' without an API key: any web page open in a browser on this machine can use the model. Pass --api-key or set MIXTRAL_API_KEY, or name the origins that may."));
             if (engine.chatFormatNote != null) logLine(`note: ${engine.chatFormatNote}.`);
-            logLine(`Serving ${modelId}${options.alias != null ? ` as ${options.alias}` : ""} at ${baseUrl} (${engine.parallel} sequences × ${engine.contextSize} tokens, ${engine.backend}, ${engine.threads} threads${apiKey != null ? ", API key required" : ""}). Ctrl+C stops.`);
+            logLine(`Serving ${modelId}${options.alias != null ? ` as ${options.alias}` : ""} at ${baseUrl} (${engine.parallel} sequences × ${engine.contextSize} tokens, ${engine.backend}, ${engine.threads} threads${expertsOverridden ? `, ${describeExperts(experts)}` : ""}${apiKey != null ? ", API key required" : ""}). Ctrl+C stops.`);
             await new Promise<void>((resolve) => interrupt.signal.addEventListener("abort", () => resolve(), {once: true}));
             logLine("Stopping: no new requests; ending running answers.");
         } finally {
@@ -112,6 +117,7 @@ async function loadServingModel(resolved: ResolvedModel, options: ServeOptions, 
             threads: options.threads,
             // a catalog fine-tune (aurora) brings its adapter; --lora adds to it
             lora: adaptersOf(resolved, options),
+            expertsUsed: options.experts,
             parallel,
             contextSizePerSequence: perSequence,
             queueLimit: options.queueLimit,

@@ -35,6 +35,8 @@ export type BenchOptions = {
     verbose?: boolean,
     lora?: LoraAdapter[],
     loraScaled?: LoraAdapter[],
+    /** --experts 1,2,4: experts each token is routed to, one load each (the file's own when absent). */
+    experts?: number[],
     /** --endpoint and what only it uses: a serving benchmark (commands/benchServing.ts). */
     endpoint?: string,
     concurrency: number[],

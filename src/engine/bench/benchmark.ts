@@ -15,6 +15,7 @@ import {backendOf, loadLlama} from "../native/loadLlama.js";
 import {checkLoraAdapters, loraContextOption} from "../load/loraAdapters.js";
 import type {LoraAdapter} from "../load/loraAdapters.js";
 import type {GpuChoice} from "../../hardware/types.js";
+import {expertsOverride} from "../load/expertsOverride.js";
 
 /** llama-bench uses std::rand(); any fixed-seed generator serves, as random weights make tokens equal. */
 function randomTokens(seed: number) {
@@ -203,7 +204,9 @@ export async function createBenchEngine(options: BenchEngineOptions): Promise<Be
                     modelPath: path,
                     gpuLayers: backend === "cpu" ? 0 : gpuLayers,
                     onLoadProgress: onProgress,
-                    loadSignal: signal
+                    loadSignal: signal,
+                    // --experts, checked when the runner validated the file (llama.cpp's --override-kv).
+                    metadataOverrides: expertsOverride(file)
                 });
             } catch (error) {
                 throwIfAborted(signal);
@@ -218,7 +221,8 @@ export async function createBenchEngine(options: BenchEngineOptions): Promise<Be
                 size: model.size,
                 parameters: parameterCount(file),
                 gpuLayers: model.gpuLayers,
-                layerCount: layerCountOf(file)
+                layerCount: layerCountOf(file),
+                expertUsedCount: file.experts.used
             }, options.lora);
         },
         dispose: () => llama.dispose()

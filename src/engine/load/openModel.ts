@@ -8,6 +8,8 @@ import {ThreadPolicy} from "../native/threadPolicy.js";
 import {checkKvCacheSettings, type KvCacheSettings} from "../../hardware/kvCacheSettings.js";
 import {contextKvOptions} from "./contextKvOptions.js";
 import type {Backend, GpuChoice} from "../../hardware/types.js";
+import type {ExpertsUsed} from "../../gguf/expertsUsed.js";
+import {expertsOverride} from "./expertsOverride.js";
 
 export type OpenModelOptions = {
     path: string,
@@ -28,6 +30,8 @@ export type OpenModelOptions = {
     fewerSequencesIfShort?: boolean,
     /** LoRA adapters (GGUF) applied at run time, checked against the model before loading. */
     lora?: readonly LoraAdapter[],
+    /** --experts: experts each token is routed to (checked against the file first); the file's own when absent. */
+    expertsUsed?: number,
     onLoadProgress?: (fraction: number) => void,
     onLog?: (message: string) => void,
     signal?: AbortSignal
@@ -46,6 +50,8 @@ export type OpenedModel = {
     sequences: number,
     /** The KV-cache settings the context was created with (llama.cpp's defaults filled in). */
     kvCache: Required<KvCacheSettings>,
+    /** The experts each token is routed to, and the file's own count. */
+    experts: ExpertsUsed,
     loadMs: number,
     dispose(): Promise<void>
 };
@@ -56,7 +62,7 @@ const defaultContextSize = 4096;
 export async function openModel(options: OpenModelOptions): Promise<OpenedModel> {
     const started = performance.now();
     // Validate before the native side sees the file: llama.cpp aborts the process on many bad files.
-    const file = await validateGgufFile(options.path);
+    const file = await validateGgufFile(options.path, {expertsUsed: options.expertsUsed});
     checkKvCacheSettings(options.kvCache ?? {}, file);
     await checkLoraAdapters(options.lora, file);
     const llama = await loadLlama({gpu: options.gpu, threads: options.threads, onLog: options.onLog, signal: options.signal});
@@ -72,7 +78,8 @@ export async function openModel(options: OpenModelOptions): Promise<OpenedModel>
             modelPath: options.path,
             gpuLayers: backend === "cpu" ? 0 : (options.gpuLayers ?? "auto"),
             onLoadProgress: options.onLoadProgress,
-            loadSignal: options.signal
+            loadSignal: options.signal,
+            metadataOverrides: expertsOverride(file)
         });
     } catch (error) {
         await disposeQuietly(llama);
@@ -124,6 +131,7 @@ export async function openModel(options: OpenModelOptions): Promise<OpenedModel>
         contextSize: context.contextSize,
         sequences,
         kvCache: {typeK: options.kvCache?.typeK ?? "f16", typeV: options.kvCache?.typeV ?? "f16", flashAttention: options.kvCache?.flashAttention ?? "auto"},
+        experts: file.experts,
         loadMs: performance.now() - started,
         dispose: () => disposeQuietly(context, model, llama)
     };
