@@ -10,7 +10,7 @@ import {startServe, stopAllServers, type ServeProcess} from "./helpers/serveProc
 let server: ServeProcess;
 
 beforeAll(async () => {
-    server = await startServe(["--parallel", "2"]);
+    server = await startServe(["--parallel", "2", "--context-size", "2048"]);
 });
 afterAll(stopAllServers);
 

@@ -5,7 +5,7 @@ import {useServedClient} from "./helpers/serveProcess.js";
 // logprobs through the real `openai` client: the model's distribution as the per-request generation
 // state captures it (one implementation for both drivers), in OpenAI's shapes, streamed too, and the
 // same numbers through `mixtral complete --json --logprobs`.
-const served = useServedClient(["--parallel", "2"]);
+const served = useServedClient(["--parallel", "2", "--context-size", "2048"]);
 
 const messages = [{role: "user" as const, content: "Tell me a story."}];
 

@@ -4,7 +4,7 @@ import {useServedClient} from "./helpers/serveProcess.js";
 
 // POST /v1/responses through the real `openai` client: stateless, the same chat as
 // /v1/chat/completions, streamed with the `response.*` events the client accumulates.
-const served = useServedClient(["--parallel", "2"]);
+const served = useServedClient(["--parallel", "2", "--context-size", "2048"]);
 
 const weather = {type: "object", properties: {city: {type: "string", maxLength: 20}, unit: {type: "string", enum: ["celsius", "fahrenheit"]}},
     required: ["city", "unit"], additionalProperties: false};

@@ -44,7 +44,7 @@ function expectValidCalls(calls: {function: {name: string, arguments: string}}[]
     }
 }
 
-const served = useServedClient(["--parallel", "4"]);
+const served = useServedClient(["--parallel", "4", "--context-size", "2048"]);
 
 describe("tools on mixtral serve", () => {
     test("tool_choice required: 20 seeds at temperature 1 all call a tool with arguments valid against its schema", async () => {

@@ -64,7 +64,7 @@ describe("zod-written schemas", () => {
 describe("zod-written schemas through mixtral serve and the AI SDK", () => {
     let server: ServeProcess;
     beforeAll(async () => {
-        server = await startServe(["--parallel", "2"]);
+        server = await startServe(["--parallel", "2", "--context-size", "2048"]);
     });
     afterAll(stopAllServers);
 
