@@ -5,6 +5,7 @@ import {penaltyWindow, samplingDefaults} from "../generator/sampling.js";
 import {cacheTypes, flashAttentionModes} from "../hardware/kvCacheTypes.js";
 import {defaultPlanContextSize} from "../hardware/memoryBudget.js";
 import {integerList, listOption, modelList, parseCacheTypeList, parseFlashAttentionList, parseGpuLayersList, promptGenPair, type BenchOptions} from "./flags/benchFlags.js";
+import {addClientTimeoutOptions} from "./flags/clientTimeoutOptions.js";
 import {addLoraOptions} from "./flags/loraOptions.js";
 import {contextSize, decimal, gpuChoices, gpuLayers, integer, nonEmpty, repeatable} from "./flags/parseOptions.js";
 import {disableColor} from "./ui/terminal.js";
@@ -116,6 +117,7 @@ export function buildProgram(): Command {
             await runBenchCommand(options);
         });
     addLoraOptions(bench);
+    addClientTimeoutOptions(bench);
 
     program.command("pull")
         .description("download a model into the store, resumable and sha256-verified; prints its path")
@@ -222,6 +224,7 @@ function addEndpointOptions(command: Command) {
     command
         .option("--endpoint <url>", "use this OpenAI-compatible server instead of loading the model, e.g. http://127.0.0.1:8080/v1 (also MIXTRAL_ENDPOINT; key in MIXTRAL_API_KEY)")
         .option("--no-server", "load the model here even when a `mixtral serve` of the same file runs on this machine");
+    addClientTimeoutOptions(command);
 }
 
 type SamplingDefaults = {maxTokens: number};

@@ -73,6 +73,8 @@ async function generateRemotely(
         route,
         body: {model: target.modelId, ...input, ...samplingBody(sampling), ...(target.responseFormat == null ? {} : {response_format: target.responseFormat})},
         stream: true,
+        // -n holds whatever the server sends.
+        maxTextChunks: sampling.maxTokens,
         signal: callbacks.signal,
         onText: callbacks.onText == null ? undefined : (text) => callbacks.onText?.(text)
     });
