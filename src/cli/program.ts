@@ -58,6 +58,7 @@ export function buildProgram(): Command {
         .option("--lines", "each stdin line is a prompt: one answer a line, in order, one model load")
         .option("--parallel <n>", "with --lines: decode up to n prompts together (through a server: n requests at a time)", integer(1, 256), 1)
         .option("--json", "print one JSON object with the text, token counts and timings (with --lines: one a line)")
+        .option("--raw", "print the text byte for byte: no newline added after an answer that does not end in one")
         .option("--verbose", "print llama.cpp's log and timings on stderr")
         .action(async (prompt: string | undefined, options) => {
             const {runComplete} = await import("./commands/complete.js");

@@ -15,6 +15,8 @@ import type {OutputConstraintFlags} from "../flags/outputConstraint.js";
 /** The parsed flags of `complete` (this file holds its --lines mode). */
 export type CompleteOptions = GeneratorFlags & SamplingFlags & OutputConstraintFlags & {
     json?: boolean,
+    /** --raw: the text exactly as generated, no newline added at the end. */
+    raw?: boolean,
     /** complete --lines: each stdin line is a prompt. */
     lines?: boolean,
     parallel?: number
