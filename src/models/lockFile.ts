@@ -92,7 +92,7 @@ function isAlive(holder: LockHolder): boolean {
 }
 
 /** A process's start time and the boot it belongs to, where /proc tells them (Linux). */
-function processIdentity(pid: number): {startTime?: string, bootId?: string} {
+export function processIdentity(pid: number): {startTime?: string, bootId?: string} {
     const identity: {startTime?: string, bootId?: string} = {};
     try {
         const stat = fsSync.readFileSync(`/proc/${pid}/stat`, "utf8");
