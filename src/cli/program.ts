@@ -7,6 +7,7 @@ import {defaultPlanContextSize} from "../hardware/memoryBudget.js";
 import {integerList, listOption, modelList, parseCacheTypeList, parseFlashAttentionList, parseGpuLayersList, promptGenPair, type BenchOptions} from "./flags/benchFlags.js";
 import {addClientTimeoutOptions} from "./flags/clientTimeoutOptions.js";
 import {addLoraOptions} from "./flags/loraOptions.js";
+import {withFlagSuggestion} from "./flags/suggestFlag.js";
 import {contextSize, decimal, gpuChoices, gpuLayers, integer, nonEmpty, repeatable} from "./flags/parseOptions.js";
 import {disableColor} from "./ui/terminal.js";
 
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
         .version(packageJson.version, "-V, --version", "the versions of mixtral, node-llama-cpp and llama.cpp, and the backends that load")
         .option("--no-color", "no colours, also set by NO_COLOR")
         .showHelpAfterError("(run with --help for usage)")
+        .configureOutput({outputError: (text, write) => write(withFlagSuggestion(text))})
         .configureHelp({sortSubcommands: false})
         .exitOverride()
         .hook("preAction", (_thisCommand, actionCommand) => {
@@ -71,7 +73,7 @@ export function buildProgram(): Command {
     serve
         .option("--host <address>", "address to listen on; 0.0.0.0 for every interface", "127.0.0.1")
         .option("--port <n>", "port to listen on; 0 picks a free one", integer(0, 65535), 8080)
-        .option("--parallel <n>", "requests decoded together, each with --context-size / n tokens (default 4)", integer(1, 256))
+        .option("--parallel <n>", "requests decoded together, each with --context-size / n tokens (default: 4)", integer(1, 256))
         .option("--queue-limit <n>", "requests that may wait for a free sequence before 503", integer(0, 100_000), 64)
         .option("--api-key <key>", "require `Authorization: Bearer <key>` (default: $MIXTRAL_API_KEY)")
         .option("--alias <name>", "the model's id in /v1/models (default: the file name without .gguf); requests may name any model", nonEmpty)
@@ -167,7 +169,7 @@ export function buildProgram(): Command {
         .command("convert")
         .description("convert a PEFT LoRA adapter folder (adapter_config.json + adapter_model.safetensors) to a GGUF adapter; prints its path")
         .argument("<folder>", "the folder PEFT saved the adapter to")
-        .option("-o, --output <file.gguf>", "where to write it (default <folder>/adapter_model.gguf)")
+        .option("-o, --output <file.gguf>", "where to write it (default: <folder>/adapter_model.gguf)")
         .option("--base <model>", "the base model (a .gguf or a downloaded catalog name): its heads order Q/K rows, and the adapter is checked against it")
         .addOption(new Option("--type <type>", "tensor type of the adapter").choices(["f32", "f16"]).default("f32"))
         .option("--json", "print the output path, size, rank and alpha as JSON")
@@ -182,7 +184,7 @@ export function buildProgram(): Command {
         .option("--vram <size>", "that machine's GPU memory, e.g. 24GB (1 GB = 1024³ bytes, as memory is sold)")
         .option("--ram <size>", "that machine's RAM (unified memory on metal), e.g. 64GB")
         .option("--quant <quant>", "plan this quant instead of the best that fits, e.g. Q4_K_M")
-        .option("-c, --context-size <tokens>", `plan for this context window (default ${defaultPlanContextSize})`, contextSize)
+        .option("-c, --context-size <tokens>", `plan for this context window (default: ${defaultPlanContextSize})`, contextSize)
         .option("--gpu-layers <n>", "plan with this many layers on the GPU: a number or max", gpuLayers)
         .addOption(new Option("--cache-type-k <type>", "plan with this KV cache type of keys instead of choosing").choices(cacheTypes))
         .addOption(new Option("--cache-type-v <type>", "plan with this KV cache type of values instead of choosing").choices(cacheTypes))
