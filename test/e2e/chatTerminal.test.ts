@@ -45,7 +45,7 @@ describe("mixtral chat in a terminal", () => {
         expect(await chat.exit()).toBe(0);
     });
 
-    test("Ctrl+D on an empty prompt leaves with exit code 0; Ctrl+C on one with 130", async () => {
+    test("Ctrl+D on an empty prompt leaves with exit code 0; Ctrl+C on one asks first, and a second leaves with 130", async () => {
         const first = startChat();
         await first.expect(prompt.trimStart());
         first.write("\u0004");
@@ -57,8 +57,24 @@ describe("mixtral chat in a terminal", () => {
         // The first Ctrl+C only drops the line being typed.
         second.write("\u0003");
         await second.expect("^C");
+        // On the empty prompt, one Ctrl+C asks; a key in between disarms it; two in a row leave.
+        second.write("\u0003");
+        await second.expect("(press Ctrl+C again or Ctrl+D to leave)");
+        second.write("x\u007f");
+        second.write("\u0003");
+        await second.expect("(press Ctrl+C again or Ctrl+D to leave)");
         second.write("\u0003");
         expect(await second.exit()).toBe(130);
+    });
+
+    test("/set takes --repeat-penalty as chat does, and /stats counts one answer in the singular", async () => {
+        const chat = startChat();
+        await chat.expect(/\/help lists the commands.*\n> /);
+        expect(await command(chat, "/set repeat-penalty 1.1")).toContain("(repeat-penalty set to 1.1)");
+        await turn(chat, "hello");
+        expect(await command(chat, "/stats")).toMatch(/session +1 answer, 8 tokens generated \([\d.]+ tok\/s\), \d+ prompt tokens? evaluated/);
+        chat.write("/exit\r");
+        expect(await chat.exit()).toBe(0);
     });
 
     test("Ctrl+C stops a long answer and keeps the conversation for the next turn", async () => {

@@ -9,6 +9,7 @@ const numericSettings = {
     "top-k": {field: "topK", parse: integer(0)},
     "top-p": {field: "topP", parse: decimal(0, 1)},
     "min-p": {field: "minP", parse: decimal(0, 1)},
+    "repeat-penalty": {field: "repeatPenalty", parse: decimal(0, 100)},
     "max-tokens": {field: "maxTokens", parse: integer(0)},
     "seed": {field: "seed", parse: integer(0, 2 ** 32 - 1)}
 } as const satisfies Record<string, {field: keyof SamplingOptions, parse: (value: string) => number}>;
@@ -44,8 +45,8 @@ export function applySetting(target: SettingsTarget, name: string, value: string
 
 /** `/show`: the settings the next answer uses. */
 export function formatSettings(sampling: SamplingOptions, system: string | undefined): string {
-    const lines = Object.entries(numericSettings).map(([key, {field}]) => `${key.padEnd(12)} ${formatValue(sampling[field])}`);
-    lines.push(`${"system".padEnd(12)} ${system == null || system === "" ? "(none)" : system}`);
+    const lines = Object.entries(numericSettings).map(([key, {field}]) => `${key.padEnd(15)} ${formatValue(sampling[field])}`);
+    lines.push(`${"system".padEnd(15)} ${system == null || system === "" ? "(none)" : system}`);
     return lines.join("\n");
 }
 
