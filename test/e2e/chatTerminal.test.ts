@@ -112,7 +112,12 @@ describe("mixtral chat in a terminal", () => {
         chat.write("first line \\\r");
         await chat.expect("... ");
         const answer = await turn(chat, "second line");
-        expect(await command(chat, `/save ${file}`)).toContain("saved 2 messages");
+        // A folder that is not there is named, not the KV state file written beside the JSON.
+        const missing = path.join(configHome, "no-such-folder", "talk.json");
+        const refused = await command(chat, `/save ${missing}`);
+        expect(refused).toContain(`Cannot save to ${missing}: the folder ${path.dirname(missing)} does not exist.`);
+        expect(refused).not.toContain(".kvstate");
+        expect(await command(chat, `/save ${file}`)).toMatch(/saved 2 messages to .*conversation\.json and their KV state \(\d+ tokens, [\d.]+ (kB|MB)\)/);
         const saved = JSON.parse(await readFile(file, "utf8")) as {system: string, messages: {role: string, content: string}[]};
         expect(saved.system).toBe("Be brief.");
         expect(saved.messages).toEqual([{role: "user", content: "first line \nsecond line"}, {role: "assistant", content: answer}]);
