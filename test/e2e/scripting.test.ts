@@ -89,7 +89,7 @@ describe("complete --lines", () => {
         expect(lines.map((line) => line.prompt)).toEqual(prompts.filter((prompt) => prompt !== ""));
         for (const line of lines) {
             expect(Object.keys(line).sort()).toEqual(["line", "prompt", "stopReason", "text", "timings", "tokens"]);
-            const alone = await runCli(["complete", "-m", tinyModel(), ...greedy, "-n", "12", line.prompt]);
+            const alone = await runCli(["complete", "-m", tinyModel(), ...greedy, "-n", "12", "--raw", line.prompt]);
             expect(alone.code).toBe(0);
             expect(line.text, line.prompt).toBe(alone.stdout);
         }
