@@ -4,12 +4,13 @@ import {describeEndpoint, parseEndpoint} from "../remote/endpointUrl.js";
 import {findLocalServer} from "../remote/findLocalServer.js";
 import {listModelIds} from "../remote/openAiClient.js";
 import {remoteGenerator} from "../remote/remoteGenerator.js";
+import {clientTimeoutsFrom, type ClientTimeoutFlags} from "./flags/clientTimeoutOptions.js";
 import type {ModelFlags} from "./loadModelWithProgress.js";
 import {resolveModelFlags} from "./resolveModelPath.js";
 import {logLine} from "./ui/terminal.js";
 import {checkExpertsOfFile} from "../gguf/expertsUsed.js";
 
-export type GeneratorFlags = ModelFlags & {
+export type GeneratorFlags = ModelFlags & ClientTimeoutFlags & {
     /** --endpoint <base url>, else MIXTRAL_ENDPOINT. */
     endpoint?: string,
     /** --no-server sets this to false: never use a running `mixtral serve`. */
@@ -88,7 +89,7 @@ export async function openGenerator(flags: GeneratorFlags, signal: AbortSignal, 
             if (flags.verbose === true)
                 logLine(`using the mixtral serve at ${server.baseUrl} (pid ${server.pid}), which has ${resolved.path} loaded; --no-server loads it here instead`);
             noteIgnoredFlags(flags, `the mixtral serve at ${server.baseUrl}`);
-            return remoteGenerator({baseUrl: parseEndpoint(server.baseUrl), apiKey: apiKey(), modelId: server.modelId, modelLabel: resolved.path,
+            return remoteGenerator({baseUrl: parseEndpoint(server.baseUrl), apiKey: apiKey(), timeouts: clientTimeoutsFrom(flags), modelId: server.modelId, modelLabel: resolved.path,
                 parallel: needs.parallel});
         }
     }
@@ -115,7 +116,7 @@ export function chooseModelId(listed: readonly string[], requested: string | und
 /** --endpoint: a server somewhere, whatever it runs. */
 async function connectToEndpoint(value: string, flags: GeneratorFlags, signal: AbortSignal, needs: GeneratorNeeds): Promise<TextGenerator> {
     const baseUrl = parseEndpoint(value);
-    const config = {baseUrl, apiKey: apiKey()};
+    const config = {baseUrl, apiKey: apiKey(), timeouts: clientTimeoutsFrom(flags)};
     let listed: string[] = [];
     try {
         listed = await listModelIds(config, signal);

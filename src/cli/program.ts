@@ -5,8 +5,10 @@ import {maxTopLogprobs, penaltyWindow, samplingDefaults} from "../generator/samp
 import {cacheTypes, flashAttentionModes} from "../hardware/kvCacheTypes.js";
 import {defaultPlanContextSize} from "../hardware/memoryBudget.js";
 import {integerList, listOption, modelList, parseCacheTypeList, parseFlashAttentionList, parseGpuLayersList, promptGenPair, type BenchOptions} from "./flags/benchFlags.js";
+import {addClientTimeoutOptions} from "./flags/clientTimeoutOptions.js";
 import {addLoraOptions} from "./flags/loraOptions.js";
 import {addExpertsListOption, addExpertsOption, expertsOption} from "./flags/expertsFlag.js";
+import {withFlagSuggestion} from "./flags/suggestFlag.js";
 import {contextSize, decimal, gpuChoices, gpuLayers, integer, nonEmpty, repeatable} from "./flags/parseOptions.js";
 import {disableColor} from "./ui/terminal.js";
 
@@ -22,6 +24,7 @@ export function buildProgram(): Command {
         .version(packageJson.version, "-V, --version", "the versions of mixtral, node-llama-cpp and llama.cpp, and the backends that load")
         .option("--no-color", "no colours, also set by NO_COLOR")
         .showHelpAfterError("(run with --help for usage)")
+        .configureOutput({outputError: (text, write) => write(withFlagSuggestion(text))})
         .configureHelp({sortSubcommands: false})
         .exitOverride()
         .hook("preAction", (_thisCommand, actionCommand) => {
@@ -59,6 +62,7 @@ export function buildProgram(): Command {
         .option("--parallel <n>", "with --lines: decode up to n prompts together (through a server: n requests at a time)", integer(1, 256), 1)
         .option("--json", "print one JSON object with the text, token counts and timings (with --lines: one a line)")
         .option("--logprobs <n>", "with --json: each generated token's log-probability and the n most likely tokens at its place (0-20)", integer(0, maxTopLogprobs))
+        .option("--raw", "print the text byte for byte: no newline added after an answer that does not end in one")
         .option("--verbose", "print llama.cpp's log and timings on stderr")
         .action(async (prompt: string | undefined, options) => {
             const {runComplete} = await import("./commands/complete.js");
@@ -120,6 +124,7 @@ export function buildProgram(): Command {
         });
     addLoraOptions(bench);
     addExpertsListOption(bench);
+    addClientTimeoutOptions(bench);
 
     program.command("pull")
         .description("download a model into the store, resumable and sha256-verified; prints its path")
@@ -168,7 +173,7 @@ export function buildProgram(): Command {
         .command("convert")
         .description("convert a PEFT LoRA adapter folder (adapter_config.json + adapter_model.safetensors) to a GGUF adapter; prints its path")
         .argument("<folder>", "the folder PEFT saved the adapter to")
-        .option("-o, --output <file.gguf>", "where to write it (default <folder>/adapter_model.gguf)")
+        .option("-o, --output <file.gguf>", "where to write it (default: <folder>/adapter_model.gguf)")
         .option("--base <model>", "the base model (a .gguf or a downloaded catalog name): its heads order Q/K rows, and the adapter is checked against it")
         .addOption(new Option("--type <type>", "tensor type of the adapter").choices(["f32", "f16"]).default("f32"))
         .option("--json", "print the output path, size, rank and alpha as JSON")
@@ -183,7 +188,7 @@ export function buildProgram(): Command {
         .option("--vram <size>", "that machine's GPU memory, e.g. 24GB (1 GB = 1024³ bytes, as memory is sold)")
         .option("--ram <size>", "that machine's RAM (unified memory on metal), e.g. 64GB")
         .option("--quant <quant>", "plan this quant instead of the best that fits, e.g. Q4_K_M")
-        .option("-c, --context-size <tokens>", `plan for this context window (default ${defaultPlanContextSize})`, contextSize)
+        .option("-c, --context-size <tokens>", `plan for this context window (default: ${defaultPlanContextSize})`, contextSize)
         .option("--gpu-layers <n>", "plan with this many layers on the GPU: a number or max", gpuLayers)
         .addOption(new Option("--cache-type-k <type>", "plan with this KV cache type of keys instead of choosing").choices(cacheTypes))
         .addOption(new Option("--cache-type-v <type>", "plan with this KV cache type of values instead of choosing").choices(cacheTypes))
@@ -228,6 +233,7 @@ function addEndpointOptions(command: Command) {
     command
         .option("--endpoint <url>", "use this OpenAI-compatible server instead of loading the model, e.g. http://127.0.0.1:8080/v1 (also MIXTRAL_ENDPOINT; key in MIXTRAL_API_KEY)")
         .option("--no-server", "load the model here even when a `mixtral serve` of the same file runs on this machine");
+    addClientTimeoutOptions(command);
 }
 
 type SamplingDefaults = {maxTokens: number};

@@ -1,6 +1,8 @@
 import http from "node:http";
 import {realpath} from "node:fs/promises";
-import {listServers, type ServerAnnouncement} from "./serverRegistry.js";
+import {parseEndpoint} from "./endpointUrl.js";
+import {listModelIds} from "./openAiClient.js";
+import {fileIdentity, listServers, sameFile, type FileIdentity, type ServerAnnouncement} from "./serverRegistry.js";
 
 export type LocalServerSearch = {
     /** A live server holding the model file that answered /health, if any. */
@@ -36,11 +38,25 @@ export function answersHealth(baseUrl: string, timeoutMs = healthTimeoutMs): Pro
     });
 }
 
+async function servesModel(server: ServerAnnouncement, env: NodeJS.ProcessEnv): Promise<boolean> {
+    try {
+        const key = env.MIXTRAL_API_KEY;
+        const ids = await listModelIds({
+            baseUrl: parseEndpoint(server.baseUrl), apiKey: key === "" ? undefined : key,
+            timeouts: {firstByteMs: healthTimeoutMs, idleMs: healthTimeoutMs}
+        });
+        return ids.includes(server.modelId);
+    } catch {
+        return false;
+    }
+}
+
 /**
  * The `mixtral serve` on this machine that has this very model file loaded (same real path) and
  * is ready; none when there is no such server, it is still loading, it does not answer quickly,
  * it routes tokens to another number of experts (`expertsUsed`: --experts when not the file's own),
- * or it needs an API key and MIXTRAL_API_KEY is not set.
+ * it needs an API key and MIXTRAL_API_KEY is not set, the file changed since it was loaded, or
+ * what answers on its port does not list its model.
  */
 export async function findLocalServer(modelPath: string, env: NodeJS.ProcessEnv = process.env,
     {expertsUsed}: {expertsUsed?: number} = {}): Promise<LocalServerSearch> {
@@ -52,8 +68,18 @@ export async function findLocalServer(modelPath: string, env: NodeJS.ProcessEnv 
     } catch {
         return {skipped: []};
     }
+    let file: FileIdentity | undefined;
+    try {
+        file = await fileIdentity(realModelPath);
+    } catch {
+        return {skipped: []};
+    }
     const skipped: string[] = [];
     for (const server of servers.filter((entry) => entry.modelPath === realModelPath)) {
+        if (server.modelFile != null && !sameFile(server.modelFile, file)) {
+            skipped.push(`the server at ${server.baseUrl} (pid ${server.pid}): ${realModelPath} changed since it loaded the file`);
+            continue;
+        }
         if ((server.adapters?.length ?? 0) > 0) {
             skipped.push(`the server at ${server.baseUrl} (pid ${server.pid}): it applies LoRA adapters (${server.adapters!.join(", ")})`);
             continue;
@@ -68,8 +94,16 @@ export async function findLocalServer(modelPath: string, env: NodeJS.ProcessEnv 
             skipped.push(`the server at ${server.baseUrl} (pid ${server.pid}) needs an API key and MIXTRAL_API_KEY is not set`);
             continue;
         }
-        if (await answersHealth(server.baseUrl)) return {server, skipped};
-        skipped.push(`the server at ${server.baseUrl} (pid ${server.pid}) is not ready (GET /health)`);
+        if (!await answersHealth(server.baseUrl)) {
+            skipped.push(`the server at ${server.baseUrl} (pid ${server.pid}) is not ready (GET /health)`);
+            continue;
+        }
+        // Whatever answers on that port now must serve this model: the entry may outlive its server.
+        if (!await servesModel(server, env)) {
+            skipped.push(`the server at ${server.baseUrl} (pid ${server.pid}) does not list "${server.modelId}" (GET /v1/models)`);
+            continue;
+        }
+        return {server, skipped};
     }
     return {skipped};
 }

@@ -1,8 +1,9 @@
 import http, {type IncomingMessage} from "node:http";
 import https from "node:https";
 import {EndpointError} from "../errors.js";
+import {describeSeconds} from "./clientTimeouts.js";
 import {describeEndpoint} from "./endpointUrl.js";
-import {errorFromResponse} from "./openAiErrors.js";
+import {errorFromResponse, printable} from "./openAiErrors.js";
 
 export type RequestOptions = {
     method: "GET" | "POST",
@@ -14,9 +15,14 @@ export type RequestOptions = {
     /** Sent as `Authorization: Bearer …`; never printed. */
     apiKey?: string,
     signal?: AbortSignal,
-    /** No response headers within this time is a failure (generation itself may take any time). */
-    headersTimeoutMs?: number
+    /** Connecting and the response headers must take no longer (--connect-timeout). */
+    firstByteTimeoutMs?: number,
+    /** The longest silence while an error body is read (--idle-timeout). */
+    idleTimeoutMs?: number
 };
+
+// An error body is a sentence in JSON; a server that sends more is cut here, not read to its end.
+const errorBodyLimit = 64 * 1024;
 
 /** Thrown (as the rejection) when the signal aborted the request; callers turn it into stopReason "abort". */
 export class RequestAborted extends Error {
@@ -83,24 +89,34 @@ export function openRequest(options: RequestOptions): Promise<IncomingMessage> {
             request.destroy();
             fail(new RequestAborted());
         };
-        const timer = options.headersTimeoutMs == null ? undefined : setTimeout(() => {
+        const timer = options.firstByteTimeoutMs == null ? undefined : setTimeout(() => {
             request.destroy();
-            fail(new EndpointError(`${describeEndpoint(endpoint)} did not answer within ${(options.headersTimeoutMs ?? 0) / 1000} s.`, {
-                hint: "The server may be overloaded or still loading its model; try again, or check --endpoint."
-            }));
-        }, options.headersTimeoutMs);
+            fail(notStartedError(endpoint, options.firstByteTimeoutMs ?? 0));
+        }, options.firstByteTimeoutMs);
         const cleanup = () => {
             clearTimeout(timer);
             signal?.removeEventListener("abort", onAbort);
         };
         signal?.addEventListener("abort", onAbort, {once: true});
-        request.on("error", (error) => fail(signal?.aborted === true ? new RequestAborted() : networkError(endpoint, error)));
+        let responded = false;
+        request.on("error", (error) => {
+            // A server may answer (a 413, a 401) and close before reading the whole body: the
+            // write then fails, but the answer came and is what the user needs to see.
+            if (responded) return;
+            fail(signal?.aborted === true ? new RequestAborted() : networkError(endpoint, error));
+        });
         request.on("response", (response) => {
+            responded = true;
             if (settled) {
                 response.destroy();
                 return;
             }
             const status = response.statusCode ?? 0;
+            if (status >= 300 && status < 400) {
+                response.destroy();
+                fail(redirectError(endpoint, status, response.headers.location));
+                return;
+            }
             if (status >= 200 && status < 300) {
                 settled = true;
                 clearTimeout(timer);
@@ -109,23 +125,73 @@ export function openRequest(options: RequestOptions): Promise<IncomingMessage> {
                 resolve(response);
                 return;
             }
-            readBody(response, 1024 * 1024).then(
+            clearTimeout(timer);
+            readBody(response, {limit: errorBodyLimit, idleTimeoutMs: options.idleTimeoutMs, endpoint}).then(
                 (body) => fail(errorFromResponse(endpoint, status, body, response.headers)),
-                (error: unknown) => fail(signal?.aborted === true ? new RequestAborted() : networkError(endpoint, error))
+                // A body cut by the closing connection: the status alone still says what happened.
+                (error: unknown) => fail(signal?.aborted === true ? new RequestAborted()
+                    : error instanceof EndpointError ? error : errorFromResponse(endpoint, status, "", response.headers))
             );
         });
         request.end(payload);
     });
 }
 
-/** The whole body as text, up to `limit` bytes (more is cut: error pages can be large). */
-export async function readBody(response: IncomingMessage, limit = 64 * 1024 * 1024): Promise<string> {
+/** The server accepted the connection (or not) but sent no headers in time. */
+export function notStartedError(endpoint: URL, timeoutMs: number): EndpointError {
+    return new EndpointError(`${describeEndpoint(endpoint)} did not start answering within ${describeSeconds(timeoutMs)}.`, {
+        hint: "The server may be overloaded, queueing or still loading its model; wait longer with --connect-timeout (MIXTRAL_CONNECT_TIMEOUT), or check --endpoint."
+    });
+}
+
+/** The answer had started, then nothing came for too long. */
+export function wentSilentError(endpoint: URL, timeoutMs: number): EndpointError {
+    return new EndpointError(`${describeEndpoint(endpoint)} sent nothing for ${describeSeconds(timeoutMs)} in the middle of its answer.`, {
+        hint: "The server may be stuck or overloaded; wait longer with --idle-timeout (MIXTRAL_IDLE_TIMEOUT), or try again."
+    });
+}
+
+/** 3xx: said as a redirect; never followed, so the API key goes only where --endpoint says. */
+function redirectError(endpoint: URL, status: number, location: string | undefined): EndpointError {
+    const target = location == null || location.trim() === "" ? "" : ` to ${printable(location).slice(0, 300)}`;
+    return new EndpointError(`${describeEndpoint(endpoint)} redirects${target} (HTTP ${status}).`, {
+        hint: "Give the URL it names as --endpoint: mixtral does not follow redirects, so the API key is sent only where you point it."
+    });
+}
+
+export type ReadBodyOptions = {
+    /** Bytes kept; the response is closed once they are read (a hostile body may never end). */
+    limit?: number,
+    /** The longest silence between two chunks; with `endpoint`, for the message. */
+    idleTimeoutMs?: number,
+    endpoint?: URL
+};
+
+/** The body as text, up to `limit` bytes (64 MiB unless told): the rest is not read. */
+export async function readBody(response: IncomingMessage, {limit = 64 * 1024 * 1024, idleTimeoutMs, endpoint}: ReadBodyOptions = {}): Promise<string> {
     const chunks: Buffer[] = [];
     let size = 0;
-    for await (const chunk of response as AsyncIterable<Buffer>) {
-        if (size >= limit) continue;
-        chunks.push(chunk);
-        size += chunk.length;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+        if (idleTimeoutMs == null) return;
+        clearTimeout(timer);
+        timer = setTimeout(() => response.destroy(endpoint == null
+            ? new Error(`no data for ${describeSeconds(idleTimeoutMs)}`)
+            : wentSilentError(endpoint, idleTimeoutMs)), idleTimeoutMs);
+    };
+    try {
+        arm();
+        for await (const chunk of response as AsyncIterable<Buffer>) {
+            arm();
+            chunks.push(chunk.subarray(0, limit - size));
+            size += chunk.length;
+            if (size >= limit) {
+                response.destroy();
+                break;
+            }
+        }
+    } finally {
+        clearTimeout(timer);
     }
     return Buffer.concat(chunks).toString("utf8");
 }

@@ -1,9 +1,10 @@
 import type {IncomingMessage} from "node:http";
-import {InterruptedError} from "../errors.js";
-import {endpointRoute} from "./endpointUrl.js";
-import {openRequest, readBody, RequestAborted, networkError} from "./httpRequest.js";
-import {notOpenAiError, streamError} from "./openAiErrors.js";
-import {ServerSentEventParser} from "./serverSentEvents.js";
+import {EndpointError, InterruptedError} from "../errors.js";
+import {defaultClientTimeouts, type ClientTimeouts} from "./clientTimeouts.js";
+import {describeEndpoint, endpointRoute} from "./endpointUrl.js";
+import {openRequest, readBody, RequestAborted, networkError, notStartedError, wentSilentError} from "./httpRequest.js";
+import {notOpenAiError, printable, streamError} from "./openAiErrors.js";
+import {EventLineTooLong, ServerSentEventParser} from "./serverSentEvents.js";
 import type {TokenLogprob} from "../generator/result.js";
 import {logprobsOfChoice} from "./remoteLogprobs.js";
 
@@ -11,7 +12,9 @@ import {logprobsOfChoice} from "./remoteLogprobs.js";
 export type EndpointConfig = {
     baseUrl: URL,
     /** MIXTRAL_API_KEY; sent as a Bearer token. */
-    apiKey?: string
+    apiKey?: string,
+    /** --connect-timeout and --idle-timeout; defaultClientTimeouts when not given. */
+    timeouts?: ClientTimeouts
 };
 
 export type Usage = {promptTokens: number, completionTokens: number};
@@ -47,19 +50,28 @@ export type CompletionRequest = {
     body: Record<string, unknown>,
     stream: boolean,
     signal?: AbortSignal,
+    /**
+     * -n: text chunks past this many are not read (the connection is closed, finish_reason
+     * "length"), whatever the server sends. A chunk is at least one token.
+     */
+    maxTextChunks?: number,
     /** Each piece of text as it arrives, with its arrival time. */
     onText?: (text: string, at: number) => void
 };
 
-// GET /models answers at once on any live server. Completions get no such limit: a server may hold
-// the headers until the first token (ours does), after a queue and a long prompt on a CPU.
-const headersTimeoutMs = 30_000;
+// GET /models answers at once on any live server. Completions get the whole --connect-timeout: a
+// server may hold the headers until the first token (ours does), after a queue and a long prompt.
+const listTimeoutMs = 30_000;
 
 async function getJson(config: EndpointConfig, route: string, signal?: AbortSignal): Promise<unknown> {
     let text: string;
     try {
-        const response = await openRequest({method: "GET", url: endpointRoute(config.baseUrl, route), endpoint: config.baseUrl, apiKey: config.apiKey, signal, headersTimeoutMs});
-        text = await readBody(response);
+        const {firstByteMs, idleMs} = config.timeouts ?? defaultClientTimeouts;
+        const response = await openRequest({
+            method: "GET", url: endpointRoute(config.baseUrl, route), endpoint: config.baseUrl, apiKey: config.apiKey, signal,
+            firstByteTimeoutMs: Math.min(firstByteMs, listTimeoutMs), idleTimeoutMs: idleMs
+        });
+        text = await readBody(response, {limit: 16 * 1024 * 1024, idleTimeoutMs: idleMs, endpoint: config.baseUrl});
     } catch (error) {
         if (error instanceof RequestAborted || signal?.aborted === true) throw new InterruptedError("Interrupted.", {cause: error});
         if ((error as NodeJS.ErrnoException | undefined)?.code != null) throw networkError(config.baseUrl, error);
@@ -89,6 +101,11 @@ type Choice = {
     finish_reason?: unknown,
     stop_reason?: unknown
 };
+
+function firstChoice(body: unknown): Choice | undefined {
+    const choices = (body as {choices?: unknown} | null)?.choices;
+    return (Array.isArray(choices) ? choices[0] : undefined) as Choice | undefined;
+}
 
 /** The text a choice carries: `text` in /completions, `delta.content` streamed and `message.content` whole in /chat/completions. */
 function choiceText(choice: Choice): string {
@@ -132,7 +149,7 @@ export async function requestCompletion(config: EndpointConfig, request: Complet
         if (error != null) throw error;
         const object = parsed as {choices?: unknown, usage?: unknown};
         if (object == null || typeof object !== "object") throw notOpenAiError(config.baseUrl, "a chunk that is not an object");
-        const choice = (Array.isArray(object.choices) ? object.choices[0] : undefined) as Choice | undefined;
+        const choice = firstChoice(object);
         if (choice != null) {
             if (logprobsTop != null) (outcome.logprobs ??= []).push(...logprobsOfChoice(choice.logprobs, logprobsTop));
             addText(choiceText(choice));
@@ -143,21 +160,31 @@ export async function requestCompletion(config: EndpointConfig, request: Complet
         outcome.usage = usageOf(object) ?? outcome.usage;
     };
 
+    const {firstByteMs, idleMs} = config.timeouts ?? defaultClientTimeouts;
     let response: IncomingMessage;
     try {
         response = await openRequest({
             method: "POST", url: endpointRoute(config.baseUrl, request.route), endpoint: config.baseUrl,
-            body, apiKey: config.apiKey, signal: request.signal
+            body, apiKey: config.apiKey, signal: request.signal, firstByteTimeoutMs: firstByteMs, idleTimeoutMs: idleMs
         });
     } catch (error) {
         if (error instanceof RequestAborted) return {...outcome, aborted: true};
         throw error;
     }
 
+    // Until the first event the server may still be reading the prompt: the rest of
+    // --connect-timeout; then --idle-timeout between events. Comments (keep-alives) do not count.
+    const startBy = outcome.sentAt + firstByteMs;
+    let silence: NodeJS.Timeout | undefined;
+    const expectEvent = (first: boolean) => {
+        clearTimeout(silence);
+        const wait = first ? Math.max(0, startBy - performance.now()) : idleMs;
+        silence = setTimeout(() => response.destroy(first ? notStartedError(config.baseUrl, firstByteMs) : wentSilentError(config.baseUrl, idleMs)), wait);
+    };
     try {
         const contentType = String(response.headers["content-type"] ?? "");
         if (!contentType.includes("text/event-stream")) {
-            const text = await readBody(response);
+            const text = await readBody(response, {idleTimeoutMs: idleMs, endpoint: config.baseUrl});
             let parsed: unknown;
             try {
                 parsed = JSON.parse(text);
@@ -168,19 +195,27 @@ export async function requestCompletion(config: EndpointConfig, request: Complet
             return outcome;
         }
         const parser = new ServerSentEventParser();
+        const maxTextChunks = request.maxTextChunks ?? Infinity;
+        /** True when the answer is over: [DONE], or more text than -n asked for. */
         const handle = (events: string[]): boolean => {
             for (const data of events) {
+                expectEvent(false);
                 if (data.trim() === "[DONE]") return true;
                 let parsed: unknown;
                 try {
                     parsed = JSON.parse(data);
                 } catch (error) {
-                    throw notOpenAiError(config.baseUrl, `an event that is not JSON: ${data.slice(0, 80)}`, error);
+                    throw notOpenAiError(config.baseUrl, `an event that is not JSON: ${printable(data.slice(0, 80))}`, error);
+                }
+                if (outcome.textChunks >= maxTextChunks && choiceText(firstChoice(parsed) ?? {}) !== "") {
+                    outcome.finishReason = "length";
+                    return true;
                 }
                 addBody(parsed);
             }
             return false;
         };
+        expectEvent(true);
         for await (const chunk of response as AsyncIterable<Buffer>)
             if (handle(parser.push(chunk))) {
                 response.destroy();
@@ -191,7 +226,16 @@ export async function requestCompletion(config: EndpointConfig, request: Complet
     } catch (error) {
         response.destroy();
         if (request.signal?.aborted === true) return {...outcome, aborted: true};
-        if ((error as NodeJS.ErrnoException | undefined)?.code != null) throw networkError(config.baseUrl, error);
+        if (error instanceof EventLineTooLong) throw notOpenAiError(config.baseUrl, error.message, error);
+        // The headers came, so the server was reached: it went away in the middle of its answer.
+        if ((error as NodeJS.ErrnoException | undefined)?.code != null || (error instanceof Error && error.message === "aborted"))
+            throw new EndpointError(`${describeEndpoint(config.baseUrl)} closed the connection ${outcome.text === "" ? "before its answer began" : "mid-answer"}.`, {
+                hint: outcome.text === "" ? "The server may have stopped, crashed or restarted; try again."
+                    : "What was printed is only part of the answer; the server may have stopped, crashed or restarted.",
+                cause: error
+            });
         throw error;
+    } finally {
+        clearTimeout(silence);
     }
 }

@@ -28,9 +28,18 @@ function parseJson(text: string): unknown {
     }
 }
 
-/** One line of the server's message: no trailing period doubled, no multi-line dumps. */
-function oneLine(text: string): string {
-    const line = text.replace(/\s+/g, " ").trim();
+/**
+ * A server's text without control characters (C0, DEL, C1), before it reaches a terminal: an ESC
+ * or BEL in an error message would otherwise move the cursor, recolour or clear the user's screen.
+ */
+export function printable(text: string): string {
+    // eslint-disable-next-line no-control-regex
+    return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (character) => /\s/.test(character) ? " " : "");
+}
+
+/** One line of the server's message: no trailing period doubled, no multi-line dumps, no control characters. */
+export function oneLine(text: string): string {
+    const line = printable(text).replace(/\s+/g, " ").trim();
     return (line.length > 300 ? `${line.slice(0, 297)}…` : line).replace(/[.]$/, "");
 }
 

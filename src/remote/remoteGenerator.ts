@@ -81,6 +81,8 @@ async function generateRemotely(
         body: {model: target.modelId, ...input, ...samplingBody(sampling), ...logprobsBody(route, sampling),
             ...(target.responseFormat == null ? {} : {response_format: target.responseFormat})},
         stream: true,
+        // -n holds whatever the server sends.
+        maxTextChunks: sampling.maxTokens,
         signal: callbacks.signal,
         onText: callbacks.onText == null ? undefined : (text) => callbacks.onText?.(text)
     });

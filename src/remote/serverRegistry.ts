@@ -1,5 +1,6 @@
-import {mkdir, readdir, readFile, rename, rm, writeFile} from "node:fs/promises";
+import {mkdir, open, readdir, rename, rm, stat, writeFile} from "node:fs/promises";
 import path from "node:path";
+import {couldBeSameProcess, identityOf, ownIdentity} from "../models/processIdentity.js";
 import {mixtralFolder, thisSystem} from "../userFolders.js";
 
 /**
@@ -21,8 +22,41 @@ export type ServerAnnouncement = {
     /** LoRA adapters it applies (real paths): its answers are a fine-tune's, not the plain model's. */
     adapters?: string[],
     /** serve --experts N, when N is not the file's own count: its answers route tokens to N experts. */
-    expertsUsed?: number
+    expertsUsed?: number,
+    /**
+     * The process's start time and boot id (as the download locks record them): a PID reused by
+     * another process, or a reboot, makes the entry stale even though the PID is alive.
+     */
+    processStartTime?: string,
+    bootId?: string,
+    /** Off Linux: when the process started (ms since the epoch), as the download locks record it. */
+    processStartedAt?: number,
+    /** The model file as it was loaded: a file replaced under the server has other weights. */
+    modelFile?: FileIdentity
 };
+
+/** What tells one file from another at the same path. */
+export type FileIdentity = {size: number, mtimeMs: number, inode: number};
+
+export async function fileIdentity(file: string): Promise<FileIdentity> {
+    const info = await stat(file);
+    return {size: info.size, mtimeMs: info.mtimeMs, inode: info.ino};
+}
+
+export function sameFile(a: FileIdentity, b: FileIdentity): boolean {
+    return a.size === b.size && a.mtimeMs === b.mtimeMs && a.inode === b.inode;
+}
+
+/** This process's start time and boot id, for its announcement. */
+export function thisProcessIdentity(): {processStartTime?: string, bootId?: string, processStartedAt?: number} {
+    const {startTime, bootId, startedAt} = ownIdentity();
+    return {...(startTime == null ? {} : {processStartTime: startTime}), ...(bootId == null ? {} : {bootId}),
+        ...(startedAt == null ? {} : {processStartedAt: startedAt})};
+}
+
+// A registry is a handful of files; a folder with thousands, or a file of megabytes, is not ours to read.
+const maxEntries = 256;
+const maxEntryBytes = 64 * 1024;
 
 /** $MIXTRAL_RUNTIME_DIR, else $XDG_RUNTIME_DIR/mixtral, else the system's cache folder (userFolders.ts)/run. */
 export function serversDirectory(env: NodeJS.ProcessEnv = process.env): string {
@@ -49,13 +83,30 @@ export async function withdrawServer(pid: number, env?: NodeJS.ProcessEnv): Prom
     await rm(announcementFile(pid, env), {force: true});
 }
 
-function isAlive(pid: number): boolean {
+/** The announcing process still runs: its PID is alive and, where /proc tells, it is the same process. */
+function isAlive(entry: ServerAnnouncement): boolean {
+    if (!Number.isSafeInteger(entry.pid) || entry.pid <= 0) return false;
     try {
-        process.kill(pid, 0);
-        return true;
+        process.kill(entry.pid, 0);
     } catch (error) {
         // EPERM: the process exists but belongs to someone else.
-        return (error as NodeJS.ErrnoException).code === "EPERM";
+        if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
+    }
+    return couldBeSameProcess({startTime: entry.processStartTime, bootId: entry.bootId, startedAt: entry.processStartedAt}, identityOf(entry.pid));
+}
+
+/** The file's text, or undefined when it is larger than `limit` bytes or unreadable. */
+async function readSmallFile(file: string, limit: number): Promise<string | undefined> {
+    let handle;
+    try {
+        handle = await open(file, "r");
+        const buffer = Buffer.alloc(limit + 1);
+        const {bytesRead} = await handle.read(buffer, 0, limit + 1, 0);
+        return bytesRead > limit ? undefined : buffer.subarray(0, bytesRead).toString("utf8");
+    } catch {
+        return undefined;
+    } finally {
+        await handle?.close();
     }
 }
 
@@ -65,7 +116,10 @@ function isAnnouncement(value: unknown): value is ServerAnnouncement {
         && typeof entry.modelPath === "string" && typeof entry.modelId === "string" && typeof entry.apiKeyRequired === "boolean";
 }
 
-/** Servers whose process is still alive; files left by killed servers are removed on the way. */
+/**
+ * Servers whose process is still alive (the first 256 entries, each at most 64 KiB); entries of
+ * killed servers, of reused PIDs and with no real PID (≤ 0) are removed on the way.
+ */
 export async function listServers(env?: NodeJS.ProcessEnv): Promise<ServerAnnouncement[]> {
     const directory = serversDirectory(env);
     let names: string[];
@@ -75,16 +129,17 @@ export async function listServers(env?: NodeJS.ProcessEnv): Promise<ServerAnnoun
         return [];
     }
     const servers: ServerAnnouncement[] = [];
-    for (const name of names.filter((entry) => entry.endsWith(".json"))) {
+    for (const name of names.filter((entry) => entry.endsWith(".json")).slice(0, maxEntries)) {
         const file = path.join(directory, name);
+        const text = await readSmallFile(file, maxEntryBytes);
         let parsed: unknown;
         try {
-            parsed = JSON.parse(await readFile(file, "utf8"));
+            parsed = text == null ? undefined : JSON.parse(text);
         } catch {
             continue;
         }
         if (!isAnnouncement(parsed)) continue;
-        if (isAlive(parsed.pid)) servers.push(parsed);
+        if (isAlive(parsed)) servers.push(parsed);
         else await rm(file, {force: true}).catch(() => {});
     }
     return servers;

@@ -45,7 +45,7 @@ describe("mixtral chat in a terminal", () => {
         expect(await chat.exit()).toBe(0);
     });
 
-    test("Ctrl+D on an empty prompt leaves with exit code 0; Ctrl+C on one with 130", async () => {
+    test("Ctrl+D on an empty prompt leaves with exit code 0; Ctrl+C on one asks first, and a second leaves with 130", async () => {
         const first = startChat();
         await first.expect(prompt.trimStart());
         first.write("\u0004");
@@ -57,8 +57,24 @@ describe("mixtral chat in a terminal", () => {
         // The first Ctrl+C only drops the line being typed.
         second.write("\u0003");
         await second.expect("^C");
+        // On the empty prompt, one Ctrl+C asks; a key in between disarms it; two in a row leave.
+        second.write("\u0003");
+        await second.expect("(press Ctrl+C again or Ctrl+D to leave)");
+        second.write("x\u007f");
+        second.write("\u0003");
+        await second.expect("(press Ctrl+C again or Ctrl+D to leave)");
         second.write("\u0003");
         expect(await second.exit()).toBe(130);
+    });
+
+    test("/set takes --repeat-penalty as chat does, and /stats counts one answer in the singular", async () => {
+        const chat = startChat();
+        await chat.expect(/\/help lists the commands.*\n> /);
+        expect(await command(chat, "/set repeat-penalty 1.1")).toContain("(repeat-penalty set to 1.1)");
+        await turn(chat, "hello");
+        expect(await command(chat, "/stats")).toMatch(/session +1 answer, 8 tokens generated \([\d.]+ tok\/s\), \d+ prompt tokens? evaluated/);
+        chat.write("/exit\r");
+        expect(await chat.exit()).toBe(0);
     });
 
     test("Ctrl+C stops a long answer and keeps the conversation for the next turn", async () => {
@@ -96,7 +112,12 @@ describe("mixtral chat in a terminal", () => {
         chat.write("first line \\\r");
         await chat.expect("... ");
         const answer = await turn(chat, "second line");
-        expect(await command(chat, `/save ${file}`)).toContain("saved 2 messages");
+        // A folder that is not there is named, not the KV state file written beside the JSON.
+        const missing = path.join(configHome, "no-such-folder", "talk.json");
+        const refused = await command(chat, `/save ${missing}`);
+        expect(refused).toContain(`Cannot save to ${missing}: the folder ${path.dirname(missing)} does not exist.`);
+        expect(refused).not.toContain(".kvstate");
+        expect(await command(chat, `/save ${file}`)).toMatch(/saved 2 messages to .*conversation\.json and their KV state \(\d+ tokens, [\d.]+ (kB|MB)\)/);
         const saved = JSON.parse(await readFile(file, "utf8")) as {system: string, messages: {role: string, content: string}[]};
         expect(saved.system).toBe("Be brief.");
         expect(saved.messages).toEqual([{role: "user", content: "first line \nsecond line"}, {role: "assistant", content: answer}]);

@@ -73,6 +73,24 @@ describe("the command line", () => {
         expect((JSON.parse(json.stdout) as {name: string}[]).map((row) => row.name)).toEqual(["hf/o/r/@main/x.gguf", "instruct:Q4_K_M"]);
     });
 
+    test("list shows LoRA adapters apart from the models, and says so when no model is downloaded", async () => {
+        const store = path.join(work, "adapters-only");
+        fs.mkdirSync(store, {recursive: true});
+        const empty = await runCli(["list"], {env: {MIXTRAL_MODELS: store}});
+        expect(empty.code, empty.stderr).toBe(0);
+        expect(empty.stderr).toMatch(/^No models downloaded yet \(store: .*\)\. `mixtral pull <name>` downloads one/m);
+
+        fs.mkdirSync(path.join(store, "hf", "wangrongsheng", "Aurora"), {recursive: true});
+        fs.writeFileSync(path.join(store, "hf", "wangrongsheng", "Aurora", "aurora.lora.gguf"), "GGUF adapter bytes");
+        const list = await runCli(["list"], {env: {MIXTRAL_MODELS: store}});
+        const [models, adapters] = list.stdout.split("\n\n");
+        expect(models?.trimEnd()).toMatch(/^NAME +SIZE +MODIFIED +PATH$/);
+        expect(adapters?.trimEnd().split("\n").map((row) => row.split(/\s+/)[0])).toEqual(["LORA", "aurora"]);
+        expect(list.stderr).toMatch(/LoRA adapters are not models: pass one with --lora <path>, or a fine-tune's name as --model \(`-m aurora` is instruct with its adapter\)/);
+        const json = JSON.parse((await runCli(["ls", "--json"], {env: {MIXTRAL_MODELS: store}})).stdout) as Record<string, unknown>[];
+        expect(json).toMatchObject([{name: "aurora", kind: "adapter", base: "instruct"}]);
+    });
+
     test("run is chat", async () => {
         const run = await runCli(["run", "-m", tinyModel(), "--temperature", "0", "-n", "4"], {input: "hello"});
         expect(run.code, run.stderr).toBe(0);

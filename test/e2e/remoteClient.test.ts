@@ -62,9 +62,9 @@ describe("complete and chat through --endpoint", () => {
         expect(remote.timings.promptMs).toBeGreaterThan(0);
     });
 
-    test("without --model the server's first model is used, and a streamed answer equals the --json text", async () => {
+    test("without --model the server's first model is used, and a streamed --raw answer equals the --json text", async () => {
         const args = ["complete", ...greedy, "-n", "16", "--endpoint", serve.baseUrl, "Once upon a time"];
-        const streamed = await runCli(args, {env: awayFromServer});
+        const streamed = await runCli([...args, "--raw"], {env: awayFromServer});
         expect(streamed.code, streamed.stderr).toBe(0);
         expect(streamed.stderr).toBe("");
         const whole = await json<CompleteJson>([...args, "--json"], awayFromServer);

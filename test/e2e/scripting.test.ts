@@ -21,12 +21,12 @@ const petSchema = path.join(repoRoot, "test", "fixtures", "schemas", "pet.json")
 const noModel = path.join(dir, "missing-model.gguf");
 
 describe("constrained output from the command line", () => {
-    test("--json-schema prints one JSON value that parses, and nothing after it", async () => {
+    test("--json-schema prints one JSON value that parses, and only a newline after it", async () => {
         const result = await runCli(["complete", "-m", tinyModel(), "--json-schema", petSchema, "--temperature", "1", "--seed", "4", "-n", "200", "Pet:"]);
         expect(result.code, result.stderr).toBe(0);
         const value = JSON.parse(result.stdout) as {kind: string};
         expect(["cat", "dog", "bird"]).toContain(value.kind);
-        expect(result.stdout.endsWith("}")).toBe(true);
+        expect(result.stdout.endsWith("}\n")).toBe(true);
     });
 
     test("a GBNF grammar root ::= \"yes\" | \"no\" yields only yes or no", async () => {
@@ -90,7 +90,7 @@ describe("complete --lines", () => {
         expect(lines.map((line) => line.prompt)).toEqual(prompts.filter((prompt) => prompt !== ""));
         for (const line of lines) {
             expect(Object.keys(line).sort()).toEqual(["line", "prompt", "stopReason", "text", "timings", "tokens"]);
-            const alone = await runCli(["complete", "-m", tinyModel(), ...greedy, "-n", "12", line.prompt]);
+            const alone = await runCli(["complete", "-m", tinyModel(), ...greedy, "-n", "12", "--raw", line.prompt]);
             expect(alone.code).toBe(0);
             expect(line.text, line.prompt).toBe(alone.stdout);
         }

@@ -15,6 +15,13 @@ describe("KV-cache flags", () => {
         expect(expandLlamaCppFlagAliases(["node", "mixtral", "complete", "--", "-fa"])).toEqual(["node", "mixtral", "complete", "--", "-fa"]);
     });
 
+    test("--flash-attn and --flash-attention are both taken by every command, = forms included", () => {
+        expect(expandLlamaCppFlagAliases(["node", "mixtral", "chat", "--flash-attn", "on"])).toEqual(["node", "mixtral", "chat", "--flash-attention", "on"]);
+        expect(expandLlamaCppFlagAliases(["node", "mixtral", "serve", "--flash-attn=off"])).toEqual(["node", "mixtral", "serve", "--flash-attention=off"]);
+        expect(expandLlamaCppFlagAliases(["node", "mixtral", "bench", "--flash-attention", "0,1"])).toEqual(["node", "mixtral", "bench", "--flash-attn", "0,1"]);
+        expect(expandLlamaCppFlagAliases(["node", "mixtral", "bench", "--flash-attention=on"])).toEqual(["node", "mixtral", "bench", "--flash-attn=on"]);
+    });
+
     test("bench lists take llama-bench's spellings and refuse anything else", () => {
         expect(parseCacheTypeList("-ctk", "f16,Q8_0, q4_0")).toEqual(["f16", "q8_0", "q4_0"]);
         expect(() => parseCacheTypeList("-ctk", "q5_1")).toThrow(/-ctk expects comma-separated cache types/);

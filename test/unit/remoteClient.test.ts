@@ -1,42 +1,17 @@
-import http from "node:http";
-import type {AddressInfo} from "node:net";
-import {afterEach, describe, expect, it} from "vitest";
+import {describe, expect, it} from "vitest";
 import {chooseModelId} from "../../src/cli/openGenerator.js";
 import {EndpointError, UsageError} from "../../src/errors.js";
 import {parseEndpoint} from "../../src/remote/endpointUrl.js";
 import {listModelIds, requestCompletion} from "../../src/remote/openAiClient.js";
 import {ServerSentEventParser} from "../../src/remote/serverSentEvents.js";
 import {stopReasonOf} from "../../src/remote/stopReasonOf.js";
+import {chunk, fakeServer, stopLastServer, streamHeaders} from "./helpers/fakeOpenAiServer.js";
 
 /**
  * Protocol corner cases a real server does not produce on demand (a 500, a malformed event, an
  * error mid-stream, events split anywhere). The normal path is tested against the real
  * `mixtral serve` in test/e2e/remoteClient.test.ts.
  */
-type Handler = (request: http.IncomingMessage, response: http.ServerResponse, body: string) => void;
-const servers: http.Server[] = [];
-
-async function fakeServer(handler: Handler): Promise<URL> {
-    const server = http.createServer((request, response) => {
-        let body = "";
-        request.setEncoding("utf8").on("data", (chunk: string) => { body += chunk; });
-        request.on("end", () => handler(request, response, body));
-    });
-    servers.push(server);
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    return parseEndpoint(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`);
-}
-
-afterEach(async () => {
-    for (const server of servers.splice(0)) {
-        server.closeAllConnections();
-        await new Promise((resolve) => server.close(resolve));
-    }
-});
-
-const streamHeaders = {"content-type": "text/event-stream"};
-const chunk = (text: string, finish: string | null = null) => `data: ${JSON.stringify({choices: [{index: 0, text, finish_reason: finish}]})}\n\n`;
-
 describe("server-sent events", () => {
     it("reassembles events split inside lines, characters and \\r\\n pairs", () => {
         const stream = "data: {\"a\":\"é\"}\r\n\r\n: keep-alive\n\nevent: x\ndata: one\ndata: two\n\ndata:[DONE]\n\n";
@@ -148,8 +123,7 @@ describe("the OpenAI client", () => {
 
     it("a refused connection is one sentence naming the URL", async () => {
         const endpoint = await fakeServer(() => {});
-        const server = servers.pop()!;
-        await new Promise((resolve) => server.close(resolve));
+        await stopLastServer();
         const failure = await listModelIds({baseUrl: endpoint}).catch((error: unknown) => error as EndpointError);
         expect(failure).toBeInstanceOf(EndpointError);
         expect(failure.message).toBe(`Cannot reach ${endpoint.href} (connection refused).`);

@@ -4,7 +4,8 @@ import type {ChatSnapshot} from "../../generator/textGenerator.js";
 import type {ConversationKvState} from "../../generator/textGenerator.js";
 import type {ChatConversation} from "../../generator/textGenerator.js";
 import {UsageError} from "../../errors.js";
-import {formatMemory} from "../../hardware/byteSizes.js";
+import {formatBytes} from "../../formatBytes.js";
+import {counted} from "./turnReport.js";
 import {loadConversation, saveConversation} from "./conversationFile.js";
 
 /**
@@ -44,9 +45,14 @@ export function stateFileFor(jsonFile: string): string {
 
 /** /save: the state first, so a JSON that names a state never points at a missing one. Returns the line to show. */
 export async function saveChat(file: string, session: ChatConversation): Promise<string> {
-    const messages = session.history.length;
+    const messages = counted(session.history.length, "message");
     const kvState = session.kvState;
     const stateFile = stateFileFor(file);
+    // Named here, before the KV state (written first) would name its own file in the error.
+    const folder = path.dirname(path.resolve(file));
+    const folderIsThere = await stat(folder).then((info) => info.isDirectory(), () => false);
+    if (!folderIsThere)
+        throw new UsageError(`Cannot save to ${file}: the folder ${folder} does not exist.`, {hint: "Create it first, or give a path in an existing folder."});
     let stateBytes = 0;
     try {
         if (kvState != null) stateBytes = await kvState.save(stateFile);
@@ -56,7 +62,7 @@ export async function saveChat(file: string, session: ChatConversation): Promise
     const snapshot = kvState?.snapshot();
     if (kvState == null || snapshot == null || stateBytes === 0 || snapshot.contextTokens.length === 0) {
         await saveConversation(file, session.systemPrompt, session.history);
-        return `saved ${messages} messages to ${file}`;
+        return `saved ${messages} to ${file}`;
     }
     const identity = await stateIdentityOf(kvState.owner);
     const record: SavedState = {
@@ -64,7 +70,8 @@ export async function saveChat(file: string, session: ChatConversation): Promise
         windowStart: snapshot.windowStart, answerTokens: snapshot.answerTokens, tokens: snapshot.contextTokens
     };
     await saveConversation(file, session.systemPrompt, session.history, record);
-    return `saved ${messages} messages to ${file} and their KV state (${snapshot.contextTokens.length} tokens, ${formatMemory(stateBytes)}) to ${stateFile}`;
+    // formatBytes: a small state is kB, where MiB rounding said "0 MiB".
+    return `saved ${messages} to ${file} and their KV state (${counted(snapshot.contextTokens.length, "token")}, ${formatBytes(stateBytes)}) to ${stateFile}`;
 }
 
 /** /load and --resume: with the KV state when everything matches, else as text. Returns the line to show. */

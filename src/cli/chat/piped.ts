@@ -41,10 +41,12 @@ export async function runPiped(session: ChatConversation, message: string | unde
     const stopReading = () => lines.close();
     options.signal.addEventListener("abort", stopReading, {once: true});
     let turns = 0;
+    let lineNumber = 0;
     for await (const line of lines) {
+        lineNumber++;
         if (line.trim() === "") continue;
         turns++;
-        if (!await answerOrReport(session, line, options)) break;
+        if (!await answerOrReport(session, line, options, lineNumber)) break;
     }
     options.signal.removeEventListener("abort", stopReading);
     if (options.signal.aborted) {
@@ -59,9 +61,9 @@ export async function runPiped(session: ChatConversation, message: string | unde
  * With --lines one message that cannot be answered (longer than the context) is reported, and the
  * conversation goes on with the next line; the exit code still says something failed.
  */
-async function answerOrReport(session: ChatConversation, message: string, options: PipedOptions): Promise<boolean> {
+async function answerOrReport(session: ChatConversation, message: string, options: PipedOptions, line: number): Promise<boolean> {
     try {
-        return await answer(session, message, options);
+        return await answer(session, message, options, line);
     } catch (error) {
         if (!(error instanceof UsageError)) throw error;
         logError(error.message, error.hint);
@@ -70,8 +72,11 @@ async function answerOrReport(session: ChatConversation, message: string, option
     }
 }
 
-/** One turn; false when Ctrl+C stopped it (the rest of the input is not answered). */
-async function answer(session: ChatConversation, message: string, options: PipedOptions): Promise<boolean> {
+/**
+ * One turn; false when Ctrl+C stopped it (the rest of the input is not answered). With --lines,
+ * --json objects start with the stdin line number and the prompt, as `complete --lines --json`'s do.
+ */
+async function answer(session: ChatConversation, message: string, options: PipedOptions, line?: number): Promise<boolean> {
     // Constrained answers are printed whole once complete, never half an object.
     const constrained = options.sampling.grammar != null;
     const turn: ChatTurn = await session.send(message, options.sampling, {
@@ -79,7 +84,7 @@ async function answer(session: ChatConversation, message: string, options: Piped
         onText: options.json || constrained ? undefined : writeOut
     });
     if (!options.json && constrained && turn.complete !== false) writeOut(turn.content);
-    writeOut(options.json ? JSON.stringify(turnJson(turn)) + "\n" : "\n");
+    writeOut(options.json ? JSON.stringify({...(line == null ? {} : {line, prompt: message}), ...turnJson(turn)}) + "\n" : "\n");
     for (const note of contextNotes(turn)) logLine(`note: ${note}.`);
     if (options.verbose) logLine(formatTimings(turn));
     const cut = incompleteOutput(turn, options.sampling.grammar);

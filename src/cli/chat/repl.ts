@@ -32,7 +32,7 @@ const pasteGapMs = 15;
  * The interactive chat. The prompt and everything but answers go to stderr, answers to stdout (so
  * `mixtral chat > answers.txt` works). While an answer streams the terminal leaves raw mode, so
  * Ctrl+C is a real SIGINT that the interrupt controller turns into "stop this answer".
- * Resolves with the exit code: 0 for /exit and Ctrl+D, 130 for Ctrl+C on an empty prompt.
+ * Resolves with the exit code: 0 for /exit and Ctrl+D, 130 for Ctrl+C twice on an empty prompt.
  */
 export async function runRepl(firstSession: ChatConversation, options: ReplOptions): Promise<number> {
     // /set experts reloads the model: the conversation then lives in a new session.
@@ -225,13 +225,27 @@ export async function runRepl(firstSession: ChatConversation, options: ReplOptio
             clearTimeout(burstTimer);
             burstTimer = setTimeout(flushBurst, pasteGapMs);
         });
+        // Ctrl+C on an empty prompt asks first (as Node's and Python's REPLs do): one landing just
+        // after an answer ends would otherwise lose the conversation. Any other key disarms it.
+        let leaveOnCtrlC = false;
+        process.stdin.on("keypress", (_text: string | undefined, key: {ctrl?: boolean, name?: string} | undefined) => {
+            if (key?.ctrl !== true || key.name !== "c") leaveOnCtrlC = false;
+        });
         rl.on("SIGINT", () => {
-            // Ctrl+C at the prompt: drop the line being typed, or leave when there is none.
+            // Ctrl+C at the prompt: drop the line being typed, or (pressed twice) leave when there is none.
             if (rl.line === "" && !input.pending) {
-                process.stderr.write("\n");
-                finish(ExitCode.interrupted);
+                if (leaveOnCtrlC) {
+                    process.stderr.write("\n");
+                    finish(ExitCode.interrupted);
+                    return;
+                }
+                leaveOnCtrlC = true;
+                process.stderr.write("^C\n");
+                logLine(colors.dim("(press Ctrl+C again or Ctrl+D to leave)"));
+                prompt();
                 return;
             }
+            leaveOnCtrlC = false;
             input.cancel();
             rl.write(null, {ctrl: true, name: "e"});
             rl.write(null, {ctrl: true, name: "u"});

@@ -10,6 +10,7 @@ const numericSettings = {
     "top-k": {field: "topK", parse: integer(0)},
     "top-p": {field: "topP", parse: decimal(0, 1)},
     "min-p": {field: "minP", parse: decimal(0, 1)},
+    "repeat-penalty": {field: "repeatPenalty", parse: decimal(0, 100)},
     "max-tokens": {field: "maxTokens", parse: integer(0)},
     "seed": {field: "seed", parse: integer(0, 2 ** 32 - 1)}
 } as const satisfies Record<string, {field: keyof SamplingOptions, parse: (value: string) => number}>;
@@ -61,9 +62,9 @@ export function settingKey(name: string): string {
 
 /** `/show`: the settings the next answer uses. */
 export function formatSettings(sampling: SamplingOptions, system: string | undefined, experts?: string): string {
-    const lines = Object.entries(numericSettings).map(([key, {field}]) => `${key.padEnd(12)} ${formatValue(sampling[field])}`);
-    lines.push(`${"system".padEnd(12)} ${system == null || system === "" ? "(none)" : system}`);
-    if (experts != null) lines.push(`${"experts".padEnd(12)} ${experts}`);
+    const lines = Object.entries(numericSettings).map(([key, {field}]) => `${key.padEnd(15)} ${formatValue(sampling[field])}`);
+    lines.push(`${"system".padEnd(15)} ${system == null || system === "" ? "(none)" : system}`);
+    if (experts != null) lines.push(`${"experts".padEnd(15)} ${experts}`);
     return lines.join("\n");
 }
 

@@ -28,9 +28,14 @@ export function contextNotes(turn: ChatTurn): string[] {
     return notes;
 }
 
+/** "1 answer", "2 answers": a count with its noun (the last word takes the plural). */
+export function counted(count: number, noun: string): string {
+    return `${count} ${count === 1 ? noun : `${noun}s`}`;
+}
+
 /** What --verbose prints after each answer. */
 export function formatTimings(turn: ChatTurn): string {
-    return `${turn.tokens.prompt} new prompt tokens, first token after ${turn.timings.firstTokenMs.toFixed(0)} ms; ` +
+    return `${counted(turn.tokens.prompt, "new prompt token")}, first token after ${turn.timings.firstTokenMs.toFixed(0)} ms; ` +
         `${turn.tokens.generated} generated at ${turn.timings.generatedTokensPerSecond.toFixed(1)} tok/s; ` +
         `context ${turn.context.used}${turn.context.size === 0 ? "" : `/${turn.context.size}`} (stop: ${turn.stopReason})`;
 }
@@ -50,15 +55,15 @@ export function formatStats(stats: {messages: number, contextUsed: number, conte
     const lines = [
         `messages      ${stats.messages}`,
         stats.contextSize === 0
-            ? `context       ${stats.contextUsed} tokens (the server's context size is not known)`
+            ? `context       ${counted(stats.contextUsed, "token")} (the server's context size is not known)`
             : `context       ${stats.contextUsed} / ${stats.contextSize} tokens (${percent}%)`,
         `prompt format ${stats.format}`
     ];
     if (stats.last != null)
-        lines.push(`last answer   ${stats.last.tokens.generated} tokens at ${stats.last.timings.generatedTokensPerSecond.toFixed(1)} tok/s, ` +
-            `first token after ${stats.last.timings.firstTokenMs.toFixed(0)} ms (${stats.last.tokens.prompt} prompt tokens evaluated)`);
+        lines.push(`last answer   ${counted(stats.last.tokens.generated, "token")} at ${stats.last.timings.generatedTokensPerSecond.toFixed(1)} tok/s, ` +
+            `first token after ${stats.last.timings.firstTokenMs.toFixed(0)} ms (${counted(stats.last.tokens.prompt, "prompt token")} evaluated)`);
     const sessionSpeed = stats.totals.generateMs > 0 ? stats.totals.generatedTokens / (stats.totals.generateMs / 1000) : 0;
-    lines.push(`session       ${stats.totals.turns} answers, ${stats.totals.generatedTokens} tokens generated (${sessionSpeed.toFixed(1)} tok/s), ` +
-        `${stats.totals.promptTokens} prompt tokens evaluated`);
+    lines.push(`session       ${counted(stats.totals.turns, "answer")}, ${counted(stats.totals.generatedTokens, "token")} generated (${sessionSpeed.toFixed(1)} tok/s), ` +
+        `${counted(stats.totals.promptTokens, "prompt token")} evaluated`);
     return lines.join("\n");
 }

@@ -3,6 +3,7 @@ import {createServingPrinter} from "../../bench/printers/servingPrinters.js";
 import {runServingBench, type ServingLevel} from "../../bench/serving/runServingBench.js";
 import {describeEndpoint, parseEndpoint} from "../../remote/endpointUrl.js";
 import {listModelIds} from "../../remote/openAiClient.js";
+import {clientTimeoutsFrom, type ClientTimeoutFlags} from "../flags/clientTimeoutOptions.js";
 import {integerListError, outputFormatFrom, type BenchOptions} from "../flags/benchFlags.js";
 import {interruptController} from "../interrupt.js";
 import {apiKey, chooseModelId} from "../openGenerator.js";
@@ -10,7 +11,7 @@ import {startSpinner, type Spinner} from "../ui/spinner.js";
 import {drainStdout, writeOut} from "../ui/stdout.js";
 import {logLine, terminalPolicy} from "../ui/terminal.js";
 
-export type ServingBenchFlags = BenchOptions & {endpoint: string};
+export type ServingBenchFlags = BenchOptions & ClientTimeoutFlags & {endpoint: string};
 
 /**
  * `mixtral bench --endpoint <url>`: a serving benchmark like vLLM's benchmark_serving against any
@@ -48,7 +49,7 @@ export async function runServingBenchCommand(options: ServingBenchFlags) {
         lastLogged = level;
     };
     try {
-        const endpoint = {baseUrl, apiKey: apiKey()};
+        const endpoint = {baseUrl, apiKey: apiKey(), timeouts: clientTimeoutsFrom(options)};
         const model = chooseModelId(await listModelIds(endpoint, interrupt.signal), models[0]);
         if (model == null)
             throw new EndpointError(`${describeEndpoint(baseUrl)} lists no models (GET /models).`, {hint: "Pass the model name the server expects with --model."});

@@ -6,7 +6,7 @@ import type {CompleteOptions} from "../complete/completeLines.js";
 import {logprobsOption} from "../flags/logprobsFlag.js";
 import {incompleteOutput, readOutputConstraint, responseFormatOf} from "../flags/outputConstraint.js";
 import {readPrompt} from "../readPrompt.js";
-import {roundForJson, writeJson, writeOut} from "../ui/stdout.js";
+import {roundForJson, writeJsonLine, writeOut} from "../ui/stdout.js";
 import {logLine} from "../ui/terminal.js";
 
 export async function runComplete(promptArgument: string | undefined, options: CompleteOptions) {
@@ -34,7 +34,7 @@ export async function runComplete(promptArgument: string | undefined, options: C
             const {info} = generator;
             const cutOff = incompleteOutput(result, grammar);
             if (options.json === true) {
-                writeJson({
+                writeJsonLine({
                     text: result.text,
                     model: info.model,
                     backend: info.backend,
@@ -52,8 +52,10 @@ export async function runComplete(promptArgument: string | undefined, options: C
                     ...(result.logprobs == null ? {} : {logprobs: result.logprobs})
                 });
             } else {
-                if (!stream && result.complete !== false) writeOut(result.text);
-                if (process.stdout.isTTY === true && !result.text.endsWith("\n")) writeOut("\n");
+                const printed = stream || result.complete !== false;
+                if (!stream && printed) writeOut(result.text);
+                // Like `ollama run`: answers appended to a file or read by `$(…)` stay one a line.
+                if (printed && options.raw !== true && !result.text.endsWith("\n")) writeOut("\n");
             }
             if (options.verbose === true)
                 logLine(`\n${result.tokens.prompt} prompt tokens in ${result.timings.promptMs.toFixed(0)} ms; ` +

@@ -3,7 +3,7 @@ import type {AddressInfo} from "node:net";
 import path from "node:path";
 import {openServingModel, type ServingModel} from "../../engine/index.js";
 import {MixtralError, UsageError} from "../../errors.js";
-import {announceServer, withdrawServer} from "../../remote/serverRegistry.js";
+import {announceServer, fileIdentity, thisProcessIdentity, withdrawServer} from "../../remote/serverRegistry.js";
 import {createApiServer} from "../../server/apiServer.js";
 import {claimSignal, interruptController} from "../interrupt.js";
 import {kvCacheFrom, type ModelFlags} from "../loadModelWithProgress.js";
@@ -76,7 +76,8 @@ export async function runServe(options: ServeOptions) {
             api.setEngine(engine);
             await announceServer({
                 pid: process.pid, baseUrl, modelPath: await realpath(resolved.path), modelId: options.alias ?? modelId,
-                apiKeyRequired: apiKey != null, startedAt: new Date().toISOString(),
+                apiKeyRequired: apiKey != null, startedAt: new Date().toISOString(), ...thisProcessIdentity(),
+                modelFile: await fileIdentity(resolved.path),
                 adapters: await Promise.all(adaptersOf(resolved, options).map((adapter) => realpath(adapter.path))),
                 ...(expertsOverridden ? {expertsUsed: experts.used} : {})
             }).catch((error: unknown) => logLine(`note: other mixtral commands will not find this server (${(error as Error).message})`));

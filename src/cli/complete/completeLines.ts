@@ -18,6 +18,8 @@ export type CompleteOptions = GeneratorFlags & SamplingFlags & OutputConstraintF
     json?: boolean,
     /** With --json: each token's logprob and this many most likely alternatives. */
     logprobs?: number,
+    /** --raw: the text exactly as generated, no newline added at the end. */
+    raw?: boolean,
     /** complete --lines: each stdin line is a prompt. */
     lines?: boolean,
     parallel?: number

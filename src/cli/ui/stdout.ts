@@ -6,6 +6,11 @@ export function writeOut(text: string) {
     if (text.length > 0) process.stdout.write(text);
 }
 
+/** One JSON object on one line (JSON Lines): what `complete --json` and `chat --json` print, for `jq -c` and appends. */
+export function writeJsonLine(value: unknown) {
+    process.stdout.write(JSON.stringify(value) + "\n");
+}
+
 export function writeJson(value: unknown) {
     process.stdout.write(JSON.stringify(value, null, 2) + "\n");
 }

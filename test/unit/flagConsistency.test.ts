@@ -1,0 +1,43 @@
+import type {Command} from "commander";
+import path from "node:path";
+import {pathToFileURL} from "node:url";
+import {describe, expect, it} from "vitest";
+import {expandLlamaCppFlagAliases} from "../../src/cli/flags/llamaCppFlagAliases.js";
+import {repoRoot} from "../e2e/helpers/runCli.js";
+
+/**
+ * Flags read the same way across commands (issue 22, item 18). The registry is the built one
+ * (dist/, `npm run build`), as in docsCommands.test.ts: it reads package.json relative to dist/.
+ */
+const {buildProgram} = await import(pathToFileURL(path.join(repoRoot, "dist", "src", "cli", "program.js")).href) as {buildProgram: () => Command};
+
+function errorOf(args: string[]): string {
+    const program = buildProgram();
+    let written = "";
+    for (const command of everyCommand(program)) command.configureOutput({writeErr: (text) => { written += text; }});
+    expect(() => program.parse(expandLlamaCppFlagAliases(["node", "mixtral", ...args]))).toThrow();
+    return written;
+}
+
+function everyCommand(command: Command): Command[] {
+    return [command, ...command.commands.flatMap(everyCommand)];
+}
+
+describe("flags across commands", () => {
+    it("an unknown flag from llama.cpp or Ollama gets our name as a did-you-mean", () => {
+        expect(errorOf(["complete", "--temp", "0", "x"])).toMatch(/unknown option '--temp'\n\(Did you mean --temperature\?\)/);
+        expect(errorOf(["chat", "--ctx-size", "512"])).toMatch(/\(Did you mean --context-size\?\)/);
+        expect(errorOf(["serve", "--n-predict=4"])).toMatch(/\(Did you mean --max-tokens\?\)/);
+        // Commander's own suggestion stays for a typo.
+        expect(errorOf(["complete", "--threds", "2", "x"])).toMatch(/\(Did you mean --threads\?\)/);
+    });
+
+    it("takes llama.cpp's -ngl as --gpu-layers, not as -n gl", () => {
+        expect(expandLlamaCppFlagAliases(["node", "mixtral", "chat", "-ngl", "99"])).toEqual(["node", "mixtral", "chat", "--gpu-layers", "99"]);
+    });
+
+    it("writes every default in help one way: (default: …)", () => {
+        const descriptions = everyCommand(buildProgram()).flatMap((command) => command.options.map((option) => `${command.name()} ${option.flags}: ${option.description}`));
+        expect(descriptions.filter((text) => /\(default [^:]/.test(text))).toEqual([]);
+    });
+});
