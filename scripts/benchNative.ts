@@ -11,7 +11,6 @@
  * the usable cores, which is also our default), BENCH_MODELS (default "4096w,212m"; also "847m"),
  * BENCH_PARITY=0 skips the parity check.
  */
-import {execFileSync} from "node:child_process";
 import {existsSync, mkdirSync} from "node:fs";
 import {cpus, loadavg} from "node:os";
 import {join} from "node:path";
@@ -23,6 +22,7 @@ import {checkGreedyParity} from "./native/greedyParity.js";
 import {prebuiltCpuLibrary, prebuiltLibraryEnv} from "./native/prebuiltCpuLibrary.js";
 import {medianWithRange, printTable, ratio} from "./native/roundSummary.js";
 import {benchDir, log, root} from "./benchSetup.js";
+import {benchModels, writeBenchModel} from "./native/benchModels.js";
 
 // dist/scripts/benchNative.js → the repository root is two folders up; scripts/ → one.
 
@@ -31,34 +31,11 @@ const tokens = Number(process.env.BENCH_TOKENS ?? 128);
 const threadCounts = (process.env.BENCH_THREADS ?? String(usableCpuCores())).split(",").map(Number);
 const wanted = (process.env.BENCH_MODELS ?? "4096w,212m").split(",").map((name) => name.trim());
 
-type ModelShape = {key: string, label: string, file: string, dim: number, ff: number, layers: number, heads?: number, kvHeads?: number, vocab?: number};
-
-/** Mixtral-shaped: 8 experts, 2 used. */
-const allModels: ModelShape[] = [
-    // Mixtral 8x7B's real layer (32 heads, 8 KV heads, 14336-wide experts), one of them: 0.8 GB, ~15–25 ms a
-    // token at 2 threads. A small vocabulary keeps the file and the output head to the layer's scale.
-    {key: "4096w", label: "4096-wide 1-layer Q4_0", file: "mixtral-4096w-1l-q4_0.gguf", dim: 4096, ff: 14336, layers: 1, heads: 32, kvHeads: 8, vocab: 2048},
-    // The two sizes issue 2 measured (GQA 8/2 heads, 32000 vocabulary).
-    {key: "212m", label: "212M Q4_0", file: "mixtral-212m-q4_0.gguf", dim: 768, ff: 1024, layers: 8},
-    {key: "847m", label: "847M Q4_0", file: "mixtral-847m-q4_0.gguf", dim: 1024, ff: 3072, layers: 10}
-];
-const models = allModels.filter((model) => wanted.includes(model.key));
-
-function writeModel(path: string, shape: ModelShape) {
-    // The project's writer keeps an identical existing file.
-    const args = [
-        join(root, "dist", "scripts", "writeModel.js"), "--out", path,
-        "--dim", String(shape.dim), "--ff", String(shape.ff), "--layers", String(shape.layers), "--type", "Q4_0"
-    ];
-    if (shape.heads != null) args.push("--heads", String(shape.heads));
-    if (shape.kvHeads != null) args.push("--kv-heads", String(shape.kvHeads));
-    if (shape.vocab != null) args.push("--vocab", String(shape.vocab));
-    execFileSync(process.execPath, args, {stdio: ["ignore", "ignore", "inherit"]});
-}
+const models = benchModels.filter((model) => wanted.includes(model.key));
 
 mkdirSync(join(benchDir, "models"), {recursive: true});
 const tools = ensureLlamaCppTools(benchDir, ["llama-bench", "llama-simple"], log);
-for (const model of models) writeModel(join(benchDir, "models", model.file), model);
+for (const model of models) writeBenchModel(root, join(benchDir, "models", model.file), model);
 
 const loadNow = () => loadavg()[0]!.toFixed(1);
 log(`load average ${loadavg().map((value) => value.toFixed(2)).join(" ")} on ${cpus().length} cores ` +

@@ -8,11 +8,12 @@
  *
  *   npm run build && node dist/scripts/recordPerplexityFixtures.js
  */
-import {execFileSync, spawnSync} from "node:child_process";
+import {execFileSync} from "node:child_process";
 import {createHash} from "node:crypto";
-import {closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync} from "node:fs";
+import {existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from "node:fs";
 import {join} from "node:path";
 import {testModelPath} from "./gguf/testModels.js";
+import {runLlamaPerplexity} from "./perplexity/runLlamaPerplexity.js";
 import {sampleHellaswag, sampleText} from "./perplexity/sampleText.js";
 import {benchDir, log, root} from "./benchSetup.js";
 
@@ -28,35 +29,13 @@ const {contextSize, baseChunks, threads, words, hellaswagTasks, hellaswagPicked}
 const textPath = join(fixtures, "text.txt");
 writeFileSync(textPath, sampleText(words));
 
-/**
- * Its results are on stdout (LOG); its log, "Final estimate" included, on stderr with a time and level
- * prefix (and glued to the ETA line, whose end goes to stdout). stdout is kept whole, and of stderr the
- * lines with figures. Both go to files, not pipes: its log thread is never joined at exit (llama.cpp
- * issue 22142), and behind a pipe the last lines, the final estimate among them, are lost.
- */
+/** Its stdout whole, and of its stderr the lines with figures (the final estimate is glued to the ETA line there). */
 function llamaPerplexityWithLog(args: string[], complete: (output: string) => boolean): string {
-    for (let attempt = 1; attempt <= 5; attempt++) {
-        const output = llamaPerplexityOnce(args);
-        if (complete(output)) return output;
-        log(`  its output lost its last lines (attempt ${attempt}); again`);
-    }
-    throw new Error("llama-perplexity's output was cut 5 times");
-}
-
-function llamaPerplexityOnce(args: string[]): string {
-    log(`llama-perplexity ${args.join(" ")}`);
-    const outPath = join(benchDir, "llama-perplexity.out");
-    const errPath = join(benchDir, "llama-perplexity.err");
-    const [out, err] = [openSync(outPath, "w"), openSync(errPath, "w")];
-    const result = spawnSync(tool, [...args, "-t", String(threads)], {stdio: ["ignore", out, err]});
-    closeSync(out);
-    closeSync(err);
-    const stderr = readFileSync(errPath, "utf8");
-    if (result.status !== 0) throw new Error(`llama-perplexity failed (${result.status}):\n${stderr.slice(-2000)}`);
+    const {stdout, stderr} = runLlamaPerplexity(tool, [...args, "-t", String(threads)], benchDir, (out, err) => complete(out + err), log);
     const figures = stderr.split("\n")
         .map((line) => /(Final estimate: .*|perplexity: calculating .*|kl_divergence: computing .*|hellaswag_score : selecting .*)$/.exec(line)?.[1])
         .filter((line) => line != null);
-    return `${readFileSync(outPath, "utf8")}\n${figures.join("\n")}\n`;
+    return `${stdout}\n${figures.join("\n")}\n`;
 }
 
 const hasFinalEstimate = (output: string) => output.includes("Final estimate: PPL = ");
