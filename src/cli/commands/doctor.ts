@@ -15,6 +15,7 @@ import {assertKnownQuant} from "../../hardware/knownQuant.js";
 import {diskMarginBytes} from "../../models/diskSpace.js";
 import {formatBytes} from "../../formatBytes.js";
 import {catalogFilePath, fileSize, storeDir} from "../../models/store.js";
+import {measureYourOwn, pplIncrease, publishedFor} from "../../quality/publishedQuality.js";
 import {startSpinner} from "../ui/spinner.js";
 import {writeJson, writeOut} from "../ui/stdout.js";
 import {terminalPolicy} from "../ui/terminal.js";
@@ -107,7 +108,9 @@ function toJson({probe, plan, planDownloaded, hints}: Report) {
             kvCacheTypeV: plan.kvCacheTypeV,
             kvBytesPerToken: plan.kvBytesPerToken,
             memory: plan.memory,
-            reason: plan.reason
+            reason: plan.reason,
+            // What the planned quant is published to cost in Wikitext perplexity against Q8_0, with sources.
+            publishedQuality: plan.quant == null ? [] : publishedFor(plan.quant).map((figure) => ({...figure, increase: pplIncrease(figure)}))
         },
         hints,
         knownLimits
@@ -142,6 +145,11 @@ function render({probe, plan, planDownloaded, hints}: Report): string {
         row("memory", memoryLine(plan));
     } else row("model", colors.yellow("none fits"));
     row("why", plan.reason);
+    if (plan.quant != null) {
+        for (const figure of publishedFor(plan.quant))
+            row("quality", `${figure.variant} ${figure.quant}: Wikitext PPL ${figure.ppl} vs Q8_0 ${figure.q8Ppl} (${pplIncrease(figure)}), ${figure.source}`);
+        row("", colors.dim(measureYourOwn));
+    }
     if (plan.model != null && probe.source === "probe" && probe.nativeError == null) row("run", `mixtral chat   (same as: mixtral chat --model ${plan.model} --gpu-layers ${plan.gpuLayers} --context-size ${plan.contextSize}${cacheFlags(plan)})`);
 
     if (hints.length > 0) {
