@@ -7,7 +7,7 @@
 // threads for the cores (measured up to 8x slower generation on 2 cores), and these commands need
 // the pool only for one native call at a time. Downloads (pull) keep the default for file I/O.
 // An explicit UV_THREADPOOL_SIZE from the user wins.
-const modelCommands = new Set(["complete", "chat", "run", "bench", "serve"]);
+const modelCommands = new Set(["complete", "chat", "run", "bench", "serve", "perplexity"]);
 const command = process.argv.slice(2).find((argument) => !argument.startsWith("-"));
 if (command != null && modelCommands.has(command) && process.env.UV_THREADPOOL_SIZE == null)
     process.env.UV_THREADPOOL_SIZE = "1";

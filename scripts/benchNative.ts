@@ -24,7 +24,7 @@ import {checkGreedyParity} from "./native/greedyParity.js";
 import {prebuiltCpuLibrary, prebuiltLibraryEnv} from "./native/prebuiltCpuLibrary.js";
 import {medianWithRange, printTable, ratio} from "./native/roundSummary.js";
 import {benchDir, log, root} from "./benchSetup.js";
-import {benchModels, writeBenchModel as writeModel} from "./native/benchModels.js";
+import {benchModels, writeBenchModel} from "./native/benchModels.js";
 
 // dist/scripts/benchNative.js → the repository root is two folders up; scripts/ → one.
 
@@ -38,7 +38,7 @@ const models = benchModels.filter((model) => wanted.includes(model.key));
 
 mkdirSync(join(benchDir, "models"), {recursive: true});
 const tools = ensureLlamaCppTools(benchDir, ["llama-bench", "llama-simple"], log);
-for (const model of models) writeModel(join(benchDir, "models", model.file), model);
+for (const model of models) writeBenchModel(join(benchDir, "models", model.file), model);
 
 const loadNow = () => loadavg()[0]!.toFixed(1);
 log(`load average ${loadavg().map((value) => value.toFixed(2)).join(" ")} on ${cpus().length} cores ` +

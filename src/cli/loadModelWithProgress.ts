@@ -33,8 +33,8 @@ export type ModelFlags = ExpertsFlag & {
     loraScaled?: LoraAdapter[]
 };
 
-/** Engine settings a command adds to the flags (complete --lines --parallel: several sequences in one context). */
-export type EngineExtras = Pick<OpenModelOptions, "sequences">;
+/** Engine settings a command adds to the flags (complete --lines --parallel and perplexity: several sequences in one context, and perplexity's -b). */
+export type EngineExtras = Pick<OpenModelOptions, "sequences" | "batchSize">;
 
 /** Loads a model with a progress bar on stderr (TTY only) and llama.cpp's log with --verbose. */
 export async function loadModelWithProgress(resolved: ResolvedModel, flags: ModelFlags, signal: AbortSignal, extra: EngineExtras = {}): Promise<OpenedModel> {

@@ -126,6 +126,30 @@ export function buildProgram(): Command {
     addExpertsListOption(bench);
     addClientTimeoutOptions(bench);
 
+    // llama-perplexity's flags and defaults (-c 512, -b 2048: four 512-token chunks a decode).
+    program.command("perplexity")
+        .description("measure a model's perplexity on a text as llama-perplexity does, or its KL divergence from a base model's logits")
+        .option("-m, --model <name>", "a .gguf path or catalog name; several (repeated or comma-separated) print a comparison table", modelList)
+        .option("-f, --file <text>", "the text to score, e.g. Wikitext-2's wiki.test.raw")
+        .option("-c, --context-size <tokens>", "tokens a chunk; the second half of each is scored (default 512, or the base file's)", contextSize)
+        .option("-b, --batch-size <n>", "tokens a decode: b/c chunks decode together", integer(1, 1_048_576), 2048)
+        .option("--chunks <n>", "score at most the first n chunks", integer(1))
+        .option("-t, --threads <n>", "CPU threads (default: the usable cores)", integer(1, 1024))
+        .addOption(new Option("--gpu <backend>", "compute backend").choices(gpuChoices).default("auto"))
+        .option("--gpu-layers <n>", "layers to offload to the GPU, -ngl: a number, auto or max", gpuLayers)
+        .addOption(expertsOption())
+        .option("--kl-divergence-base <file>", "alone: write the model's log-probabilities to this file (llama-perplexity's format); with --kl-divergence or several -m: the base to compare with")
+        .option("--kl-divergence", "compare with --kl-divergence-base: KL divergence, Δp, same top token, PPL(Q)/PPL(base)")
+        .option("--hellaswag", "score -f as HellaSwag tasks (llama.cpp's 6-lines-a-task file): acc_norm with its 95% interval")
+        .option("--hellaswag-tasks <n>", "with --hellaswag: tasks to score, picked as llama-perplexity picks them", integer(1), 400)
+        .option("--json", "print one JSON object (several -m: an array) with ppl, ppl_sd, kld, same_top_pct, tokens/s")
+        .option("-y, --yes", "download a catalog model that is not there yet without asking")
+        .option("--verbose", "print llama.cpp's log on stderr")
+        .action(async (options) => {
+            const {runPerplexity} = await import("./commands/perplexity.js");
+            await runPerplexity(options);
+        });
+
     program.command("pull")
         .description("download a model into the store, resumable and sha256-verified; prints its path")
         .argument("<name>", "a catalog name (see `mixtral models`), hf:<owner>/<repo>/<file>.gguf or an https URL")

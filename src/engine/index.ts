@@ -11,3 +11,4 @@ export {openServingModel, type ServingModel, type ServingModelOptions, type Serv
 export {QueueFullError, SchedulerClosedError, type SchedulerResult, type SchedulerStats} from "./batch/batchScheduler.js";
 export {createBenchEngine, type BenchEngineOptions} from "./bench/benchmark.js";
 export type {LoraAdapter} from "./load/loraAdapters.js";
+export {createChunkScorer} from "./score/chunkScorer.js";

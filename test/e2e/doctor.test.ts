@@ -20,7 +20,8 @@ type DoctorJson = {
     modelsDir: string,
     diskFreeBytes: number | null,
     plan: {model: string | null, quant: string | null, fileBytes: number | null, downloaded: boolean, gpuLayers: number,
-        totalLayers: number, contextSize: number, placement: string, reason: string},
+        totalLayers: number, contextSize: number, placement: string, reason: string,
+        publishedQuality: {variant: string, quant: string, ppl: number, q8Ppl: number, source: string, increase: string}[]},
     hints: string[]
 };
 
@@ -113,6 +114,12 @@ describe("doctor for a machine described by flags", () => {
         expect(report.ram.totalBytes).toBe(64 * 1024 ** 3);
         expect(report.plan).toMatchObject({model: "instruct:Q3_K_M", quant: "Q3_K_M", gpuLayers: 33, totalLayers: 33, contextSize: 8192, placement: "gpu"});
         expect(report.plan.reason).toMatch(/24 GiB \+ 64 GiB RAM: Q3_K_M \(20\.4 GB\) fully on GPU, 8k context$/);
+        // The "3-bit without loss of quality" claim, with the published figures that test it and their sources.
+        expect(report.plan.publishedQuality.map((figure) => `${figure.variant} ${figure.increase}`)).toEqual(["base +7.7 %", "base +4.5 %", "instruct +5.8 %"]);
+        expect(report.plan.publishedQuality.every((figure) => figure.quant === "Q3_K_M" && figure.source.length > 0)).toBe(true);
+        const text = await runCli(["doctor", "--gpu", "cuda", "--vram", "24GB", "--ram", "64GB"], {env: env()});
+        expect(text.stdout).toMatch(/quality +instruct Q3_K_M: Wikitext PPL 4\.664 vs Q8_0 4\.409 \(\+5\.8 %\), M2 Max \(llama\.cpp PR 4406\)/);
+        expect(text.stdout).toContain("mixtral perplexity");
     });
 
     test("--gpu vulkan --vram 8GB --ram 64GB splits layers between VRAM and RAM", async () => {

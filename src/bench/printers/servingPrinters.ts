@@ -1,7 +1,8 @@
 import type {ServingRow} from "../serving/types.js";
-import {pad, type Column} from "./columns.js";
+import type {Column} from "./columns.js";
 import {escapeCsv} from "./machinePrinters.js";
 import {markdownTable} from "./markdownPrinter.js";
+import {plainTable} from "./plainTable.js";
 import {noPaint, type BenchPrinter, type OutputFormat, type Paint} from "./types.js";
 
 
@@ -41,17 +42,8 @@ export function createServingPrinter(format: OutputFormat, {endpoint, paint = no
     switch (format) {
         case "md":
             return markdownTable(columns, `\nendpoint: ${endpoint}\n`);
-        case "table": {
-            const line = (cells: string[]) => cells.join("  ").trimEnd();
-            return {
-                header() {
-                    const titles = columns.map((column) => pad(column.title, column.width));
-                    return paint.bold(line(titles)) + "\n" + paint.dim(line(titles.map((title) => "─".repeat(title.length)))) + "\n";
-                },
-                row: (row) => line(columns.map((column) => pad(column.value(row), column.width))) + "\n",
-                footer: () => paint.dim(`\nendpoint: ${endpoint}`) + "\n"
-            };
-        }
+        case "table":
+            return plainTable(columns, `endpoint: ${endpoint}`, paint);
         case "csv":
             return {
                 header: () => fields.join(",") + "\n",

@@ -17,6 +17,7 @@ import {assertKnownQuant} from "../../hardware/knownQuant.js";
 import {diskMarginBytes} from "../../models/diskSpace.js";
 import {formatBytes} from "../../formatBytes.js";
 import {catalogFilePath, fileSize, storeDir} from "../../models/store.js";
+import {measureYourOwn, pplIncrease, publishedFor} from "../../quality/publishedQuality.js";
 import {startSpinner} from "../ui/spinner.js";
 import {writeJson, writeOut} from "../ui/stdout.js";
 import {terminalPolicy} from "../ui/terminal.js";
@@ -174,7 +175,9 @@ function toJson({probe, plan, planDownloaded, hints, decode}: Report) {
                     bytesPerToken: Math.round(decode.fileDefault.bytesPerToken),
                     ceilingTokensPerSecond: roundedTs(decode.fileDefault.ceilingTokensPerSecond)
                 }
-            }
+            },
+            // What the planned quant is published to cost in Wikitext perplexity against Q8_0, with sources.
+            publishedQuality: plan.quant == null ? [] : publishedFor(plan.quant).map((figure) => ({...figure, increase: pplIncrease(figure)}))
         },
         hints,
         knownLimits
@@ -215,6 +218,11 @@ function render({probe, plan, planDownloaded, hints, decode}: Report): string {
         if (decode != null) row("decode", decodeLine(decode));
     } else row("model", colors.yellow("none fits"));
     row("why", plan.reason);
+    if (plan.quant != null) {
+        for (const figure of publishedFor(plan.quant))
+            row("quality", `${figure.variant} ${figure.quant}: Wikitext PPL ${figure.ppl} vs Q8_0 ${figure.q8Ppl} (${pplIncrease(figure)}), ${figure.source}`);
+        row("", colors.dim(measureYourOwn));
+    }
     if (plan.model != null && probe.source === "probe" && probe.nativeError == null) {
         const experts = decode?.fileDefault == null ? "" : ` --experts ${decode.expertsUsed}`;
         row("run", `mixtral chat${experts}   (same as: mixtral chat --model ${plan.model} --gpu-layers ${plan.gpuLayers} --context-size ${plan.contextSize}${cacheFlags(plan)}${experts})`);

@@ -7,6 +7,7 @@ import {formatBytes} from "../../formatBytes.js";
 import {parseModelSpec} from "../../models/resolveName.js";
 import {assertStoreFolder, storeAccessError} from "../../models/storeAccess.js";
 import {fileSize, listStoreFiles, removeFromStore, stagingFilesFor, storeDir, storeFileFromArgument, storePathFor} from "../../models/store.js";
+import {measureYourOwn, pplIncrease, publishedFor} from "../../quality/publishedQuality.js";
 import {writeJson, writeOut} from "../ui/stdout.js";
 import {logLine, terminalPolicy} from "../ui/terminal.js";
 
@@ -21,7 +22,9 @@ export async function runModelsList(options: {json?: boolean}) {
         // A paused or failed pull: its bytes await a resume.
         const staging = stagingFilesFor(file, dir);
         const partialBytes = downloadedBytes != null ? undefined : await fileSize(staging.inTransit) ?? await fileSize(staging.complete);
-        return {...entry, downloaded: downloadedBytes != null, path: file, downloadedBytes, partialBytes: partialBytes == null ? undefined : Math.min(partialBytes, entry.bytes)};
+        // The Wikitext perplexity this quant is published to add over Q8_0 (either variant's figure), with its source.
+        const publishedQuality = publishedFor(entry.quant).map((figure) => ({...figure, increase: pplIncrease(figure)}));
+        return {...entry, downloaded: downloadedBytes != null, path: file, downloadedBytes, partialBytes: partialBytes == null ? undefined : Math.min(partialBytes, entry.bytes), publishedQuality};
     }));
     const fineTunes = await fineTuneRows(catalog, dir);
     const known = new Set([...rows.map((row) => row.path), ...fineTunes.map((row) => row.adapter.path)]);
@@ -51,6 +54,8 @@ export async function runModelsList(options: {json?: boolean}) {
     }
     for (const row of fineTunes) logLine(`${row.name}: ${row.description}; \`mixtral chat -m ${row.name}\` pulls what is missing (the adapter's size is the server's until downloaded)`);
     logLine(`store: ${dir} (MIXTRAL_MODELS to change); ~ marks a model card's rounded size`);
+    const published = ["Q3_K_M", "Q4_K_M"].flatMap(publishedFor).map((figure) => `${figure.variant} ${figure.quant} ${pplIncrease(figure)}`);
+    logLine(`quality: published Wikitext perplexity over Q8_0: ${published.join(", ")}; ${measureYourOwn}`);
 }
 
 /** Each fine-tune with its two parts: the base variant (any quant) and its LoRA adapter. */

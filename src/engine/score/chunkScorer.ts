@@ -1,0 +1,111 @@
+import type {LlamaContextSequence} from "node-llama-cpp";
+import {EngineError} from "../../errors.js";
+import type {ChunkScorer, ScoredSequence} from "../../quality/chunkScorer.js";
+import type {OpenedModel} from "../load/openModel.js";
+import {canSampleNatively, nativeContextOf, nativeSequenceIdOf, type NativeContext} from "../native/nativeContext.js";
+import {DistributionProbe} from "../native/nativeSampler.js";
+import {ThreadPolicy} from "../native/threadPolicy.js";
+import {vocabularySizeOf} from "./vocabularySize.js";
+
+/**
+ * The perplexity driver: decodes whole chunks, one sequence each, with logits for the scored half, as
+ * llama-perplexity fills its batches (tools/perplexity/perplexity.cpp), and reads each scored
+ * position's full distribution. The binding offers no raw logits to JavaScript: a greedy sampler asked
+ * for probabilities (native/nativeSampler.ts's DistributionProbe) returns the softmax of the raw logits
+ * over the whole vocabulary, sorted, as a JS array of [token, p, …] — that read, not the decode, is
+ * where the time goes on small models. A few reads are kept in flight, each with its own probe, so the
+ * native side sorts the next position while JavaScript turns the last one into an array by token id.
+ */
+const readsInFlight = 4;
+
+export function createChunkScorer(opened: OpenedModel): ChunkScorer {
+    const {context, model} = opened;
+    const native = nativeContextOf(context);
+    if (native == null || !canSampleNatively(opened.sequence))
+        throw new EngineError("This node-llama-cpp build does not expose the native calls perplexity needs.", {
+            hint: "mixtral pins node-llama-cpp 3.21.1; reinstall mixtral so that its own copy is used."
+        });
+    // Every sequence of the context, so that chunks (or hellaswag's endings) decode together (llama-perplexity's n_seq).
+    const sequences: LlamaContextSequence[] = [opened.sequence];
+    while (context.sequencesLeft > 0) sequences.push(context.getSequence());
+    const sequenceIds = sequences.map((sequence) => nativeSequenceIdOf(sequence));
+    if (sequenceIds.some((id) => id == null)) throw new EngineError("The context's sequences have no native ids.", {hint: "Reinstall mixtral (node-llama-cpp 3.21.1 is pinned)."});
+    const vocabularySize = vocabularySizeOf(opened.file);
+    const probes = Array.from({length: readsInFlight}, () => DistributionProbe.open(opened.sequence));
+    const probabilities = new Float32Array(vocabularySize);
+    const timings = {decodeMs: 0, readMs: 0};
+
+    return {
+        vocabularySize,
+        sequenceCount: sequences.length,
+        timings,
+        bos: model.tokens.shouldPrependBosToken && model.tokens.bos != null ? model.tokens.bos : undefined,
+        tokenize(text) {
+            const tokens = model.tokenize(text, false);
+            const bos = model.tokens.shouldPrependBosToken ? model.tokens.bos : undefined;
+            return Uint32Array.from(bos == null ? tokens : [bos, ...tokens]);
+        },
+        async scoreSequences(scored, batchSize, onPosition) {
+            if (scored.length > sequences.length) throw new EngineError(`${scored.length} sequences at once, but the context has ${sequences.length}.`);
+            ThreadPolicy.of(context)?.reset();
+            for (const id of sequenceIds) native.disposeSequence(id!);
+            const longest = Math.max(0, ...scored.map((sequence) => sequence.tokens.length));
+            for (let batchStart = 0; batchStart < longest; batchStart += batchSize) {
+                const decodeStarted = performance.now();
+                const reads = fillBatch(native, scored, sequenceIds as number[], batchStart, batchSize);
+                await native.decodeBatch();
+                const readStarted = performance.now();
+                timings.decodeMs += readStarted - decodeStarted;
+                await readDistributions(native, reads, (read, pairs) => {
+                    if (pairs.length !== 2 * vocabularySize)
+                        throw new EngineError(`The model returned ${pairs.length / 2} probabilities where its vocabulary has ${vocabularySize} tokens.`);
+                    for (let i = 0; i < pairs.length; i += 2) probabilities[pairs[i]!] = pairs[i + 1]!;
+                    onPosition(read.sequence, read.position, probabilities);
+                });
+                timings.readMs += performance.now() - readStarted;
+            }
+        },
+        dispose() {
+            for (const probe of probes) probe.dispose();
+        }
+    };
+
+    /** The batch's positions whose distributions are read, in sequence then position order. */
+    type Read = {sequence: number, position: number, batchIndex: number};
+
+    function fillBatch(native: NativeContext, scored: readonly ScoredSequence[], ids: number[], batchStart: number, batchSize: number): Read[] {
+        const sizes = scored.map((sequence) => Math.max(0, Math.min(batchSize, sequence.tokens.length - batchStart)));
+        native.initBatch(sizes.reduce((sum, size) => sum + size, 0));
+        const reads: Read[] = [];
+        scored.forEach((sequence, index) => {
+            const size = sizes[index]!;
+            if (size === 0) return;
+            const outputs: number[] = [];
+            for (let k = 0; k < size; k++) if (batchStart + k >= sequence.outputFrom) outputs.push(k);
+            const batchIndexes = native.addToBatch(ids[index]!, batchStart, sequence.tokens.subarray(batchStart, batchStart + size), Uint32Array.from(outputs));
+            outputs.forEach((k, l) => {
+                if (batchStart + k < sequence.readUntil) reads.push({sequence: index, position: batchStart + k, batchIndex: batchIndexes[l]!});
+            });
+        });
+        return reads;
+    }
+
+    async function readDistributions(native: NativeContext, reads: Read[], use: (read: Read, pairs: readonly number[]) => void) {
+        const pending: Promise<readonly number[]>[] = [];
+        const start = (index: number) => {
+            if (index < reads.length) pending[index] = probes[index % readsInFlight]!.read(native, reads[index]!.batchIndex);
+        };
+        for (let index = 0; index < readsInFlight; index++) start(index);
+        try {
+            for (let index = 0; index < reads.length; index++) {
+                const pairs = await pending[index]!;
+                // The probe is free again: it takes the read readsInFlight places ahead.
+                start(index + readsInFlight);
+                use(reads[index]!, pairs);
+            }
+        } finally {
+            // A failed use leaves reads running on the native side; they must settle before the next decode.
+            await Promise.allSettled(pending);
+        }
+    }
+}
