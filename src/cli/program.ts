@@ -131,7 +131,7 @@ export function buildProgram(): Command {
         .description("measure a model's perplexity on a text as llama-perplexity does, or its KL divergence from a base model's logits")
         .option("-m, --model <name>", "a .gguf path or catalog name; several (repeated or comma-separated) print a comparison table", modelList)
         .option("-f, --file <text>", "the text to score, e.g. Wikitext-2's wiki.test.raw")
-        .option("-c, --context-size <tokens>", "tokens a chunk; the second half of each is scored (default 512, or the base file's)", contextSize)
+        .option("-c, --context-size <tokens>", "tokens a chunk; the second half of each is scored (default: 512, or the base file's)", contextSize)
         .option("-b, --batch-size <n>", "tokens a decode: b/c chunks decode together", integer(1, 1_048_576), 2048)
         .option("--chunks <n>", "score at most the first n chunks", integer(1))
         .option("-t, --threads <n>", "CPU threads (default: the usable cores)", integer(1, 1024))

@@ -29,7 +29,8 @@ describe("--experts N gives llama.cpp's greedy text with the same override", () 
     });
 
     test.each([1, 2, 3, 8])("complete --experts %i", async (experts) => {
-        const result = await runCli(["complete", fixture.prompt, "-m", model, ...greedy, "--experts", String(experts), "--no-server", "--verbose"]);
+        // --raw: the text as generated, without the newline `complete` adds for a pipe.
+        const result = await runCli(["complete", fixture.prompt, "-m", model, ...greedy, "--raw", "--experts", String(experts), "--no-server", "--verbose"]);
         expect(result.code, result.stderr).toBe(0);
         expect(result.stdout).toBe(llamaCppText(experts));
         // --verbose says so only when N is not the file's own 2.
@@ -71,7 +72,7 @@ describe("serve --experts N", () => {
         expect(same.stderr).toMatch(/using the mixtral serve at /);
         expect(same.stdout).toBe(`${oneLine(llamaCppText(1))}\n`);
 
-        const other = await runCli(["complete", fixture.prompt, "-m", model, ...greedy, "--verbose"], {env});
+        const other = await runCli(["complete", fixture.prompt, "-m", model, ...greedy, "--raw", "--verbose"], {env});
         expect(other.code, other.stderr).toBe(0);
         expect(other.stderr).toMatch(/not using the server at .*: it routes each token to 1 expert, not the file's own count of experts/);
         expect(other.stdout).toBe(llamaCppText(2));
