@@ -2,7 +2,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import {setTimeout as sleep} from "node:timers/promises";
-import {couldBeSameProcess, identityOf, ownIdentity, realIdentityProbe, type IdentityProbe, type ProcessIdentity} from "./processIdentity.js";
+import {couldBeSameProcess, identityOf, ownIdentity, realIdentityProbe, type IdentityProbe, type ProcessIdentity} from "../processIdentity.js";
 
 /**
  * Who holds a lock, and how to tell it from an unrelated process that got the same PID later

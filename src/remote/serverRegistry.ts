@@ -1,6 +1,6 @@
 import {mkdir, open, readdir, rename, rm, stat, writeFile} from "node:fs/promises";
 import path from "node:path";
-import {couldBeSameProcess, identityOf, ownIdentity} from "../models/processIdentity.js";
+import {couldBeSameProcess, identityOf, ownIdentity} from "../processIdentity.js";
 import {mixtralFolder, thisSystem} from "../userFolders.js";
 
 /**

@@ -7,7 +7,7 @@ import type {CatalogEntry} from "../../src/models/catalog.js";
 import {pullModel} from "../../src/models/download.js";
 import {placeExistingCopy, realFileCalls, renameInStore, type FileCalls} from "../../src/models/fileOperations.js";
 import {acquireLock} from "../../src/models/lockFile.js";
-import {realIdentityProbe, type IdentityProbe} from "../../src/models/processIdentity.js";
+import {realIdentityProbe, type IdentityProbe} from "../../src/processIdentity.js";
 import {removeFromStore, stagingFilesFor} from "../../src/models/store.js";
 import {sha256Of, startFakeHuggingFace} from "../e2e/helpers/fakeHuggingFace.js";
 
