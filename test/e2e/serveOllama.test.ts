@@ -148,8 +148,9 @@ describe("mixtral serve through the ollama client", () => {
         const tools = await refused(ollama.chat({model: "tiny-q8_0", messages: [{role: "user", content: "hi"}],
             tools: [{type: "function", function: {name: "f", parameters: {type: "object", properties: {}}}}]}));
         expect(tools.error).toBe("tools are not supported yet by this server.");
-        for (const call of [ollama.pull({model: "llama3"}), ollama.delete({model: "tiny-q8_0"}), ollama.create({model: "mine", from: "tiny-q8_0"})]) {
-            const error = await refused(call);
+        // One call at a time: a refusal that arrives while an earlier one is awaited would be unhandled.
+        for (const call of [() => ollama.pull({model: "llama3"}), () => ollama.delete({model: "tiny-q8_0"}), () => ollama.create({model: "mine", from: "tiny-q8_0"})]) {
+            const error = await refused(call());
             expect(error.status_code).toBe(400);
             expect(error.error).toMatch(/^(pull|delete|create) is not supported: this server serves the one model it was started with/);
         }
