@@ -76,7 +76,6 @@ type Job = {
     slot?: Slot,
     /** Tokens to decode next: the rest of the prompt, then each sampled token. */
     pending: Token[],
-    generating: boolean,
     sampler?: NativeSampler,
     /** Reads the model's distribution for logprobs, when the request asks for them. */
     probe?: DistributionProbe,
@@ -189,7 +188,7 @@ export class BatchScheduler {
             return Promise.reject(new QueueFullError(`All ${this.slots.length} sequences are busy and ${this.queue.length} requests are waiting.`));
 
         return new Promise<SchedulerResult>((resolve, reject) => {
-            const job: Job = {request, generation, resolve, reject, pending: [], generating: false, cachedPromptTokens: 0};
+            const job: Job = {request, generation, resolve, reject, pending: [], cachedPromptTokens: 0};
             this.counters.requests++;
             const endsAtOnce = generation.endsBeforeStart;
             if (endsAtOnce != null) {
@@ -320,7 +319,9 @@ export class BatchScheduler {
     private async step(active: (Slot & {job: Job})[]) {
         const batchSize = this.batchSize;
         // Generating sequences first (one token each), so a long prompt never stalls the streams.
-        const ordered = [...active].sort((a, b) => Number(b.job.generating) - Number(a.job.generating) || a.lastUsed - b.lastUsed);
+        // A running request that has generated a token is generating (its end token would have finished it).
+        const generating = (slot: Slot & {job: Job}) => Number(slot.job.generation.generated.length > 0);
+        const ordered = [...active].sort((a, b) => generating(b) - generating(a) || a.lastUsed - b.lastUsed);
         const entries: BatchEntry[] = [];
         let room = batchSize;
         for (const slot of ordered) {
@@ -391,7 +392,6 @@ export class BatchScheduler {
 
     /** A sampled token: the request's generation says whether it ends here; else the token is decoded next. */
     private accept(job: Job, token: Token, distribution: readonly number[] | undefined) {
-        job.generating = true;
         const generated = job.generation.generated.length;
         const stopReason = job.generation.accept(token, job.slot!.tokens.length, distribution);
         this.counters.generatedTokens += job.generation.generated.length - generated;

@@ -43,7 +43,6 @@ export class GenerationState {
     private readonly submittedAt = performance.now();
     private startedAt = this.submittedAt;
     private firstTokenAt: number | undefined;
-    private lastToken: Token | undefined;
 
     private constructor(
         private readonly model: LlamaModel,
@@ -54,7 +53,6 @@ export class GenerationState {
         this.decoder = new TokenTextDecoder((tokens, special, last) => model.detokenize(tokens, special, last), request.promptTokens);
         this.stopFilter = new StopTextFilter(request.sampling.stop);
         this.logprobs = request.sampling.logprobs == null ? undefined : [];
-        this.lastToken = request.promptTokens.at(-1);
     }
 
     /** Parses the request's grammar, if any (once per text and engine), and gives it a fresh state. */
@@ -116,11 +114,12 @@ export class GenerationState {
         this.firstTokenAt ??= performance.now();
         if (this.model.isEogToken(token)) return "eos";
         if (this.logprobs != null && distribution != null) {
-            const entry = logprobAt(this.model, distribution, token, this.request.sampling.logprobs ?? 0, this.lastToken);
+            // The token before this one (the prompt's last at first): a "▁word" keeps its space after it.
+            const previous = this.generated.at(-1) ?? this.request.promptTokens.at(-1);
+            const entry = logprobAt(this.model, distribution, token, this.request.sampling.logprobs ?? 0, previous);
             this.logprobs.push(entry);
             this.callbacks.onLogprob?.(entry);
         }
-        this.lastToken = token;
         this.generated.push(token);
         this.callbacks.onToken?.(token);
         const {text, stopped} = this.stopFilter.push(this.decoder.push(token));
