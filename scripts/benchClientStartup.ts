@@ -16,6 +16,7 @@ import os from "node:os";
 import path from "node:path";
 import {fileURLToPath} from "node:url";
 import {log} from "./benchSetup.js";
+import {median} from "../src/statistics.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const cli = path.join(root, "bin", "mixtral.js");
@@ -35,12 +36,6 @@ function run(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
         child.on("error", reject);
         child.on("close", (code) => resolve({ms: performance.now() - started, code, stdout, stderr}));
     });
-}
-
-function median(values: number[]): number {
-    const sorted = [...values].sort((a, b) => a - b);
-    const middle = Math.floor(sorted.length / 2);
-    return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 async function startServer(env: NodeJS.ProcessEnv): Promise<{baseUrl: string, stop(): void}> {
