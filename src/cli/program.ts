@@ -11,6 +11,7 @@ import {addExpertsListOption, addExpertsOption, expertsOption} from "./flags/exp
 import {withFlagSuggestion} from "./flags/suggestFlag.js";
 import {contextSize, decimal, gpuChoices, gpuLayers, integer, nonEmpty, repeatable} from "./flags/parseOptions.js";
 import {disableColor} from "./ui/terminal.js";
+import {defaultBodyTimeoutMs} from "../server/core/bodyTimeout.js";
 
 const packageJson = createRequire(import.meta.url)("../../../package.json") as {version: string};
 
@@ -81,6 +82,7 @@ export function buildProgram(): Command {
         .option("--alias <name>", "the model's id in /v1/models (default: the file name without .gguf); requests may name any model", nonEmpty)
         .option("--stream-interval <ms>", "write streamed text at most every <ms>, several tokens a write when faster; 0: every token", integer(0, 10_000), 30)
         .option("--cors <origin>", "let web pages from this origin call the API (repeatable; '*' for any); pages of this machine (localhost) always may", repeatable)
+        .option("--body-timeout <s>", "seconds a client may take to send a whole request (headers and body) before it gets 408", decimal(0.001, 86_400), defaultBodyTimeoutMs / 1000)
         .option("--verbose", "print llama.cpp's log on stderr")
         .action(async (options) => {
             const {runServe} = await import("./commands/serve.js");

@@ -2,7 +2,8 @@ import http from "node:http";
 import {realpath} from "node:fs/promises";
 import {parseEndpoint} from "./endpointUrl.js";
 import {listModelIds} from "./openAiClient.js";
-import {fileIdentity, listServers, sameFile, type FileIdentity, type ServerAnnouncement} from "./serverRegistry.js";
+import {fileIdentity, sameFile, type FileIdentity} from "../gguf/fileIdentity.js";
+import {listServers, type ServerAnnouncement} from "./serverRegistry.js";
 
 export type LocalServerSearch = {
     /** A live server holding the model file that answered /health, if any. */

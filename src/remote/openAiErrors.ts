@@ -79,8 +79,10 @@ export function errorFromResponse(endpoint: URL, status: number, bodyText: strin
 export function streamError(endpoint: URL, body: unknown): EndpointError | undefined {
     if (body == null || typeof body !== "object" || !("error" in body)) return undefined;
     const message = errorMessageOf(body) ?? "an error without a message";
+    // Our server's shutdown (code shutting_down): the answer so far is all there is.
+    const code = (body as {error?: {code?: unknown}}).error?.code;
     return new EndpointError(`${describeEndpoint(endpoint)} stopped with an error: ${oneLine(message)}.`, {
-        hint: "The server's own log says more."
+        hint: code === "shutting_down" ? "What was printed is only part of the answer; try again once the server is back." : "The server's own log says more."
     });
 }
 

@@ -1,5 +1,6 @@
-import {mkdir, open, readdir, rename, rm, stat, writeFile} from "node:fs/promises";
+import {mkdir, open, readdir, rename, rm, writeFile} from "node:fs/promises";
 import path from "node:path";
+import type {FileIdentity} from "../gguf/fileIdentity.js";
 import {couldBeSameProcess, identityOf, ownIdentity} from "../processIdentity.js";
 import {mixtralFolder, thisSystem} from "../userFolders.js";
 
@@ -34,18 +35,6 @@ export type ServerAnnouncement = {
     /** The model file as it was loaded: a file replaced under the server has other weights. */
     modelFile?: FileIdentity
 };
-
-/** What tells one file from another at the same path. */
-export type FileIdentity = {size: number, mtimeMs: number, inode: number};
-
-export async function fileIdentity(file: string): Promise<FileIdentity> {
-    const info = await stat(file);
-    return {size: info.size, mtimeMs: info.mtimeMs, inode: info.ino};
-}
-
-export function sameFile(a: FileIdentity, b: FileIdentity): boolean {
-    return a.size === b.size && a.mtimeMs === b.mtimeMs && a.inode === b.inode;
-}
 
 /** This process's start time and boot id, for its announcement. */
 export function thisProcessIdentity(): {processStartTime?: string, bootId?: string, processStartedAt?: number} {

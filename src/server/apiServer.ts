@@ -1,5 +1,6 @@
 import type {Server} from "node:http";
 import type {ServingModel} from "../engine/index.js";
+import type {FileIdentity} from "../gguf/fileIdentity.js";
 import {anthropicPrefix, anthropicRoutes} from "./anthropic/routes.js";
 import {sendAnthropicError} from "./anthropic/errorShape.js";
 import {coreRoutes} from "./core/coreRoutes.js";
@@ -23,14 +24,24 @@ export type ApiServerOptions = {
     /** Streamed text is written at most this often (ms), several tokens a write when they come faster; 0: every token. */
     streamIntervalMs?: number,
     /** Origins of web pages allowed to call the API besides this machine's (--cors; `*` for all). */
-    corsOrigins?: readonly string[]
+    corsOrigins?: readonly string[],
+    /** How long a client may take to send a request, headers and body (--body-timeout). */
+    bodyTimeoutMs?: number,
+    /** A request found the model file changed on disk since the load (the server should stop; see ServerCore.model). */
+    onModelFileChanged?(message: string): void
 };
 
 export type ApiServer = {
     server: Server,
-    /** The model is loaded: requests are served from now on (before, they get 503). */
-    setEngine(engine: ServingModel): void,
-    /** Refuses new connections and requests (503) from now on; running ones go on until the engine ends them. */
+    /**
+     * The model is loaded: requests are served from now on (before, they get 503), each after a
+     * look at the model file, which must still be `modelFile` (as it was before the load).
+     */
+    setEngine(engine: ServingModel, modelFile?: FileIdentity): void,
+    /**
+     * Refuses new connections and requests (503) from now on and closes connections whose request
+     * has not arrived whole; running ones go on until the engine ends them.
+     */
     stopAccepting(): void
 };
 
@@ -43,11 +54,12 @@ export type ApiServer = {
 export function createApiServer(options: ApiServerOptions): ApiServer {
     const core = createServerCore(options);
     const routes = [...coreRoutes(core), ...openAiRoutes(core), ...ollamaRoutes(core), ...anthropicRoutes(core)];
-    const server = createHttpServer(core, routes, {
+    const {server, closeUnfinishedRequests} = createHttpServer(core, routes, {
         apiKey: options.apiKey,
         errors: sendOpenAiError,
         errorsByPrefix: [{prefix: ollamaPrefix, errors: sendOllamaError}, {prefix: anthropicPrefix, errors: sendAnthropicError}],
-        cors: corsPolicy(options.corsOrigins)
+        cors: corsPolicy(options.corsOrigins),
+        bodyTimeoutMs: options.bodyTimeoutMs
     });
     return {
         server,
@@ -56,6 +68,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
             core.stopAccepting();
             server.close();
             server.closeIdleConnections();
+            closeUnfinishedRequests();
         }
     };
 }

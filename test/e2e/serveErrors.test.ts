@@ -3,7 +3,7 @@ import {createServer} from "node:net";
 import path from "node:path";
 import OpenAI from "openai";
 import {afterAll, afterEach, describe, expect, test} from "vitest";
-import {tinyModel} from "./helpers/runCli.js";
+import {runCli, tinyModel} from "./helpers/runCli.js";
 import {readMetric, startServe, stopAllServers} from "./helpers/serveProcess.js";
 
 afterEach(stopAllServers);
@@ -182,25 +182,88 @@ describe("mixtral serve refuses bad requests in OpenAI's error shape and stays u
         expect(announcement).toMatchObject({pid: server.child.pid, baseUrl: `http://127.0.0.1:${port}/v1`, modelPath: tinyModel(), modelId: "tiny-q8_0", apiKeyRequired: false});
     });
 
-    test("SIGTERM ends a running stream with a last chunk and [DONE], withdraws the announcement and exits 0", async () => {
-        const server = await startServe(["--context-size", "60000", "--parallel", "2"]);
-        const response = await fetch(`${server.baseUrl}/chat/completions`, {
-            method: "POST", headers: {"Content-Type": "application/json"},
-            body: JSON.stringify({messages: [{role: "user", content: "go on"}], max_tokens: 50_000, temperature: 0, stream: true})
+    test("SIGTERM: queued requests get 503 and cut answers end as errors in each dialect's shape (never as finished), complete --endpoint exits non-zero; the server exits 0", async () => {
+        const server = await startServe(["--context-size", "16384", "--parallel", "5", "--queue-limit", "8"]);
+        const long = 16_000;
+        const send = (route: string, body: Record<string, unknown>) => fetch(`${server.origin}${route}`, {
+            method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)
         });
-        const reader = response.body!.getReader();
-        const decoder = new TextDecoder();
-        let text = decoder.decode((await reader.read()).value, {stream: true});
+        const user = [{role: "user", content: "go on"}];
+        /** The whole response body, once its first bytes have come (`started`) and to its end. */
+        const collect = (response: Promise<Response>) => {
+            let markStarted: () => void;
+            const started = new Promise<void>((resolve) => markStarted = resolve);
+            const whole = response.then(async (answer) => {
+                const reader = answer.body!.getReader();
+                const decoder = new TextDecoder();
+                let text = "";
+                for (let part = await reader.read(); !part.done; part = await reader.read()) {
+                    text += decoder.decode(part.value, {stream: true});
+                    markStarted();
+                }
+                return {status: answer.status, text};
+            });
+            return {started, whole};
+        };
+        // Five running answers: a stream of each dialect, a whole OpenAI answer, and complete --endpoint --json.
+        const openAiStream = collect(send("/v1/chat/completions", {messages: user, max_tokens: long, temperature: 0, stream: true}));
+        const ollamaStream = collect(send("/api/generate", {model: "tiny-q8_0", prompt: "Once", options: {num_predict: long, temperature: 0}}));
+        const anthropicStream = collect(send("/v1/messages", {model: "tiny-q8_0", max_tokens: long, messages: user, stream: true}));
+        await Promise.all([openAiStream.started, ollamaStream.started, anthropicStream.started]);
+        const openAiWhole = collect(send("/v1/completions", {prompt: "Once", max_tokens: long, temperature: 0}));
+        const client = runCli(["complete", "--endpoint", server.baseUrl, "--json", "-n", String(long), "Once"], {timeoutMs: 60_000});
+        const deadline = Date.now() + 20_000;
+        const waitFor = async (metric: string, value: number) => {
+            while (await readMetric(server.origin, metric) < value && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+        };
+        await waitFor("mixtral_busy_sequences", 5);
+        // Three waiting for a sequence, one in each dialect.
+        const queued = [
+            collect(send("/v1/chat/completions", {messages: user, max_tokens: 4})),
+            collect(send("/api/chat", {model: "tiny-q8_0", messages: user, stream: false})),
+            collect(send("/v1/messages", {model: "tiny-q8_0", max_tokens: 4, messages: user}))
+        ];
+        await waitFor("mixtral_queue_length", 3);
+        expect(await readMetric(server.origin, "mixtral_queue_length")).toBe(3);
         const signalledAt = Date.now();
         server.child.kill("SIGTERM");
-        for (let part = await reader.read(); !part.done; part = await reader.read()) text += decoder.decode(part.value, {stream: true});
-        const events = text.split("\n\n").filter((event) => event !== "");
-        expect(events.at(-1)).toBe("data: [DONE]");
-        const last = JSON.parse(events.at(-2)!.replace(/^data: /, "")) as {choices: {finish_reason: string | null}[]};
-        expect(last.choices[0]!.finish_reason).toBe("length");
+
+        // OpenAI's stream: an error event, no finish_reason "length" chunk, no [DONE].
+        const openAi = await openAiStream.whole;
+        const events = openAi.text.split("\n\n").filter((event) => event !== "");
+        expect(events).not.toContain("data: [DONE]");
+        expect(openAi.text).not.toContain("\"finish_reason\":\"length\"");
+        const lastEvent = JSON.parse(events.at(-1)!.replace(/^data: /, "")) as ErrorBody;
+        expect(lastEvent.error).toMatchObject({code: "shutting_down", type: "server_error"});
+        expect(lastEvent.error.message).toMatch(/stopped before the answer was complete/);
+        // Ollama's: an {"error"} line, no done line.
+        const ollamaLines = (await ollamaStream.whole).text.trimEnd().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+        expect(ollamaLines.at(-1)).toEqual({error: expect.stringMatching(/stopped before the answer was complete/)});
+        expect(ollamaLines.some((line) => line.done === true)).toBe(false);
+        // Anthropic's: an error event, no message_stop.
+        const anthropic = (await anthropicStream.whole).text;
+        expect(anthropic.trimEnd().split("\n\n").at(-1)).toMatch(/^event: error\ndata: \{"type":"error","error":\{"type":"overloaded_error","message":"The server stopped before the answer was complete/);
+        expect(anthropic).not.toContain("message_stop");
+        // The whole answer cut: an error status, not 200 with part of a text.
+        const whole = await openAiWhole.whole;
+        expect(whole.status).toBe(503);
+        expect(expectErrorShape(whole.text).error).toMatchObject({code: "shutting_down", message: expect.stringMatching(/stopped before the answer was complete/)});
+        // Queued: 503, each in its dialect's shape.
+        const [openAiQueued, ollamaQueued, anthropicQueued] = await Promise.all(queued.map((request) => request.whole));
+        expect(openAiQueued!.status).toBe(503);
+        expect(expectErrorShape(openAiQueued!.text).error).toMatchObject({code: "shutting_down", message: "The server is shutting down."});
+        expect(ollamaQueued).toEqual({status: 503, text: JSON.stringify({error: "The server is shutting down."})});
+        expect(anthropicQueued!.status).toBe(503);
+        expect(JSON.parse(anthropicQueued!.text)).toEqual({type: "error", error: {type: "overloaded_error", message: "The server is shutting down."}});
+        // Our client: no answer passed off as complete.
+        const cut = await client;
+        expect(cut.code).not.toBe(0);
+        expect(cut.stdout).toBe("");
+        expect(cut.stderr.split("\n")[0]).toMatch(/^error: http:\/\/127\.0\.0\.1:\d+\/v1 stopped with an error: The server stopped before the answer was complete: it is shutting down\.$/);
+
         const {code} = await server.exited;
         expect(code).toBe(0);
-        expect(Date.now() - signalledAt).toBeLessThan(10_000);
+        expect(Date.now() - signalledAt).toBeLessThan(5000);
         expect(readdirSync(path.join(server.runtimeDir, "servers"))).toEqual([]);
         expect(server.stderr()).not.toMatch(/\n\s+at /);
     });

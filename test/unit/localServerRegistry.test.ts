@@ -3,7 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import {afterEach, beforeEach, describe, expect, it} from "vitest";
 import {findLocalServer} from "../../src/remote/findLocalServer.js";
-import {announceServer, fileIdentity, listServers, serversDirectory, thisProcessIdentity, type ServerAnnouncement} from "../../src/remote/serverRegistry.js";
+import {fileIdentity} from "../../src/gguf/fileIdentity.js";
+import {announceServer, listServers, serversDirectory, thisProcessIdentity, type ServerAnnouncement} from "../../src/remote/serverRegistry.js";
 import {fakeServer} from "./helpers/fakeOpenAiServer.js";
 
 /**

@@ -32,7 +32,7 @@ const rows: Route[] = [
 async function start(apiKey?: string) {
     const logged: string[] = [];
     const core = createServerCore({modelId: "tiny", log: (line) => logged.push(line)});
-    server = createHttpServer(core, rows, {apiKey, errors: sendOpenAiError, errorsByPrefix: [{prefix: "/plain-api/", errors: plainErrors}]});
+    server = createHttpServer(core, rows, {apiKey, errors: sendOpenAiError, errorsByPrefix: [{prefix: "/plain-api/", errors: plainErrors}]}).server;
     await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
     const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const call = async (method: string, path: string, headers: Record<string, string> = {}) => {

@@ -2,8 +2,9 @@ import {realpath} from "node:fs/promises";
 import type {AddressInfo} from "node:net";
 import path from "node:path";
 import {openServingModel, type ServingModel} from "../../engine/index.js";
-import {MixtralError, UsageError} from "../../errors.js";
-import {announceServer, fileIdentity, thisProcessIdentity, withdrawServer} from "../../remote/serverRegistry.js";
+import {MixtralError, ModelFileError, UsageError} from "../../errors.js";
+import {announceServer, thisProcessIdentity, withdrawServer} from "../../remote/serverRegistry.js";
+import {fileIdentity} from "../../gguf/fileIdentity.js";
 import {createApiServer} from "../../server/apiServer.js";
 import {claimSignal, interruptController} from "../interrupt.js";
 import {kvCacheFrom, type ModelFlags} from "../loadModelWithProgress.js";
@@ -27,7 +28,9 @@ export type ServeOptions = ModelFlags & {
     /** Milliseconds between writes of a stream (see server/core/pacedWriter.ts); 0 writes every token. */
     streamInterval: number,
     /** Origins of web pages allowed to call the API besides this machine's (repeatable; `*`: all). */
-    cors?: string[]
+    cors?: string[],
+    /** Seconds a client may take to send a whole request (headers and body). */
+    bodyTimeout: number
 };
 
 /**
@@ -66,18 +69,26 @@ export async function runServe(options: ServeOptions) {
 
         const modelId = path.basename(resolved.path).replace(/\.gguf$/i, "");
         const cors = options.cors ?? [];
-        const api = createApiServer({modelId, alias: options.alias, apiKey, log: logLine, streamIntervalMs: options.streamInterval, corsOrigins: cors});
+        // A request that finds the model file changed stops the server (see ServerCore.model).
+        const fileChanged = new AbortController();
+        const api = createApiServer({
+            modelId, alias: options.alias, apiKey, log: logLine, streamIntervalMs: options.streamInterval, corsOrigins: cors,
+            bodyTimeoutMs: Math.round(options.bodyTimeout * 1000),
+            onModelFileChanged: (message) => fileChanged.abort(message)
+        });
         // Listen before loading: /health answers 503 until the model is ready.
         const address = await listen(api.server, options.host, options.port);
         const baseUrl = `http://${urlHost(options.host, address)}:${address.port}/v1`;
         let engine: ServingModel | undefined;
         try {
+            // The file as it is before the load: a change during the load is seen at the first request.
+            const modelFile = await fileIdentity(resolved.path);
             engine = await loadServingModel(resolved, options, parallel, perSequence, interrupt.signal);
-            api.setEngine(engine);
+            api.setEngine(engine, modelFile);
             await announceServer({
                 pid: process.pid, baseUrl, modelPath: await realpath(resolved.path), modelId: options.alias ?? modelId,
                 apiKeyRequired: apiKey != null, startedAt: new Date().toISOString(), ...thisProcessIdentity(),
-                modelFile: await fileIdentity(resolved.path),
+                modelFile,
                 adapters: await Promise.all(adaptersOf(resolved, options).map((adapter) => realpath(adapter.path))),
                 ...(expertsOverridden ? {expertsUsed: experts.used} : {})
             }).catch((error: unknown) => logLine(`note: other mixtral commands will not find this server (${(error as Error).message})`));
@@ -87,19 +98,27 @@ export async function runServe(options: ServeOptions) {
                 logLine(terminalPolicy().stderrColors.yellow("warning: --cors '*' without an API key: any web page open in a browser on this machine can use the model. Pass --api-key or set MIXTRAL_API_KEY, or name the origins that may."));
             if (engine.chatFormatNote != null) logLine(`note: ${engine.chatFormatNote}.`);
             logLine(`Serving ${modelId}${options.alias != null ? ` as ${options.alias}` : ""} at ${baseUrl} (${engine.parallel} sequences × ${engine.contextSize} tokens, ${engine.backend}, ${engine.threads} threads${expertsOverridden ? `, ${describeExperts(experts)}` : ""}${apiKey != null ? ", API key required" : ""}). Ctrl+C stops.`);
-            await new Promise<void>((resolve) => interrupt.signal.addEventListener("abort", () => resolve(), {once: true}));
-            logLine("Stopping: no new requests; ending running answers.");
+            await new Promise<void>((resolve) => {
+                for (const signal of [interrupt.signal, fileChanged.signal]) signal.addEventListener("abort", () => resolve(), {once: true});
+            });
+            logLine(fileChanged.signal.aborted ? "Stopping: the model file changed on disk; no new requests; ending running answers."
+                : "Stopping: no new requests; ending running answers.");
         } finally {
             api.stopAccepting();
             await withdrawServer(process.pid).catch(() => {});
-            // Running streams get their last chunk (finish_reason "length") and [DONE] at once; the
-            // engine then waits for the decode in flight (a long prompt batch on a slow CPU can take
-            // seconds), which must not hold the exit past the drain time.
+            // Running answers end at once as errors (a stream's error event, else 503: they are not
+            // complete), queued requests get 503; the engine then waits for the decode in flight (a
+            // long prompt batch on a slow CPU can take seconds), which must not hold the exit past
+            // the drain time.
             const deadline = Date.now() + drainMs;
             const engineClosed = engine?.close().catch(() => {});
             await closeWithin(api.server, drainMs);
             await Promise.race([engineClosed, new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref())]);
         }
+        if (fileChanged.signal.aborted)
+            throw new ModelFileError(`${String(fileChanged.signal.reason)}: the server stopped rather than read a damaged or different model.`, {
+                hint: "Start `mixtral serve` again to load the file as it is now (replace a served model file only while no server uses it)."
+            });
     } finally {
         for (const signal of drainSignals) process.off(signal, onSigterm);
         for (const release of releases) release();
@@ -148,16 +167,23 @@ function listen(server: import("node:http").Server, host: string, port: number):
     });
 }
 
-/** Waits for open connections to finish, then closes whatever is left. */
+/**
+ * Waits for open connections to finish, then closes whatever is left. A keep-alive connection whose
+ * answer ends now stays open, idle, until its client closes it: idle ones are closed as they appear.
+ */
 function closeWithin(server: import("node:http").Server, ms: number): Promise<void> {
     return new Promise((resolve) => {
+        const idle = setInterval(() => server.closeIdleConnections(), 50);
         const timer = setTimeout(() => {
+            clearInterval(idle);
             server.closeAllConnections();
             resolve();
         }, ms);
         timer.unref();
+        idle.unref();
         server.close(() => {
             clearTimeout(timer);
+            clearInterval(idle);
             resolve();
         });
         server.closeIdleConnections();

@@ -52,8 +52,15 @@ export type BatchSchedulerOptions = {
 /** The queue is full: the server answers 503 with Retry-After. */
 export class QueueFullError extends EngineError {}
 
-/** The scheduler was closed (the server is shutting down). */
-export class SchedulerClosedError extends EngineError {}
+/**
+ * The scheduler was closed (the server is shutting down): refused at submit, or ended by close()
+ * while it waited (`running` false) or ran (`running` true: part of the answer may have been sent).
+ */
+export class SchedulerClosedError extends EngineError {
+    constructor(readonly running: boolean) {
+        super(running ? "The model was closed before the answer was complete." : "The model is being closed.");
+    }
+}
 
 type Slot = {
     /** llama.cpp's seq_id. */
@@ -140,13 +147,22 @@ export class BatchScheduler {
         return this.context.contextSize;
     }
 
+    /** Queued requests beyond the free sequences (the queue is given to them in order at the next step). */
+    private get waiting(): number {
+        return Math.max(0, this.queue.length - this.freeSlots);
+    }
+
+    private get freeSlots(): number {
+        return this.slots.filter((slot) => slot.job == null).length;
+    }
+
     get stats(): SchedulerStats {
         return {
             parallel: this.slots.length,
             contextSize: this.contextSize,
             queueLimit: this.options.queueLimit,
             busySequences: this.slots.filter((slot) => slot.job != null).length,
-            queued: this.queue.length,
+            queued: this.waiting,
             ...this.counters
         };
     }
@@ -157,7 +173,7 @@ export class BatchScheduler {
      * QueueFullError when the queue is full, SchedulerClosedError after close().
      */
     submit(request: SchedulerRequest): Promise<SchedulerResult> {
-        if (this.closed) return Promise.reject(new SchedulerClosedError("The server is shutting down."));
+        if (this.closed) return Promise.reject(new SchedulerClosedError(false));
         // A consumer's failure (a closed socket) must not stop the other sequences.
         const onText = request.onText == null ? undefined : (text: string) => {
             try {
@@ -176,7 +192,7 @@ export class BatchScheduler {
     }
 
     private enqueue(request: SchedulerRequest, generation: GenerationState): Promise<SchedulerResult> {
-        if (this.closed) return Promise.reject(new SchedulerClosedError("The server is shutting down."));
+        if (this.closed) return Promise.reject(new SchedulerClosedError(false));
         const promptLength = request.promptTokens.length;
         if (promptLength === 0) return Promise.reject(new UsageError("The prompt is empty."));
         if (promptLength + 1 >= this.contextSize)
@@ -184,8 +200,11 @@ export class BatchScheduler {
                 `The prompt is ${promptLength} tokens, but only ${this.contextSize - 2} fit in the ${this.contextSize}-token context of a sequence.`,
                 {hint: "Shorten the prompt, or start with a larger --context-size (the tokens each of the --parallel sequences holds; fewer --parallel leave memory for more)."}
             ));
-        if (this.queue.length >= this.options.queueLimit)
-            return Promise.reject(new QueueFullError(`All ${this.slots.length} sequences are busy and ${this.queue.length} requests are waiting.`));
+        // Queued requests that a free sequence will take at the next step are not waiting for one:
+        // this one would wait when the queue ahead of it takes every free sequence.
+        const waiting = this.waiting;
+        if (this.queue.length >= this.freeSlots + this.options.queueLimit)
+            return Promise.reject(new QueueFullError(`All ${this.slots.length} sequences are in use and ${waiting} ${waiting === 1 ? "request is" : "requests are"} waiting for one (the queue holds ${this.options.queueLimit}).`));
 
         return new Promise<SchedulerResult>((resolve, reject) => {
             const job: Job = {request, generation, resolve, reject, pending: [], cachedPromptTokens: 0};
@@ -212,15 +231,21 @@ export class BatchScheduler {
     }
 
     /**
-     * Stops accepting requests and ends running and queued ones at once with stopReason "abort" (their
-     * promises resolve now, even while a long decode is still running), then waits for that decode:
-     * only then may the context be disposed.
+     * Stops accepting requests and ends running and queued ones at once, rejecting them with
+     * SchedulerClosedError (their promises settle now, even while a long decode is still running):
+     * an answer cut here is not complete, and must not pass for one that ended on its own. Then it
+     * waits for that decode: only then may the context be disposed.
      */
     async close(): Promise<void> {
         this.closed = true;
-        for (const job of this.queue.splice(0)) this.finish(job, "abort");
-        for (const slot of this.slots) if (slot.job != null) this.finish(slot.job, "abort");
+        for (const job of this.queue.splice(0)) this.endClosed(job, false);
+        for (const slot of this.slots) if (slot.job != null) this.endClosed(slot.job, true);
         await this.loop;
+    }
+
+    private endClosed(job: Job, running: boolean) {
+        this.release(job);
+        job.reject(new SchedulerClosedError(running));
     }
 
     private kick() {
@@ -236,7 +261,7 @@ export class BatchScheduler {
         await Promise.resolve();
         while (true) {
             for (const slot of this.slots)
-                if (slot.job != null && (this.closed || slot.job.request.signal?.aborted === true)) this.finish(slot.job, "abort");
+                if (slot.job?.request.signal?.aborted === true) this.finish(slot.job, "abort");
             if (!this.closed) this.admit();
             const active = this.slots.filter((slot): slot is Slot & {job: Job} => slot.job != null);
             if (active.length === 0) return;

@@ -62,7 +62,7 @@ export async function countTokens(core: ServerCore, {request, response}: RouteCo
     sendJson(response, 200, {input_tokens: model.countChatTokens(parseCountTokensRequest(body))});
 }
 
-/** eos is end_turn, a stop string stop_sequence; max tokens, a full context or the server's shutdown max_tokens. */
+/** eos is end_turn, a stop string stop_sequence; max tokens or a full context max_tokens (a shutdown is an error event). */
 function stopReasonOf(reason: NeutralStopReason): "end_turn" | "stop_sequence" | "max_tokens" | "tool_use" {
     if (reason === "eos") return "end_turn";
     if (reason === "toolCalls") return "tool_use";

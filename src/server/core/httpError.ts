@@ -24,7 +24,12 @@ export function loadingError(): HttpError {
     return new HttpError(503, "The model is loading.", {code: "loading", headers: {"Retry-After": "1"}});
 }
 
-/** The server stopped taking requests (or its scheduler closed under a running one). */
-export function shuttingDownError(): HttpError {
-    return new HttpError(503, "The server is shutting down.", {code: "shutting_down", headers: {"Retry-After": "5"}});
+/**
+ * The server stopped taking requests (a request that came or waited in the queue then), or it
+ * stopped while the request's answer was being generated (`cut`): that answer is incomplete, and
+ * is answered as an error, never as a finished answer.
+ */
+export function shuttingDownError(cut = false): HttpError {
+    return new HttpError(503, cut ? "The server stopped before the answer was complete: it is shutting down." : "The server is shutting down.",
+        {code: "shutting_down", headers: {"Retry-After": "5"}});
 }

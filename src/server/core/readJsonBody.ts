@@ -6,8 +6,8 @@ export const maxBodyBytes = 4 * 1024 * 1024;
 
 /**
  * Reads and parses a JSON body, refusing one over `limit` bytes (413) or not JSON (400). An
- * oversized body is refused as soon as it is known, and the rest is read and discarded: closing
- * the socket under a client that is still sending would make it miss the 413 (a reset instead).
+ * oversized body is refused as soon as it is known; the transport reads the rest and drops it
+ * before it sends the 413 (httpServer.ts).
  */
 export function readJsonBody(request: IncomingMessage, limit = maxBodyBytes): Promise<unknown> {
     return new Promise((resolve, reject) => {

@@ -1,4 +1,4 @@
-import type {SchedulerResult, SchedulerStats} from "../../engine/index.js";
+import {SchedulerClosedError, type SchedulerResult, type SchedulerStats} from "../../engine/index.js";
 import type {ServingModel} from "../../engine/index.js";
 import {toHttpError} from "./engineErrors.js";
 import {HttpError, loadingError, shuttingDownError} from "./httpError.js";
@@ -8,6 +8,7 @@ import {toolTranscript} from "./tools/toolTranscript.js";
 import {planToolUse} from "./tools/toolPlan.js";
 import type {ToolAnswerReader} from "./tools/toolAnswerReader.js";
 import type {ToolCall} from "../../generator/chatMessages.js";
+import {currentFileIdentity, describeFileChange, sameFile, type FileIdentity} from "../../gguf/fileIdentity.js";
 import type {TokenLogprob} from "../../generator/result.js";
 
 export type ServerCoreOptions = {
@@ -18,7 +19,12 @@ export type ServerCoreOptions = {
     /** One line for the server's log (stderr); never given a key or a request body. */
     log(line: string): void,
     /** Streamed text is written at most this often (ms); 0: every token. */
-    streamIntervalMs?: number
+    streamIntervalMs?: number,
+    /**
+     * Called once when a request finds the model file changed on disk since it was loaded (see
+     * `model()`), with a sentence saying how: the server should stop.
+     */
+    onModelFileChanged?(message: string): void
 };
 
 /** What every dialect's handlers get: the model, its names, and the server's state. */
@@ -31,7 +37,12 @@ export type ServerCore = {
     readonly created: number,
     /** Milliseconds between writes of a stream (--stream-interval). */
     readonly streamIntervalMs: number,
-    /** The model to generate with; 503 while it loads or once the server stops accepting requests. */
+    /**
+     * The model to generate with; 503 while it loads, once the server stops accepting requests, or
+     * when the model file changed on disk since it was loaded: llama.cpp maps the file, so a file
+     * truncated under the server would crash it (SIGBUS) in the middle of a request, and a file
+     * replaced would leave it answering with weights that are no longer on disk.
+     */
     model(): LoadedModel,
     /** The model is loaded (/health). */
     readonly loaded: boolean,
@@ -44,12 +55,15 @@ export type ServerCore = {
 };
 
 export type ServerCoreControl = ServerCore & {
-    setEngine(engine: ServingModel): void,
+    /** The model is loaded; `modelFile` is its file as it was before the load, checked before each request. */
+    setEngine(engine: ServingModel, modelFile?: FileIdentity): void,
     stopAccepting(): void
 };
 
 export function createServerCore(options: ServerCoreOptions): ServerCoreControl {
     let engine: ServingModel | undefined;
+    let loadedFile: FileIdentity | undefined;
+    let fileChanged: HttpError | undefined;
     let accepting = true;
     const modelId = options.alias ?? options.modelId;
     const names = [modelId, options.modelId];
@@ -70,8 +84,18 @@ export function createServerCore(options: ServerCoreOptions): ServerCoreControl 
         created: Math.floor(Date.now() / 1000),
         streamIntervalMs: options.streamIntervalMs ?? 0,
         model() {
+            if (fileChanged != null) throw fileChanged;
             if (!accepting) throw shuttingDownError();
             if (engine == null) throw loadingError();
+            if (loadedFile != null) {
+                const now = currentFileIdentity(engine.path);
+                if (now == null || !sameFile(loadedFile, now)) {
+                    const how = describeFileChange(loadedFile, now);
+                    fileChanged = new HttpError(503, `The model file changed on disk after the server loaded it (${how}): the server is stopping.`, {code: "model_file_changed"});
+                    options.onModelFileChanged?.(`${engine.path} changed on disk while the server ran (${how})`);
+                    throw fileChanged;
+                }
+            }
             return loadedModel(engine);
         },
         get loaded() {
@@ -82,8 +106,9 @@ export function createServerCore(options: ServerCoreOptions): ServerCoreControl 
         },
         requests: new RequestCounter(),
         logFailure,
-        setEngine(loaded) {
+        setEngine(loaded, modelFile) {
             engine = loaded;
+            loadedFile = modelFile;
         },
         stopAccepting() {
             accepting = false;
@@ -111,12 +136,14 @@ async function generate(
         } else result = await engine.complete(request.prompt, request.sampling, {signal, ...streamCallbacks(request, undefined, emit)});
     } catch (error) {
         const httpError = toHttpError(error, request.kind === "chat" ? "messages" : "prompt");
+        // The shutdown says so once in the log; each request it ends is not a failure to log.
+        const logged = !(error instanceof SchedulerClosedError);
         // Before any text the status can still be sent: the caller answers with it.
         if (!started) {
-            if (!(error instanceof HttpError)) logFailure(error);
+            if (!(error instanceof HttpError) && logged) logFailure(error);
             throw httpError;
         }
-        if (httpError.status >= 500) logFailure(error);
+        if (httpError.status >= 500 && logged) logFailure(error);
         onEvent({type: "error", error: httpError});
         return;
     }

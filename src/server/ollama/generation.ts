@@ -52,7 +52,7 @@ export async function answerGeneration(
     });
 }
 
-/** eos and stop strings are "stop"; max tokens, a full context or the server's shutdown "length". */
+/** eos and stop strings are "stop"; max tokens or a full context "length" (a shutdown is an error line). */
 function doneReasonOf(reason: NeutralStopReason): "stop" | "length" {
     // Ollama ends a tool-calling answer with "stop" too.
     return reason === "eos" || reason === "stop" || reason === "toolCalls" ? "stop" : "length";

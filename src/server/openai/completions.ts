@@ -94,8 +94,7 @@ function toolCallObject(call: ToolCall) {
 
 /**
  * eos and stop strings are "stop"; max_tokens and a full context are "length"; calls of tools
- * "tool_calls". An answer cut short by the server's shutdown is "length" too: the client should not
- * take it for a complete answer.
+ * "tool_calls". (An answer cut by the server's shutdown is an error, never a finish_reason.)
  */
 function finishReasonOf(reason: NeutralStopReason): "stop" | "length" | "tool_calls" {
     if (reason === "toolCalls") return "tool_calls";

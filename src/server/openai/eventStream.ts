@@ -19,10 +19,13 @@ export class EventStream {
         this.writer.write(`data: ${JSON.stringify(data)}\n\n`, {opening});
     }
 
-    /** An error after the stream started: OpenAI's clients read an `error` object in a data block. */
+    /**
+     * An error after the stream started: OpenAI's clients (the openai SDKs) throw on an `error`
+     * object in a data block. No `[DONE]` follows, as llama-server does: a client that ignores the
+     * error must still not take the stream for a finished answer.
+     */
     fail(error: HttpError) {
-        this.send(openAiErrorBody(error));
-        this.end();
+        this.writer.end(`data: ${JSON.stringify(openAiErrorBody(error))}\n\n`);
     }
 
     end() {
