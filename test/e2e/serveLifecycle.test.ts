@@ -1,4 +1,5 @@
 import {copyFileSync, mkdtempSync, rmSync, statSync, truncateSync} from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import {afterAll, beforeAll, describe, expect, test} from "vitest";
@@ -6,16 +7,18 @@ import {tinyModel} from "./helpers/runCli.js";
 import {readMetric, startServe, stopAllServers, type ServeProcess} from "./helpers/serveProcess.js";
 
 /**
- * One `mixtral serve --parallel 4 --queue-limit 0` on a copy of the tiny model: the queue limit
- * counts requests waiting for a sequence, not busy sequences; then the copy is truncated under it
- * (the last test: the server stops).
+ * One `mixtral serve --parallel 4 --queue-limit 0 --body-timeout 0.5` on a copy of the tiny model:
+ * the queue limit counts requests waiting for a sequence, not busy sequences; a body that never
+ * comes is given up; then the copy is truncated under it (the last test: the server stops).
+ * (test/unit/serverConnections.test.ts has the transport's cases: 413 to a client still sending,
+ * timeouts, shutdown.)
  */
 const folder = mkdtempSync(path.join(os.tmpdir(), "mixtral-serve-lifecycle-"));
 const model = path.join(folder, "served.gguf");
 let server: ServeProcess;
 beforeAll(async () => {
     copyFileSync(tinyModel(), model);
-    server = await startServe(["--parallel", "4", "--queue-limit", "0", "--context-size", "16384"], {model});
+    server = await startServe(["--parallel", "4", "--queue-limit", "0", "--context-size", "16384", "--body-timeout", "0.5"], {model});
 });
 afterAll(async () => {
     await stopAllServers();
@@ -55,6 +58,21 @@ describe("serve --queue-limit counts requests waiting for a free sequence", () =
         const deadline = Date.now() + 10_000;
         while (await readMetric(server.origin, "mixtral_busy_sequences") > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     });
+});
+
+test("--body-timeout: a request whose body stops coming gets 408 and its connection closed", async () => {
+    const {port} = new URL(server.origin);
+    const startedAt = Date.now();
+    const answer = await new Promise<string>((resolve) => {
+        let received = "";
+        const socket = net.connect(Number(port), "127.0.0.1", () =>
+            socket.write("POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"prompt\": \"Hel"));
+        socket.on("data", (chunk) => received += chunk.toString());
+        socket.on("error", () => {});
+        socket.on("close", () => resolve(received));
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    expect(Date.now() - startedAt).toBeLessThan(5000);
 });
 
 describe("serve checks the model file before each request", () => {
