@@ -19,6 +19,12 @@ export type ChunkScorer = {
      * valid during the call.
      */
     scoreSequences(sequences: readonly ScoredSequence[], batchSize: number, onPosition: (sequence: number, position: number, probabilities: Float32Array) => void): Promise<void>,
+    /**
+     * As scoreSequences, but hands back only each position's probability of the token that follows it
+     * in its sequence (positions up to readUntil ≤ tokens.length − 1): all perplexity needs, and far
+     * cheaper to read than the whole distribution.
+     */
+    scoreNextTokens(sequences: readonly ScoredSequence[], batchSize: number, onPosition: (sequence: number, position: number, probability: number) => void): Promise<void>,
     /** Where the time went so far: in llama_decode, and in reading the distributions back. */
     readonly timings: {decodeMs: number, readMs: number},
     /** Frees what the scorer holds natively (the model stays loaded). */

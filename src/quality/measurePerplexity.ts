@@ -2,7 +2,7 @@ import {InterruptedError} from "../errors.js";
 import {BaseLogitsWriter, rowsPerChunk} from "./baseLogitsFile.js";
 import {chunkTokens, planChunks, positionsPerDecode, type ChunkPlan} from "./chunkPlan.js";
 import type {ChunkScorer} from "./chunkScorer.js";
-import {negativeLogLikelihood, quantizeRow, rowLength} from "./positionMath.js";
+import {logOf, quantizeRow, rowLength} from "./positionMath.js";
 import {NllSums, type PerplexityEstimate} from "./perplexityStatistics.js";
 
 export type PerplexityOptions = {
@@ -83,11 +83,13 @@ export async function measurePerplexity(scorer: ChunkScorer, text: string, optio
             const chunks = Array.from({length: count}, (_, index) => chunkTokens(tokens, start + index, plan.contextSize, scorer.bos));
             const rows = writer == null ? [] : chunks.map(() => new Uint16Array(rowsPerChunk(plan.contextSize) * nv));
             const chunkSums = chunks.map(() => [] as number[]);
-            await scorer.scoreSequences(chunks.map((tokens) => ({tokens, outputFrom: plan.first, readUntil: plan.contextSize - 1})), positionsPerDecode(plan.batchSize, count), (chunk, position, probabilities) => {
+            const scored = chunks.map((tokens) => ({tokens, outputFrom: plan.first, readUntil: plan.contextSize - 1}));
+            const perDecode = positionsPerDecode(plan.batchSize, count);
+            // The next token of a position is the chunk's own next token (readUntil stops one short of its end).
+            if (writer == null) await scorer.scoreNextTokens(scored, perDecode, (chunk, _position, probability) => chunkSums[chunk]!.push(-logOf(probability)));
+            else await scorer.scoreSequences(scored, perDecode, (chunk, position, probabilities) => {
                 const next = tokens[(start + chunk) * plan.contextSize + position + 1]!;
-                const nll = writer == null ? negativeLogLikelihood(probabilities, next)
-                    : quantizeRow(probabilities, next, rows[chunk]!.subarray((position - plan.first) * nv, (position - plan.first + 1) * nv), logits);
-                chunkSums[chunk]!.push(nll);
+                chunkSums[chunk]!.push(quantizeRow(probabilities, next, rows[chunk]!.subarray((position - plan.first) * nv, (position - plan.first + 1) * nv), logits));
             });
             // Chunk by chunk, as llama-perplexity adds them and prints its running value.
             for (let index = 0; index < count; index++) {

@@ -11,7 +11,7 @@ const f = Math.fround;
 /** log of the smallest float above 0: a probability that underflowed to 0 in the binding's float softmax. */
 export const smallestLogProbability = Math.log(1.401298464324817e-45);
 
-function logOf(probability: number): number {
+export function logOf(probability: number): number {
     return probability > 0 ? Math.log(probability) : smallestLogProbability;
 }
 

@@ -16,6 +16,8 @@ export type NativeContext = {
     sampleToken(batchLogitIndex: number, sampler: AddonSampler): Promise<number>,
     /** With `probabilities`: also the candidates left after the sampler's chain, as [token, p, token, p, …] by falling p. */
     sampleToken(batchLogitIndex: number, sampler: AddonSampler, probabilities: true): Promise<[token: number, probabilities: number[] | undefined, confidence: number | undefined]>,
+    /** With `confidence` only: the chosen token's probability over the candidates left after the chain, without building the array. */
+    sampleToken(batchLogitIndex: number, sampler: AddonSampler, probabilities: false, confidence: true): Promise<[token: number, probabilities: undefined, confidence: number | undefined]>,
     disposeSequence(sequenceId: number): void,
     /** Erases the KV cells of positions [start, end) of a sequence (end -1: to the end); false when it cannot. */
     removeTokenCellsFromSequence(sequenceId: number, start: number, end: number): boolean,

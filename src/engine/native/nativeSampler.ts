@@ -44,10 +44,7 @@ export class DistributionProbe {
     private constructor(private readonly handle: AddonSampler) {}
 
     static open(sequence: LlamaContextSequence): DistributionProbe {
-        const internals = sequence as unknown as SequenceInternals;
-        const handle = new internals.model._llama._bindings.AddonSampler(internals.model._model);
-        handle.applyConfig(internals._resolveSamplerConfig({temperature: 0}));
-        return new DistributionProbe(handle);
+        return new DistributionProbe(openGreedySampler(sequence));
     }
 
     /** [token, p, token, p, …] by falling p. */
@@ -59,4 +56,40 @@ export class DistributionProbe {
     dispose() {
         this.handle.dispose();
     }
+}
+
+/**
+ * Reads the chosen token's confidence under a logit bias on one token (see score/biasedConfidence.ts):
+ * a greedy sampler, so nothing but the bias changes the logits. One probe per read in flight.
+ */
+export class BiasedConfidenceProbe {
+    private readonly keys = new Uint32Array(1);
+    private readonly values = new Float32Array(1);
+
+    private constructor(private readonly handle: AddonSampler) {}
+
+    static open(sequence: LlamaContextSequence): BiasedConfidenceProbe {
+        return new BiasedConfidenceProbe(openGreedySampler(sequence));
+    }
+
+    async read(native: NativeContext, batchLogitIndex: number, token: number, bias: number): Promise<{chosen: boolean, confidence: number}> {
+        this.keys[0] = token;
+        this.values[0] = bias;
+        // The binding's raw config keys (what _resolveSamplerConfig makes of a tokenBias).
+        this.handle.applyConfig({tokenBiasKeys: this.keys, tokenBiasValues: this.values});
+        const [chosen, , confidence] = await native.sampleToken(batchLogitIndex, this.handle, false, true);
+        return {chosen: chosen === token, confidence: confidence ?? Number.NaN};
+    }
+
+    dispose() {
+        this.handle.dispose();
+    }
+}
+
+/** A sampler whose chain changes no logits: greedy, no penalties (the probes read the raw softmax). */
+function openGreedySampler(sequence: LlamaContextSequence): AddonSampler {
+    const internals = sequence as unknown as SequenceInternals;
+    const handle = new internals.model._llama._bindings.AddonSampler(internals.model._model);
+    handle.applyConfig(internals._resolveSamplerConfig({temperature: 0}));
+    return handle;
 }

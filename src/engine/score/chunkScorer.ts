@@ -3,18 +3,22 @@ import {EngineError} from "../../errors.js";
 import type {ChunkScorer, ScoredSequence} from "../../quality/chunkScorer.js";
 import type {OpenedModel} from "../load/openModel.js";
 import {canSampleNatively, nativeContextOf, nativeSequenceIdOf, type NativeContext} from "../native/nativeContext.js";
-import {DistributionProbe} from "../native/nativeSampler.js";
+import {BiasedConfidenceProbe, DistributionProbe} from "../native/nativeSampler.js";
+import {judgeBiasedRead, largestBias} from "./biasedConfidence.js";
 import {ThreadPolicy} from "../native/threadPolicy.js";
 import {vocabularySizeOf} from "./vocabularySize.js";
 
 /**
  * The perplexity driver: decodes whole chunks, one sequence each, with logits for the scored half, as
- * llama-perplexity fills its batches (tools/perplexity/perplexity.cpp), and reads each scored
- * position's full distribution. The binding offers no raw logits to JavaScript: a greedy sampler asked
- * for probabilities (native/nativeSampler.ts's DistributionProbe) returns the softmax of the raw logits
- * over the whole vocabulary, sorted, as a JS array of [token, p, …] — that read, not the decode, is
- * where the time goes on small models. A few reads are kept in flight, each with its own probe, so the
- * native side sorts the next position while JavaScript turns the last one into an array by token id.
+ * llama-perplexity fills its batches (tools/perplexity/perplexity.cpp), and reads back each scored
+ * position. The binding offers no raw logits to JavaScript, so there are two reads:
+ * - the whole distribution (KL divergence, base files, hellaswag): a greedy sampler asked for
+ *   probabilities (native/nativeSampler.ts's DistributionProbe) returns the softmax of the raw logits,
+ *   sorted, as a JS array of [token, p, …] — building that array costs milliseconds at 32000 tokens;
+ * - the next token's probability only (perplexity): a biased greedy read returns one number
+ *   (biasedConfidence.ts), the sort still native but no array: about 2.5× less time per position.
+ * A few reads are kept in flight, each with its own probe, so the native side works on the next
+ * position (on another core) while JavaScript handles the last.
  */
 const readsInFlight = 4;
 
@@ -32,6 +36,11 @@ export function createChunkScorer(opened: OpenedModel): ChunkScorer {
     if (sequenceIds.some((id) => id == null)) throw new EngineError("The context's sequences have no native ids.", {hint: "Reinstall mixtral (node-llama-cpp 3.21.1 is pinned)."});
     const vocabularySize = vocabularySizeOf(opened.file);
     const probes = Array.from({length: readsInFlight}, () => DistributionProbe.open(opened.sequence));
+    const nextTokenProbes = Array.from({length: readsInFlight}, () => BiasedConfidenceProbe.open(opened.sequence));
+    /** The bias the next read starts with: the last position's −ln p (text's NLL moves slowly on average). */
+    let startBias = Math.log(vocabularySize);
+    /** Above the last −ln p, as biasedConfidence.ts's retries are: a token as likely as the last reads once. */
+    const startMargin = 0.5;
     const probabilities = new Float32Array(vocabularySize);
     const timings = {decodeMs: 0, readMs: 0};
 
@@ -46,29 +55,36 @@ export function createChunkScorer(opened: OpenedModel): ChunkScorer {
             return Uint32Array.from(bos == null ? tokens : [bos, ...tokens]);
         },
         async scoreSequences(scored, batchSize, onPosition) {
-            if (scored.length > sequences.length) throw new EngineError(`${scored.length} sequences at once, but the context has ${sequences.length}.`);
-            ThreadPolicy.of(context)?.reset();
-            for (const id of sequenceIds) native.disposeSequence(id!);
-            const longest = Math.max(0, ...scored.map((sequence) => sequence.tokens.length));
-            for (let batchStart = 0; batchStart < longest; batchStart += batchSize) {
-                const decodeStarted = performance.now();
-                const reads = fillBatch(native, scored, sequenceIds as number[], batchStart, batchSize);
-                await native.decodeBatch();
-                const readStarted = performance.now();
-                timings.decodeMs += readStarted - decodeStarted;
-                await readDistributions(native, reads, (read, pairs) => {
-                    if (pairs.length !== 2 * vocabularySize)
-                        throw new EngineError(`The model returned ${pairs.length / 2} probabilities where its vocabulary has ${vocabularySize} tokens.`);
-                    for (let i = 0; i < pairs.length; i += 2) probabilities[pairs[i]!] = pairs[i + 1]!;
-                    onPosition(read.sequence, read.position, probabilities);
-                });
-                timings.readMs += performance.now() - readStarted;
-            }
+            await decodeInBatches(scored, batchSize, (reads) => readDistributions(native, reads, (read, pairs) => {
+                if (pairs.length !== 2 * vocabularySize)
+                    throw new EngineError(`The model returned ${pairs.length / 2} probabilities where its vocabulary has ${vocabularySize} tokens.`);
+                for (let i = 0; i < pairs.length; i += 2) probabilities[pairs[i]!] = pairs[i + 1]!;
+                onPosition(read.sequence, read.position, probabilities);
+            }));
+        },
+        async scoreNextTokens(scored, batchSize, onPosition) {
+            await decodeInBatches(scored, batchSize, (reads) => readNextTokens(native, scored, reads, onPosition));
         },
         dispose() {
-            for (const probe of probes) probe.dispose();
+            for (const probe of [...probes, ...nextTokenProbes]) probe.dispose();
         }
     };
+
+    async function decodeInBatches(scored: readonly ScoredSequence[], batchSize: number, readBatch: (reads: Read[]) => Promise<void>) {
+        if (scored.length > sequences.length) throw new EngineError(`${scored.length} sequences at once, but the context has ${sequences.length}.`);
+        ThreadPolicy.of(context)?.reset();
+        for (const id of sequenceIds) native!.disposeSequence(id!);
+        const longest = Math.max(0, ...scored.map((sequence) => sequence.tokens.length));
+        for (let batchStart = 0; batchStart < longest; batchStart += batchSize) {
+            const decodeStarted = performance.now();
+            const reads = fillBatch(native!, scored, sequenceIds as number[], batchStart, batchSize);
+            await native!.decodeBatch();
+            const readStarted = performance.now();
+            timings.decodeMs += readStarted - decodeStarted;
+            await readBatch(reads);
+            timings.readMs += performance.now() - readStarted;
+        }
+    }
 
     /** The batch's positions whose distributions are read, in sequence then position order. */
     type Read = {sequence: number, position: number, batchIndex: number};
@@ -105,6 +121,44 @@ export function createChunkScorer(opened: OpenedModel): ChunkScorer {
             }
         } finally {
             // A failed use leaves reads running on the native side; they must settle before the next decode.
+            await Promise.allSettled(pending);
+        }
+    }
+
+    /**
+     * Each read position's probability of the token that follows it in its sequence, a few reads in
+     * flight as for distributions, each trying biases until one is precise (biasedConfidence.ts); a
+     * position no bias settles (never seen: kept as a guard) is read from its whole distribution.
+     */
+    async function readNextTokens(native: NativeContext, scored: readonly ScoredSequence[], reads: Read[], use: (sequence: number, position: number, probability: number) => void) {
+        const readOne = async (read: Read, slot: number): Promise<number> => {
+            const probe = nextTokenProbes[slot]!;
+            const next = scored[read.sequence]!.tokens[read.position + 1]!;
+            let bias = startBias;
+            for (let attempt = 0; attempt < 8; attempt++) {
+                const verdict = judgeBiasedRead(await probe.read(native, read.batchIndex, next, bias), bias);
+                if ("probability" in verdict) {
+                    startBias = Math.min(largestBias, -Math.log(verdict.probability) + startMargin);
+                    return verdict.probability;
+                }
+                bias = verdict.nextBias;
+            }
+            const pairs = await probes[slot]!.read(native, read.batchIndex);
+            for (let i = 0; i < pairs.length; i += 2) if (pairs[i] === next) return pairs[i + 1]!;
+            return 0;
+        };
+        const pending: Promise<number>[] = [];
+        const start = (index: number) => {
+            if (index < reads.length) pending[index] = readOne(reads[index]!, index % readsInFlight);
+        };
+        for (let index = 0; index < readsInFlight; index++) start(index);
+        try {
+            for (let index = 0; index < reads.length; index++) {
+                const probability = await pending[index]!;
+                start(index + readsInFlight);
+                use(reads[index]!.sequence, reads[index]!.position, probability);
+            }
+        } finally {
             await Promise.allSettled(pending);
         }
     }
