@@ -17,7 +17,9 @@ export type LoadLlamaOptions = {
     platform?: PlatformOf,
     /** node-llama-cpp's getLlama; replaceable so a test can see what is asked for on another platform. */
     getLlama?: (options: LlamaOptions) => Promise<Llama>,
-    env?: NodeJS.ProcessEnv
+    env?: NodeJS.ProcessEnv,
+    /** The cores this process may use (affinity, cgroup quota); replaceable for tests. */
+    usableCores?: () => number
 };
 
 /**
@@ -37,8 +39,8 @@ const pendingSignalGraceMs = 300;
  * Loads the native binding. Never builds from source: the prebuilt @node-llama-cpp/* packages are
  * what npm installs, and a source build would need a toolchain and minutes the user did not ask for.
  */
-export async function loadLlama({gpu, threads, onLog, signal, platform = thisPlatform, getLlama: load = getLlama, env = process.env}: LoadLlamaOptions): Promise<Llama> {
-    const maxThreads = threads ?? defaultThreadCount(env);
+export async function loadLlama({gpu, threads, onLog, signal, platform = thisPlatform, getLlama: load = getLlama, env = process.env, usableCores}: LoadLlamaOptions): Promise<Llama> {
+    const maxThreads = threads ?? defaultThreadCount(env, usableCores);
     const cpuBinary = cpuPathBinary(platform);
     const interrupted = () => new InterruptedError("Interrupted while starting llama.cpp.");
     // A function, not a property read: TypeScript would keep the first check's narrowing.
