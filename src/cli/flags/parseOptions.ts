@@ -1,5 +1,6 @@
 import {InvalidArgumentError} from "commander";
 import type {GpuChoice} from "../../hardware/types.js";
+import {userPath} from "../../userFolders.js";
 
 /** Commander argument parsers: a bad value is a usage error (exit 2) with the flag's name. */
 export function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -38,4 +39,12 @@ export function gpuLayers(value: string): number | "auto" | "max" {
 export function nonEmpty(value: string): string {
     if (value.trim() === "") throw new InvalidArgumentError("expected a non-empty name.");
     return value;
+}
+
+/**
+ * Every flag that takes a file or folder: a leading `~` is the home folder on every system, also
+ * where no shell expanded it (cmd.exe, PowerShell, a quoted "~/x", `--flag=~/x`).
+ */
+export function pathValue(value: string): string {
+    return userPath(value);
 }
