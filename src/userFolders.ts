@@ -74,8 +74,3 @@ export function expandHome(value: string, system: Pick<UserSystem, "env" | "plat
     if (!separator.test(value)) return value;
     return pathsOf(system.platform).join(homeFolder(system), value.slice(1));
 }
-
-/** expandHome on this machine: every path a user types (flags, chat's /save and /load, MIXTRAL_MODELS) goes through it. */
-export function userPath(value: string, env: NodeJS.ProcessEnv = process.env): string {
-    return expandHome(value, {env, platform: process.platform});
-}

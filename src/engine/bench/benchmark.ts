@@ -16,6 +16,7 @@ import {checkLoraAdapters, loraContextOption} from "../load/loraAdapters.js";
 import type {LoraAdapter} from "../load/loraAdapters.js";
 import type {GpuChoice} from "../../hardware/types.js";
 import {expertsOverride} from "../load/expertsOverride.js";
+import {nativeFilePath} from "../../windowsPaths.js";
 
 /** llama-bench uses std::rand(); any fixed-seed generator serves, as random weights make tokens equal. */
 function randomTokens(seed: number) {
@@ -206,7 +207,7 @@ export async function createBenchEngine(options: BenchEngineOptions): Promise<Be
             let model: LlamaModel;
             try {
                 model = await llama.loadModel({
-                    modelPath: path,
+                    modelPath: nativeFilePath(path),
                     gpuLayers: backend === "cpu" ? 0 : gpuLayers,
                     onLoadProgress: onProgress,
                     loadSignal: signal,
