@@ -89,6 +89,12 @@ describe("perplexity -f reads the bytes as llama-perplexity does", () => {
         expect(await readScoredText(write("plain.raw", Buffer.from("x\n")), () => told++)).toBe("x");
         expect(told).toBe(1);
     });
+
+    test("on Windows a CRLF is read as LF, as llama-perplexity's text-mode ifstream reads it there; elsewhere as is", async () => {
+        const file = write("crlf.raw", Buffer.from("one\r\ntwo\r\n"));
+        expect(await readScoredText(file, undefined, "win32")).toBe("one\ntwo");
+        expect(await readScoredText(file, undefined, "linux")).toBe("one\r\ntwo\r");
+    });
 });
 
 test("the first line of stdin with --lines loses a UTF-8 BOM", () => {

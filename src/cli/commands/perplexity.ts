@@ -191,9 +191,10 @@ async function checkReadable(path: string) {
  * one final newline dropped. A UTF-8 byte-order mark therefore stays and is tokenized, as there, so
  * the chunks and the figure match llama-perplexity's on the same file. UTF-16 (PowerShell 5.1's `>`)
  * is decoded instead: read as bytes it is no text, and llama-perplexity's figure for it measures
- * nothing; `onUtf16` lets the command say so.
+ * nothing; `onUtf16` lets the command say so. On Windows the ifstream is in text mode, so
+ * llama-perplexity reads each CRLF as LF: so does this there.
  */
-export async function readScoredText(file: string | undefined, onUtf16: () => void = () => {}): Promise<string> {
+export async function readScoredText(file: string | undefined, onUtf16: () => void = () => {}, platform: NodeJS.Platform = process.platform): Promise<string> {
     if (file == null) throw new UsageError("No text given.", {hint: "Pass -f <text file>, e.g. Wikitext-2's wiki.test.raw (see docs/commands/perplexity.md)."});
     let bytes: Buffer;
     try {
@@ -202,7 +203,8 @@ export async function readScoredText(file: string | undefined, onUtf16: () => vo
         throw new UsageError(`Cannot read ${file}: ${(error as Error).message}.`, {hint: "Pass -f with the path of a text file.", cause: error});
     }
     if (isUtf16(bytes)) onUtf16();
-    const text = isUtf16(bytes) ? decodeText(bytes) : bytes.toString("utf8");
+    const decoded = isUtf16(bytes) ? decodeText(bytes) : bytes.toString("utf8");
+    const text = platform === "win32" ? decoded.replaceAll("\r\n", "\n") : decoded;
     return text.endsWith("\n") ? text.slice(0, -1) : text;
 }
 
