@@ -9,7 +9,7 @@ import {addClientTimeoutOptions} from "./flags/clientTimeoutOptions.js";
 import {addLoraOptions} from "./flags/loraOptions.js";
 import {addExpertsListOption, addExpertsOption, expertsOption} from "./flags/expertsFlag.js";
 import {withFlagSuggestion} from "./flags/suggestFlag.js";
-import {contextSize, decimal, gpuChoices, gpuLayers, integer, nonEmpty, pathValue, repeatable} from "./flags/parseOptions.js";
+import {contextSize, decimal, gpuChoices, gpuLayers, integer, nonEmpty, pathValue, repeatable, schemaArgument} from "./flags/parseOptions.js";
 import {disableColor} from "./ui/terminal.js";
 
 const packageJson = createRequire(import.meta.url)("../../../package.json") as {version: string};
@@ -247,7 +247,7 @@ function addModelOptions(command: Command) {
 /** Output that always parses: enforced at the sampler by a grammar (see src/grammar/). */
 function addOutputConstraintOptions(command: Command) {
     command
-        .option("--json-schema <file|json>", "the output is one JSON value valid against this schema (a file or inline JSON)", pathValue)
+        .option("--json-schema <file|json>", "the output is one JSON value valid against this schema (a file or inline JSON)", (value: string) => schemaArgument(value))
         .option("--grammar <file.gbnf>", "the output follows this llama.cpp GBNF grammar", pathValue)
         .addOption(new Option("--format <format>", "json: the output is one JSON object").choices(["json"]));
 }

@@ -1,6 +1,6 @@
 import {describe, expect, test} from "vitest";
 import {saveChat} from "../../src/cli/chat/chatStateFile.js";
-import {pathValueOn} from "../../src/cli/flags/parseOptions.js";
+import {pathValueOn, schemaArgument} from "../../src/cli/flags/parseOptions.js";
 import {loraContextOption} from "../../src/engine/load/loraAdapters.js";
 import type {ChatConversation} from "../../src/generator/textGenerator.js";
 import {nativeFilePath, windowsPathProblem} from "../../src/windowsPaths.js";
@@ -46,6 +46,13 @@ describe("file names NTFS misreads", () => {
         for (const value of ["C:\\models\\x.json", "a:b.json", "\\\\?\\C:\\x\\y.json", "D:\\out\\", "..", "~\\talk.json"])
             expect(windowsPathProblem(value, "win32"), value).toBeUndefined();
         expect(pathValueOn("talk:2.json", {platform: "linux", env: {HOME: "/home/ada"}})).toBe("talk:2.json");
+    });
+
+    test("--json-schema checks a file name, never inline JSON (its quotes and colons are no file name)", () => {
+        expect(schemaArgument('{"type": "object"}', windows)).toBe('{"type": "object"}');
+        expect(schemaArgument("true", windows)).toBe("true");
+        expect(schemaArgument("~\\pet.json", windows)).toBe("C:\\Users\\ada\\pet.json");
+        expect(() => schemaArgument("pet:v2.json", windows)).toThrow(/cannot hold/);
     });
 
     test("chat's /save refuses one before writing anything", async () => {

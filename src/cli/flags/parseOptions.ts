@@ -57,3 +57,13 @@ export function pathValueOn(value: string, system: Pick<UserSystem, "env" | "pla
     if (problem != null) throw new InvalidArgumentError(`${problem}.`);
     return expandHome(value, system);
 }
+
+/** --json-schema's value is the schema itself (not a file name) when it starts as JSON does. */
+export function isInlineSchema(argument: string): boolean {
+    return /^\s*[{[]/.test(argument) || /^\s*(true|false)\s*$/.test(argument);
+}
+
+/** --json-schema's parser: a file name is a path (pathValue: `~`, NTFS names); inline JSON is left as typed. */
+export function schemaArgument(value: string, system: Pick<UserSystem, "env" | "platform"> = {env: process.env, platform: process.platform}): string {
+    return isInlineSchema(value) ? value : pathValueOn(value, system);
+}
