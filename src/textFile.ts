@@ -16,6 +16,16 @@ export function decodeText(bytes: Buffer): string {
     return bytes.toString("utf8");
 }
 
+/** Whether the bytes start with a UTF-16 byte-order mark (little- or big-endian). */
+export function isUtf16(bytes: Buffer): boolean {
+    return (bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff);
+}
+
+/** The first line of a stream read line by line (stdin with --lines) without the UTF-8 BOM a Windows tool put before it. */
+export function withoutLeadingBom(line: string): string {
+    return line.startsWith("\uFEFF") ? line.slice(1) : line;
+}
+
 /** Reads a text file in UTF-8 (with or without a BOM) or UTF-16 with a BOM. */
 export async function readTextFile(path: string): Promise<string> {
     return decodeText(await fs.readFile(path));

@@ -63,10 +63,14 @@ function conventionalRoot(kind: "cache" | "config", {env, platform}: UserSystem,
 }
 
 /**
- * A path typed with a leading `~`, as cmd.exe and PowerShell pass it to a program: unexpanded
- * (POSIX shells expand it before we see it, so there a literal `~` is left alone).
+ * A path typed with a leading `~` (`~`, `~/x`, and on Windows `~\x`) is under the home folder, on
+ * every system: cmd.exe and PowerShell pass `~` to a program unexpanded, and so does a POSIX shell
+ * when it is quoted ("~/models/x.gguf"), after `=` in `--flag=~/x`, or in an environment variable
+ * set from a file. `~user` is left as typed. The home folder is homeFolder's ($HOME before the
+ * password database, %USERPROFILE% on Windows).
  */
-export function expandHomeOnWindows(value: string, system: Pick<UserSystem, "env" | "platform">): string {
-    if (system.platform !== "win32" || !/^~(?:[\\/]|$)/.test(value)) return value;
-    return path.win32.join(homeFolder(system), value.slice(1));
+export function expandHome(value: string, system: Pick<UserSystem, "env" | "platform">): string {
+    const separator = system.platform === "win32" ? /^~(?:[\\/]|$)/ : /^~(?:\/|$)/;
+    if (!separator.test(value)) return value;
+    return pathsOf(system.platform).join(homeFolder(system), value.slice(1));
 }

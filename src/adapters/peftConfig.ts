@@ -1,4 +1,4 @@
-import fs from "node:fs/promises";
+import {readTextFile} from "../textFile.js";
 import {AdapterError} from "../errors.js";
 
 /**
@@ -21,7 +21,7 @@ export type PeftLoraConfig = {
 export async function readPeftConfig(file: string): Promise<PeftLoraConfig> {
     let raw: unknown;
     try {
-        raw = JSON.parse(await fs.readFile(file, "utf8"));
+        raw = JSON.parse(await readTextFile(file));
     } catch (error) {
         throw new AdapterError(`Cannot read the PEFT adapter config ${file}.`, {
             hint: "Pass the folder a PEFT LoRA adapter was saved to: it holds adapter_config.json and adapter_model.safetensors.",

@@ -47,6 +47,11 @@ export function expandInstances(params: BenchParams): BenchInstance[] {
     return instances;
 }
 
+/** Whether any test size is above 0 (`-p 0 -n 0` and no --pg runs nothing). */
+export function hasTests(params: Pick<BenchParams, "nPrompt" | "nGen" | "promptGen">): boolean {
+    return params.nPrompt.some((n) => n > 0) || params.nGen.some((n) => n > 0) || params.promptGen.some(([p, g]) => p > 0 || g > 0);
+}
+
 /** The instances that can share one loaded model (same file, experts and offload). */
 export function groupByLoad(instances: readonly BenchInstance[]): BenchInstance[][] {
     const groups = new Map<string, BenchInstance[]>();

@@ -9,7 +9,7 @@ import {addClientTimeoutOptions} from "./flags/clientTimeoutOptions.js";
 import {addLoraOptions} from "./flags/loraOptions.js";
 import {addExpertsListOption, addExpertsOption, expertsOption} from "./flags/expertsFlag.js";
 import {withFlagSuggestion} from "./flags/suggestFlag.js";
-import {contextSize, decimal, gpuChoices, gpuLayers, integer, nonEmpty, repeatable} from "./flags/parseOptions.js";
+import {contextSize, decimal, gpuChoices, gpuLayers, integer, nonEmpty, pathValue, repeatable, schemaArgument} from "./flags/parseOptions.js";
 import {disableColor} from "./ui/terminal.js";
 import {defaultBodyTimeoutMs} from "../server/core/bodyTimeout.js";
 
@@ -44,7 +44,7 @@ export function buildProgram(): Command {
         .option("--lines", "piped: each stdin line is the next message of one conversation")
         .option("--json", "print one JSON object a turn: role, content, tokens, timings")
         .option("--no-history", "do not read or save the prompt history (kept in the config dir)")
-        .option("--resume <file>", "start from a conversation saved with /save, with its KV state when the model and context match")
+        .option("--resume <file>", "start from a conversation saved with /save, with its KV state when the model and context match", pathValue)
         .option("--verbose", "print llama.cpp's log, and timings after each answer, on stderr")
         .action(async (options) => {
             const {runChat} = await import("./commands/chat.js");
@@ -98,7 +98,7 @@ export function buildProgram(): Command {
         .option("--pg <pp,tg>", "prompt then generation, timed together (repeatable)", promptGenPair)
         .addOption(listOption("-d, --n-depth <list>", "tokens already in the context before each test", integerList("-d", 0), "0"))
         .option("-r, --repetitions <n>", "timed repetitions of each test", integer(1, 1000), 5)
-        .addOption(listOption("-t, --threads <list>", "CPU threads (default: the usable cores)", integerList("-t", 1, 1024)))
+        .addOption(listOption("-t, --threads <list>", "CPU threads (default: one a math core, as llama.cpp: no hyper-threads or efficiency cores)", integerList("-t", 1, 1024)))
         .addOption(new Option("--gpu <backend>", "compute backend").choices(gpuChoices).default("auto"))
         .addOption(listOption("--gpu-layers <list>", "layers to offload: numbers or max", parseGpuLayersList, "max"))
         .option("-b, --batch-size <n>", "tokens per llama_decode call (n_batch = n_ubatch)", integer(1, 1_048_576), 512)
@@ -109,8 +109,8 @@ export function buildProgram(): Command {
         .addOption(new Option("--mode <mode>", "e2e also times tokenize → generate → sample → detokenize").choices(["throughput", "e2e"]).default("throughput"))
         .option("--no-warmup", "skip the untimed warm-up run")
         .option("--bandwidth <GB/s>", "memory bandwidth for the roofline (default: known GPU, or a CPU RAM read test)", decimal(0.001, 1_000_000))
-        .option("--compare <previous.json>", "show each row's tok/s ratio to a previous `-o json` run")
-        .option("--plot <file.svg>", "write an SVG chart of tok/s per model and test, roofline marked")
+        .option("--compare <previous.json>", "show each row's tok/s ratio to a previous `-o json` run", pathValue)
+        .option("--plot <file.svg>", "write an SVG chart of tok/s per model and test, roofline marked", pathValue)
         .option("--verbose", "print llama.cpp's log and failure hints on stderr")
         .option("--endpoint <url>", "benchmark this OpenAI-compatible server instead (like vLLM's benchmark_serving): -p/-n set prompt words and max_tokens")
         .addOption(listOption("--concurrency <list>", "with --endpoint: requests in flight at once, one row each", integerList("--concurrency", 1, 4096), "1,4,8"))
@@ -132,15 +132,15 @@ export function buildProgram(): Command {
     program.command("perplexity")
         .description("measure a model's perplexity on a text as llama-perplexity does, or its KL divergence from a base model's logits")
         .option("-m, --model <name>", "a .gguf path or catalog name; several (repeated or comma-separated) print a comparison table", modelList)
-        .option("-f, --file <text>", "the text to score, e.g. Wikitext-2's wiki.test.raw")
+        .option("-f, --file <file>", "the text to score, e.g. Wikitext-2's wiki.test.raw", pathValue)
         .option("-c, --context-size <tokens>", "tokens a chunk; the second half of each is scored (default: 512, or the base file's)", contextSize)
         .option("-b, --batch-size <n>", "tokens a decode: b/c chunks decode together", integer(1, 1_048_576), 2048)
         .option("--chunks <n>", "score at most the first n chunks", integer(1))
-        .option("-t, --threads <n>", "CPU threads (default: the usable cores)", integer(1, 1024))
+        .option("-t, --threads <n>", "CPU threads (default: one a math core, as llama.cpp: no hyper-threads or efficiency cores)", integer(1, 1024))
         .addOption(new Option("--gpu <backend>", "compute backend").choices(gpuChoices).default("auto"))
         .option("--gpu-layers <n>", "layers to offload to the GPU, -ngl: a number, auto or max", gpuLayers)
         .addOption(expertsOption())
-        .option("--kl-divergence-base <file>", "alone: write the model's log-probabilities to this file (llama-perplexity's format); with --kl-divergence or several -m: the base to compare with")
+        .option("--kl-divergence-base <file>", "alone: write the model's log-probabilities to this file (llama-perplexity's format); with --kl-divergence or several -m: the base to compare with", pathValue)
         .option("--kl-divergence", "compare with --kl-divergence-base: KL divergence, Δp, same top token, PPL(Q)/PPL(base)")
         .option("--hellaswag", "score -f as HellaSwag tasks (llama.cpp's 6-lines-a-task file): acc_norm with its 95% interval")
         .option("--hellaswag-tasks <n>", "with --hellaswag: tasks to score, picked as llama-perplexity picks them", integer(1), 400)
@@ -198,8 +198,8 @@ export function buildProgram(): Command {
         .description("LoRA adapters: convert a PEFT adapter to GGUF for --lora")
         .command("convert")
         .description("convert a PEFT LoRA adapter folder (adapter_config.json + adapter_model.safetensors) to a GGUF adapter; prints its path")
-        .argument("<folder>", "the folder PEFT saved the adapter to")
-        .option("-o, --output <file.gguf>", "where to write it (default: <folder>/adapter_model.gguf)")
+        .argument("<folder>", "the folder PEFT saved the adapter to", pathValue)
+        .option("-o, --output <file.gguf>", "where to write it (default: <folder>/adapter_model.gguf)", pathValue)
         .option("--base <model>", "the base model (a .gguf or a downloaded catalog name): its heads order Q/K rows, and the adapter is checked against it")
         .addOption(new Option("--type <type>", "tensor type of the adapter").choices(["f32", "f16"]).default("f32"))
         .option("--json", "print the output path, size, rank and alpha as JSON")
@@ -235,7 +235,7 @@ function addModelOptions(command: Command) {
         .option("-m, --model <name>", "a catalog name (instruct:Q4_K_M, base:Q8_0, Q5_K_M, aurora), a .gguf path, hf:<owner>/<repo>/<file>.gguf or an https URL")
         .option("-y, --yes", "download a catalog model that is not there yet without asking")
         .option("-c, --context-size <tokens>", "context window in tokens", contextSize)
-        .option("-t, --threads <n>", "CPU threads (default: the usable cores)", integer(1, 1024))
+        .option("-t, --threads <n>", "CPU threads (default: one a math core, as llama.cpp: no hyper-threads or efficiency cores)", integer(1, 1024))
         .addOption(new Option("--gpu <backend>", "compute backend").choices(gpuChoices).default("auto"))
         .option("--gpu-layers <n>", "layers to offload to the GPU: a number, auto or max", gpuLayers)
         .option("--quant <quant>", "without --model: use this quant of the catalog instead of the planned one, e.g. Q4_K_M")
@@ -249,8 +249,8 @@ function addModelOptions(command: Command) {
 /** Output that always parses: enforced at the sampler by a grammar (see src/grammar/). */
 function addOutputConstraintOptions(command: Command) {
     command
-        .option("--json-schema <file|json>", "the output is one JSON value valid against this schema (a file or inline JSON)")
-        .option("--grammar <file.gbnf>", "the output follows this llama.cpp GBNF grammar")
+        .option("--json-schema <file|json>", "the output is one JSON value valid against this schema (a file or inline JSON)", (value: string) => schemaArgument(value))
+        .option("--grammar <file.gbnf>", "the output follows this llama.cpp GBNF grammar", pathValue)
         .addOption(new Option("--format <format>", "json: the output is one JSON object").choices(["json"]));
 }
 

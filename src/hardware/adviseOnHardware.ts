@@ -24,7 +24,7 @@ export function adviseOnHardware(probe: HardwareProbe, plan: Plan, facts: Advice
     const hints: string[] = [];
     const system = facts.system ?? thisPlatform;
     if (probe.nativeError != null)
-        hints.push(`The llama.cpp native binding does not load (${probe.nativeError}); ${nativeBindingHint(facts.libc?.() ?? {musl: false, nixos: false}, system)}`);
+        hints.push(`The llama.cpp native binding does not load (${probe.nativeError}). ${nativeBindingHint(facts.libc?.() ?? {musl: false, nixos: false}, system)}`);
     const cuda = probe.backends.find((status) => status.backend === "cuda");
     if (probe.source === "probe" && probe.nvidiaDriverPresent && cuda != null && !cuda.loaded)
         hints.push(cudaRuntimeHint(cuda.reason ?? "unknown reason", system));

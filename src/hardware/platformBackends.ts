@@ -54,7 +54,7 @@ export type LinuxLibc = {musl: boolean, nixos: boolean};
 export function nativeBindingHint(libc: LinuxLibc, {platform, arch}: PlatformOf = thisPlatform): string {
     if (platform === "linux" && libc.musl) return "node-llama-cpp's prebuilt binaries are built for glibc: on Alpine or another musl system, run mixtral in a glibc image (e.g. node:20-bookworm); reinstalling will not help.";
     if (platform === "linux" && libc.nixos) return "NixOS has no /lib64 loader for prebuilt binaries: enable `programs.nix-ld.enable = true;` (or run under steam-run); reinstalling will not help.";
-    return `reinstall with \`npm ci\` on this machine so the prebuilt @node-llama-cpp/* package for ${platform}-${arch} is present (node_modules copied from another OS lacks it).`;
+    return `Reinstall with \`npm ci\` on this machine so the prebuilt @node-llama-cpp/* package for ${platform}-${arch} is present (node_modules copied from another OS lacks it).`;
 }
 
 /**

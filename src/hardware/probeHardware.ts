@@ -15,7 +15,7 @@ export type ProbeHardwareOptions = {
 export async function probeHardware({modelsDir, probeBackends, platform = process.platform}: ProbeHardwareOptions): Promise<HardwareProbe> {
     const [backends, diskFreeBytes] = await Promise.all([
         probeBackends(),
-        diskFree(modelsDir)
+        diskFree(modelsDir, platform)
     ]);
     return {
         source: "probe",
@@ -31,7 +31,7 @@ export async function probeHardware({modelsDir, probeBackends, platform = proces
     };
 }
 
-/** Unknown (null) rather than a failed probe when the store's disk cannot be read. */
-async function diskFree(dir: string): Promise<number | null> {
-    return freeBytes(dir).catch(() => null);
+/** Unknown (null) rather than a failed probe when the store's disk cannot be read; on a Mac, with purgeable space, as a pull counts it. */
+async function diskFree(dir: string, platform: NodeJS.Platform): Promise<number | null> {
+    return freeBytes(dir, {platform}).catch(() => null);
 }

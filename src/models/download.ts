@@ -131,7 +131,7 @@ async function pullLocked(target: PullTarget, finalPath: string, staging: Stagin
     // A complete file under the staging name (verification was interrupted) counts whole: nothing to fetch.
     const complete = await fileSize(staging.complete);
     const onDisk = complete ?? await resumeOffset(staging.inTransit, expectedBytes);
-    await assertFreeSpace(path.dirname(staging.complete), Math.max(0, totalNeeded - onDisk), env);
+    await assertFreeSpace(path.dirname(staging.complete), Math.max(0, totalNeeded - onDisk), env, options.platform);
 
     options.onEvent?.({type: "start", bytes: expectedBytes, resumeFrom: onDisk});
     if (complete == null) await transferWithRetries(url, staging, expectedBytes, note, policy, options, env);

@@ -1,5 +1,6 @@
 import fs, {type FileHandle} from "node:fs/promises";
 import {setTimeout as sleep} from "node:timers/promises";
+import {windowsMaxPath} from "../windowsPaths.js";
 
 /**
  * The file operations of the store whose behaviour differs between Linux, macOS and Windows, in one
@@ -119,11 +120,9 @@ export function isHeldByAnotherProgram(error: unknown): boolean {
     return ["EBUSY", "EPERM", "EACCES"].includes(String((error as {code?: unknown} | undefined)?.code));
 }
 
-/** Windows's MAX_PATH: longer paths need long-path support that llama.cpp's file opening does not ask for. */
-const windowsMaxPath = 259;
-
 /**
- * A store path Windows programs can open, or a sentence saying why not. Node itself handles long
+ * A store path Windows programs can open, or a sentence saying why not (windowsLongPaths.ts lets
+ * llama.cpp open a longer --model, but a store that deep is refused before anything downloads). Node itself handles long
  * paths, so only the longest file the pull writes (its .partial/ download) is measured.
  */
 export function windowsPathTooLong(longestPath: string, platform: NodeJS.Platform = process.platform): string | undefined {

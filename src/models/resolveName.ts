@@ -4,7 +4,7 @@ import {ModelNotFoundError, UsageError} from "../errors.js";
 import type {Catalog, CatalogEntry} from "./catalog.js";
 import {huggingFaceFileUrl} from "./huggingFace.js";
 import {assertStorableName, storableFileName} from "./storableFileName.js";
-import {expandHomeOnWindows} from "../userFolders.js";
+import {expandHome} from "../userFolders.js";
 
 /** What a --model value (or `pull` argument) names. */
 export type ModelSpec =
@@ -30,7 +30,7 @@ export function parseModelSpec(input: string, catalog: Catalog, env: NodeJS.Proc
 
     if (/^hf:/i.test(value)) return parseHuggingFaceSpec(value, env);
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return parseUrlSpec(value);
-    if (looksLikePath(value)) return {kind: "path", path: expandHomeOnWindows(value, {env, platform})};
+    if (looksLikePath(value)) return {kind: "path", path: expandHome(value, {env, platform})};
 
     const suggestions = closestNames(value, catalog);
     throw new ModelNotFoundError(`Unknown model "${value}".`, {

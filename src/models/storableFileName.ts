@@ -1,4 +1,5 @@
 import {UsageError} from "../errors.js";
+import {windowsNameProblem} from "../windowsPaths.js";
 
 /**
  * The longest file name the store can keep: most file systems allow 255 bytes a name, and a
@@ -24,9 +25,6 @@ export function storableFileName(segment: string, where: string, platform: NodeJ
     return name;
 }
 
-/** Names Windows keeps for devices, with or without an extension (`nul.gguf` is the NUL device). */
-const windowsDeviceName = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\.|$)/i;
-
 export function assertStorableName(name: string, where: string, platform: NodeJS.Platform = process.platform) {
     if (/[\u0000-\u001f/\\]/.test(name))
         throw new UsageError(`The file name in ${where} contains a control character or a slash, which no file name may hold.`, {
@@ -37,9 +35,8 @@ export function assertStorableName(name: string, where: string, platform: NodeJS
         throw new UsageError(`The file name in ${where} is ${bytes} bytes long; the store keeps names of up to ${maxStoredNameBytes} bytes.`, {
             hint: "Download it under a shorter name yourself and pass that file's path to --model."
         });
-    // NTFS: `a:b.gguf` would write an alternate data stream of a file `a`, `?` and `*` are
-    // wildcards, a trailing dot or space is silently dropped, and device names open the device.
-    if (platform === "win32" && (/[<>:"|?*]/.test(name) || /[. ]$/.test(name) || windowsDeviceName.test(name)))
+    // NTFS: `ab:c.gguf` would write an alternate data stream of a file `ab`, and so on (windowsPaths.ts).
+    if (platform === "win32" && windowsNameProblem(name) != null)
         throw new UsageError(`The file name in ${where} ("${name}") is not allowed on Windows.`, {
             hint: "Download it under another name yourself and pass that file's path to --model."
         });

@@ -1,7 +1,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import {MixtralError, UsageError} from "../errors.js";
-import {mixtralFolder, thisSystem, type UserSystem} from "../userFolders.js";
+import {expandHome, mixtralFolder, thisSystem, type UserSystem} from "../userFolders.js";
 import {isHeldByAnotherProgram} from "./fileOperations.js";
 import {acquireLock, type Lock, type LockHolder} from "./lockFile.js";
 import type {CatalogEntry} from "./catalog.js";
@@ -14,7 +14,7 @@ import type {ModelSpec} from "./resolveName.js";
  * ~/.cache/mixtral/models where an earlier version filled it.
  */
 export function storeDir(env: NodeJS.ProcessEnv = process.env, system: UserSystem = thisSystem(env)): string {
-    if (env.MIXTRAL_MODELS != null && env.MIXTRAL_MODELS !== "") return path.resolve(env.MIXTRAL_MODELS);
+    if (env.MIXTRAL_MODELS != null && env.MIXTRAL_MODELS !== "") return path.resolve(expandHome(env.MIXTRAL_MODELS, system));
     return mixtralFolder("cache", system, "models");
 }
 

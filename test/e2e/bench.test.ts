@@ -45,9 +45,11 @@ describe("mixtral bench (real engine, tiny model)", () => {
         expect(result.stderr).toMatch(/bench \[2\/2\] tiny-q8_0\.gguf tg8 t=1/);
     });
 
-    it("prints llama-bench's markdown table when stdout is not a terminal", async () => {
-        const result = await runCli(["bench", "-m", tinyModel(), "-p", "16", "-n", "0", "-r", "1", "-t", "1"]);
+    it("prints llama-bench's markdown table when stdout is not a terminal; without -t it says the thread count it chose", async () => {
+        const result = await runCli(["bench", "-m", tinyModel(), "-p", "16", "-n", "0", "-r", "1"]);
         expect(result.code).toBe(0);
+        // runCli sets MIXTRAL_THREADS=1 (the suite shares two cores); unit/benchThreads.test.ts covers the math cores.
+        expect(result.stderr).toContain("threads: 1 (from MIXTRAL_THREADS; -t to change)");
         const lines = result.stdout.split("\n");
         expect(lines[0]).toMatch(/^\| model {26}\| {7}size \| {5}params \| backend {4}\| threads \| {12}test \| {18}t\/s \|$/);
         expect(lines[2]).toMatch(/^\| llama .*\| CPU {8}\| {7}1 \| {12}pp16 \| +\d+\.\d\d ± \d+\.\d\d \|$/);

@@ -173,6 +173,16 @@ describe("Windows + an NVIDIA GPU", () => {
         expect(nvidiaDriverPresent(() => undefined, {Path: "C:\\x"}, "win32", () => false)).toBe(false);
     });
 
+    test("chat, complete and serve on musl or NixOS, when the binding does not load, are told what will work, not to reinstall", async () => {
+        const failing = async () => {
+            throw new Error("Error relocating: __memcpy_chk: symbol not found");
+        };
+        const hintOn = (libc: {musl: boolean, nixos: boolean}) => loadLlama({gpu: "auto", platform: linux, getLlama: failing, libc: () => libc}).catch((error: {hint: string}) => error.hint);
+        expect(await hintOn({musl: true, nixos: false})).toMatch(/^node-llama-cpp's prebuilt binaries are built for glibc.*reinstalling will not help\. `mixtral doctor`/);
+        expect(await hintOn({musl: false, nixos: true})).toMatch(/nix-ld/);
+        expect(await hintOn({musl: false, nixos: false})).toMatch(/^Reinstall with `npm ci`/);
+    });
+
     test("musl and NixOS are told what will work, not to reinstall", () => {
         const broken = {...probe, backend: "cpu" as const, nativeError: "libc.so.6: not found"};
         const hint = (libc: {musl: boolean, nixos: boolean}) => adviseOnHardware(broken, plan, {planDownloaded: true, diskMarginBytes: 0, system: linux, libc: () => libc}).join("\n");

@@ -138,7 +138,7 @@ describe("hints for common trouble", () => {
 
     test("a native binding that does not load is reported with the fix", () => {
         const probe: HardwareProbe = {...machine, nativeError: "node-llama-cpp could not be imported: boom"};
-        expect(adviseOnHardware(probe, planOf(probe), facts).join("\n")).toMatch(/does not load \(node-llama-cpp could not be imported: boom\); reinstall with `npm ci`/);
+        expect(adviseOnHardware(probe, planOf(probe), facts).join("\n")).toMatch(/does not load \(node-llama-cpp could not be imported: boom\)\. Reinstall with `npm ci`/);
     });
 
     test("less free RAM than the plan needs is a hint", () => {

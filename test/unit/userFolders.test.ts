@@ -77,6 +77,6 @@ test("Windows: `-m ~\\models\\x.gguf` typed in cmd or PowerShell (which do not e
     const {parseModelSpec} = await import("../../src/models/resolveName.js");
     const {loadCatalog} = await import("../../src/models/catalog.js");
     expect(parseModelSpec("~\\models\\x.gguf", loadCatalog(), windows, "win32")).toEqual({kind: "path", path: "C:\\Users\\ada\\models\\x.gguf"});
-    // A POSIX shell expanded it already: a ~ that reaches us is a literal name.
-    expect(parseModelSpec("~/x.gguf", loadCatalog(), mac, "darwin")).toEqual({kind: "path", path: "~/x.gguf"});
+    // A POSIX shell leaves a quoted "~/x.gguf" as typed: expanded too (test/unit/homeInPaths.test.ts).
+    expect(parseModelSpec("~/x.gguf", loadCatalog(), mac, "darwin")).toEqual({kind: "path", path: "/Users/ada/x.gguf"});
 });

@@ -4,7 +4,12 @@ import path from "node:path";
 import {afterAll, beforeAll, describe, expect, test} from "vitest";
 import {readPreviousRun} from "../../src/bench/compareRuns.js";
 import {readOutputConstraint} from "../../src/cli/flags/outputConstraint.js";
-import {decodeText} from "../../src/textFile.js";
+import {Readable} from "node:stream";
+import {readPeftConfig} from "../../src/adapters/peftConfig.js";
+import {loadConversation} from "../../src/cli/chat/conversationFile.js";
+import {readScoredText} from "../../src/cli/commands/perplexity.js";
+import {readPrompt} from "../../src/cli/readPrompt.js";
+import {decodeText, withoutLeadingBom} from "../../src/textFile.js";
 
 // Files as Windows tools write them: Notepad's UTF-8 with a BOM, Windows PowerShell 5.1's UTF-16LE
 // (`>` and Out-File), and UTF-16BE, all read as the text they hold.
@@ -52,6 +57,49 @@ describe.each(Object.entries(encodings))("a file in %s", (label, encode) => {
         const file = write(`${slug}.previous.json`, encode(JSON.stringify([row], null, 2) + "\r\n"));
         expect(await readPreviousRun(file)).toEqual([row]);
     });
+
+    test("is loaded by chat's /load and --resume", async () => {
+        const saved = {messages: [{role: "user", content: "Zoë?"}, {role: "assistant", content: "東京."}]};
+        const file = write(`${slug}.talk.json`, encode(JSON.stringify(saved, null, 2) + "\r\n"));
+        expect((await loadConversation(file)).messages).toEqual(saved.messages);
+    });
+
+    test("is read as a PEFT adapter_config.json", async () => {
+        const config = {peft_type: "LORA", r: 8, lora_alpha: 16, target_modules: ["q_proj"]};
+        const file = write(`${slug}.adapter_config.json`, encode(JSON.stringify(config)));
+        expect(await readPeftConfig(file)).toMatchObject({r: 8, loraAlpha: 16});
+    });
+
+    test("piped on stdin (cmd's `type file | mixtral complete`) is the prompt it holds", async () => {
+        expect(await readPrompt("-", Readable.from([encode("Zoë — 東京\r\n")]) as unknown as NodeJS.ReadStream)).toBe("Zoë — 東京");
+    });
+});
+
+describe("perplexity -f reads the bytes as llama-perplexity does", () => {
+    test("a UTF-8 BOM stays, as llama-perplexity tokenizes it (same chunks, same figure); one final newline goes", async () => {
+        const file = write("bom.raw", encodings["UTF-8 with a BOM"]!("Zoë\n"));
+        expect(await readScoredText(file)).toBe("\uFEFFZoë");
+    });
+
+    test("UTF-16 is decoded, and the command is told so it can say the figure is not llama-perplexity's for that file", async () => {
+        let told = 0;
+        const file = write("utf16.raw", encodings["UTF-16LE (PowerShell 5.1's >)"]!("Zoë — 東京\r\n"));
+        expect(await readScoredText(file, () => told++)).toBe("Zoë — 東京\r");
+        expect(told).toBe(1);
+        expect(await readScoredText(write("plain.raw", Buffer.from("x\n")), () => told++)).toBe("x");
+        expect(told).toBe(1);
+    });
+
+    test("on Windows a CRLF is read as LF, as llama-perplexity's text-mode ifstream reads it there; elsewhere as is", async () => {
+        const file = write("crlf.raw", Buffer.from("one\r\ntwo\r\n"));
+        expect(await readScoredText(file, undefined, "win32")).toBe("one\ntwo");
+        expect(await readScoredText(file, undefined, "linux")).toBe("one\r\ntwo\r");
+    });
+});
+
+test("the first line of stdin with --lines loses a UTF-8 BOM", () => {
+    expect(withoutLeadingBom("\uFEFFhello")).toBe("hello");
+    expect(withoutLeadingBom("hello\uFEFF")).toBe("hello\uFEFF");
 });
 
 test("a file without a BOM stays UTF-8", () => {

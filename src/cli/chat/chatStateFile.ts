@@ -5,6 +5,7 @@ import type {ConversationKvState} from "../../generator/textGenerator.js";
 import type {ChatConversation} from "../../generator/textGenerator.js";
 import {UsageError} from "../../errors.js";
 import {formatBytes} from "../../formatBytes.js";
+import {windowsPathProblem} from "../../windowsPaths.js";
 import {counted} from "./turnReport.js";
 import {loadConversation, saveConversation} from "./conversationFile.js";
 
@@ -44,7 +45,9 @@ export function stateFileFor(jsonFile: string): string {
 }
 
 /** /save: the state first, so a JSON that names a state never points at a missing one. Returns the line to show. */
-export async function saveChat(file: string, session: ChatConversation): Promise<string> {
+export async function saveChat(file: string, session: ChatConversation, platform: NodeJS.Platform = process.platform): Promise<string> {
+    const problem = windowsPathProblem(file, platform);
+    if (problem != null) throw new UsageError(`Cannot save to ${file}: ${problem}.`, {hint: "Give the file another name."});
     const messages = counted(session.history.length, "message");
     const kvState = session.kvState;
     const stateFile = stateFileFor(file);

@@ -1,4 +1,5 @@
-import {readFile, writeFile} from "node:fs/promises";
+import {writeFile} from "node:fs/promises";
+import {readTextFile} from "../../textFile.js";
 import type {ChatMessage} from "../../generator/chatMessages.js";
 import {UsageError} from "../../errors.js";
 
@@ -30,7 +31,8 @@ export async function saveConversation(file: string, system: string | undefined,
 export async function loadConversation(file: string): Promise<{system: string | undefined, messages: ChatMessage[], kvState?: unknown}> {
     let text: string;
     try {
-        text = await readFile(file, "utf8");
+        // Opened and saved again by Notepad, or rewritten by PowerShell 5.1: a BOM, or UTF-16.
+        text = await readTextFile(file);
     } catch (error) {
         throw new UsageError(`Could not read ${file}.`, {hint: "Check the path; /save <file> writes one.", cause: error});
     }

@@ -5,6 +5,7 @@ import type {SamplingOptions} from "../../generator/sampling.js";
 import {ExitCode, UsageError} from "../../errors.js";
 import {incompleteOutput} from "../flags/outputConstraint.js";
 import {readPrompt} from "../readPrompt.js";
+import {withoutLeadingBom} from "../../textFile.js";
 import {writeOut} from "../ui/stdout.js";
 import {logError, logLine} from "../ui/terminal.js";
 import {contextNotes, formatTimings, turnJson} from "./turnReport.js";
@@ -42,8 +43,9 @@ export async function runPiped(session: ChatConversation, message: string | unde
     options.signal.addEventListener("abort", stopReading, {once: true});
     let turns = 0;
     let lineNumber = 0;
-    for await (const line of lines) {
+    for await (const read of lines) {
         lineNumber++;
+        const line = lineNumber === 1 ? withoutLeadingBom(read) : read;
         if (line.trim() === "") continue;
         turns++;
         if (!await answerOrReport(session, line, options, lineNumber)) break;

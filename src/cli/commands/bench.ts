@@ -1,7 +1,7 @@
 import fs from "node:fs/promises";
 import {ExitCode, isAbortError, MixtralError, UsageError} from "../../errors.js";
 import {readPreviousRun, type PreviousRow} from "../../bench/compareRuns.js";
-import {expandInstances, type BenchParams} from "../../bench/expandInstances.js";
+import {expandInstances, hasTests, type BenchParams} from "../../bench/expandInstances.js";
 import {measureMemoryBandwidth} from "../../bench/measureMemoryBandwidth.js";
 import {createPrinter} from "../../bench/printers/createPrinter.js";
 import {runBench, type BenchProgress} from "../../bench/runBench.js";
@@ -12,7 +12,7 @@ import type {BenchFailure, BenchInstance} from "../../bench/types.js";
 import {benchFlagNames, checkKvCacheSettings} from "../../hardware/kvCacheSettings.js";
 import {outputFormatFrom, type BenchOptions} from "../flags/benchFlags.js";
 import {loraAdaptersOf} from "../flags/loraOptions.js";
-import {defaultThreadCount, usableCpuCores} from "../../hardware/cpuCores.js";
+import {usableCpuCores} from "../../hardware/cpuCores.js";
 import {interruptController, stopGraceMs} from "../interrupt.js";
 import {warnAboutThreads} from "../warnAboutThreads.js";
 import {resolveModel} from "../resolveModelPath.js";
@@ -21,7 +21,7 @@ import {startSpinner, type Spinner} from "../ui/spinner.js";
 import {drainStdout, writeOut} from "../ui/stdout.js";
 import {logLine, terminalPolicy} from "../ui/terminal.js";
 
-function paramsFrom(options: BenchOptions): BenchParams {
+function paramsFrom(options: BenchOptions, threads: readonly number[]): BenchParams {
     const models = options.model ?? [];
     if (models.length === 0) throw new UsageError("No model given.", {hint: "Pass --model <file.gguf> (repeat it to compare files or quants)."});
     return {
@@ -31,7 +31,7 @@ function paramsFrom(options: BenchOptions): BenchParams {
         nGen: options.nGen,
         promptGen: options.pg ?? [],
         nDepth: options.nDepth,
-        threads: options.threads ?? [defaultThreadCount()],
+        threads,
         gpuLayers: options.gpuLayers,
         batchSize: options.batchSize,
         typeK: options.cacheTypeK,
@@ -66,12 +66,12 @@ async function checkExpertsOfModels(params: BenchParams, signal: AbortSignal) {
 }
 
 export async function runBenchCommand(options: BenchOptions) {
-    const params = paramsFrom(options);
+    // Without -t the thread count is known once llama.cpp has counted the math cores (below).
+    let params = paramsFrom(options, options.threads ?? []);
     checkCombinations(params);
     if (options.threads != null) warnAboutThreads(params.threads);
     const format = outputFormatFrom(options.output);
-    const instances = expandInstances(params);
-    if (instances.length === 0) throw new UsageError("Nothing to run: every test size is 0.", {hint: "Give -p, -n or --pg a size above 0."});
+    if (!hasTests(params)) throw new UsageError("Nothing to run: every test size is 0.", {hint: "Give -p, -n or --pg a size above 0."});
     // A bad --compare file should fail before minutes of measuring, not after.
     const previous: PreviousRow[] | undefined = options.compare == null ? undefined : await readPreviousRun(options.compare);
 
@@ -96,8 +96,14 @@ export async function runBenchCommand(options: BenchOptions) {
 
     await checkExpertsOfModels(params, interrupt.signal);
     const {createBenchEngine} = await import("../../engine/index.js");
-    const maxThreads = Math.max(...params.threads);
+    const maxThreads = options.threads == null ? undefined : Math.max(...options.threads);
     const engine = await createBenchEngine({gpu: options.gpu, maxThreads, onLog: options.verbose === true ? logLine : undefined, lora: loraAdaptersOf(options), signal: interrupt.signal});
+    if (options.threads == null) {
+        params = paramsFrom(options, [engine.defaultThreads]);
+        const source = process.env.MIXTRAL_THREADS ? "from MIXTRAL_THREADS" : "one a math core, as llama-bench's default";
+        logLine(`threads: ${engine.defaultThreads} (${source}; -t to change)`);
+    }
+    const instances = expandInstances(params);
     try {
         const system = await engine.systemInfo();
         const showGpuLayers = system.backends !== "CPU" || params.gpuLayers.length > 1;

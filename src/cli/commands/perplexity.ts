@@ -16,6 +16,7 @@ import {resolveModel} from "../resolveModelPath.js";
 import {startProgress, type ProgressDisplay} from "../ui/progress.js";
 import {writeJson, writeOut} from "../ui/stdout.js";
 import {logLine, terminalPolicy} from "../ui/terminal.js";
+import {decodeText, isUtf16} from "../../textFile.js";
 
 /** `mixtral perplexity`'s flags: llama-perplexity's names and defaults. */
 export type PerplexityCommandOptions = {
@@ -55,7 +56,7 @@ export async function runPerplexity(options: PerplexityCommandOptions) {
     const comparing = options.klDivergence === true || (models.length > 1 && options.klDivergenceBase != null);
     if (models.length > 1 && options.klDivergenceBase != null && options.klDivergence !== true)
         await checkReadable(options.klDivergenceBase);
-    const text = comparing ? undefined : await readText(options.file);
+    const text = comparing ? undefined : await readScoredText(options.file, () => logLine(`note: ${options.file} is UTF-16; scored as its text (llama-perplexity would read its bytes as UTF-8): compare figures from a UTF-8 copy.`));
     if (comparing && options.file != null) logLine("note: -f is not read with --kl-divergence: the tokens come from the base logits file.");
 
     // A second Ctrl+C (or a decode that does not stop in time) exits at once: a base file being written must not stay behind half.
@@ -185,15 +186,25 @@ async function checkReadable(path: string) {
     await (await openBaseLogits(path)).close();
 }
 
-/** The text as llama-perplexity reads -f: the whole file, one final newline dropped. */
-async function readText(file: string | undefined): Promise<string> {
+/**
+ * The text as llama-perplexity reads -f: the file's bytes as they are (an ifstream into a string),
+ * one final newline dropped. A UTF-8 byte-order mark therefore stays and is tokenized, as there, so
+ * the chunks and the figure match llama-perplexity's on the same file. UTF-16 (PowerShell 5.1's `>`)
+ * is decoded instead: read as bytes it is no text, and llama-perplexity's figure for it measures
+ * nothing; `onUtf16` lets the command say so. On Windows the ifstream is in text mode, so
+ * llama-perplexity reads each CRLF as LF: so does this there.
+ */
+export async function readScoredText(file: string | undefined, onUtf16: () => void = () => {}, platform: NodeJS.Platform = process.platform): Promise<string> {
     if (file == null) throw new UsageError("No text given.", {hint: "Pass -f <text file>, e.g. Wikitext-2's wiki.test.raw (see docs/commands/perplexity.md)."});
-    let text: string;
+    let bytes: Buffer;
     try {
-        text = await fs.readFile(file, "utf8");
+        bytes = await fs.readFile(file);
     } catch (error) {
         throw new UsageError(`Cannot read ${file}: ${(error as Error).message}.`, {hint: "Pass -f with the path of a text file.", cause: error});
     }
+    if (isUtf16(bytes)) onUtf16();
+    const decoded = isUtf16(bytes) ? decodeText(bytes) : bytes.toString("utf8");
+    const text = platform === "win32" ? decoded.replaceAll("\r\n", "\n") : decoded;
     return text.endsWith("\n") ? text.slice(0, -1) : text;
 }
 

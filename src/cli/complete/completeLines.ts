@@ -2,6 +2,7 @@ import readline from "node:readline";
 import type {GrammarSpec} from "../../generator/sampling.js";
 import type {GenerationResult} from "../../generator/result.js";
 import {CutOffError, ExitCode, UsageError} from "../../errors.js";
+import {withoutLeadingBom} from "../../textFile.js";
 import {logprobsOption} from "../flags/logprobsFlag.js";
 import {samplingFrom} from "../flags/samplingFlags.js";
 import {interruptController} from "../interrupt.js";
@@ -51,8 +52,8 @@ export async function runCompleteLines(promptArgument: string | undefined, optio
             const next = await lines.next();
             if (next.done === true) return undefined;
             lineNumber++;
-            if (next.value.trim() === "") skipped++;
-            else return {line: lineNumber, prompt: next.value};
+            if (withoutLeadingBom(next.value).trim() === "") skipped++;
+            else return {line: lineNumber, prompt: lineNumber === 1 ? withoutLeadingBom(next.value) : next.value};
         }
     };
     try {

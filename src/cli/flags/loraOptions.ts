@@ -1,5 +1,6 @@
 import {InvalidArgumentError, type Command} from "commander";
 import type {LoraAdapter} from "../../engine/index.js";
+import {pathValue} from "./parseOptions.js";
 
 /**
  * --lora <file> (repeatable; `file:scale` too) and llama.cpp's --lora-scaled <file> <scale>. Commander
@@ -39,13 +40,13 @@ export function joinLoraScaledArguments(argv: readonly string[]): string[] {
 
 function parseLora(value: string): LoraAdapter {
     const match = scaleSuffix.exec(value);
-    return match == null ? {path: value, scale: 1} : {path: value.slice(0, match.index), scale: parseScale(match[1]!)};
+    return match == null ? {path: pathValue(value), scale: 1} : {path: pathValue(value.slice(0, match.index)), scale: parseScale(match[1]!)};
 }
 
 function parseLoraScaled(value: string): LoraAdapter {
     const [path, scale] = value.split(joined);
     if (scale == null || path === "") throw new InvalidArgumentError("expected a file and a scale: --lora-scaled <file> <scale>.");
-    return {path: path!, scale: parseScale(scale)};
+    return {path: pathValue(path!), scale: parseScale(scale)};
 }
 
 function parseScale(value: string): number {

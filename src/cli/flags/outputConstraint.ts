@@ -4,6 +4,7 @@ import {CutOffError, UsageError} from "../../errors.js";
 import {anyJsonObjectGrammar, jsonSchemaGrammar} from "../../grammar/jsonSchemaToGbnf.js";
 import {checkGbnf} from "../../grammar/parseGbnf.js";
 import {readTextFile} from "../../textFile.js";
+import {isInlineSchema} from "./parseOptions.js";
 
 /** The flags that constrain the output, as commander gives them. */
 export type OutputConstraintFlags = {
@@ -38,7 +39,7 @@ export async function responseFormatOf(flags: OutputConstraintFlags): Promise<Re
 }
 
 async function readSchema(argument: string): Promise<unknown> {
-    const inline = /^\s*[{[]/.test(argument) || /^\s*(true|false)\s*$/.test(argument);
+    const inline = isInlineSchema(argument);
     const text = inline ? argument : await readText(argument, "--json-schema");
     try {
         return JSON.parse(text) as unknown;

@@ -11,11 +11,12 @@ import {generate} from "../direct/generate.js";
 import {tokenizePrompt} from "../generation/tokenizePrompt.js";
 import {benchFlagNames, checkKvCacheSettings} from "../../hardware/kvCacheSettings.js";
 import {contextKvOptions} from "../load/contextKvOptions.js";
-import {backendOf, loadLlama} from "../native/loadLlama.js";
+import {backendOf, loadLlama, type LoadLlamaOptions} from "../native/loadLlama.js";
 import {checkLoraAdapters, loraContextOption} from "../load/loraAdapters.js";
 import type {LoraAdapter} from "../load/loraAdapters.js";
 import type {GpuChoice} from "../../hardware/types.js";
 import {expertsOverride} from "../load/expertsOverride.js";
+import {nativeFilePath} from "../../windowsPaths.js";
 
 /** llama-bench uses std::rand(); any fixed-seed generator serves, as random weights make tokens equal. */
 function randomTokens(seed: number) {
@@ -179,20 +180,25 @@ class BenchModel implements BenchLoadedModel {
 
 export type BenchEngineOptions = {
     gpu: GpuChoice,
-    maxThreads: number,
+    /** The largest -t; absent, llama.cpp's own default (one thread per math core), as llama-bench's. */
+    maxThreads?: number,
     onLog?: (message: string) => void,
     /** --lora: applied to every model (each checked against it first) */
     lora?: readonly LoraAdapter[],
-    signal?: AbortSignal
+    signal?: AbortSignal,
+    /** node-llama-cpp's getLlama, the environment and the usable cores, replaceable for tests (core topology). */
+    native?: Pick<LoadLlamaOptions, "getLlama" | "env" | "usableCores">
 };
 
 /** One llama.cpp binding for the whole run; models are loaded one at a time. */
-export async function createBenchEngine(options: BenchEngineOptions): Promise<BenchEngine> {
-    const llama: Llama = await loadLlama({gpu: options.gpu, threads: options.maxThreads, onLog: options.onLog, signal: options.signal});
+export async function createBenchEngine(options: BenchEngineOptions): Promise<BenchEngine & {defaultThreads: number}> {
+    const llama: Llama = await loadLlama({gpu: options.gpu, threads: options.maxThreads, onLog: options.onLog, signal: options.signal, ...options.native});
     const backend = backendOf(llama);
     // The command prints the build stamp before the runner starts: the binary's ELF is read once.
     let systemInfo: Promise<BenchSystemInfo> | undefined;
     return {
+        // Without -t: what loadLlama chose from the math cores (and MIXTRAL_THREADS), as complete does.
+        defaultThreads: llama.maxThreads,
         systemInfo: () => systemInfo ??= benchSystemInfo(llama),
         gpuDeviceNames: () => gpuDeviceNamesOf(llama),
         async loadModel(file, gpuLayers, {signal, onProgress}) {
@@ -201,7 +207,7 @@ export async function createBenchEngine(options: BenchEngineOptions): Promise<Be
             let model: LlamaModel;
             try {
                 model = await llama.loadModel({
-                    modelPath: path,
+                    modelPath: nativeFilePath(path),
                     gpuLayers: backend === "cpu" ? 0 : gpuLayers,
                     onLoadProgress: onProgress,
                     loadSignal: signal,

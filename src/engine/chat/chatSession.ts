@@ -10,6 +10,7 @@ import {type GenerationCallbacks} from "../generation/generationState.js";
 import type {ConversationKvState} from "../../generator/textGenerator.js";
 import type {GenerationResult} from "../../generator/result.js";
 import type {SamplingOptions} from "../../generator/sampling.js";
+import {nativeFilePath} from "../../windowsPaths.js";
 
 export type ChatTurn = Omit<GenerationResult, "text"> & {
     /** The answer, without the whitespace the model opens it with. */
@@ -107,7 +108,7 @@ export class ChatSession extends ConversationTurns<ChatTurn> {
         while (common < held.length && common < rendered.length && held[common] === rendered[common]) common++;
         if (common < held.length) await this.sequence.eraseContextTokenRanges([{start: common, end: held.length}]);
         if (common === 0) return 0;
-        return (await this.sequence.saveStateToFile(file)).fileSize;
+        return (await this.sequence.saveStateToFile(nativeFilePath(file))).fileSize;
     }
 
     /**
@@ -132,7 +133,7 @@ export class ChatSession extends ConversationTurns<ChatTurn> {
             return false;
         }
         try {
-            await this.sequence.loadStateFromFile(stateFile, {acceptRisk: true});
+            await this.sequence.loadStateFromFile(nativeFilePath(stateFile), {acceptRisk: true});
         } catch {
             await this.sequence.clearHistory();
             this.replace(system, messages);

@@ -2,6 +2,7 @@ import type {LlamaContextOptions} from "node-llama-cpp";
 import {checkAdapterFitsModel} from "../../adapters/adapterFit.js";
 import {modelShapeOf, readAdapterFile} from "../../adapters/readAdapterFile.js";
 import type {ValidatedGguf} from "../../gguf/validateGguf.js";
+import {nativeFilePath} from "../../windowsPaths.js";
 
 /** A GGUF LoRA adapter and its scale (llama.cpp's --lora-scaled; 1 = as trained, 0 = off). */
 export type LoraAdapter = {path: string, scale: number};
@@ -16,8 +17,8 @@ export async function checkLoraAdapters(adapters: readonly LoraAdapter[] | undef
     for (const adapter of adapters) checkAdapterFitsModel(await readAdapterFile(adapter.path), shape);
 }
 
-/** node-llama-cpp's createContext({lora}) option. */
-export function loraContextOption(adapters: readonly LoraAdapter[] | undefined): LlamaContextOptions["lora"] {
+/** node-llama-cpp's createContext({lora}) option (llama.cpp opens the files: long Windows paths prefixed). */
+export function loraContextOption(adapters: readonly LoraAdapter[] | undefined, platform: NodeJS.Platform = process.platform): LlamaContextOptions["lora"] {
     if (adapters == null || adapters.length === 0) return undefined;
-    return {adapters: adapters.map((adapter) => ({filePath: adapter.path, scale: adapter.scale}))};
+    return {adapters: adapters.map((adapter) => ({filePath: nativeFilePath(adapter.path, platform), scale: adapter.scale}))};
 }

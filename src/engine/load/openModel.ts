@@ -10,6 +10,7 @@ import {contextKvOptions} from "./contextKvOptions.js";
 import type {Backend, GpuChoice} from "../../hardware/types.js";
 import type {ExpertsUsed} from "../../gguf/expertsUsed.js";
 import {expertsOverride} from "./expertsOverride.js";
+import {nativeFilePath} from "../../windowsPaths.js";
 
 export type OpenModelOptions = {
     path: string,
@@ -75,7 +76,7 @@ export async function openModel(options: OpenModelOptions): Promise<OpenedModel>
     let model: LlamaModel;
     try {
         model = await llama.loadModel({
-            modelPath: options.path,
+            modelPath: nativeFilePath(options.path),
             gpuLayers: backend === "cpu" ? 0 : (options.gpuLayers ?? "auto"),
             onLoadProgress: options.onLoadProgress,
             loadSignal: options.signal,

@@ -3,7 +3,8 @@ import {getLlama, LlamaLogLevel, type Llama, type LlamaOptions} from "node-llama
 import {EngineError, InterruptedError} from "../../errors.js";
 import type {Backend, GpuChoice} from "../../hardware/types.js";
 import {defaultThreadCount, threadsFromMathCores} from "../../hardware/cpuCores.js";
-import {cpuPathBinary, gpuLoadFailureHint, thisPlatform, type PlatformOf} from "../../hardware/platformBackends.js";
+import {cpuPathBinary, gpuLoadFailureHint, nativeBindingHint, thisPlatform, type LinuxLibc, type PlatformOf} from "../../hardware/platformBackends.js";
+import {linuxLibc} from "../../hardware/probeSystem.js";
 
 export type LoadLlamaOptions = {
     gpu: GpuChoice,
@@ -17,7 +18,11 @@ export type LoadLlamaOptions = {
     platform?: PlatformOf,
     /** node-llama-cpp's getLlama; replaceable so a test can see what is asked for on another platform. */
     getLlama?: (options: LlamaOptions) => Promise<Llama>,
-    env?: NodeJS.ProcessEnv
+    env?: NodeJS.ProcessEnv,
+    /** The cores this process may use (affinity, cgroup quota); replaceable for tests. */
+    usableCores?: () => number,
+    /** musl or NixOS, where reinstalling cannot help (probeSystem.ts); replaceable for tests. */
+    libc?: () => LinuxLibc
 };
 
 /**
@@ -37,8 +42,8 @@ const pendingSignalGraceMs = 300;
  * Loads the native binding. Never builds from source: the prebuilt @node-llama-cpp/* packages are
  * what npm installs, and a source build would need a toolchain and minutes the user did not ask for.
  */
-export async function loadLlama({gpu, threads, onLog, signal, platform = thisPlatform, getLlama: load = getLlama, env = process.env}: LoadLlamaOptions): Promise<Llama> {
-    const maxThreads = threads ?? defaultThreadCount(env);
+export async function loadLlama({gpu, threads, onLog, signal, platform = thisPlatform, getLlama: load = getLlama, env = process.env, usableCores, libc = linuxLibc}: LoadLlamaOptions): Promise<Llama> {
+    const maxThreads = threads ?? defaultThreadCount(env, usableCores);
     const cpuBinary = cpuPathBinary(platform);
     const interrupted = () => new InterruptedError("Interrupted while starting llama.cpp.");
     // A function, not a property read: TypeScript would keep the first check's narrowing.
@@ -68,7 +73,7 @@ export async function loadLlama({gpu, threads, onLog, signal, platform = thisPla
                 : `The ${gpu.toUpperCase()} build of llama.cpp could not be loaded on this machine.`,
             {
                 hint: gpu === "auto" || gpu === "cpu"
-                    ? "Reinstall with `npm ci` so the prebuilt @node-llama-cpp/* binaries are present; `mixtral doctor` shows what was found."
+                    ? `${nativeBindingHint(libc(), platform)} \`mixtral doctor\` shows what was found.`
                     : gpuLoadFailureHint(platform),
                 cause: consoleOutput.length > 0 ? new Error(consoleOutput.join("\n"), {cause: error}) : error
             }
