@@ -1,7 +1,7 @@
 import {Command, Option} from "commander";
 import {createRequire} from "node:module";
 import {outputFormats} from "../bench/printers/types.js";
-import {maxTopLogprobs, penaltyWindow, samplingDefaults} from "../generator/sampling.js";
+import {maxTokensDefaults, maxTopLogprobs, penaltyWindow, samplingDefaults} from "../generator/sampling.js";
 import {cacheTypes, flashAttentionModes} from "../hardware/kvCacheTypes.js";
 import {defaultPlanContextSize} from "../hardware/memoryBudget.js";
 import {integerList, listOption, modelList, parseCacheTypeList, parseFlashAttentionList, parseGpuLayersList, promptGenPair, type BenchOptions} from "./flags/benchFlags.js";
@@ -36,7 +36,7 @@ export function buildProgram(): Command {
         .description("chat in the terminal; piped, answer stdin (one message, or one a line with --lines)");
     addModelOptions(chat);
     addEndpointOptions(chat);
-    addSamplingOptions(chat, {maxTokens: 1024});
+    addSamplingOptions(chat, {maxTokens: maxTokensDefaults.chat});
     addOutputConstraintOptions(chat);
     chat
         .option("--system <text>", "instructions for the whole conversation (folded into the first message)")
@@ -55,7 +55,7 @@ export function buildProgram(): Command {
         .argument("[prompt]", "the prompt; `-` or none with piped stdin reads stdin");
     addModelOptions(complete);
     addEndpointOptions(complete);
-    addSamplingOptions(complete, {maxTokens: 256});
+    addSamplingOptions(complete, {maxTokens: maxTokensDefaults.complete});
     addOutputConstraintOptions(complete);
     complete
         .option("--lines", "each stdin line is a prompt: one answer a line, in order, one model load")

@@ -6,7 +6,8 @@ import {MixtralError, UsageError} from "../../errors.js";
 import {announceServer, fileIdentity, thisProcessIdentity, withdrawServer} from "../../remote/serverRegistry.js";
 import {createApiServer} from "../../server/apiServer.js";
 import {claimSignal, interruptController} from "../interrupt.js";
-import {kvCacheFrom, type ModelFlags} from "../loadModelWithProgress.js";
+import {describeKvCache, type ModelFlags} from "../loadModelWithProgress.js";
+import {kvCacheFrom} from "../../hardware/kvCacheSettings.js";
 import {loraAdaptersOf} from "../flags/loraOptions.js";
 import {apiKey as apiKeyFromEnvironment} from "../openGenerator.js";
 import {resolveModelFlags} from "../resolveModelPath.js";
@@ -86,6 +87,7 @@ export async function runServe(options: ServeOptions) {
             if (cors.includes("*") && apiKey == null)
                 logLine(terminalPolicy().stderrColors.yellow("warning: --cors '*' without an API key: any web page open in a browser on this machine can use the model. Pass --api-key or set MIXTRAL_API_KEY, or name the origins that may."));
             if (engine.chatFormatNote != null) logLine(`note: ${engine.chatFormatNote}.`);
+            if (options.verbose === true) logLine(describeKvCache(engine));
             logLine(`Serving ${modelId}${options.alias != null ? ` as ${options.alias}` : ""} at ${baseUrl} (${engine.parallel} sequences × ${engine.contextSize} tokens, ${engine.backend}, ${engine.threads} threads${expertsOverridden ? `, ${describeExperts(experts)}` : ""}${apiKey != null ? ", API key required" : ""}). Ctrl+C stops.`);
             await new Promise<void>((resolve) => interrupt.signal.addEventListener("abort", () => resolve(), {once: true}));
             logLine("Stopping: no new requests; ending running answers.");
@@ -115,6 +117,7 @@ async function loadServingModel(resolved: ResolvedModel, options: ServeOptions, 
             gpu: options.gpu,
             gpuLayers: options.gpuLayers ?? resolved.gpuLayers,
             kvCache: kvCacheFrom(options, resolved.kvCache),
+            use: {kind: "serve"},
             threads: options.threads,
             // a catalog fine-tune (aurora) brings its adapter; --lora adds to it
             lora: adaptersOf(resolved, options),
