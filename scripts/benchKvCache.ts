@@ -6,9 +6,16 @@
  *   2. generation tok/s with a q8_0 KV cache against f16 after 4k tokens of context (CPU backend,
  *      `mixtral bench -n … -d 4096`);
  *   3. KV bytes per token for f16, q8_0 and q4_0: as the planner counts them, as node-llama-cpp
- *      estimates the context's memory, and as measured (llama.cpp's state size per token held).
- * A developer tool, never run by tests. Environment: BENCH_THREADS (default 1), BENCH_TOKENS
- * (conversation size, default 4096), BENCH_RUNS (default 3), BENCH_TG (tokens generated, default 64).
+ *      estimates the context's memory, and as measured (llama.cpp's state size per token held);
+ *   4. a 10-turn chat that grows to ~4k tokens, replayed through `mixtral serve` with its default
+ *      KV cache (q8_0 on the CPU, hardware/kvCacheForUse.ts) and with f16, and through llama-server
+ *      with its defaults: end-to-end time, medians of interleaved rounds (goal: ours ≥ 1.5× faster
+ *      than llama-server's defaults).
+ * A developer tool, never run by tests. Environment: BENCH_THREADS (default 1; parts 1–3: part 4
+ * runs every server at its default threads), BENCH_TOKENS (conversation size, default 4096),
+ * BENCH_RUNS (default 3), BENCH_TG (tokens generated, default 64), BENCH_PARTS (default
+ * "load,tg,bytes,replay"), BENCH_REPLAY_TURNS (10), BENCH_REPLAY_WORDS (user words a turn, 90),
+ * BENCH_REPLAY_ANSWER (max_tokens a turn, 128).
  */
 import {execFileSync} from "node:child_process";
 import {mkdirSync, readFileSync, rmSync, writeFileSync} from "node:fs";
@@ -21,13 +28,26 @@ import {openModel, type OpenedModel} from "../src/engine/index.js";
 import type {SamplingOptions} from "../src/generator/sampling.js";
 import {cacheTypeBytesPerValue, cacheTypes, type CacheType} from "../src/hardware/kvCacheTypes.js";
 import {kvBytesPerTokenPerBlockOf, mixtral8x7b} from "../src/hardware/mixtralShape.js";
+import {median} from "../src/statistics.js";
 import {benchDir, log, root} from "./benchSetup.js";
+import {replayChat, type ReplayResult, type ReplayShape} from "./kv/chatReplay.js";
+import {ensureLlamaCppTools} from "./native/llamaCppBuild.js";
+import {prebuiltCpuLibrary, prebuiltLibraryEnv} from "./native/prebuiltCpuLibrary.js";
+import {startServer, type RunningServer} from "./serve/startServer.js";
+import {chooseKvCache} from "../src/hardware/kvCacheForUse.js";
+import {kvCacheLabel} from "../src/hardware/kvCacheTypes.js";
 
 
 const threads = Number(process.env.BENCH_THREADS ?? 1);
 const conversationTokens = Number(process.env.BENCH_TOKENS ?? 4096);
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 const tgTokens = Number(process.env.BENCH_TG ?? 64);
+const parts = new Set((process.env.BENCH_PARTS ?? "load,tg,bytes,replay").split(","));
+const replayShape: ReplayShape = {
+    turns: Number(process.env.BENCH_REPLAY_TURNS ?? 10),
+    userWords: Number(process.env.BENCH_REPLAY_WORDS ?? 90),
+    answerTokens: Number(process.env.BENCH_REPLAY_ANSWER ?? 128)
+};
 
 /** The 212M model of bench:native: 768 wide, 8 layers, 8 heads (96 values each), 2 KV heads. */
 const shape = {dim: 768, ff: 1024, layers: 8, heads: 8, kvHeads: 2};
@@ -40,7 +60,6 @@ log(`load average ${loadavg().map((value) => value.toFixed(2)).join(" ")} on ${c
 const greedy = (maxTokens: number): SamplingOptions => ({maxTokens, temperature: 0, topK: 40, topP: 0.95, minP: 0.05, repeatPenalty: 1, stop: []});
 /** A chat as `mixtral chat` runs it on the engine here (engine/localGenerator.ts). */
 const localSession = (model: OpenedModel) => new ChatSession(model.sequence, {stateOwner: {modelPath: model.file.path, contextSize: model.contextSize, ...model.kvCache}});
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 
 // ---- 1. /load with and without the KV state ----
 /**
@@ -111,7 +130,7 @@ async function loadBench(type: CacheType) {
 }
 const kvTypes = (process.env.BENCH_KV ?? "f16,q8_0").split(",") as CacheType[];
 const loadRows: string[][] = [];
-for (const type of kvTypes) loadRows.push(...await loadBench(type));
+if (parts.has("load")) for (const type of kvTypes) loadRows.push(...await loadBench(type));
 
 // ---- 2. tg tok/s at 4k context, q8_0 against f16 ----
 function benchTg(type: CacheType): {ts: number, sd: number} {
@@ -120,13 +139,13 @@ function benchTg(type: CacheType): {ts: number, sd: number} {
     const [row] = JSON.parse(output) as {avg_ts: number, stddev_ts: number}[];
     return {ts: row?.avg_ts ?? NaN, sd: row?.stddev_ts ?? NaN};
 }
-const tg = Object.fromEntries((["f16", "q8_0"] as const).map((type) => [type, benchTg(type)])) as Record<"f16" | "q8_0", {ts: number, sd: number}>;
+const tg = parts.has("tg") ? Object.fromEntries((["f16", "q8_0"] as const).map((type) => [type, benchTg(type)])) as Record<"f16" | "q8_0", {ts: number, sd: number}> : undefined;
 
 // ---- 3. KV bytes per token: planned, node-llama-cpp's estimate, measured ----
 const headDim = shape.dim / shape.heads;
 const ggml: Record<CacheType, GgmlType> = {f16: GgmlType.F16, q8_0: GgmlType.Q8_0, q4_0: GgmlType.Q4_0};
 const bytesRows: string[][] = [];
-for (const type of cacheTypes) {
+for (const type of parts.has("bytes") ? cacheTypes : []) {
     const planned = shape.layers * shape.kvHeads * headDim * 2 * cacheTypeBytesPerValue(type);
     const model = await openModel({path: modelPath, gpu: "cpu", threads, contextSize: 4096, kvCache: {typeK: type, typeV: type, flashAttention: "on"}});
     // The V2 estimate is what node-llama-cpp reserves memory with when it creates a context (the
@@ -146,24 +165,91 @@ for (const type of cacheTypes) {
     bytesRows.push([type, planned.toFixed(0), estimated.toFixed(0), measured.toFixed(0), (measured / planned).toFixed(3), `${(mixtral / 1024).toFixed(0)} KiB`]);
 }
 
+// ---- 4. a 10-turn chat replayed through our server (default cache, f16) and llama-server (its defaults) ----
+type ReplayTarget = {label: string, kvCache: string, server: RunningServer};
+/**
+ * Every server at its defaults but the port (ours on the CPU backend, as llama-server's build here,
+ * and with 8,192 tokens a sequence so that the ~4k chat is never near a window's edge); the same
+ * turns to each, rounds interleaved, each round starting with another server.
+ */
+async function replayBench(): Promise<{targets: ReplayTarget[], results: ReplayResult[][]}> {
+    const env = {...process.env};
+    delete env.UV_THREADPOOL_SIZE;
+    const ours = (runtime: string, extra: string[]) => startServer(process.execPath, [join(root, "bin", "mixtral.js"), "serve", "--model", modelPath,
+        "--port", "{port}", "--gpu", "cpu", "--context-size", "8192", ...extra], {env: {...env, MIXTRAL_RUNTIME_DIR: join(benchDir, runtime)}, label: "mixtral serve"});
+    const tools = ensureLlamaCppTools(benchDir, ["llama-server"], log);
+    const prebuilt = prebuiltCpuLibrary(root);
+    const servers: RunningServer[] = [];
+    try {
+        // What the rule gives serve on this model (heads of 96 values), to label the row.
+        const chosen = chooseKvCache({use: {kind: "serve"}, backend: "cpu", given: {}, headSizes: {k: headDim, v: headDim}});
+        const ourDefault = kvCacheLabel(chosen.typeK, chosen.typeV);
+        const targets: ReplayTarget[] = [];
+        const add = (label: string, kvCache: string, server: RunningServer) => {
+            servers.push(server);
+            targets.push({label, kvCache, server});
+        };
+        add("mixtral serve, default", ourDefault, await ours("run-kv-default", []));
+        add("mixtral serve, f16", "f16", await ours("run-kv-f16", ["--cache-type-k", "f16", "--cache-type-v", "f16"]));
+        add("llama-server, defaults", "f16 (its default)", await startServer(tools.tool("llama-server"), ["-m", modelPath, "--host", "127.0.0.1", "--port", "{port}", "--no-webui"],
+            {label: "llama-server", env: prebuilt == null ? undefined : prebuiltLibraryEnv(benchDir, prebuilt, tools.binDir)}));
+        // Warm-up: page faults and thread start-up, on every server.
+        for (const target of targets) await replayChat(target.server.baseUrl, 0, {turns: 1, userWords: 8, answerTokens: 4});
+        const results: ReplayResult[][] = targets.map(() => []);
+        for (let round = 0; round < runs; round++) {
+            log(`replay round ${round + 1}/${runs}`);
+            for (let step = 0; step < targets.length; step++) {
+                const index = (round + step) % targets.length;
+                results[index]!.push(await replayChat(targets[index]!.server.baseUrl, round + 1, replayShape));
+            }
+        }
+        return {targets, results};
+    } finally {
+        await Promise.all(servers.map((server) => server.stop()));
+    }
+}
+const replay = parts.has("replay") ? await replayBench() : undefined;
+
 // ---- report ----
 const table = (rows: string[][]) => {
     const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0))) ?? [];
     return rows.map((row) => `| ${row.map((cell, column) => cell.padStart(widths[column] ?? 0)).join(" | ")} |`).join("\n");
 };
-console.log(`## /load of a ~${conversationTokens}-token conversation (212M Q4_0, ${threads} thread(s), median of ${runs}, range in brackets, ms)\n`);
-console.log(table([
-    ["KV cache", "", "conversation back in the context", "first token of the next message", "tokens the next message evaluates"],
-    ...loadRows
-]));
-console.log("\n(\"conversation back in the context\": reading the saved state against evaluating the conversation's tokens again;\n" +
-    " the first token also pays for the next message's own ~20 tokens at ~4k depth, as an uninterrupted session does)");
-console.log(`\n## Generation at 4096 tokens of context (bench -p 0 -n ${tgTokens} -d 4096 -fa 1, CPU, ${threads} thread(s))\n`);
-console.log(table([
-    ["KV cache", "tg t/s", "± sd"],
-    ["f16", tg.f16.ts.toFixed(2), tg.f16.sd.toFixed(2)],
-    ["q8_0", tg.q8_0.ts.toFixed(2), tg.q8_0.sd.toFixed(2)],
-    ["q8_0 / f16", (tg.q8_0.ts / tg.f16.ts).toFixed(2), ""]
-]));
-console.log(`\n## KV bytes per token (212M model: ${shape.layers} layers × ${shape.kvHeads} KV heads × ${headDim}; Mixtral 8x7B as the planner counts it in the last column)\n`);
-console.log(table([["type", "planned", "node-llama-cpp estimate (V2)", "measured (state size)", "measured / planned", "Mixtral 8x7B planned"], ...bytesRows]));
+if (loadRows.length > 0) {
+    console.log(`## /load of a ~${conversationTokens}-token conversation (212M Q4_0, ${threads} thread(s), median of ${runs}, range in brackets, ms)\n`);
+    console.log(table([
+        ["KV cache", "", "conversation back in the context", "first token of the next message", "tokens the next message evaluates"],
+        ...loadRows
+    ]));
+    console.log("\n(\"conversation back in the context\": reading the saved state against evaluating the conversation's tokens again;\n" +
+        " the first token also pays for the next message's own ~20 tokens at ~4k depth, as an uninterrupted session does)");
+}
+if (tg != null) {
+    console.log(`\n## Generation at 4096 tokens of context (bench -p 0 -n ${tgTokens} -d 4096 -fa 1, CPU, ${threads} thread(s))\n`);
+    console.log(table([
+        ["KV cache", "tg t/s", "± sd"],
+        ["f16", tg.f16.ts.toFixed(2), tg.f16.sd.toFixed(2)],
+        ["q8_0", tg.q8_0.ts.toFixed(2), tg.q8_0.sd.toFixed(2)],
+        ["q8_0 / f16", (tg.q8_0.ts / tg.f16.ts).toFixed(2), ""]
+    ]));
+}
+if (bytesRows.length > 0) {
+    console.log(`\n## KV bytes per token (212M model: ${shape.layers} layers × ${shape.kvHeads} KV heads × ${headDim}; Mixtral 8x7B as the planner counts it in the last column)\n`);
+    console.log(table([["type", "planned", "node-llama-cpp estimate (V2)", "measured (state size)", "measured / planned", "Mixtral 8x7B planned"], ...bytesRows]));
+}
+if (replay != null) {
+    const {turns, userWords, answerTokens} = replayShape;
+    console.log(`\n## A ${turns}-turn chat replayed end to end (212M Q4_0, ${userWords} words a message, max_tokens ${answerTokens}, greedy; ` +
+        `every server at its default threads; median of ${runs} interleaved rounds, range in brackets)\n`);
+    const llama = replay.results[replay.targets.length - 1]!;
+    const spread = (values: number[], digits: number) => `${median(values).toFixed(digits)} (${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)})`;
+    console.log(table([
+        ["setup", "KV cache", "total s", "tokens generated", "context at the end", "llama-server's time ÷ this"],
+        ...replay.targets.map((target, index) => {
+            const rounds = replay.results[index]!;
+            return [target.label, target.kvCache, spread(rounds.map((run) => run.ms / 1000), 2), spread(rounds.map((run) => run.generated), 0),
+                spread(rounds.map((run) => run.contextTokens), 0), `${spread(rounds.map((run, round) => llama[round]!.ms / run.ms), 2)}×`];
+        })
+    ]));
+    console.log("\n(goal: mixtral serve's default ≥ 1.5× faster than llama-server's defaults; an answer may end before max_tokens, so compare the tokens generated)");
+}

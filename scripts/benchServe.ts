@@ -25,6 +25,7 @@ import {runCompleteAsync} from "./serve/runCompleteAsync.js";
 import {startServer, type RunningServer} from "./serve/startServer.js";
 import {aggregateTokensPerSecond, decodeTokensPerSecond, streamCompletion} from "./serve/streamCompletion.js";
 import {benchDir, log, root} from "./benchSetup.js";
+import {conversationText} from "./serve/conversationText.js";
 
 
 const runs = Number(process.env.BENCH_RUNS ?? 5);
@@ -182,20 +183,4 @@ async function timeRequest(baseUrl: string, body: Record<string, unknown>): Prom
     if (!response.ok) throw new Error(`${baseUrl} answered ${response.status}: ${await response.text()}`);
     const answer = await response.json() as {usage: {prompt_tokens: number}};
     return {ms: performance.now() - started, promptTokens: answer.usage.prompt_tokens};
-}
-
-/** Deterministic filler words (~3 tokens each on the test vocabulary): `words` of them. */
-function conversationText(seed: number, words: number): string {
-    const syllables = ["ka", "lo", "mi", "ren", "tas", "vo", "zu", "pel", "dor", "shi", "an", "et"];
-    let state = seed * 7919 + 17;
-    const out: string[] = [];
-    for (let index = 0; index < words; index++) {
-        let word = "";
-        for (let part = 0; part < 2; part++) {
-            state = (state * 1103515245 + 12345) % 2 ** 31;
-            word += syllables[state % syllables.length];
-        }
-        out.push(word);
-    }
-    return out.join(" ");
 }

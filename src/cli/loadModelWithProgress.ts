@@ -1,7 +1,7 @@
-import type {KvCacheSettings} from "../hardware/kvCacheSettings.js";
+import {kvCacheFrom} from "../hardware/kvCacheSettings.js";
 import type {LoraAdapter} from "../engine/index.js";
 import {openModel, type OpenModelOptions, type OpenedModel} from "../engine/index.js";
-import type {CacheType, FlashAttentionMode} from "../hardware/kvCacheTypes.js";
+import {kvCacheLabel, type CacheType, type FlashAttentionMode} from "../hardware/kvCacheTypes.js";
 import {loraAdaptersOf} from "./flags/loraOptions.js";
 import {InterruptedError} from "../errors.js";
 import {startProgress} from "./ui/progress.js";
@@ -33,8 +33,12 @@ export type ModelFlags = ExpertsFlag & {
     loraScaled?: LoraAdapter[]
 };
 
-/** Engine settings a command adds to the flags (complete --lines --parallel and perplexity: several sequences in one context, and perplexity's -b). */
-export type EngineExtras = Pick<OpenModelOptions, "sequences" | "batchSize">;
+/**
+ * Engine settings a command adds to the flags: complete --lines --parallel and perplexity: several
+ * sequences in one context, and perplexity's -b; chat and complete: what the context is for (which
+ * chooses the KV cache's type on the CPU).
+ */
+export type EngineExtras = Pick<OpenModelOptions, "sequences" | "batchSize" | "use">;
 
 /** Loads a model with a progress bar on stderr (TTY only) and llama.cpp's log with --verbose. */
 export async function loadModelWithProgress(resolved: ResolvedModel, flags: ModelFlags, signal: AbortSignal, extra: EngineExtras = {}): Promise<OpenedModel> {
@@ -72,6 +76,7 @@ export async function loadModelWithProgress(resolved: ResolvedModel, flags: Mode
     // The dial changes every answer: say so whenever it is not the file's own setting.
     if (flags.verbose === true && opened.experts.used !== opened.experts.fileUsed)
         logLine(`--experts: each token uses ${describeExperts(opened.experts)}`);
+    if (flags.verbose === true) logLine(describeKvCache(opened));
     return opened;
 }
 
@@ -83,11 +88,7 @@ export async function resolveAndLoadModel(flags: ModelFlags, signal: AbortSignal
     return loadModelWithProgress(await resolveModelFlags(flags, signal), flags, signal, extra);
 }
 
-/** Each KV-cache flag the user gave wins over the plan's choice, one by one. */
-export function kvCacheFrom(flags: ModelFlags, planned: KvCacheSettings = {}): KvCacheSettings {
-    return {
-        typeK: flags.cacheTypeK ?? planned.typeK,
-        typeV: flags.cacheTypeV ?? planned.typeV,
-        flashAttention: flags.flashAttention ?? planned.flashAttention
-    };
+/** "KV cache: q8_0, flash attention on (chat on the CPU: …)": the --verbose line of chat, complete and serve. */
+export function describeKvCache({kvCache, kvCacheReason}: Pick<OpenedModel, "kvCache" | "kvCacheReason">): string {
+    return `KV cache: ${kvCacheLabel(kvCache.typeK, kvCache.typeV)}, flash attention ${kvCache.flashAttention} (${kvCacheReason})`;
 }

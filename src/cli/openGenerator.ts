@@ -1,4 +1,5 @@
 import type {TextGenerator} from "../generator/textGenerator.js";
+import type {ModelUse} from "../engine/index.js";
 import {EndpointError, UsageError} from "../errors.js";
 import {describeEndpoint, parseEndpoint} from "../remote/endpointUrl.js";
 import {findLocalServer} from "../remote/findLocalServer.js";
@@ -48,9 +49,10 @@ export function endpointOf(flags: GeneratorFlags): string | undefined {
 
 /**
  * What the command needs beyond plain text: a grammar, and its OpenAI form when it has one; how many
- * prompts completeEach runs at once (complete --lines --parallel).
+ * prompts completeEach runs at once (complete --lines --parallel); what a model loaded here is for
+ * (it chooses the KV cache's type on the CPU).
  */
-export type GeneratorNeeds = {grammar: boolean, responseFormat?: Record<string, unknown>, parallel?: number};
+export type GeneratorNeeds = {grammar: boolean, responseFormat?: Record<string, unknown>, parallel?: number, use?: ModelUse};
 
 /**
  * Where complete and chat get their text: --endpoint (or MIXTRAL_ENDPOINT) names a server; else
@@ -96,7 +98,7 @@ export async function openGenerator(flags: GeneratorFlags, signal: AbortSignal, 
     const {loadModelWithProgress} = await import("./loadModelWithProgress.js");
     const {localGenerator} = await import("../engine/index.js");
     const parallel = needs.parallel ?? 1;
-    return localGenerator(await loadModelWithProgress(resolved, flags, signal, {sequences: parallel}), {parallel});
+    return localGenerator(await loadModelWithProgress(resolved, flags, signal, {sequences: parallel, use: needs.use}), {parallel});
 }
 
 /**

@@ -1,7 +1,7 @@
 import {Command, Option} from "commander";
 import {createRequire} from "node:module";
 import {outputFormats} from "../bench/printers/types.js";
-import {maxTopLogprobs, penaltyWindow, samplingDefaults} from "../generator/sampling.js";
+import {maxTokensDefaults, maxTopLogprobs, penaltyWindow, samplingDefaults} from "../generator/sampling.js";
 import {cacheTypes, flashAttentionModes} from "../hardware/kvCacheTypes.js";
 import {defaultPlanContextSize} from "../hardware/memoryBudget.js";
 import {integerList, listOption, modelList, parseCacheTypeList, parseFlashAttentionList, parseGpuLayersList, promptGenPair, type BenchOptions} from "./flags/benchFlags.js";
@@ -37,7 +37,7 @@ export function buildProgram(): Command {
         .description("chat in the terminal; piped, answer stdin (one message, or one a line with --lines)");
     addModelOptions(chat);
     addEndpointOptions(chat);
-    addSamplingOptions(chat, {maxTokens: 1024});
+    addSamplingOptions(chat, {maxTokens: maxTokensDefaults.chat});
     addOutputConstraintOptions(chat);
     chat
         .option("--system <text>", "instructions for the whole conversation (folded into the first message)")
@@ -56,7 +56,7 @@ export function buildProgram(): Command {
         .argument("[prompt]", "the prompt; `-` or none with piped stdin reads stdin");
     addModelOptions(complete);
     addEndpointOptions(complete);
-    addSamplingOptions(complete, {maxTokens: 256});
+    addSamplingOptions(complete, {maxTokens: maxTokensDefaults.complete});
     addOutputConstraintOptions(complete);
     complete
         .option("--lines", "each stdin line is a prompt: one answer a line, in order, one model load")
@@ -239,8 +239,8 @@ function addModelOptions(command: Command) {
         .addOption(new Option("--gpu <backend>", "compute backend").choices(gpuChoices).default("auto"))
         .option("--gpu-layers <n>", "layers to offload to the GPU: a number, auto or max", gpuLayers)
         .option("--quant <quant>", "without --model: use this quant of the catalog instead of the planned one, e.g. Q4_K_M")
-        .addOption(new Option("--cache-type-k <type>", "KV cache type of keys, -ctk (default: f16, or the plan's)").choices(cacheTypes))
-        .addOption(new Option("--cache-type-v <type>", "KV cache type of values, -ctv; quantized needs flash attention (default: f16, or the plan's)").choices(cacheTypes))
+        .addOption(new Option("--cache-type-k <type>", "KV cache type of keys, -ctk (default: by use — q8_0 for chat and serve on the CPU, f16 for a long complete and on GPUs — or the plan's)").choices(cacheTypes))
+        .addOption(new Option("--cache-type-v <type>", "KV cache type of values, -ctv; quantized needs flash attention (default: as for keys)").choices(cacheTypes))
         .addOption(new Option("--flash-attention <mode>", "flash attention, -fa: auto uses it where the backend can (default: auto, or the plan's)").choices(flashAttentionModes));
     addLoraOptions(command);
     addExpertsOption(command);

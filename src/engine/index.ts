@@ -5,7 +5,7 @@
  * probe, --version, a GGUF's header) goes through ./inspect.ts. Everything else under engine/ is
  * private to it: see docs/development/architecture.md for the rooms inside.
  */
-export {openModel, type OpenModelOptions, type OpenedModel} from "./load/openModel.js";
+export {openModel, type ModelUse, type OpenModelOptions, type OpenedModel} from "./load/openModel.js";
 export {localGenerator} from "./localGenerator.js";
 export {openServingModel, type ServingModel, type ServingModelOptions, type ServingCallbacks} from "./batch/servingModel.js";
 export {QueueFullError, SchedulerClosedError, type SchedulerResult, type SchedulerStats} from "./batch/batchScheduler.js";

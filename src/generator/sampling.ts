@@ -51,6 +51,9 @@ export const samplingDefaults = {
     frequencyPenalty: 0
 } as const;
 
+/** -n of chat and complete when not given (complete's also sets where its KV cache rule tips, see doctor). */
+export const maxTokensDefaults = {chat: 1024, complete: 256} as const;
+
 /** The penalties look back this many generated tokens (llama.cpp's repeat_last_n). */
 export const penaltyWindow = 64;
 

@@ -9,6 +9,18 @@ export type KvCacheSettings = {
     flashAttention?: FlashAttentionMode
 };
 
+/** The KV-cache flags of chat, complete, serve and doctor. */
+export type KvCacheFlags = {cacheTypeK?: CacheType, cacheTypeV?: CacheType, flashAttention?: FlashAttentionMode};
+
+/** Each KV-cache flag the user gave wins over the plan's choice, one by one. */
+export function kvCacheFrom(flags: KvCacheFlags, planned: KvCacheSettings = {}): KvCacheSettings {
+    return {
+        typeK: flags.cacheTypeK ?? planned.typeK,
+        typeV: flags.cacheTypeV ?? planned.typeV,
+        flashAttention: flags.flashAttention ?? planned.flashAttention
+    };
+}
+
 /**
  * Refuses, before any weight is read, what llama.cpp would refuse only after loading them (or, for
  * a bad block size, abort on): a quantized V cache is read by the flash-attention kernel only
@@ -39,7 +51,7 @@ const modelFlagNames: FlagNames = {typeV: "--cache-type-v", flashAttentionOff: "
 export const benchFlagNames: FlagNames = {typeV: "-ctv", flashAttentionOff: "-fa 0", flashAttentionOnOrAuto: "-fa 1 (or auto)"};
 
 /** Values per K and V head, from the GGUF header (llama.cpp's n_embd_head_k / n_embd_head_v). */
-function headSizes(file: ValidatedGguf): {k?: number, v?: number} {
+export function headSizes(file: ValidatedGguf): {k?: number, v?: number} {
     const metadata = file.info.metadata as unknown as Record<string, Record<string, unknown> | undefined>;
     const architecture = String((metadata.general as {architecture?: unknown} | undefined)?.architecture ?? "llama");
     const section = metadata[architecture] as {embedding_length?: unknown, attention?: Record<string, unknown>} | undefined;

@@ -18,6 +18,11 @@ export function cacheTypeBytesPerValue(type: CacheType): number {
     return cacheTypeBlockBytes[type] / cacheTypeBlockSize[type];
 }
 
+/** "q8_0", or "q8_0/f16" when K and V differ. */
+export function kvCacheLabel(typeK: CacheType, typeV: CacheType): string {
+    return typeK === typeV ? typeK : `${typeK}/${typeV}`;
+}
+
 export function isQuantizedCacheType(type: CacheType): boolean {
     return type !== "f16";
 }

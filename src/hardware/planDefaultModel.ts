@@ -1,5 +1,6 @@
 import {MixtralError} from "../errors.js";
 import type {KvCacheSettings} from "./kvCacheSettings.js";
+import {isQuantizedCacheType} from "./kvCacheTypes.js";
 import {planPlacement, type Plan, type PlanEntry, type PlanRequest} from "./planPlacement.js";
 import {probeHardware} from "./probeHardware.js";
 import {assertKnownQuant} from "./knownQuant.js";
@@ -62,6 +63,14 @@ export async function planDefaultModel(flags: PlanFlags = {}, {catalog, modelsDi
         throw new MixtralError("No model in the catalog fits this machine.", {
             hint: `${plan.reason}. Try a smaller --context-size or --quant, or pass --model <name|file.gguf> to run one anyway; \`mixtral doctor\` shows the details.`
         });
-    const kvCache: KvCacheSettings = {typeK: plan.kvCacheTypeK, typeV: plan.kvCacheTypeV, flashAttention: plan.flashAttention};
-    return {model: plan.model, gpuLayers: plan.gpuLayers, contextSize: plan.contextSize, kvCache, reason: plan.reason, plan};
+    return {model: plan.model, gpuLayers: plan.gpuLayers, contextSize: plan.contextSize, kvCache: plannedKvCache(plan, flags), reason: plan.reason, plan};
+}
+
+/**
+ * The cache a plan fixes: only a quantized one, which memory needed (or the flags asked for); an f16
+ * plan leaves the types to the use, which may pick a faster q8_0 on the CPU (kvCacheForUse.ts).
+ */
+export function plannedKvCache(plan: Plan, flags: Pick<PlanFlags, "flashAttention">): KvCacheSettings {
+    const quantized = isQuantizedCacheType(plan.kvCacheTypeK) || isQuantizedCacheType(plan.kvCacheTypeV);
+    return quantized ? {typeK: plan.kvCacheTypeK, typeV: plan.kvCacheTypeV, flashAttention: plan.flashAttention} : {flashAttention: flags.flashAttention};
 }

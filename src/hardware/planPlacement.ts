@@ -1,7 +1,7 @@
 import {formatBytes} from "../formatBytes.js";
 import type {Backend} from "./types.js";
 import {formatMemory} from "./byteSizes.js";
-import {isQuantizedCacheType, type CacheType, type FlashAttentionMode} from "./kvCacheTypes.js";
+import {isQuantizedCacheType, kvCacheLabel, type CacheType, type FlashAttentionMode} from "./kvCacheTypes.js";
 import {
     computeBufferBytes, cpuQualityCeilingBitsPerWeight, defaultPlanContextSize, gpuReserveBytes, metalWorkingSetBytes,
     ramHeadroomBytes
@@ -104,7 +104,7 @@ export function planPlacement(request: PlanRequest): Plan {
      */
     const planFor = (entry: PlanEntry, gpuLayers: number, kv: KvChoice, why = "", kvWhy = ""): Plan => {
         const placement = placementOf(gpuLayers);
-        const kvNote = kv.k === "f16" && kv.v === "f16" ? "" : `, ${kvLabel(kv)} KV cache${kvWhy}`;
+        const kvNote = kv.k === "f16" && kv.v === "f16" ? "" : `, ${kvCacheLabel(kv.k, kv.v)} KV cache${kvWhy}`;
         return {
             ...kvFields(kv), model: entry.name, quant: entry.quant, fileBytes: entry.bytes, gpuLayers,
             totalLayers: totalOffloadableLayers, contextSize, placement,
@@ -179,13 +179,9 @@ function kvChoices(request: PlanRequest): KvChoice[] {
     return choices;
 }
 
-function kvLabel(kv: KvChoice): string {
-    return kv.k === kv.v ? kv.k : `${kv.k}/${kv.v}`;
-}
-
 function kvFields(kv: KvChoice) {
     const kvBytesPerToken = kvBytesPerTokenPerBlockOf(kv.k, kv.v) * mixtral8x7b.blockCount;
-    return {flashAttention: kv.flashAttention, kvCacheType: kvLabel(kv), kvCacheTypeK: kv.k, kvCacheTypeV: kv.v, kvBytesPerToken};
+    return {flashAttention: kv.flashAttention, kvCacheType: kvCacheLabel(kv.k, kv.v), kvCacheTypeK: kv.k, kvCacheTypeV: kv.v, kvBytesPerToken};
 }
 
 /** Higher bits per weight first; on a tie the smaller file, then K-quants (better at the same size). */
@@ -282,7 +278,7 @@ function missingPlan(pool: readonly PlanEntry[], layers: number, contextSize: nu
     const need = needOf(entry.bytes, layers, contextSize, kv);
     const short = Math.max(0, need.gpu - budget.gpu) + Math.max(0, (budget.metal ? need.gpu + need.ram : need.ram) - budget.ram);
     const where = layers === 0 ? "RAM" : layers >= totalOffloadableLayers ? "VRAM" : "VRAM and RAM";
-    const cache = kv.k === "f16" && kv.v === "f16" ? "" : ` with a ${kvLabel(kv)} KV cache`;
+    const cache = kv.k === "f16" && kv.v === "f16" ? "" : ` with a ${kvCacheLabel(kv.k, kv.v)} KV cache`;
     const plan = nonePlan(contextSize, budget, kv,
         `${label}: nothing fits; the smallest, ${entry.quant} (${formatBytes(entry.bytes)}), needs ${formatMemory(short)} more ` +
         `${where}${cache} at ${context}${overrideNote}`);

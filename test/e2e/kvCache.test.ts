@@ -1,5 +1,5 @@
-import {describe, expect, test} from "vitest";
-import {runCli, tinyModel} from "./helpers/runCli.js";
+import {beforeAll, describe, expect, test} from "vitest";
+import {runCli, tinyModel, type CliResult} from "./helpers/runCli.js";
 
 // KV-cache types and flash attention on the real CPU engine, with the 32k test model (heads of 32
 // values, so q8_0 and q4_0 blocks fit them).
@@ -54,6 +54,61 @@ describe("complete with each KV-cache type and flash-attention setting", () => {
         expect(result.code).toBe(2);
         expect(result.stderr).toContain("needs flash attention");
         expect(result.stderr).not.toContain("Serving");
+    });
+});
+
+describe("the KV cache by use, as --verbose reports it (the real engine)", () => {
+    // Three loads at once: chat and a long-prompt complete on the 32k model (heads of 32: q8_0 fits),
+    // complete on the main test model (heads of 16: it does not).
+    let runs: Promise<CliResult[]>;
+    beforeAll(() => {
+        runs = Promise.all([
+            runCli(["chat", "-m", longModel, "--no-server", "--temperature", "0", "--max-tokens", "2", "--verbose"], {input: "hello\n"}),
+            runCli(["complete", "-m", longModel, "--temperature", "0", "--max-tokens", "1", "--verbose", "alpha beta gamma delta ".repeat(20)]),
+            runCli(["complete", "-m", tinyModel(), "--temperature", "0", "--max-tokens", "2", "--verbose", "hi"])
+        ]);
+    });
+    const kvLine = (stderr: string) => /^KV cache: .*$/m.exec(stderr)?.[0];
+
+    test("chat on the CPU gets q8_0 with flash attention, and says why", async () => {
+        const [chat] = await runs;
+        expect(chat.code, chat.stderr).toBe(0);
+        expect(kvLine(chat.stderr)).toBe("KV cache: q8_0, flash attention on (chat on the CPU: generation at 4096 tokens of context is 2.3–3.2× faster with q8_0 than with f16)");
+        expect(chat.stderr).toMatch(/K \(q8_0\): .* V \(q8_0\)/);
+    });
+
+    test("complete with a long prompt and one token out keeps f16", async () => {
+        const [, complete] = await runs;
+        expect(complete.code, complete.stderr).toBe(0);
+        expect(kvLine(complete.stderr)).toMatch(/^KV cache: f16, flash attention auto \(complete on the CPU, \d+ prompt tokens and up to 1 out: prompt evaluation is 2\.4× faster with f16/);
+    });
+
+    test("heads of 16 values keep f16, and the line says so", async () => {
+        const [, , tiny] = await runs;
+        expect(tiny.code, tiny.stderr).toBe(0);
+        expect(kvLine(tiny.stderr)).toBe("KV cache: f16, flash attention auto (this model's attention heads hold 16 values, not a multiple of q8_0's 32-value blocks)");
+    });
+});
+
+describe("doctor shows the KV cache by use", () => {
+    test("a CPU plan: chat and serve q8_0, complete f16 above its prompt limit (--json), and the text report", async () => {
+        const flags = ["doctor", "--gpu", "cpu", "--ram", "64GB"];
+        const [json, text] = await Promise.all([runCli([...flags, "--json"]), runCli(flags)]);
+        expect(json.code, json.stderr).toBe(0);
+        const {plan} = JSON.parse(json.stdout) as {plan: {kvCacheByUse: Record<string, Record<string, unknown>>}};
+        expect(plan.kvCacheByUse.chat).toMatchObject({kvCacheType: "q8_0", flashAttention: "on"});
+        expect(plan.kvCacheByUse.serve).toMatchObject({kvCacheType: "q8_0", flashAttention: "on"});
+        expect(plan.kvCacheByUse.complete).toMatchObject({kvCacheType: "f16", maxTokens: 256});
+        expect(plan.kvCacheByUse.complete!.q8UpToPromptTokens).toBeGreaterThan(2500);
+        expect(text.stdout).toMatch(/KV by use +chat, serve: q8_0, flash attention on \(chat on the CPU: generation at 4096 tokens/);
+        expect(text.stdout).toMatch(/\n +complete: f16, flash attention auto \(complete on the CPU at -n 256: q8_0 for prompts up to \d+ tokens, f16 for longer ones/);
+    });
+
+    test("a GPU plan keeps f16 for every use", async () => {
+        const result = await runCli(["doctor", "--gpu", "cuda", "--vram", "24GB", "--ram", "64GB", "--json"]);
+        const {plan} = JSON.parse(result.stdout) as {plan: {kvCacheByUse: Record<string, {kvCacheType: string, reason: string}>}};
+        expect(Object.values(plan.kvCacheByUse).map((use) => use.kvCacheType)).toEqual(["f16", "f16", "f16"]);
+        expect(plan.kvCacheByUse.chat!.reason).toBe("on a GPU (cuda): f16 unless memory needs less");
     });
 });
 
@@ -120,7 +175,9 @@ describe("Mixtral's 32k context end to end", () => {
 
     test("chat --context-size 32768 holds a 16k-token exchange, and the next one that overflows the window leaves it out", async () => {
         const input = [1, 2].map(message).join("\n") + "\n";
-        const result = await runCli(["chat", "-m", longModel, "--context-size", "32768", "--temperature", "0", "--max-tokens", "4", "--lines", "--json"],
+        // f16 as given: this is about the window, and chat's q8_0 on the CPU evaluates a long prompt 2.4× slower.
+        const result = await runCli(["chat", "-m", longModel, "--context-size", "32768", "--cache-type-k", "f16", "--cache-type-v", "f16",
+            "--temperature", "0", "--max-tokens", "4", "--lines", "--json"],
             {input, timeoutMs: 600_000});
         expect(result.code, result.stderr).toBe(0);
         const turns = result.stdout.trim().split("\n").map((line) => JSON.parse(line) as {tokens: {prompt: number, context: number, contextSize: number}});

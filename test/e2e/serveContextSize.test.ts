@@ -37,8 +37,10 @@ describe("serve sizes each request's context as chat sizes a conversation", () =
     });
 
     test("--context-size is each request's (as Ollama's num_ctx), --parallel how many", async () => {
-        const server = await startServe(["--context-size", "6000", "--parallel", "2"], {model});
+        const server = await startServe(["--context-size", "6000", "--parallel", "2", "--verbose"], {model});
         const [, sequences, tokens] = /\((\d+) sequences × (\d+) tokens,/.exec(server.stderr()) ?? [];
+        // The server's cache by use: q8_0 on the CPU (heads of 32 values fit its blocks).
+        expect(server.stderr()).toContain("KV cache: q8_0, flash attention on (serve on the CPU: generation at 4096 tokens of context is 2.3–3.2× faster");
         expect(Number(sequences)).toBe(2);
         // llama.cpp rounds a context up to its padding.
         expect(Number(tokens)).toBeGreaterThanOrEqual(6000);

@@ -7,7 +7,7 @@ import {readPipedMessage, runPiped} from "../chat/piped.js";
 import {runRepl} from "../chat/repl.js";
 import {loadChat} from "../chat/chatStateFile.js";
 import {samplingFrom, type SamplingFlags} from "../flags/samplingFlags.js";
-import type {GeneratorFlags} from "../openGenerator.js";
+import type {GeneratorFlags, GeneratorNeeds} from "../openGenerator.js";
 import type {OutputConstraintFlags} from "../flags/outputConstraint.js";
 import type {ExpertsDial} from "../chat/replSettings.js";
 import type {TextGenerator} from "../../generator/textGenerator.js";
@@ -34,7 +34,7 @@ export async function runChat(options: ChatOptions) {
     const pipedMessage = interactive || options.lines === true ? undefined : await readPipedMessage();
     // The REPL keeps the conversation through a slow stop (a second Ctrl+C quits); piped, nothing waits.
     const interrupt = interruptController({graceMs: interactive ? undefined : stopGraceMs});
-    const needs = {grammar: grammar != null, responseFormat: await responseFormatOf(options)};
+    const needs: GeneratorNeeds = {grammar: grammar != null, responseFormat: await responseFormatOf(options), use: {kind: "chat"}};
     try {
         // The engine here, or a server (--endpoint, or a `mixtral serve` of the same file).
         let generator = await openGenerator(options, interrupt.signal, needs);

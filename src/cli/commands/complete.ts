@@ -25,7 +25,9 @@ export async function runComplete(promptArgument: string | undefined, options: C
     const interrupt = interruptController({graceMs: stopGraceMs});
     try {
         // The engine here, or a server (--endpoint, or a `mixtral serve` of the same file).
-        const generator = await openGenerator(options, interrupt.signal, {grammar: grammar != null, responseFormat: await responseFormatOf(options)});
+        const generator = await openGenerator(options, interrupt.signal, {
+            grammar: grammar != null, responseFormat: await responseFormatOf(options), use: {kind: "complete", maxTokens: options.maxTokens, prompt}
+        });
         try {
             const result = await generator.complete(prompt, {...samplingFrom(options, grammar), ...logprobs}, {
                 onText: stream ? writeOut : undefined,

@@ -1,8 +1,11 @@
 import {probeBackends} from "../../engine/inspect.js";
 import {skipBackendsProbe} from "../../hardware/types.js";
-import {checkKvCacheSettings} from "../../hardware/kvCacheSettings.js";
+import {checkKvCacheSettings, kvCacheFrom} from "../../hardware/kvCacheSettings.js";
+import {kvCacheByUse, type KvCacheByUse, type KvCacheChoice} from "../../hardware/kvCacheForUse.js";
+import {plannedKvCache} from "../../hardware/planDefaultModel.js";
+import {maxTokensDefaults} from "../../generator/sampling.js";
 import type {Backend} from "../../hardware/types.js";
-import type {CacheType, FlashAttentionMode} from "../../hardware/kvCacheTypes.js";
+import {kvCacheLabel, type CacheType, type FlashAttentionMode} from "../../hardware/kvCacheTypes.js";
 import {adviseOnHardware, knownLimits} from "../../hardware/adviseOnHardware.js";
 import {formatMemory} from "../../hardware/byteSizes.js";
 import {planPlacement, type Plan} from "../../hardware/planPlacement.js";
@@ -56,6 +59,8 @@ type DecodeReport = PlanDecode & {
 type Report = {
     probe: HardwareProbe,
     plan: Plan,
+    /** The cache each command gets with the plan (the types by use, hardware/kvCacheForUse.ts). */
+    kvByUse: KvCacheByUse,
     planDownloaded: boolean,
     hints: string[],
     decode?: DecodeReport
@@ -101,7 +106,12 @@ async function diagnose(options: DoctorOptions, simulating: boolean): Promise<Re
     const entry = plan.model == null ? undefined : findCatalogEntry(plan.model, catalog);
     const planDownloaded = entry != null && await fileSize(catalogFilePath(entry, probe.modelsDir)) != null;
     const decode = await decodeOf(plan, probe, options.experts);
-    return {probe, plan, planDownloaded, hints: adviseOnHardware(probe, plan, {planDownloaded, diskMarginBytes, libc: () => linuxLibc()}), decode};
+    const kvByUse = kvCacheByUse({
+        backend: probe.backend,
+        given: kvCacheFrom(options, plannedKvCache(plan, options)),
+        headSizes: {k: mixtral8x7b.headDim, v: mixtral8x7b.headDim}
+    }, maxTokensDefaults.complete);
+    return {probe, plan, kvByUse, planDownloaded, hints: adviseOnHardware(probe, plan, {planDownloaded, diskMarginBytes, libc: () => linuxLibc()}), decode};
 }
 
 /**
@@ -133,7 +143,7 @@ async function decodeOf(plan: Plan, probe: HardwareProbe, experts: number | unde
     return report;
 }
 
-function toJson({probe, plan, planDownloaded, hints, decode}: Report) {
+function toJson({probe, plan, kvByUse, planDownloaded, hints, decode}: Report) {
     return {
         simulated: probe.source === "simulated",
         backend: probe.backend,
@@ -161,6 +171,9 @@ function toJson({probe, plan, planDownloaded, hints, decode}: Report) {
             kvBytesPerToken: plan.kvBytesPerToken,
             memory: plan.memory,
             reason: plan.reason,
+            kvCacheByUse: {chat: kvJson(kvByUse.chat), serve: kvJson(kvByUse.serve), complete: {
+                ...kvJson(kvByUse.complete), maxTokens: kvByUse.complete.maxTokens, q8UpToPromptTokens: kvByUse.complete.q8UpToPromptTokens
+            }},
             decode: decode == null ? null : {
                 expertsUsed: decode.expertsUsed,
                 expertCount: decode.expertCount,
@@ -184,11 +197,15 @@ function toJson({probe, plan, planDownloaded, hints, decode}: Report) {
     };
 }
 
+function kvJson(choice: KvCacheChoice) {
+    return {kvCacheType: kvCacheLabel(choice.typeK, choice.typeV), kvCacheTypeK: choice.typeK, kvCacheTypeV: choice.typeV, flashAttention: choice.flashAttention, reason: choice.reason};
+}
+
 function roundedTs(value: number | undefined): number | null {
     return value == null ? null : Math.round(value * 10) / 10;
 }
 
-function render({probe, plan, planDownloaded, hints, decode}: Report): string {
+function render({probe, plan, kvByUse, planDownloaded, hints, decode}: Report): string {
     const {colors} = terminalPolicy();
     const lines: string[] = [];
     const heading = (text: string) => lines.push(colors.bold(text));
@@ -215,6 +232,7 @@ function render({probe, plan, planDownloaded, hints, decode}: Report): string {
         row("placement", `${plan.placement}: ${plan.gpuLayers} of ${plan.totalLayers} layers on the GPU`);
         row("context", `${plan.contextSize} tokens, ${plan.kvCacheType} KV cache (${formatMemory(plan.memory.kvCacheBytes)}), flash attention ${plan.flashAttention}`);
         row("memory", memoryLine(plan));
+        kvByUseLines(kvByUse).forEach((line, index) => row(index === 0 ? "KV by use" : "", line));
         if (decode != null) row("decode", decodeLine(decode));
     } else row("model", colors.yellow("none fits"));
     row("why", plan.reason);
@@ -257,6 +275,15 @@ function decodeLine(decode: DecodeReport): string {
     } else if (decode.expertsUsed !== mixtralExpertsUsed || decode.fileDefault != null)
         text += "; tok/s ceiling = memory bandwidth ÷ these bytes (`mixtral bench` measures both)";
     return text;
+}
+
+/** "chat, serve: q8_0, flash attention on (…)" and complete's line; one line when all three agree. */
+function kvByUseLines({chat, serve, complete}: KvCacheByUse): string[] {
+    const describe = (choice: KvCacheChoice) => `${kvCacheLabel(choice.typeK, choice.typeV)}, flash attention ${choice.flashAttention} (${choice.reason})`;
+    const same = (a: KvCacheChoice, b: KvCacheChoice) => a.typeK === b.typeK && a.typeV === b.typeV && a.flashAttention === b.flashAttention;
+    if (same(chat, serve) && same(chat, complete) && complete.q8UpToPromptTokens == null) return [`chat, serve, complete: ${describe(chat)}`];
+    const conversations = same(chat, serve) ? [`chat, serve: ${describe(chat)}`] : [`chat: ${describe(chat)}`, `serve: ${describe(serve)}`];
+    return [...conversations, `complete: ${describe(complete)}`];
 }
 
 function memoryLine(plan: Plan): string {

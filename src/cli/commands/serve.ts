@@ -7,7 +7,8 @@ import {announceServer, thisProcessIdentity, withdrawServer} from "../../remote/
 import {fileIdentity} from "../../gguf/fileIdentity.js";
 import {createApiServer} from "../../server/apiServer.js";
 import {claimSignal, interruptController} from "../interrupt.js";
-import {kvCacheFrom, type ModelFlags} from "../loadModelWithProgress.js";
+import {describeKvCache, type ModelFlags} from "../loadModelWithProgress.js";
+import {kvCacheFrom} from "../../hardware/kvCacheSettings.js";
 import {loraAdaptersOf} from "../flags/loraOptions.js";
 import {apiKey as apiKeyFromEnvironment} from "../openGenerator.js";
 import {resolveModelFlags} from "../resolveModelPath.js";
@@ -97,6 +98,7 @@ export async function runServe(options: ServeOptions) {
             if (cors.includes("*") && apiKey == null)
                 logLine(terminalPolicy().stderrColors.yellow("warning: --cors '*' without an API key: any web page open in a browser on this machine can use the model. Pass --api-key or set MIXTRAL_API_KEY, or name the origins that may."));
             if (engine.chatFormatNote != null) logLine(`note: ${engine.chatFormatNote}.`);
+            if (options.verbose === true) logLine(describeKvCache(engine));
             logLine(`Serving ${modelId}${options.alias != null ? ` as ${options.alias}` : ""} at ${baseUrl} (${engine.parallel} sequences × ${engine.contextSize} tokens, ${engine.backend}, ${engine.threads} threads${expertsOverridden ? `, ${describeExperts(experts)}` : ""}${apiKey != null ? ", API key required" : ""}). Ctrl+C stops.`);
             await new Promise<void>((resolve) => {
                 for (const signal of [interrupt.signal, fileChanged.signal]) signal.addEventListener("abort", () => resolve(), {once: true});
@@ -134,6 +136,7 @@ async function loadServingModel(resolved: ResolvedModel, options: ServeOptions, 
             gpu: options.gpu,
             gpuLayers: options.gpuLayers ?? resolved.gpuLayers,
             kvCache: kvCacheFrom(options, resolved.kvCache),
+            use: {kind: "serve"},
             threads: options.threads,
             // a catalog fine-tune (aurora) brings its adapter; --lora adds to it
             lora: adaptersOf(resolved, options),

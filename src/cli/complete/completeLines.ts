@@ -68,7 +68,8 @@ export async function runCompleteLines(promptArgument: string | undefined, optio
         }
         const parallel = options.parallel ?? 1;
         // The engine here (n sequences of one context), or a server (n requests at a time).
-        const generator = await openGenerator(options, interrupt.signal, {grammar: grammar != null, responseFormat: await responseFormatOf(options), parallel});
+        const generator = await openGenerator(options, interrupt.signal, {grammar: grammar != null, responseFormat: await responseFormatOf(options), parallel,
+            use: {kind: "complete", maxTokens: options.maxTokens}});
         try {
             const sampling = {...samplingFrom(options, grammar), ...logprobs};
             let answered = 0;

@@ -41,6 +41,9 @@ export type ServingModel = {
     /** Tokens one request may hold. */
     contextSize: number,
     chatFormat: string,
+    /** The KV cache's types and flash attention, and why (hardware/kvCacheForUse.ts). */
+    kvCache: OpenedModel["kvCache"],
+    kvCacheReason: string,
     /** Why the model's own chat template is not used (it loops, is huge or fails), when so. */
     chatFormatNote?: string,
     loadMs: number,
@@ -88,6 +91,8 @@ export async function openServingModel(options: ServingModelOptions): Promise<Se
         parallel: opened.sequences,
         contextSize: opened.context.contextSize,
         chatFormat: format.description,
+        kvCache: opened.kvCache,
+        kvCacheReason: opened.kvCacheReason,
         chatFormatNote: formatNote,
         loadMs: opened.loadMs,
         complete(prompt, sampling, callbacks = {}) {

@@ -5,7 +5,8 @@ import {checkLoraAdapters, loraContextOption} from "./loraAdapters.js";
 import type {LoraAdapter} from "./loraAdapters.js";
 import {backendOf, loadLlama} from "../native/loadLlama.js";
 import {ThreadPolicy} from "../native/threadPolicy.js";
-import {checkKvCacheSettings, type KvCacheSettings} from "../../hardware/kvCacheSettings.js";
+import {checkKvCacheSettings, headSizes, type KvCacheSettings} from "../../hardware/kvCacheSettings.js";
+import {chooseKvCache, type KvUse} from "../../hardware/kvCacheForUse.js";
 import {contextKvOptions} from "./contextKvOptions.js";
 import type {Backend, GpuChoice} from "../../hardware/types.js";
 import type {ExpertsUsed} from "../../gguf/expertsUsed.js";
@@ -20,8 +21,13 @@ export type OpenModelOptions = {
     contextSize?: number,
     threads?: number,
     batchSize?: number,
-    /** KV-cache types and flash attention; checked against the file before anything loads. */
+    /** KV-cache types and flash attention given (flags, or the plan to fit memory); checked against the file before anything loads. */
     kvCache?: KvCacheSettings,
+    /**
+     * What the context is for, which chooses the cache types not given (hardware/kvCacheForUse.ts);
+     * complete's prompt is counted in tokens once the model is loaded. Without it: f16.
+     */
+    use?: ModelUse,
     /** Sequences the context holds (serve decodes several together); contextSize is per sequence. */
     sequences?: number,
     /**
@@ -38,6 +44,9 @@ export type OpenModelOptions = {
     signal?: AbortSignal
 };
 
+/** KvUse with complete's prompt as text (the engine counts its tokens). */
+export type ModelUse = {kind: "chat"} | {kind: "serve"} | {kind: "complete", maxTokens: number, prompt?: string};
+
 export type OpenedModel = {
     llama: Llama,
     model: LlamaModel,
@@ -49,8 +58,9 @@ export type OpenedModel = {
     contextSize: number,
     /** Sequences the context holds (each of contextSize tokens). */
     sequences: number,
-    /** The KV-cache settings the context was created with (llama.cpp's defaults filled in). */
+    /** The KV-cache settings the context was created with (llama.cpp's defaults filled in), and why. */
     kvCache: Required<KvCacheSettings>,
+    kvCacheReason: string,
     /** The experts each token is routed to, and the file's own count. */
     experts: ExpertsUsed,
     loadMs: number,
@@ -91,6 +101,7 @@ export async function openModel(options: OpenModelOptions): Promise<OpenedModel>
         });
     }
 
+    const kvCache = chooseKvCache({use: kvUseOf(options.use, model), backend, given: options.kvCache ?? {}, headSizes: headSizes(file)});
     const trainContext = model.trainContextSize;
     const contextSize = options.contextSize ?? Math.min(trainContext, defaultContextSize);
     let context: LlamaContext;
@@ -102,7 +113,7 @@ export async function openModel(options: OpenModelOptions): Promise<OpenedModel>
                 sequences,
                 threads: options.threads ?? llama.maxThreads,
                 batchSize: options.batchSize,
-                ...contextKvOptions(options.kvCache ?? {}),
+                ...contextKvOptions(kvCache),
                 lora: loraContextOption(options.lora),
                 createSignal: options.signal
             });
@@ -131,11 +142,20 @@ export async function openModel(options: OpenModelOptions): Promise<OpenedModel>
         threads: context.currentThreads,
         contextSize: context.contextSize,
         sequences,
-        kvCache: {typeK: options.kvCache?.typeK ?? "f16", typeV: options.kvCache?.typeV ?? "f16", flashAttention: options.kvCache?.flashAttention ?? "auto"},
+        kvCache: {typeK: kvCache.typeK, typeV: kvCache.typeV, flashAttention: kvCache.flashAttention},
+        kvCacheReason: kvCache.reason,
         experts: file.experts,
         loadMs: performance.now() - started,
         dispose: () => disposeQuietly(context, model, llama)
     };
+}
+
+/** complete's prompt counted in tokens as complete will tokenize it (engine/generation/tokenizePrompt.ts: BOS and all). */
+function kvUseOf(use: ModelUse | undefined, model: LlamaModel): KvUse | undefined {
+    if (use == null || use.kind !== "complete") return use;
+    if (use.prompt == null) return {kind: "complete", maxTokens: use.maxTokens};
+    const bos = model.tokens.shouldPrependBosToken && model.tokens.bos != null ? 1 : 0;
+    return {kind: "complete", maxTokens: use.maxTokens, promptTokens: model.tokenize(use.prompt, true).length + bos};
 }
 
 function cancelled(cause?: unknown): InterruptedError {
