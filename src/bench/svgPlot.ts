@@ -40,10 +40,13 @@ function previousTs(row: BenchRow): number | undefined {
     return row.compare_ratio != null && row.compare_ratio > 0 ? row.avg_ts / row.compare_ratio : undefined;
 }
 
-/** "llama 212M Q4_0 · tg32", plus the settings that differ between the rows of the run. */
+/**
+ * "llama 212M Q4_0 · tg32", plus the settings that differ between the rows of the run; a run of one
+ * model names it once, above the chart, and its rows by test alone.
+ */
 function rowLabeler(rows: readonly BenchRow[]): (row: BenchRow) => string {
     const varies = (field: (row: BenchRow) => unknown) => new Set(rows.map(field)).size > 1;
-    const parts: ((row: BenchRow) => string)[] = [modelLabel, testName];
+    const parts: ((row: BenchRow) => string)[] = varies(modelLabel) ? [modelLabel, testName] : [testName];
     if (varies((row) => row.n_threads)) parts.push((row) => `${row.n_threads} thread${row.n_threads === 1 ? "" : "s"}`);
     if (varies((row) => row.n_gpu_layers) || rows.some((row) => row.n_gpu_layers > 0)) parts.push((row) => `ngl ${row.n_gpu_layers}`);
     if (varies((row) => row.n_batch)) parts.push((row) => `batch ${row.n_batch}`);
@@ -111,7 +114,8 @@ export function renderSvgPlot(rows: readonly BenchRow[], title = "mixtral bench:
     const first = rows[0];
     if (first != null) {
         y += 18;
-        parts.push(text(style.margin, y, `${first.backends} · ${first.cpu_info}${first.gpu_info === "" ? "" : ` · ${first.gpu_info}`} · build ${first.build_commit} (${first.build_number})`,
+        const oneModel = rows.every((row) => modelLabel(row) === modelLabel(first)) ? `${modelLabel(first)} · ` : "";
+        parts.push(text(style.margin, y, `${oneModel}${first.backends} · ${first.cpu_info}${first.gpu_info === "" ? "" : ` · ${first.gpu_info}`} · build ${first.build_commit} (${first.build_number})`,
             `class="subtitle" fill="${color.dim}"`));
     }
     y += 12;

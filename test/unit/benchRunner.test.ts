@@ -126,7 +126,8 @@ describe("bench comparison and plot", () => {
         expect(svg.startsWith("<svg xmlns=\"http://www.w3.org/2000/svg\"")).toBe(true);
         expect(svg.match(/<rect class="bar"/g)).toHaveLength(2);
         expect(svg.match(/class="roofline"/g)).toHaveLength(1);
-        expect(svg).toContain("llama 212M Q8_0 · tg64");
+        expect(svg).toContain(">tg64</text>");
+        expect(svg).toContain(">llama 212M Q8_0 · ");
         expect(svg).toContain("50.0 ± 1.00 t/s · 50% of roofline<");
     });
 });

@@ -149,10 +149,15 @@ describe("the bench chart", () => {
         expect(renderSvgPlot(fixtures["two quants of Mixtral"] ?? [])).not.toContain("previous");
     });
 
-    it("names rows by model, test and the settings that differ", () => {
+    it("names rows by model, test and the settings that differ; one model once, above the chart", () => {
         const texts = textsOf(renderSvgPlot(fixtures["one small model at two thread counts, pp+tg and a depth"] ?? []));
         expect(texts.filter((text) => text.className === "row-label").map((text) => text.content)).toEqual([
-            "llama 212M Q4_0 · pp16 · 1 thread", "llama 212M Q4_0 · pp16 · 2 threads", "llama 212M Q4_0 · pp16+tg8 @ d512 · 2 threads"
+            "pp16 · 1 thread", "pp16 · 2 threads", "pp16+tg8 @ d512 · 2 threads"
+        ]);
+        expect(texts.find((text) => text.className === "subtitle")?.content).toBe("llama 212M Q4_0 · CPU · AMD EPYC · build 5b4ebc5 (1)");
+        const twoModels = textsOf(renderSvgPlot(fixtures["small models, two of them unsteady"] ?? []));
+        expect(twoModels.filter((text) => text.className === "row-label").map((text) => text.content)).toEqual([
+            "llama 212M Q4_0 · pp64", "llama 847M Q4_0 · pp64", "llama 212M Q4_0 · tg32", "llama 847M Q4_0 · tg32"
         ]);
     });
 
