@@ -1,6 +1,7 @@
 import type {BackendsProbe} from "./types.js";
 import {freeBytes} from "./freeDiskBytes.js";
 import {readTextFile} from "./cpuCores.js";
+import {probeLoad} from "./cpuLoad.js";
 import {hostMemory, nvidiaDriverPresent, probeCpu, probeRam} from "./probeSystem.js";
 import type {HardwareProbe} from "./types.js";
 
@@ -27,7 +28,8 @@ export async function probeHardware({modelsDir, probeBackends, platform = proces
         modelsDir,
         diskFreeBytes,
         nvidiaDriverPresent: nvidiaDriverPresent(),
-        nativeError: backends.nativeError
+        nativeError: backends.nativeError,
+        load: probeLoad(platform)
     };
 }
 

@@ -22,7 +22,9 @@ export function simulateHardware(flags: SimulationFlags, machine: HardwareProbe)
 
     const ramBytes = ram ?? (backend === "metal" ? vram : undefined);
     const ramInfo = ramBytes != null ? {totalBytes: ramBytes, freeBytes: ramBytes} : machine.ram;
-    const base = {...machine, source: "simulated" as const, backend, backends: [], ram: ramInfo, nativeError: undefined, nvidiaDriverPresent: false};
+    const base = {...machine, source: "simulated" as const, backend, backends: [], ram: ramInfo, nativeError: undefined, nvidiaDriverPresent: false,
+        // Another machine: this one's load says nothing about it.
+        load: undefined};
     if (backend === "cpu") return {...base, gpus: []};
 
     if (backend === "metal") {

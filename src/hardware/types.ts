@@ -1,3 +1,5 @@
+import type {LoadAverage} from "./cpuLoad.js";
+
 /** A compute backend of llama.cpp that node-llama-cpp ships prebuilt. */
 export type Backend = "cuda" | "metal" | "vulkan" | "cpu";
 /** --gpu: a backend, or the best one that loads. */
@@ -48,7 +50,9 @@ export type HardwareProbe = {
     /** An NVIDIA driver is installed (nvidia-smi or /proc/driver/nvidia): CUDA should be possible. */
     nvidiaDriverPresent: boolean,
     /** Set when no native binding loads at all: doctor reports it instead of crashing. */
-    nativeError?: string
+    nativeError?: string,
+    /** The run-queue load now (not on Windows, nor for a simulated machine): how busy the cores are. */
+    load?: LoadAverage
 };
 
 /** What the engine found of the backends (engine/inspect.ts's probeBackends), passed in so hardware/ never loads node-llama-cpp. */

@@ -79,7 +79,13 @@ describe("mixtral bench (real engine, tiny model)", () => {
             expect(row.compare_ratio).toBeCloseTo(row.avg_ts / (JSON.parse(first.stdout) as BenchRow[])[index]!.avg_ts, 3);
         const svg = await fs.readFile(plot, "utf8");
         expect(svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
-        expect(svg.match(/class="roofline"/g)).toHaveLength(1);
+        // Two panels (pp, tg), each with a tok/s axis; both rows beside their previous run; the tg
+        // row's roofline drawn, or named in its label when it lies far beyond the bar.
+        expect(svg.match(/>tokens per second \(t\/s\)</g)).toHaveLength(2);
+        expect(svg.match(/class="tick"/g)?.length).toBeGreaterThanOrEqual(6);
+        expect(svg.match(/<rect class="previous"/g)).toHaveLength(2);
+        expect(svg.match(/× previous</g)).toHaveLength(2);
+        expect((svg.match(/class="roofline"/g) ?? []).length + (svg.match(/% of roofline \d/g) ?? []).length).toBe(1);
     });
 
     it("times the user's path too with --mode e2e: time to first token and generated tok/s", async () => {

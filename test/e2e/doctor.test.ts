@@ -21,8 +21,11 @@ type DoctorJson = {
     diskFreeBytes: number | null,
     plan: {model: string | null, quant: string | null, fileBytes: number | null, downloaded: boolean, gpuLayers: number,
         totalLayers: number, contextSize: number, placement: string, reason: string,
-        publishedQuality: {variant: string, quant: string, ppl: number, q8Ppl: number, source: string, increase: string}[]},
-    hints: string[]
+        publishedQuality: {variant: string, quant: string, ppl: number, q8Ppl: number, source: string, increase: string}[],
+        decode: {bytesPerToken: number, ramBandwidthGBs: number | null, ramBandwidthSource: string | null, ceilingTokensPerSecond: number | null} | null},
+    load: {oneMinute: number, cores: number, threads: number, shareForModel: number, busy: boolean} | null,
+    hints: string[],
+    knownLimits: string[]
 };
 
 async function doctorJson(args: string[], extraEnv: Record<string, string> = {}) {
@@ -64,6 +67,17 @@ describe("doctor on this machine", () => {
         expect(["gpu", "split", "cpu", "none"]).toContain(report.plan.placement);
         expect(report.plan.reason.length).toBeGreaterThan(10);
         if (report.backend === "cpu") expect(report.plan.gpuLayers).toBe(0);
+        // The load now, against this machine's cores (Linux keeps a load average).
+        expect(report.load).toMatchObject({cores: report.cpu.cores});
+        expect(report.load?.oneMinute).toBeGreaterThanOrEqual(0);
+        expect(report.hints.some((hint) => hint.startsWith("Other work holds the cores"))).toBe(report.load?.busy);
+        // A plan with layers on this CPU gets the roofline from a RAM read test here.
+        if (report.plan.placement === "cpu") {
+            expect(report.plan.decode).toMatchObject({ramBandwidthSource: "measured"});
+            expect(report.plan.decode?.ramBandwidthGBs).toBeGreaterThan(0);
+            expect(report.plan.decode?.ceilingTokensPerSecond).toBeCloseTo((report.plan.decode?.ramBandwidthGBs ?? 0) * 1e9 / (report.plan.decode?.bytesPerToken ?? 1), 0);
+        }
+        if (report.gpus.length === 0) expect(report.knownLimits.join("\n")).not.toContain("--n-cpu-moe");
     });
 
     test("prints the probe and the plan for humans, without colour codes when piped", async () => {
@@ -73,7 +87,8 @@ describe("doctor on this machine", () => {
         expect(result.stdout).toMatch(/\n {2}CPU +.+\d+ usable cores/);
         expect(result.stdout).toMatch(/\nPlan\n/);
         expect(result.stdout).toMatch(/\n {2}why +\S/);
-        expect(result.stdout).toContain("--n-cpu-moe");
+        expect(result.stdout).toMatch(/\n {2}load +[\d.]+ over the last minute/);
+        expect(result.stdout).toMatch(/\n {2}speed +(at most ~[\d.]+ tok\/s: an estimate|no estimate)/);
         expect(result.stdout).not.toMatch(/\x1b\[/);
     });
 

@@ -121,6 +121,45 @@ describe("bench printers", () => {
     });
 });
 
+describe("the terminal table's width", () => {
+    const widest = (text: string) => Math.max(...text.split("\n").map((line) => [...line].length));
+    const tinyModel: BenchModelInfo = {...model, filename: "test/.models/tiny-q8_0.gguf", typeDescription: "llama ?B Q8_0", size: 4_400_000, parameters: 212_010_000};
+
+    it("fits 100 columns where the terminal's width is not known, whatever columns the run shows", () => {
+        const unsteady = buildRow({...base, nPrompt: 64}, model, system, {samplesNs: [1_579_210, 1_310_847, 5_548_273, 1_285_740, 1_184_481]}, {testTime});
+        const rows = [...sampleRows(), unsteady];
+        for (const extra of [{}, {showGpuLayers: true}, {showBatch: true}, {showFlashAttention: true}, {showExperts: true}, {showCompare: true},
+            {showGpuLayers: true, showFlashAttention: true, showTypeK: true, showTypeV: true}])
+            expect(widest(print("table", {...options, ...extra}, rows)), JSON.stringify(extra)).toBeLessThanOrEqual(100);
+        // The header is not split: every title on the first line, the "of roofline" bar title whole.
+        expect(print("table").split("\n")[0]).toMatch(/^model +params +threads +test +t\/s +roofline +of roofline$/);
+    });
+
+    it("uses a wider terminal for size and backend, and on a narrow one cuts only the model label", () => {
+        const wide = print("table", {...options, maxWidth: 140});
+        expect(wide.split("\n")[0]).toMatch(/^model +size +params +backend +threads +test/);
+        expect(widest(wide)).toBeLessThanOrEqual(140);
+        expect(wide).not.toContain("backend: CPU");
+        const narrow = print("table", {...options, maxWidth: 80, testWidth: 5});
+        expect(widest(narrow)).toBeLessThanOrEqual(80);
+        expect(narrow).toMatch(/\nllama 8x7B Q4_K_M +16 +tg128 +8\.00 ± 0\.10 +25\.60 +31%\n/);
+        // The backend column gone, the footer says it once.
+        expect(narrow).toContain("backend: CPU · build: 5b4ebc5 (6123)");
+        const narrower = print("table", {...options, maxWidth: 68, testWidth: 5});
+        expect(widest(narrower)).toBeLessThanOrEqual(68);
+        expect(narrower).toMatch(/\nllama 8x7B … +16 +tg128 +8\.00 ± 0\.10 /);
+    });
+
+    it("names the model by its quant as files do, and one llama.cpp calls ?B by its parameter count, in the table and in markdown", () => {
+        expect(print("table")).toContain("\nllama 8x7B Q4_K_M ");
+        const row = buildRow({...base, model: tinyModel.filename, nGen: 8}, tinyModel, system, {samplesNs: [1e7, 1e7]}, {testTime});
+        expect(print("table", options, [row])).toMatch(/\nllama 212M Q8_0 /);
+        expect(print("md", options, [row])).toContain("| llama 212M Q8_0 ");
+        // The machine formats keep llama.cpp's description: --compare and compare-llama-bench.py join on it.
+        expect((JSON.parse(print("json", options, [row])) as BenchRow[])[0]!.model_type).toBe("llama ?B Q8_0");
+    });
+});
+
 describe("bench formatting helpers", () => {
     it("names tests as llama-bench does", () => {
         expect(testName({n_prompt: 512, n_gen: 0, n_depth: 0})).toBe("pp512");

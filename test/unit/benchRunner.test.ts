@@ -111,7 +111,7 @@ describe("bench runner", () => {
 
 describe("bench comparison and plot", () => {
     const row = (avgTs: number, nGen: number, roofline: number | null): BenchRow => ({
-        model_type: "llama ?B Q8_0", model_filename: "m/tiny.gguf", quant: "Q8_0", n_prompt: 0, n_gen: nGen, n_depth: 0, n_threads: 2,
+        model_type: "llama ?B Q8_0", model_n_params: 212e6, model_filename: "m/tiny.gguf", quant: "Q8_0", n_prompt: 0, n_gen: nGen, n_depth: 0, n_threads: 2,
         n_gpu_layers: 0, avg_ts: avgTs, stddev_ts: 1, roofline_ts: roofline, roofline_pct: roofline == null ? null : 100 * avgTs / roofline
     } as BenchRow);
 
@@ -124,10 +124,11 @@ describe("bench comparison and plot", () => {
     it("draws one bar per row and a roofline mark for each tg row that has one", () => {
         const svg = renderSvgPlot([row(50, 64, 100), row(20, 128, null)]);
         expect(svg.startsWith("<svg xmlns=\"http://www.w3.org/2000/svg\"")).toBe(true);
-        expect(svg.match(/<rect x="300"/g)).toHaveLength(2);
+        expect(svg.match(/<rect class="bar"/g)).toHaveLength(2);
         expect(svg.match(/class="roofline"/g)).toHaveLength(1);
-        expect(svg).toContain("tiny.gguf (Q8_0)");
-        expect(svg).toContain("50.00 (50%)");
+        expect(svg).toContain(">tg64</text>");
+        expect(svg).toContain(">llama 212M Q8_0 · ");
+        expect(svg).toContain("50.0 ± 1.00 t/s · 50% of roofline<");
     });
 });
 

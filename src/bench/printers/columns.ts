@@ -1,10 +1,14 @@
+import {quantOf} from "../../gguf/quantOf.js";
 import {testName} from "../buildRow.js";
 import type {BenchRow} from "../types.js";
 import {highSpreadFraction} from "../unsteadySamples.js";
 import type {PrinterOptions} from "./types.js";
 
-/** A column of the human-readable printers: width as printf's (negative pads on the right). */
-export type Column<Row = BenchRow> = {title: string, width: number, value(row: Row): string};
+/**
+ * A column of the human-readable printers: width as printf's (negative pads on the right); the
+ * terminal table may drop a column with `droppable` (what it says is said elsewhere) when space is short.
+ */
+export type Column<Row = BenchRow> = {title: string, width: number, value(row: Row): string, droppable?: boolean};
 
 /** llama-bench's size column: MiB under 1 GiB, GiB above. */
 function formatModelSize(bytes: number): string {
@@ -17,6 +21,29 @@ function formatParameters(count: number): string {
 }
 
 const dash = "-";
+
+/**
+ * The model as the human-readable tables name it: llama.cpp's description with the quant as files
+ * name it ("llama 8x7B Q4_K - Medium" → "llama 8x7B Q4_K_M"), and the size it calls "?B" (a shape
+ * it has no name for, as random-weight test files) replaced by the file's parameter count, the way
+ * its known sizes read: "llama ?B Q4_0" → "llama 212M Q4_0".
+ */
+export function modelLabel(row: Pick<BenchRow, "model_type" | "model_n_params">): string {
+    const [architecture, size] = row.model_type.split(" ");
+    if (architecture == null || size == null) return row.model_type;
+    return `${architecture} ${size === "?B" ? parameterLabel(row.model_n_params) : size} ${quantOf(row.model_type)}`;
+}
+
+/** llama-bench's own model column ("llama 8x7B Q4_K - Medium"), but with a size for "?B" as above. */
+function llamaBenchModel(row: Pick<BenchRow, "model_type" | "model_n_params">): string {
+    return row.model_type.replace("?B", parameterLabel(row.model_n_params));
+}
+
+function parameterLabel(count: number): string {
+    if (count >= 1e9) return `${Number((count / 1e9).toFixed(1))}B`;
+    if (count >= 1e6) return `${Math.round(count / 1e6)}M`;
+    return `${Math.max(1, Math.round(count / 1e3))}K`;
+}
 
 /** Marks a t/s figure whose repetitions disagree too much to be read as steady (see unsteadySamples.ts). */
 export const highSpreadMark = "!";
@@ -33,12 +60,15 @@ export function highSpreadFootnote(rows: readonly BenchRow[]): string {
  * The columns llama-bench's markdown printer shows (model, size, params, backend, the settings that
  * vary, test, t/s), then ours: the roofline, end-to-end timings and the ratio to a previous run.
  */
-export function columnsFor(options: PrinterOptions, {rooflineAsPercent}: {rooflineAsPercent: boolean}): Column[] {
+export function columnsFor(options: PrinterOptions, {rooflineAsPercent, compact = false}: {rooflineAsPercent: boolean, compact?: boolean}): Column[] {
+    // compact: the terminal table's widths, fitted to what the values need rather than to llama-bench's printf.
+    const width = (llamaBench: number, fitted: number) => compact ? fitted : llamaBench;
     const columns: Column[] = [
-        {title: "model", width: -30, value: (row) => row.model_type},
-        {title: "size", width: 10, value: (row) => formatModelSize(row.model_size)},
-        {title: "params", width: 10, value: (row) => formatParameters(row.model_n_params)},
-        {title: "backend", width: -10, value: (row) => row.backends}
+        {title: "model", width: width(-30, -20), value: compact ? modelLabel : llamaBenchModel},
+        {title: "size", width: 10, value: (row) => formatModelSize(row.model_size), droppable: true},
+        {title: "params", width: width(10, 8), value: (row) => formatParameters(row.model_n_params), droppable: true},
+        // One backend for the whole run: the terminal table can say it once, in its footer.
+        {title: "backend", width: width(-10, -7), value: (row) => row.backends, droppable: true}
     ];
     if (options.showGpuLayers) columns.push({title: "ngl", width: 3, value: (row) => String(row.n_gpu_layers)});
     if (options.showThreads) columns.push({title: "threads", width: 7, value: (row) => String(row.n_threads)});
@@ -48,11 +78,11 @@ export function columnsFor(options: PrinterOptions, {rooflineAsPercent}: {roofli
     if (options.showFlashAttention) columns.push({title: "fa", width: 3, value: (row) => String(row.flash_attn)});
     if (options.showExperts === true) columns.push({title: "experts", width: 7, value: (row) => String(row.n_expert_used)});
     columns.push(
-        {title: "test", width: 15, value: testName},
-        {title: "t/s", width: 20, value: (row) => `${row.avg_ts.toFixed(2)} ± ${row.stddev_ts.toFixed(2)}${row.high_spread ? ` ${highSpreadMark}` : ""}`}
+        {title: "test", width: width(15, Math.max(4, options.testWidth ?? 11)), value: testName},
+        {title: "t/s", width: width(20, 20), value: (row) => `${row.avg_ts.toFixed(2)} ± ${row.stddev_ts.toFixed(2)}${row.high_spread ? ` ${highSpreadMark}` : ""}`}
     );
     if (options.showRoofline) {
-        columns.push({title: "roofline", width: 10, value: (row) => row.roofline_ts == null ? dash : row.roofline_ts.toFixed(2)});
+        columns.push({title: "roofline", width: width(10, 8), value: (row) => row.roofline_ts == null ? dash : row.roofline_ts.toFixed(2)});
         if (rooflineAsPercent)
             columns.push({title: "% roof", width: 6, value: (row) => row.roofline_pct == null ? dash : `${row.roofline_pct.toFixed(0)}%`});
     }

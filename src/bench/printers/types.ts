@@ -27,6 +27,10 @@ export type PrinterOptions = {
     showRoofline: boolean,
     showCompare: boolean,
     showE2e: boolean,
+    /** The terminal table's width budget: the terminal's columns (100 when unknown). */
+    maxWidth?: number,
+    /** The longest test name of the run ("pp512+tg128 @ d4096"), to size the table's test column. */
+    testWidth?: number,
     /** Colours for the table printer; identity when colours are off. */
     paint?: Paint
 };

@@ -122,6 +122,9 @@ export async function runBenchCommand(options: BenchOptions) {
             showRoofline: params.nGen.some((n) => n > 0),
             showCompare: previous != null,
             showE2e: options.mode === "e2e",
+            // A terminal of 0 columns (`script -qc`, `docker exec -t` before a resize) says nothing of its width.
+            maxWidth: process.stdout.isTTY && process.stdout.columns > 0 ? process.stdout.columns : undefined,
+            testWidth: Math.max(...instances.map((instance) => testName({n_prompt: instance.nPrompt, n_gen: instance.nGen, n_depth: instance.nDepth}).length)),
             paint: {dim: policy.colors.dim, bold: policy.colors.bold, bar: policy.colors.cyan}
         });
         write(printer.header());
