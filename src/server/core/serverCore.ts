@@ -4,8 +4,7 @@ import {toHttpError} from "./engineErrors.js";
 import {HttpError, loadingError, shuttingDownError} from "./httpError.js";
 import {RequestCounter} from "./metrics.js";
 import type {GenerationEvent, LoadedModel, NeutralRequest} from "./neutral.js";
-import {toolTranscript} from "./tools/toolTranscript.js";
-import {planToolUse} from "./tools/toolPlan.js";
+import {planToolUse, toolPrompt} from "./tools/toolPlan.js";
 import type {ToolAnswerReader} from "./tools/toolAnswerReader.js";
 import type {ToolCall} from "../../generator/chatMessages.js";
 import type {TokenLogprob} from "../../generator/result.js";
@@ -57,8 +56,8 @@ export function createServerCore(options: ServerCoreOptions): ServerCoreControl 
 
     const loadedModel = (serving: ServingModel): LoadedModel => ({
         contextSize: serving.contextSize,
-        // Counted as a chat request without tools would prompt it (tool calls and results rendered as text).
-        countChatTokens: (conversation) => serving.countChatTokens(toolTranscript(conversation, [], false)),
+        // Counted as the chat request would prompt it: the offered tools described, calls and results rendered as text.
+        countChatTokens: (request) => serving.countChatTokens(toolPrompt(request).conversation),
         path: serving.path,
         backend: serving.backend,
         generate: (request, signal, onEvent) => generate(serving, request, signal, onEvent, logFailure)

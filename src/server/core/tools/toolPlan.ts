@@ -1,10 +1,12 @@
 import type {ChatTranscript} from "../../../generator/chatMessages.js";
 import type {SamplingOptions} from "../../../generator/sampling.js";
 import {HttpError} from "../httpError.js";
-import type {NeutralRequest, ToolChoice, ToolDefinition} from "../neutral.js";
+import type {ChatPrompt, NeutralRequest, ToolChoice, ToolDefinition} from "../neutral.js";
 import {toolAnswerGrammar} from "./toolAnswerGrammar.js";
 import {ToolAnswerReader} from "./toolAnswerReader.js";
 import {toolTranscript} from "./toolTranscript.js";
+
+type ChatRequest = Extract<NeutralRequest, {kind: "chat"}>;
 
 /** A chat request as the model gets it: plain turns, the sampling (with the answer's grammar), and the reader of a tool answer. */
 export type ToolPlan = {conversation: ChatTranscript, sampling: SamplingOptions, reader?: ToolAnswerReader};
@@ -15,17 +17,22 @@ export type ToolPlan = {conversation: ChatTranscript, sampling: SamplingOptions,
  * to their JSON shapes by a grammar. Without tools to offer, the history (calls and results
  * included) is rendered as text and the answer is plain.
  */
-export function planToolUse(request: Extract<NeutralRequest, {kind: "chat"}>): ToolPlan {
-    const choice = request.toolChoice ?? "auto";
-    const parallel = request.parallelToolCalls ?? true;
-    const offered = offeredTools(request.tools ?? [], choice);
-    const conversation = toolTranscript(request.conversation, offered, parallel);
+export function planToolUse(request: ChatRequest): ToolPlan {
+    const {choice, parallel, offered, conversation} = toolPrompt(request);
     if (offered.length === 0) return {conversation, sampling: request.sampling};
     if (request.sampling.grammar != null)
-        throw new HttpError(400, "A response format (a JSON schema or grammar) cannot be combined with tools; send tool_choice \"none\" to use it.",
+        throw new HttpError(400, "A response format (a JSON schema or grammar) cannot be combined with tools; leave the tools out (or send tool_choice \"none\") to use it.",
             {param: "tools", code: "unsupported_value"});
     const grammar = toolAnswerGrammar(offered, {required: choice !== "auto", parallel});
     return {conversation, sampling: {...request.sampling, grammar}, reader: new ToolAnswerReader()};
+}
+
+/** The conversation the model is prompted with for a chat request: its tools (those the choice leaves) described, its history as text. */
+export function toolPrompt(request: ChatPrompt) {
+    const choice = request.toolChoice ?? "auto";
+    const parallel = request.parallelToolCalls ?? true;
+    const offered = offeredTools(request.tools ?? [], choice);
+    return {choice, parallel, offered, conversation: toolTranscript(request.conversation, offered, parallel)};
 }
 
 function offeredTools(tools: readonly ToolDefinition[], choice: ToolChoice): readonly ToolDefinition[] {
