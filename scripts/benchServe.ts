@@ -6,6 +6,9 @@
  *   2. aggregate output tok/s of 4 concurrent streams vs 1 stream through serve (goal ≥ 1.5×)
  *   3. serve vs `llama-server --parallel 4`, 4 concurrent streams (goal ≥ 0.9×)
  *   4. time to first token of turn 2 of a ~1,000-token conversation vs turn 1 (goal ≥ 5× faster)
+ *   5. one chat stream through each dialect — OpenAI's /v1/chat/completions, Ollama's /api/chat,
+ *      Anthropic's /v1/messages — with the same prompt, greedy, the same max tokens, in an order
+ *      that turns each round: each one's generation tok/s over the OpenAI stream's (goal: within 2%)
  * A developer tool: never run by tests or CI (it builds C++ and takes minutes).
  *
  * Environment: BENCH_RUNS (rounds, default 5), BENCH_TOKENS (tokens a stream, default 64),
@@ -24,6 +27,7 @@ import {printTable} from "./native/roundSummary.js";
 import {runCompleteAsync} from "./serve/runCompleteAsync.js";
 import {startServer, type RunningServer} from "./serve/startServer.js";
 import {aggregateTokensPerSecond, decodeTokensPerSecond, streamCompletion} from "./serve/streamCompletion.js";
+import {dialects, streamDialectChat, type Dialect} from "./serve/dialectStreams.js";
 import {benchDir, log, root} from "./benchSetup.js";
 import {conversationText} from "./serve/conversationText.js";
 
@@ -90,6 +94,7 @@ try {
         llamaFour: [] as number[], turn1: [] as number[], turn2: [] as number[], promptTokens: [] as number[],
         llamaTurn1: [] as number[], llamaTurn2: [] as number[], llamaOne: [] as number[],
         baselineOne: [] as number[], baselineOneAggregate: [] as number[], baselineFour: [] as number[]};
+    const dialectSamples = Object.fromEntries(dialects.map((dialect) => [dialect, [] as number[]])) as Record<Dialect, number[]>;
     // Warm-up: first requests pay page faults and thread start-up on both servers.
     await streamCompletion(ours.baseUrl, "completions", {prompt: "warm up", ...greedy});
     if (llama != null) await streamCompletion(llama.baseUrl, "completions", {prompt: "warm up", ...greedy});
@@ -124,6 +129,12 @@ try {
             samples.llamaFour.push(aggregateTokensPerSecond(theirs));
             // The peer's own 4-streams-over-1 ratio: what batching can give on this model and machine.
             samples.llamaOne.push(aggregateTokensPerSecond([await streamCompletion(llama.baseUrl, "completions", {prompt: prompt(24), ...greedy})]));
+        }
+        // One chat stream through each dialect, the same prompt; the order turns each round so that
+        // none is always the one after `complete`'s idle spell or the one with a cached prompt.
+        for (let index = 0; index < dialects.length; index++) {
+            const dialect = dialects[(round + index) % dialects.length]!;
+            dialectSamples[dialect].push(decodeTokensPerSecond(await streamDialectChat(ours.baseUrl.replace(/\/v1$/, ""), dialect, prompt(40), tokens)));
         }
         // A ~1,000-token first message, then a short second turn that repeats it with the answer. Time to
         // first token is the time of a 1-token request: the first *text* of a stream can come tokens
@@ -163,6 +174,10 @@ try {
         rows.push(["baseline serve 1 stream, generation tok/s", summary(samples.baselineOne), summary(ratios(samples.oneStream, samples.baselineOne), 2) + " ours/baseline", ""]);
         rows.push(["baseline serve 1 stream, output tok/s (wall)", summary(samples.baselineOneAggregate), summary(ratios(samples.oneAggregate, samples.baselineOneAggregate), 2) + " ours/baseline", ""]);
         rows.push([`baseline serve ${parallel} streams, output tok/s (wall)`, summary(samples.baselineFour), summary(ratios(samples.fourAggregate, samples.baselineFour), 2) + " ours/baseline", ""]);
+    }
+    for (const dialect of dialects) {
+        rows.push([`serve 1 chat stream through ${dialect}, generation tok/s`, summary(dialectSamples[dialect]),
+            dialect === "openai" ? "" : summary(ratios(dialectSamples[dialect], dialectSamples.openai), 3) + " of openai", dialect === "openai" ? "" : "0.98–1.02"]);
     }
     rows.push([`chat turn 1 (${median(samples.promptTokens)} tokens), first token ms`, summary(samples.turn1, 0), "", ""]);
     rows.push(["chat turn 2, first token ms", summary(samples.turn2, 0), summary(ratios(samples.turn1, samples.turn2), 1) + "× faster", "≥ 5"]);

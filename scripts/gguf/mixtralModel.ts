@@ -4,6 +4,7 @@
  * Mixtral-8x7B-Instruct GGUF, at any size. Shapes follow llama.cpp's `llama_model_llama::load_arch_tensors`
  * (dimensions in ggml order, row length first).
  */
+import {mistralToolsChatTemplate} from "./mistralToolsChatTemplate.js";
 import {mixtralInstructChatTemplate} from "./mixtralChatTemplate.js";
 import {gaussianTensor} from "./random.js";
 import {tensorTypeLayouts, type TensorType} from "../../src/gguf/write/tensorTypes.js";
@@ -25,8 +26,8 @@ export type MixtralModelOptions = {
     contextLength: number,
     tensorType: TensorType,
     seed: number,
-    /** write Mixtral-8x7B-Instruct's chat template (default true) */
-    chatTemplate?: boolean,
+    /** write Mixtral-8x7B-Instruct's chat template (true, the default), none (false), or "mistral-tools": a Mistral v3-style template with tools */
+    chatTemplate?: boolean | "mistral-tools",
     name: string
 };
 
@@ -74,7 +75,7 @@ export function mixtralMetadata(options: MixtralModelOptions): GgufMetadataEntri
         "tokenizer.ggml.unknown_token_id": ggufValue.uint32(unknownTokenId),
         "tokenizer.ggml.add_bos_token": ggufValue.bool(true),
         "tokenizer.ggml.add_eos_token": ggufValue.bool(false),
-        ...(chatTemplate ? {"tokenizer.chat_template": ggufValue.string(mixtralInstructChatTemplate)} : {})
+        ...(chatTemplate === false ? {} : {"tokenizer.chat_template": ggufValue.string(chatTemplate === "mistral-tools" ? mistralToolsChatTemplate : mixtralInstructChatTemplate)})
     };
 }
 

@@ -10,7 +10,7 @@ import type {TensorType} from "../../src/gguf/write/tensorTypes.js";
 import {writeModelIfChanged, type WriteIfChangedResult} from "./writeModelIfChanged.js";
 import type {MixtralModelOptions} from "./mixtralModel.js";
 
-export type TestModelName = "tiny-f32" | "tiny-f16" | "tiny-q8_0" | "tiny-q4_0" | "tiny-q8_0-notemplate" | "tiny-32k-q8_0";
+export type TestModelName = "tiny-f32" | "tiny-f16" | "tiny-q8_0" | "tiny-q4_0" | "tiny-q8_0-notemplate" | "tiny-32k-q8_0" | "tiny-q8_0-mistral-tools";
 
 const tinyShape = {
     dim: 64,
@@ -31,7 +31,7 @@ const tinyShape = {
  */
 const longContextShape = {...tinyShape, dim: 32, heads: 1, kvHeads: 1, contextLength: 32768, seed: 7} as const;
 
-function tinyModel(tensorType: TensorType, chatTemplate: boolean, name: string): MixtralModelOptions {
+function tinyModel(tensorType: TensorType, chatTemplate: MixtralModelOptions["chatTemplate"], name: string): MixtralModelOptions {
     return {...tinyShape, tensorType, chatTemplate, name};
 }
 
@@ -41,6 +41,8 @@ export const testModelOptions: Readonly<Record<TestModelName, MixtralModelOption
     "tiny-q8_0": tinyModel("Q8_0", true, "tiny-mixtral-q8_0"),
     "tiny-q4_0": tinyModel("Q4_0", true, "tiny-mixtral-q4_0"),
     "tiny-q8_0-notemplate": tinyModel("Q8_0", false, "tiny-mixtral-q8_0-notemplate"),
+    // A template with tool support of its own: tools in its format, calls in its syntax.
+    "tiny-q8_0-mistral-tools": tinyModel("Q8_0", "mistral-tools", "tiny-mixtral-q8_0-mistral-tools"),
     "tiny-32k-q8_0": {...longContextShape, tensorType: "Q8_0", chatTemplate: true, name: "tiny-mixtral-32k-q8_0"}
 };
 

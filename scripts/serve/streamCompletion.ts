@@ -13,13 +13,28 @@ export type StreamTiming = {
 };
 
 export async function streamCompletion(baseUrl: string, route: "completions" | "chat/completions", body: Record<string, unknown>): Promise<StreamTiming> {
-    const sentAt = performance.now();
-    const response = await fetch(`${baseUrl}/${route}`, {
-        method: "POST",
-        headers: {"Content-Type": "application/json"},
-        body: JSON.stringify({...body, stream: true, stream_options: {include_usage: true}})
+    return timedStream(`${baseUrl}/${route}`, {...body, stream: true, stream_options: {include_usage: true}}, "\n\n", (frame) => {
+        if (!frame.startsWith("data: ") || frame === "data: [DONE]") return {};
+        const data = JSON.parse(frame.slice(6)) as {
+            choices?: {text?: string, delta?: {content?: string | null}}[],
+            usage?: {completion_tokens?: number},
+            timings?: {predicted_n?: number}
+        };
+        return {piece: data.choices?.[0]?.text ?? data.choices?.[0]?.delta?.content ?? "", tokens: data.usage?.completion_tokens ?? data.timings?.predicted_n};
     });
-    if (!response.ok || response.body == null) throw new Error(`${baseUrl}/${route} answered ${response.status}: ${await response.text()}`);
+}
+
+/** What one frame of a stream holds: a piece of the answer's text, the count of generated tokens (the last frames say it). */
+export type StreamFrame = {piece?: string | null, tokens?: number};
+
+/**
+ * Sends `body` to `url` and times its streamed answer, split into frames at `separator` (SSE's
+ * blank line, NDJSON's newline) and read by `read`: every dialect's stream timed the same way.
+ */
+export async function timedStream(url: string, body: Record<string, unknown>, separator: string, read: (frame: string) => StreamFrame): Promise<StreamTiming> {
+    const sentAt = performance.now();
+    const response = await fetch(url, {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+    if (!response.ok || response.body == null) throw new Error(`${url} answered ${response.status}: ${await response.text()}`);
     let firstTokenAt = NaN;
     let lastTokenAt = NaN;
     let chunks = 0;
@@ -30,24 +45,19 @@ export async function streamCompletion(baseUrl: string, route: "completions" | "
     for await (const part of response.body as unknown as AsyncIterable<Uint8Array>) {
         buffer += decoder.decode(part, {stream: true});
         let end: number;
-        while ((end = buffer.indexOf("\n\n")) >= 0) {
-            const event = buffer.slice(0, end).trim();
-            buffer = buffer.slice(end + 2);
-            if (!event.startsWith("data: ") || event === "data: [DONE]") continue;
-            const data = JSON.parse(event.slice(6)) as {
-                choices?: {text?: string, delta?: {content?: string | null}}[],
-                usage?: {completion_tokens?: number},
-                timings?: {predicted_n?: number}
-            };
-            const piece = data.choices?.[0]?.text ?? data.choices?.[0]?.delta?.content ?? "";
-            if (piece !== "") {
+        while ((end = buffer.indexOf(separator)) >= 0) {
+            const frame = buffer.slice(0, end).trim();
+            buffer = buffer.slice(end + separator.length);
+            if (frame === "") continue;
+            const {piece, tokens} = read(frame);
+            if (piece != null && piece !== "") {
                 const now = performance.now();
                 if (Number.isNaN(firstTokenAt)) firstTokenAt = now;
                 lastTokenAt = now;
                 chunks++;
                 text += piece;
             }
-            usageTokens = data.usage?.completion_tokens ?? data.timings?.predicted_n ?? usageTokens;
+            usageTokens = tokens ?? usageTokens;
         }
     }
     return {sentAt, firstTokenAt, lastTokenAt, doneAt: performance.now(), tokens: usageTokens ?? chunks, text};

@@ -1,6 +1,7 @@
 import Anthropic from "@anthropic-ai/sdk";
 import {afterAll, beforeAll, describe, expect, test} from "vitest";
 import {startServe, stopAllServers, type ServeProcess} from "./helpers/serveProcess.js";
+import {expectValidCall, toolSpecs} from "./helpers/toolFixtures.js";
 
 // Anthropic's Messages API through the real `@anthropic-ai/sdk`, on the tiny random-weight model:
 // the assertions are about structure, equality and determinism, never wording.
@@ -14,6 +15,13 @@ beforeAll(async () => {
     client = new Anthropic({baseURL: server.origin, apiKey: "unused", maxRetries: 0});
 });
 afterAll(stopAllServers);
+
+const tools: Anthropic.Tool[] = toolSpecs.map(({name, description, parameters}) => ({name, description, input_schema: parameters}));
+const question = [{role: "user" as const, content: "What is the weather in Paris?"}];
+
+function toolUses(message: Anthropic.Message): Anthropic.ToolUseBlock[] {
+    return message.content.filter((block): block is Anthropic.ToolUseBlock => block.type === "tool_use");
+}
 
 function textOf(message: Anthropic.Message): string {
     return message.content.map((block) => (block.type === "text" ? block.text : "")).join("");
@@ -81,11 +89,68 @@ describe("mixtral serve through the Anthropic SDK", () => {
         expect(streamedStop).toBe(stop);
     });
 
+    test("tool_choice any and tool: tool_use blocks whose input validates against the input_schema, stop_reason tool_use", async () => {
+        // One call each: parallel calls on random weights can go on until max_tokens cuts them (the OpenAI tests cover that bound).
+        const choices: Anthropic.ToolChoice[] = [{type: "any", disable_parallel_tool_use: true}, {type: "tool", name: "get_time", disable_parallel_tool_use: true}];
+        const requests = choices.flatMap((tool_choice) => [1, 2, 3].map((seed) => ({tool_choice, seed})));
+        const answers = await Promise.all(requests.map(({tool_choice, seed}) => client.messages.create({
+            model: "x", messages: question, tools, tool_choice, temperature: 1, max_tokens: 300,
+            // The SDK has no seed field: extra body fields reach the server as sent.
+            ...{seed} as object})));
+        answers.forEach((message, index) => {
+            expect(message.stop_reason, JSON.stringify(message.content)).toBe("tool_use");
+            const uses = toolUses(message);
+            expect(message.content).toEqual(uses);
+            expect(uses).toHaveLength(1);
+            expect(uses[0]!.id).toMatch(/^toolu_/);
+            expectValidCall(uses[0]!.name, uses[0]!.input, requests[index]!.tool_choice.type === "tool" ? ["get_time"] : undefined);
+        });
+    });
+
+    test("streamed calls: content_block_start (tool_use), input_json_delta, content_block_stop, as the SDK gathers them", async () => {
+        const request = {model: "x", messages: question, tools, tool_choice: {type: "any", disable_parallel_tool_use: true}, temperature: 1, max_tokens: 300} as const;
+        const stream = client.messages.stream(request);
+        const events: Anthropic.MessageStreamEvent[] = [];
+        for await (const event of stream) events.push(event);
+        const final = await stream.finalMessage();
+        expect(final.stop_reason).toBe("tool_use");
+        const uses = toolUses(final);
+        expect(uses.length).toBeGreaterThan(0);
+        for (const use of uses) expectValidCall(use.name, use.input);
+        const starts = events.filter((event) => event.type === "content_block_start");
+        expect(starts.map((event) => event.index)).toEqual(uses.map((_, index) => index));
+        expect(starts.every((event) => event.content_block.type === "tool_use")).toBe(true);
+        expect(events.some((event) => event.type === "content_block_delta" && event.delta.type === "input_json_delta")).toBe(true);
+        expect(events.at(-2)).toMatchObject({type: "message_delta", delta: {stop_reason: "tool_use"}});
+        // message_start's input_tokens counts the tools' description too, as count_tokens does.
+        const counted = await client.messages.countTokens({model: "x", messages: question, tools, tool_choice: request.tool_choice});
+        expect(final.usage.input_tokens).toBe(counted.input_tokens);
+    });
+
+    test("a history with tool_use and tool_result blocks is in the prompt; tool_choice none answers as without tools", async () => {
+        const history = (result: string): Anthropic.MessageParam[] => [
+            ...question,
+            {role: "assistant", content: [{type: "tool_use", id: "toolu_1", name: "get_weather", input: {city: "Paris", unit: "celsius"}}]},
+            {role: "user", content: [{type: "tool_result", tool_use_id: "toolu_1", content: result}]}
+        ];
+        const short = await client.messages.create({model: "x", messages: history("18"), tools, ...greedy});
+        const long = await client.messages.create({model: "x", messages: history("18 degrees, light rain in the evening, wind from the west"), tools, ...greedy});
+        expect(["end_turn", "max_tokens", "tool_use"]).toContain(short.stop_reason);
+        expect(long.usage.input_tokens).toBeGreaterThan(short.usage.input_tokens + 5);
+
+        const none = await client.messages.create({model: "x", messages: question, tools, tool_choice: {type: "none"}, ...greedy});
+        const plain = await client.messages.create({model: "x", messages: question, ...greedy});
+        expect(toolUses(none)).toEqual([]);
+        expect(none.usage.input_tokens).toBe(plain.usage.input_tokens);
+        expect(textOf(none)).toBe(textOf(plain));
+        const offered = await client.messages.countTokens({model: "x", messages: question, tools});
+        expect(offered.input_tokens).toBeGreaterThan(plain.usage.input_tokens + 50);
+    });
+
     test("refusals in Anthropic's error shape, as the SDK's typed errors; unknown paths under /v1/messages too", async () => {
-        const tools = client.messages.create({model: "x", messages, max_tokens: 4,
-            tools: [{name: "get_weather", input_schema: {type: "object", properties: {}}}]});
-        await expect(tools).rejects.toBeInstanceOf(Anthropic.BadRequestError);
-        await expect(tools).rejects.toThrow(/tools are not supported yet/);
+        const serverTool = client.messages.create({model: "x", messages, max_tokens: 4, tools: [{type: "web_search_20250305", name: "web_search"}]});
+        await expect(serverTool).rejects.toBeInstanceOf(Anthropic.BadRequestError);
+        await expect(serverTool).rejects.toThrow(/only custom tools/);
         const image = client.messages.create({model: "x", max_tokens: 4,
             messages: [{role: "user", content: [{type: "image", source: {type: "base64", media_type: "image/png", data: "aGVsbG8="}}]}]});
         await expect(image).rejects.toThrow(/image blocks are not supported/);

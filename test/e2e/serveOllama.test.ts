@@ -6,6 +6,7 @@ import OpenAI from "openai";
 import {afterAll, beforeAll, describe, expect, test} from "vitest";
 import {repoRoot} from "./helpers/runCli.js";
 import {startServe, stopAllServers, type ServeProcess} from "./helpers/serveProcess.js";
+import {expectValidCall, toolSpecs} from "./helpers/toolFixtures.js";
 
 // Ollama's own API through the real `ollama` client, on the same port as OpenAI's, on the tiny
 // random-weight model: the assertions are about structure, equality and determinism, never wording.
@@ -40,7 +41,7 @@ describe("mixtral serve through the ollama client", () => {
         const shown = await ollama.show({model: "tiny-q8_0"});
         expect(shown.details.quantization_level).toBe("Q8_0");
         expect(shown.template).toContain("[INST]");
-        expect(shown.capabilities).toEqual(["completion"]);
+        expect(shown.capabilities).toEqual(["completion", "tools"]);
         const info = shown.model_info as unknown as Record<string, unknown>;
         expect(info["general.architecture"]).toBe("llama");
         expect(info["llama.context_length"]).toBe(512);
@@ -134,6 +135,50 @@ describe("mixtral serve through the ollama client", () => {
         if (json.done_reason === "stop") expect(typeof JSON.parse(json.response)).toBe("object");
     });
 
+    test("tools: calls as Ollama writes them (arguments an object) valid against their schema, streamed a line a call and not", async () => {
+        // Ollama has no tool_choice: the model answers or calls as it likes (seeds 1 and 5 call on the tiny model).
+        const tools = toolSpecs.map((spec) => ({type: "function", function: spec}));
+        const messages = [{role: "user", content: "What is the weather in Paris?"}];
+        let calls = 0;
+        for (const seed of [1, 5]) {
+            const whole = await ollama.chat({model: "tiny-q8_0", messages, tools, options: {temperature: 1, seed, num_predict: 200}});
+            for (const call of whole.message.tool_calls ?? []) expectValidCall(call.function.name, call.function.arguments);
+            calls += whole.message.tool_calls?.length ?? 0;
+            if (whole.message.tool_calls != null) expect(whole.message.content).toBe("");
+            if (whole.done_reason === "stop" && whole.message.tool_calls != null) expect(whole.eval_count).toBeLessThan(200);
+
+            const lines = [];
+            for await (const part of await ollama.chat({model: "tiny-q8_0", messages, tools, stream: true, options: {temperature: 1, seed, num_predict: 200}})) lines.push(part);
+            const streamedCalls = lines.flatMap((part) => part.message.tool_calls ?? []);
+            for (const line of lines.filter((part) => part.message.tool_calls != null)) {
+                expect(line.message.tool_calls).toHaveLength(1);
+                expect(line.done).toBe(false);
+            }
+            for (const call of streamedCalls) expectValidCall(call.function.name, call.function.arguments);
+            calls += streamedCalls.length;
+            expect(lines.at(-1)).toMatchObject({done: true, message: {content: ""}});
+            expect(lines.at(-1)!.message.tool_calls).toBeUndefined();
+        }
+        expect(calls).toBeGreaterThan(0);
+    });
+
+    test("tools: a history with the assistant's tool_calls and the tool's result (by tool_name or by order) is in the prompt", async () => {
+        const tools = toolSpecs.map((spec) => ({type: "function", function: spec}));
+        const history = (result: string, named: boolean) => [
+            {role: "user", content: "What is the weather in Paris?"},
+            {role: "assistant", content: "", tool_calls: [{function: {name: "get_weather", arguments: {city: "Paris", unit: "celsius"}}}]},
+            {role: "tool", content: result, ...(named ? {tool_name: "get_weather"} : {})}
+        ];
+        const short = await ollama.chat({model: "tiny-q8_0", messages: history("18", true), tools, options: greedy});
+        const long = await ollama.chat({model: "tiny-q8_0", messages: history("18 degrees, light rain in the evening, wind from the west", true), tools, options: greedy});
+        expect(short.done).toBe(true);
+        expect(long.prompt_eval_count).toBeGreaterThan(short.prompt_eval_count + 5);
+        // Without tool_name the result answers the call before it: the same prompt.
+        const byOrder = await ollama.chat({model: "tiny-q8_0", messages: history("18", false), tools, options: greedy});
+        expect(byOrder.prompt_eval_count).toBe(short.prompt_eval_count);
+        expect(byOrder.message).toEqual(short.message);
+    });
+
     test("refusals are one sentence in Ollama's error shape, which the client throws with its status", async () => {
         const refused = async (call: Promise<unknown>) => {
             const error = await call.then(() => undefined, (reason: unknown) => reason as {status_code?: number, error?: string, message: string});
@@ -146,8 +191,8 @@ describe("mixtral serve through the ollama client", () => {
         const image = await refused(ollama.chat({model: "tiny-q8_0", messages: [{role: "user", content: "what is this?", images: ["aGVsbG8="]}]}));
         expect(image.error).toBe("images are not supported: Mixtral 8x7B reads text only.");
         const tools = await refused(ollama.chat({model: "tiny-q8_0", messages: [{role: "user", content: "hi"}],
-            tools: [{type: "function", function: {name: "f", parameters: {type: "object", properties: {}}}}]}));
-        expect(tools.error).toBe("tools are not supported yet by this server.");
+            tools: [{type: "function", function: {name: "f", parameters: {type: "object", properties: {a: {type: "string", not: {}}}}}}]}));
+        expect(tools.error).toMatch(/^The parameters of the tool "f": /);
         // One call at a time: a refusal that arrives while an earlier one is awaited would be unhandled.
         for (const call of [() => ollama.pull({model: "llama3"}), () => ollama.delete({model: "tiny-q8_0"}), () => ollama.create({model: "mine", from: "tiny-q8_0"})]) {
             const error = await refused(call());

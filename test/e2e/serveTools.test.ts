@@ -1,47 +1,21 @@
-import {Ajv} from "ajv";
 import type OpenAI from "openai";
 import type {ChatCompletionTool} from "openai/resources/chat/completions";
 import {describe, expect, test} from "vitest";
 import {useServedClient} from "./helpers/serveProcess.js";
+import {expectValidCall, toolSpecs} from "./helpers/toolFixtures.js";
 
 // Tools through the real `openai` client on the tiny random-weight model (Mixtral Instruct's
 // template, which has no tool tokens): the tools are described in the prompt and the answer is
 // held to `{"tool_call": …}` / `{"response": …}` by a grammar, so even gibberish weights give calls
 // whose arguments validate against the tool's schema.
 
-const weatherParameters = {
-    type: "object",
-    properties: {
-        city: {type: "string", maxLength: 24},
-        unit: {type: "string", enum: ["celsius", "fahrenheit"]},
-        days: {type: "integer"},
-        hourly: {type: "boolean"}
-    },
-    required: ["city", "unit"],
-    additionalProperties: false
-};
-const timeParameters = {
-    type: "object",
-    properties: {zone: {type: "string", enum: ["UTC", "CET", "PST"]}, exact: {type: "boolean"}},
-    required: ["zone"],
-    additionalProperties: false
-};
-const tools: ChatCompletionTool[] = [
-    {type: "function", function: {name: "get_weather", description: "The weather forecast for a city.", parameters: weatherParameters}},
-    {type: "function", function: {name: "get_time", description: "The current time in a time zone.", parameters: timeParameters}}
-];
-const ajv = new Ajv({strict: true});
-const validators: Record<string, ReturnType<Ajv["compile"]>> = {get_weather: ajv.compile(weatherParameters), get_time: ajv.compile(timeParameters)};
+const tools: ChatCompletionTool[] = toolSpecs.map((spec) => ({type: "function", function: spec}));
 const question = [{role: "user" as const, content: "What is the weather in Paris?"}];
 
 /** Every call names an offered tool and its arguments are JSON that validates against that tool's schema. */
-function expectValidCalls(calls: {function: {name: string, arguments: string}}[] | undefined, names = Object.keys(validators)) {
+function expectValidCalls(calls: {function: {name: string, arguments: string}}[] | undefined, names?: string[]) {
     expect(calls?.length).toBeGreaterThan(0);
-    for (const call of calls!) {
-        expect(names).toContain(call.function.name);
-        const validate = validators[call.function.name]!;
-        expect(validate(JSON.parse(call.function.arguments)), `${call.function.arguments} ${JSON.stringify(validate.errors)}`).toBe(true);
-    }
+    for (const call of calls!) expectValidCall(call.function.name, JSON.parse(call.function.arguments), names);
 }
 
 const served = useServedClient(["--parallel", "4", "--context-size", "2048"]);

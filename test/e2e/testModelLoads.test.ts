@@ -14,6 +14,7 @@ import {roundTripThroughType} from "../../scripts/gguf/dequantize.js";
 import {writeGguf, type GgufTensor} from "../../src/gguf/write/writeGguf.js";
 import type {TensorType} from "../../src/gguf/write/tensorTypes.js";
 import {mixtralInstructChatTemplate} from "../../scripts/gguf/mixtralChatTemplate.js";
+import {mistralToolsChatTemplate} from "../../scripts/gguf/mistralToolsChatTemplate.js";
 import {firstByteTokenId, firstWordPieceId} from "../../scripts/gguf/vocabulary.js";
 
 const generatedTokens = 16;
@@ -74,7 +75,7 @@ describe.each(testModelNames)("%s", (name) => {
         expect(model.tokens.eos).toBe(2);
         expect(model.fileInfo.metadata.general.architecture).toBe("llama");
         expect(model.fileInfo.metadata.tokenizer.chat_template)
-            .toBe(options.chatTemplate === false ? undefined : mixtralInstructChatTemplate);
+            .toBe(options.chatTemplate === false ? undefined : options.chatTemplate === "mistral-tools" ? mistralToolsChatTemplate : mixtralInstructChatTemplate);
     });
 
     test(`greedy-generates ${generatedTokens} word-piece tokens of printable text, the same twice`, async () => {

@@ -33,6 +33,26 @@ describe("Ollama requests", () => {
         expect(parseChatRequest({messages: [{role: "user", content: "U"}], format: "json"}, 1024).request!.sampling.grammar?.describes).toBe("JSON");
     });
 
+    test("tools as OpenAI nests them; a history of calls (arguments as objects, no ids) and results named by tool_name or by order", () => {
+        const parameters = {type: "object", properties: {city: {type: "string"}}};
+        const {request} = parseChatRequest({messages: [
+            {role: "user", content: "Weather in Paris and Rome?"},
+            {role: "assistant", content: "", tool_calls: [{function: {name: "get_weather", arguments: {city: "Paris"}}}, {function: {name: "get_time", arguments: {}}}]},
+            {role: "tool", content: "18"},
+            {role: "tool", content: "noon", tool_name: "get_time"},
+            {role: "tool", content: "?"}
+        ], tools: [{type: "function", function: {name: "get_weather", description: "Weather.", parameters}}]}, 1024);
+        expect(request).toMatchObject({kind: "chat", tools: [{name: "get_weather", description: "Weather.", parameters}], conversation: {messages: [
+            {role: "user"},
+            {role: "assistant", content: "", toolCalls: [{id: "call_0", name: "get_weather", arguments: {city: "Paris"}}, {id: "call_1", name: "get_time", arguments: {}}]},
+            {role: "tool", name: "get_weather", content: "18"},
+            {role: "tool", name: "get_time", content: "noon"},
+            {role: "tool", content: "?"}
+        ]}});
+        expect(request).not.toHaveProperty("toolChoice");
+        expect(parseChatRequest({messages: [{role: "user", content: "U"}], tools: []}, 1024).request).not.toHaveProperty("tools");
+    });
+
     test("refusals name the field in one sentence", () => {
         const user = [{role: "user", content: "U"}];
         expect(refusal(() => parseChatRequest({messages: user, options: {num_ctx: 2048}}, 1024)).message).toBe(
@@ -40,7 +60,7 @@ describe("Ollama requests", () => {
         expect(parseChatRequest({messages: user, options: {num_ctx: 512}}, 1024).request).toBeDefined();
         expect(refusal(() => parseChatRequest({messages: user, options: {top_k: "a"}}, 1024)).message).toBe("options.top_k must be an integer.");
         expect(refusal(() => parseGenerateRequest({prompt: "P", images: ["aGk="]}, 1024)).message).toBe("images are not supported: Mixtral 8x7B reads text only.");
-        expect(refusal(() => parseChatRequest({messages: [{role: "tool", content: "{}"}]}, 1024)).message).toBe("tools are not supported yet by this server.");
+        expect(refusal(() => parseChatRequest({messages: user, tools: [{type: "retrieval"}]}, 1024)).message).toMatch(/^tools\[0\] must be a function tool/);
         expect(refusal(() => parseChatRequest({messages: user, think: true}, 1024)).message).toMatch(/^think is not supported/);
         expect(refusal(() => parseChatRequest({messages: user, format: {type: "object", properties: {a: {type: "string", format: "email"}}}}, 1024)).message).toMatch(/^format: /);
         expect(refusal(() => parseGenerateRequest({prompt: "P", suffix: "S"}, 1024)).message).toMatch(/^suffix is not supported/);
@@ -59,14 +79,45 @@ describe("Anthropic requests", () => {
             conversation: {system: "AB", messages: [{role: "user", content: "xy"}, {role: "assistant", content: "z"}, {role: "user", content: "w"}]},
             sampling: {maxTokens: 7, temperature: 0.5, topP: 0.9, topK: 3, minP: samplingDefaults.minP, repeatPenalty: samplingDefaults.repeatPenalty,
                 presencePenalty: samplingDefaults.presencePenalty, frequencyPenalty: samplingDefaults.frequencyPenalty, stop: ["END"]}});
-        expect(parseCountTokensRequest({messages: [{role: "user", content: "hi"}], system: "S"})).toEqual({system: "S", messages: [{role: "user", content: "hi"}]});
+        expect(parseCountTokensRequest({messages: [{role: "user", content: "hi"}], system: "S"})).toEqual({conversation: {system: "S", messages: [{role: "user", content: "hi"}]}});
     });
 
-    test("tools, images, prefill and extended thinking are refused in one sentence", () => {
+    test("tools with input_schema, tool_choice auto/any/tool/none, tool_use blocks of the assistant and tool_result blocks of the user", () => {
+        const schema = {type: "object", properties: {city: {type: "string"}}};
+        const {request} = parseMessagesRequest({max_tokens: 9, tools: [{name: "get_weather", description: "Weather.", input_schema: schema}],
+            tool_choice: {type: "any", disable_parallel_tool_use: true}, messages: [
+                {role: "user", content: "Weather?"},
+                {role: "assistant", content: [{type: "text", text: "Looking."}, {type: "tool_use", id: "toolu_1", name: "get_weather", input: {city: "Paris"}}]},
+                {role: "user", content: [{type: "tool_result", tool_use_id: "toolu_1", content: [{type: "text", text: "18"}]}, {type: "text", text: "And tomorrow?"}]},
+                {role: "assistant", content: [{type: "tool_use", id: "toolu_2", name: "get_weather", input: {city: "Paris"}}]},
+                {role: "user", content: [{type: "tool_result", tool_use_id: "toolu_2", content: "no such day", is_error: true}]}
+            ]}, 1024);
+        expect(request).toMatchObject({tools: [{name: "get_weather", description: "Weather.", parameters: schema}], toolChoice: "required", parallelToolCalls: false,
+            conversation: {messages: [
+                {role: "user", content: "Weather?"},
+                {role: "assistant", content: "Looking.", toolCalls: [{id: "toolu_1", name: "get_weather", arguments: {city: "Paris"}}]},
+                {role: "tool", toolCallId: "toolu_1", content: "18"},
+                {role: "user", content: "And tomorrow?"},
+                {role: "assistant", content: "", toolCalls: [{id: "toolu_2", name: "get_weather", arguments: {city: "Paris"}}]},
+                {role: "tool", toolCallId: "toolu_2", content: "Error: no such day"}
+            ]}});
+        const choice = (tool_choice: unknown) => parseMessagesRequest({messages: [{role: "user", content: "hi"}], tools: [{name: "f", input_schema: {type: "object"}}], tool_choice}, 1024).request;
+        expect(choice({type: "auto"})).toMatchObject({toolChoice: "auto"});
+        expect(choice({type: "none"})).toMatchObject({toolChoice: "none"});
+        expect(choice({type: "tool", name: "f"})).toMatchObject({toolChoice: {name: "f"}});
+        expect(choice(undefined)).not.toHaveProperty("toolChoice");
+        expect(parseCountTokensRequest({messages: [{role: "user", content: "hi"}], tools: [{name: "f", input_schema: {type: "object"}}]}))
+            .toMatchObject({tools: [{name: "f"}]});
+    });
+
+    test("server tools, tool blocks in the wrong role, a tool without input_schema and images are refused in one sentence; so are prefill and extended thinking", () => {
         const user = [{role: "user", content: "hi"}];
-        expect(refusal(() => parseMessagesRequest({messages: user, tools: [{name: "f", input_schema: {type: "object"}}]}, 1024)).message).toBe("tools are not supported yet by this server.");
-        expect(refusal(() => parseMessagesRequest({messages: [{role: "user", content: [{type: "tool_result", tool_use_id: "t", content: "x"}]}]}, 1024)).message)
-            .toBe("tools are not supported yet by this server.");
+        expect(refusal(() => parseMessagesRequest({messages: user, tools: [{type: "web_search_20250305", name: "web_search"}]}, 1024)).message)
+            .toBe("tools.0 is a \"web_search_20250305\" tool: only custom tools ({\"name\", \"description\", \"input_schema\"}) are supported.");
+        expect(refusal(() => parseMessagesRequest({messages: user, tools: [{name: "f"}]}, 1024)).message).toBe("tools.0.input_schema is required.");
+        expect(refusal(() => parseMessagesRequest({messages: user, tools: [{name: "f", input_schema: {}}], tool_choice: {type: "sometimes"}}, 1024)).message).toMatch(/^tool_choice must be/);
+        expect(refusal(() => parseMessagesRequest({messages: [{role: "user", content: [{type: "tool_use", id: "t", name: "f", input: {}}]}]}, 1024)).message)
+            .toBe("messages.0.content.0: tool_use blocks belong in assistant messages.");
         expect(refusal(() => parseMessagesRequest({messages: [{role: "user", content: [{type: "image", source: {}}]}]}, 1024)).message)
             .toBe("image blocks are not supported: Mixtral 8x7B reads text only.");
         expect(refusal(() => parseMessagesRequest({messages: [...user, {role: "assistant", content: "Well"}]}, 1024)).message).toMatch(/prefill/);

@@ -2,15 +2,15 @@ import {describe, expect, test} from "vitest";
 import {checkGbnf} from "../../src/grammar/parseGbnf.js";
 import {HttpError} from "../../src/server/core/httpError.js";
 import {toolAnswerGrammar} from "../../src/server/core/tools/toolAnswerGrammar.js";
-import {ToolAnswerReader} from "../../src/server/core/tools/toolAnswerReader.js";
+import {ToolAnswerReader, type ToolReader} from "../../src/server/core/tools/toolAnswerReader.js";
 import {toolTranscript} from "../../src/server/core/tools/toolTranscript.js";
+import {callListOpening, TemplateCallReader, templateCallGrammar} from "../../src/server/core/tools/templateToolCalls.js";
 
 const weather = {name: "get_weather", description: "Weather in a city.",
     parameters: {type: "object", properties: {city: {type: "string"}}, required: ["city"]}};
 
 /** Feeds `text` to a reader in pieces of `size` characters; returns what streamed and the finish. */
-function read(text: string, size: number) {
-    const reader = new ToolAnswerReader();
+function read(text: string, size: number, reader: ToolReader = new ToolAnswerReader()) {
     let streamed = "";
     const streamedCalls = [];
     for (let at = 0; at < text.length; at += size) {
@@ -99,5 +99,48 @@ describe("a conversation with tools as plain chat", () => {
     test("no tools offered (tool_choice none): no description, the history still rendered", () => {
         const transcript = toolTranscript({messages: [{role: "user", content: "Hi"}]}, [], true);
         expect(transcript).toEqual({system: undefined, messages: [{role: "user", content: "Hi"}]});
+    });
+});
+
+describe("calls in a template's own syntax (Mistral's v3: [TOOL_CALLS] [...])", () => {
+    const syntax = {sectionPrefix: "[TOOL_CALLS] [", callPrefix: "{\"name\": \"", paramsPrefix: "\", \"arguments\": ", callSuffix: "}",
+        betweenCalls: ", ", sectionSuffix: "]", optionalPrefixSpace: true};
+
+    const readTemplate = (text: string, size: number) => read(text, size, new TemplateCallReader("[TOOL_CALLS] "));
+
+    test("the opening is read off a JSON-list syntax; another syntax keeps the generic path", () => {
+        expect(callListOpening(syntax)).toBe("[TOOL_CALLS] ");
+        expect(callListOpening({...syntax, callPrefix: "<tool_call>{\"name\": \""})).toBeUndefined();
+        expect(callListOpening({...syntax, sectionPrefix: ""})).toBeUndefined();
+    });
+
+    test("calls come out as each closes, in pieces of any size; text (never starting with a bracket, by the grammar) streams as text", () => {
+        const calls = "[TOOL_CALLS] [{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris ]}\"}}, {\"name\": \"get_weather\", \"arguments\": {\"city\": \"Rome\"}}]";
+        for (const size of [1, 3, calls.length]) {
+            const read = readTemplate(calls, size);
+            expect(read.streamed).toBe("");
+            expect(read.toolCalls.map((call) => call.arguments)).toEqual([{city: "Paris ]}"}, {city: "Rome"}]);
+            expect(read.streamedCalls).toEqual(read.toolCalls);
+        }
+        for (const size of [1, 4]) {
+            const read = readTemplate("TOOL_CALLS is how it starts", size);
+            expect(read.streamed).toBe("TOOL_CALLS is how it starts");
+            expect(read.toolCalls).toEqual([]);
+        }
+        expect(readTemplate(" [TOOL_CALLS] [{\"name\": \"get_weather\", \"arguments\": {}}]", 2).toolCalls).toHaveLength(1);
+        // The opening as a control token decodes as nothing: the list alone is the calls.
+        expect(readTemplate("[{\"name\": \"get_weather\", \"arguments\": {}}]", 1).toolCalls).toHaveLength(1);
+        // Cut after one complete call: that call.
+        expect(readTemplate(calls.slice(0, calls.indexOf(", {\"name\": \"get_weather\", \"arguments\": {\"city\": \"Rome")), 5).toolCalls).toHaveLength(1);
+    });
+
+    test("required and auto grammars are valid GBNF: the opening, then the list of calls; auto allows text that does not start with [", () => {
+        const required = templateCallGrammar([weather], "[TOOL_CALLS] ", {required: true, parallel: false});
+        expect(() => checkGbnf(required.gbnf)).not.toThrow();
+        expect(required.gbnf).toMatch(/^root ::= " "\? "\[TOOL_CALLS\] " space tool-call-list$/m);
+        expect(required.closed).toBe(true);
+        const auto = templateCallGrammar([weather], "[TOOL_CALLS] ", {required: false, parallel: true});
+        expect(() => checkGbnf(auto.gbnf)).not.toThrow();
+        expect(auto.gbnf).toMatch(/^root ::= .* \| text-answer$/m);
     });
 });

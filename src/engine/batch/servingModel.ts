@@ -1,5 +1,7 @@
 import type {Token} from "node-llama-cpp";
-import {withoutOpeningWhitespace, type ChatTranscript} from "../../generator/chatMessages.js";
+import type {ChatTranscript} from "../../generator/chatMessages.js";
+import {withoutOpeningWhitespace, type ToolTranscript} from "../../generator/chatMessages.js";
+import type {ToolCallSyntax, ToolSpec} from "../../generator/templateTools.js";
 import type {SamplingOptions} from "../../generator/sampling.js";
 import type {TokenLogprob} from "../../generator/result.js";
 import {chatFormatWithinBudget} from "../chat/chatFormatWithinBudget.js";
@@ -49,10 +51,16 @@ export type ServingModel = {
     loadMs: number,
     /** A raw completion, tokenized as `mixtral complete` does (same greedy output). */
     complete(prompt: string, sampling: SamplingOptions, callbacks?: ServingCallbacks): Promise<SchedulerResult>,
-    /** A chat answer, prompted as `mixtral chat` does; the answer's leading whitespace is dropped, as chat does. */
-    chat(conversation: ChatTranscript, sampling: SamplingOptions, callbacks?: ServingCallbacks): Promise<SchedulerResult>,
-    /** The tokens of the prompt `chat` would evaluate for this conversation (Anthropic's count_tokens). */
-    countChatTokens(conversation: ChatTranscript): number,
+    /**
+     * A chat answer, prompted as `mixtral chat` does; the answer's leading whitespace is dropped, as
+     * chat does. Tool calls and results in the conversation, and `tools`, need `toolSyntax` (the
+     * template renders them); without it the caller renders them as text first.
+     */
+    chat(conversation: ToolTranscript, sampling: SamplingOptions, callbacks?: ServingCallbacks, tools?: readonly ToolSpec[]): Promise<SchedulerResult>,
+    /** The tokens of the prompt `chat` would evaluate for this conversation and tools (Anthropic's count_tokens). */
+    countChatTokens(conversation: ToolTranscript, tools?: readonly ToolSpec[]): number,
+    /** How the model writes calls, when its chat template has tool support of its own (e.g. Mistral's v3 template). */
+    toolSyntax?: ToolCallSyntax,
     readonly stats: SchedulerStats,
     /** Ends running and queued requests (stopReason "abort"), then frees the model. */
     close(): Promise<void>
@@ -76,12 +84,15 @@ export async function openServingModel(options: ServingModelOptions): Promise<Se
     }
     const model = opened.model;
     const tokenizeAnswer = (content: string) => tokenizeAnswerText(model.tokenizer, content, format.answersFollowSpace);
-    const chatPromptTokens = ({system, messages}: ChatTranscript) => {
+    const chatPromptTokens = ({system, messages}: ToolTranscript, tools: readonly ToolSpec[] = []) => {
         const answers = new Map<number, readonly Token[]>();
         messages.forEach((message, index) => {
             if (message.role === "assistant") answers.set(index, tokenizeAnswer(message.content));
         });
-        return tokenizeChatText(format.render(system, messages), model.tokenizer, answers);
+        const withTools = tools.length > 0 || messages.some((message) => message.role === "tool" || "toolCalls" in message);
+        if (!withTools) return tokenizeChatText(format.render(system, messages as ChatTranscript["messages"]), model.tokenizer, answers);
+        if (format.tools == null) throw new Error("Tools and tool messages need a chat template with tool support; render them as text first.");
+        return tokenizeChatText(format.tools.render(system, messages, tools), model.tokenizer, answers);
     };
 
     return {
@@ -98,12 +109,13 @@ export async function openServingModel(options: ServingModelOptions): Promise<Se
         complete(prompt, sampling, callbacks = {}) {
             return scheduler.submit({promptTokens: tokenizePrompt(opened.sequence, prompt), sampling, ...callbacks});
         },
-        async chat(conversation, sampling, {signal, onText, onLogprob} = {}) {
-            const promptTokens = chatPromptTokens(conversation);
+        async chat(conversation, sampling, {signal, onText, onLogprob} = {}, tools) {
+            const promptTokens = chatPromptTokens(conversation, tools);
             const result = await scheduler.submit({promptTokens, sampling, signal, onLogprob, onText: withoutOpeningWhitespace(onText)});
             return {...result, text: result.text.trimStart()};
         },
-        countChatTokens: (conversation) => chatPromptTokens(conversation).length,
+        countChatTokens: (conversation, tools) => chatPromptTokens(conversation, tools).length,
+        ...(format.tools == null ? {} : {toolSyntax: format.tools.syntax}),
         get stats() {
             return scheduler.stats;
         },

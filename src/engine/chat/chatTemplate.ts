@@ -1,5 +1,7 @@
 import {JinjaTemplateChatWrapper, LlamaText, SpecialToken, SpecialTokensText, type ChatHistoryItem, type LlamaModel, type Tokenizer} from "node-llama-cpp";
 import {ModelFileError} from "../../errors.js";
+import {answerPlaceholder, escapeMarkers} from "./answerMarkers.js";
+import {templateToolFormat, type TemplateToolFormat} from "./templateToolFormat.js";
 
 export type ChatRole = "user" | "assistant";
 export type ChatMessage = {role: ChatRole, content: string};
@@ -17,29 +19,12 @@ export type ChatFormat = {
     /** The conversation up to the point where the next answer starts; messages end with a user message. */
     render(system: string | undefined, messages: readonly ChatMessage[]): LlamaText,
     /** The template puts a space before an answer (Mistral's `[/INST] {answer}`): it is the answer's first token's. */
-    answersFollowSpace: boolean
+    answersFollowSpace: boolean,
+    /** When the template has tool support of its own: its rendering of tools and of calls and results in the history. */
+    tools?: TemplateToolFormat
 };
 
-/**
- * Stands for the answer at `index` in rendered text. Private-use characters never occur in
- * templates, but a user may type them: every U+E000/U+E001 in user or system text is escaped
- * (`escapeMarkers`) before rendering, so the only markers left in the output are ours.
- */
-function answerPlaceholder(index: number): string {
-    return `\uE000${index}\uE001`;
-}
-/** A marker in rendered text: an answer (digits), or an escaped literal U+E000 ("a") or U+E001 ("b"). */
-export const renderMarkerPattern = /\uE000(\d+|a|b)\uE001/g;
-const literalOfEscape: Record<string, string> = {a: "\uE000", b: "\uE001"};
 
-/** The text a marker stands for when it is an escaped literal; undefined for an answer placeholder. */
-export function literalOfMarker(code: string): string | undefined {
-    return literalOfEscape[code];
-}
-
-function escapeMarkers(text: string): string {
-    return text.replace(/[\uE000\uE001]/g, (character) => character === "\uE000" ? "\uE000a\uE001" : "\uE000b\uE001");
-}
 
 /**
  * The file's chat template when it has one (the Jinja text Mistral ships, rendered by
@@ -87,6 +72,11 @@ export function jinjaChatFormat(template: string, tokenizer: Tokenizer): ChatFor
         }
     };
     format.answersFollowSpace = spaceBeforeAnswer(format);
+    // node-llama-cpp found how this template writes calls and results: tools go through it.
+    if (wrapper.usingJinjaFunctionCallTemplate) {
+        format.tools = templateToolFormat(wrapper);
+        format.description += ", tools in its own format";
+    }
     return format;
 }
 

@@ -1,6 +1,6 @@
 import {SpecialToken, SpecialTokensText, type LlamaText, type Token, type Tokenizer} from "node-llama-cpp";
 import {appendAll} from "../generation/appendAll.js";
-import {literalOfMarker, renderMarkerPattern} from "./chatTemplate.js";
+import {literalOfMarker, renderMarkerPattern} from "./answerMarkers.js";
 
 /**
  * Tokenizes rendered chat text as llama.cpp tokenizes a whole rendered prompt (llama-server, and

@@ -31,6 +31,9 @@ export type NeutralRequest = {
     parallelToolCalls?: boolean
 } | {kind: "complete", prompt: string});
 
+/** What of a chat request makes its prompt: the conversation, and the tools the choice offers. */
+export type ChatPrompt = Pick<Extract<NeutralRequest, {kind: "chat"}>, "conversation" | "tools" | "toolChoice" | "parallelToolCalls">;
+
 /** Tokens of one answer: the prompt's, of which `cached` were found in the KV cache, and the generated ones. */
 export type Usage = {prompt: number, generated: number, cached: number};
 
@@ -70,8 +73,8 @@ export type LoadedModel = {
      * text was reported; `signal` is the client going away, which ends the generation and frees its sequence.
      */
     generate(request: NeutralRequest, signal: AbortSignal, onEvent: (event: GenerationEvent) => void): Promise<void>,
-    /** Tokens of the prompt a chat request with this conversation evaluates (Anthropic's count_tokens). */
-    countChatTokens(conversation: ToolTranscript): number,
+    /** Tokens of the prompt a chat request with this conversation (and these tools) evaluates (Anthropic's count_tokens). */
+    countChatTokens(request: ChatPrompt): number,
     /** The model file (Ollama's /api/tags and /api/show describe it) and where it runs (cpu, cuda, …). */
     path: string,
     backend: string

@@ -4,9 +4,8 @@ import {toHttpError} from "./engineErrors.js";
 import {HttpError, loadingError, shuttingDownError} from "./httpError.js";
 import {RequestCounter} from "./metrics.js";
 import type {GenerationEvent, LoadedModel, NeutralRequest} from "./neutral.js";
-import {toolTranscript} from "./tools/toolTranscript.js";
-import {planToolUse} from "./tools/toolPlan.js";
-import type {ToolAnswerReader} from "./tools/toolAnswerReader.js";
+import {planToolUse, toolPrompt} from "./tools/toolPlan.js";
+import type {ToolReader} from "./tools/toolAnswerReader.js";
 import type {ToolCall} from "../../generator/chatMessages.js";
 import {currentFileIdentity, describeFileChange, sameFile, type FileIdentity} from "../../gguf/fileIdentity.js";
 import type {TokenLogprob} from "../../generator/result.js";
@@ -71,8 +70,11 @@ export function createServerCore(options: ServerCoreOptions): ServerCoreControl 
 
     const loadedModel = (serving: ServingModel): LoadedModel => ({
         contextSize: serving.contextSize,
-        // Counted as a chat request without tools would prompt it (tool calls and results rendered as text).
-        countChatTokens: (conversation) => serving.countChatTokens(toolTranscript(conversation, [], false)),
+        // Counted as the chat request would prompt it: the offered tools described, calls and results rendered as text.
+        countChatTokens: (request) => {
+            const prompt = toolPrompt(request, serving.toolSyntax);
+            return serving.countChatTokens(prompt.conversation, prompt.tools);
+        },
         path: serving.path,
         backend: serving.backend,
         generate: (request, signal, onEvent) => generate(serving, request, signal, onEvent, logFailure)
@@ -122,7 +124,7 @@ async function generate(
 ): Promise<void> {
     let started = false;
     let result: SchedulerResult;
-    let reader: ToolAnswerReader | undefined;
+    let reader: ToolReader | undefined;
     const emit = (event: GenerationEvent) => {
         started = true;
         onEvent(event);
@@ -130,9 +132,9 @@ async function generate(
     try {
         if (request.kind === "chat") {
             // Tools become prompt text and a grammar here; the answer's JSON is read back below.
-            const plan = planToolUse(request);
+            const plan = planToolUse(request, engine.toolSyntax);
             reader = plan.reader;
-            result = await engine.chat(plan.conversation, plan.sampling, {signal, ...streamCallbacks(request, reader, emit)});
+            result = await engine.chat(plan.conversation, plan.sampling, {signal, ...streamCallbacks(request, reader, emit)}, plan.tools);
         } else result = await engine.complete(request.prompt, request.sampling, {signal, ...streamCallbacks(request, undefined, emit)});
     } catch (error) {
         const httpError = toHttpError(error, request.kind === "chat" ? "messages" : "prompt");
@@ -171,7 +173,7 @@ async function generate(
  * text part, without logprobs (those are of the JSON around it; `done` has them all), and each
  * call as a `toolCall` event once its JSON closes.
  */
-function streamCallbacks(request: NeutralRequest, reader: ToolAnswerReader | undefined, emit: (event: GenerationEvent) => void) {
+function streamCallbacks(request: NeutralRequest, reader: ToolReader | undefined, emit: (event: GenerationEvent) => void) {
     if (!request.stream) return {};
     const pending: TokenLogprob[] = [];
     const onLogprob = request.sampling.logprobs != null && reader == null ? (entry: TokenLogprob) => pending.push(entry) : undefined;

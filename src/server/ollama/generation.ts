@@ -1,3 +1,4 @@
+import type {ToolCall} from "../../generator/chatMessages.js";
 import type {NeutralStopReason} from "../core/neutral.js";
 import type {GenerationEvent, Timings, Usage} from "../core/neutral.js";
 import {readJsonBody} from "../core/readJsonBody.js";
@@ -13,7 +14,7 @@ type Endpoint = "chat" | "generate";
  * POST /api/chat and /api/generate: the body parsed into a neutral request, served by the core,
  * and answered as Ollama does: NDJSON lines (the default) ending with a `done: true` line that
  * carries done_reason, the token counts and the durations in nanoseconds; one JSON object with
- * `stream: false`. A request with no messages (no prompt) only asks for the model to be loaded: it
+ * `stream: false`. Calls of tools come in `message.tool_calls` (streamed: a line for each call). A request with no messages (no prompt) only asks for the model to be loaded: it
  * is answered at once with done_reason "load".
  */
 export async function answerGeneration(
@@ -27,7 +28,9 @@ export async function answerGeneration(
     // Any model name is answered by the loaded model, and echoed, as on the OpenAI routes.
     const modelName = parsed.model != null && parsed.model !== "" ? parsed.model : core.modelId;
     const line = (fields: Record<string, unknown>) => ({model: modelName, created_at: new Date().toISOString(), ...fields});
-    const piece = (text: string) => endpoint === "chat" ? {message: {role: "assistant", content: text}} : {response: text};
+    const piece = (text: string, calls: readonly ToolCall[] = []) => endpoint === "chat"
+        ? {message: {role: "assistant", content: text, ...(calls.length > 0 ? {tool_calls: calls.map(toolCallObject)} : {})}}
+        : {response: text};
     if (parsed.request == null) {
         sendJson(response, 200, line({...piece(""), done_reason: "load", done: true}));
         return;
@@ -39,10 +42,10 @@ export async function answerGeneration(
     await model.generate(parsed.request, signal, (event: GenerationEvent) => {
         if (event.type === "text") return openStream().send(line({...piece(event.text), done: false}));
         if (event.type === "error") return openStream().fail(event.error);
-        // Tools are refused in this dialect for now (400 before generating): no call can come.
-        if (event.type === "toolCall") return;
+        // A whole call, in a line of its own, as Ollama streams them (its client gathers nothing: each line stands alone).
+        if (event.type === "toolCall") return openStream().send(line({...piece("", [event.call]), done: false}));
         const last = line({
-            ...piece(streamed ? "" : event.text),
+            ...(streamed ? piece("") : piece(event.text, event.toolCalls)),
             done: true,
             done_reason: doneReasonOf(event.stopReason),
             ...durations(event.usage, event.timings, performance.now() - startedAt)
@@ -50,6 +53,11 @@ export async function answerGeneration(
         if (streamed) openStream().end(last);
         else sendJson(response, 200, last);
     });
+}
+
+/** A call as Ollama writes it: the function's name and its arguments as an object (no id: Ollama pairs results by order or tool_name). */
+function toolCallObject(call: ToolCall) {
+    return {function: {name: call.name, arguments: call.arguments}};
 }
 
 /** eos and stop strings are "stop"; max tokens or a full context "length" (a shutdown is an error line). */

@@ -56,7 +56,8 @@ export async function showModel(core: ServerCore, {request, response}: RouteCont
         template: description.chatTemplate,
         details: description.details,
         model_info: description.modelInfo,
-        capabilities: ["completion"],
+        // "tools": /api/chat takes tools (Open WebUI and other clients offer them only to models that say so).
+        capabilities: ["completion", "tools"],
         modified_at: description.modifiedAt
     });
 }

@@ -1,27 +1,31 @@
 // A field a request leaves out samples as `mixtral complete` and `chat` do: one source of defaults.
 import {samplingDefaults, type SamplingOptions} from "../../generator/sampling.js";
-import type {ChatMessage, ChatTranscript} from "../../generator/chatMessages.js";
+import type {ConversationMessage, ToolTranscript} from "../../generator/chatMessages.js";
 import {HttpError, invalidParam} from "../core/httpError.js";
 import type {NeutralRequest} from "../core/neutral.js";
 import {asObject, optionalBoolean, optionalNumber, optionalSeed, optionalString, stopStrings, type Fields} from "../core/requestFields.js";
+import {parseAssistantToolCalls, parseTools} from "../core/tools/functionTools.js";
 import {parseFormat} from "./format.js";
 
 /** An Ollama request, translated; `request` is undefined when it asks for nothing but the model loaded (no messages, no prompt). */
 export type OllamaRequest = {model?: string, request?: NeutralRequest};
 
 const imagesRefused = "images are not supported: Mixtral 8x7B reads text only.";
-const toolsRefused = "tools are not supported yet by this server.";
-
-/** POST /api/chat: `messages` (system, user, assistant), `options`, `format`, `stream` (default true). */
+/**
+ * POST /api/chat: `messages` (system, user, assistant — with `tool_calls` —, tool), `tools` (as
+ * OpenAI nests them; Ollama has no tool_choice: the model may answer or call), `options`, `format`,
+ * `stream` (default true).
+ */
 export function parseChatRequest(body: unknown, contextSize: number): OllamaRequest {
     const fields = asObject(body);
     const common = parseCommon(fields, contextSize);
-    if (fields.tools != null && !(Array.isArray(fields.tools) && fields.tools.length === 0)) throw invalidParam("tools", toolsRefused);
+    const tools = parseTools(fields.tools);
     const messages = fields.messages;
     if (messages != null && !Array.isArray(messages)) throw invalidParam("messages", "messages must be a list of messages.");
     // As Ollama: no messages loads the model and answers at once (done_reason "load").
     if (messages == null || messages.length === 0) return {model: common.model};
-    return {model: common.model, request: {kind: "chat", conversation: parseMessages(messages), sampling: common.sampling, stream: common.stream}};
+    return {model: common.model, request: {kind: "chat", conversation: parseMessages(messages), sampling: common.sampling, stream: common.stream,
+        ...(tools == null || tools.length === 0 ? {} : {tools})}};
 }
 
 /**
@@ -92,28 +96,45 @@ function parseOptions(value: unknown, contextSize: number): SamplingOptions {
     };
 }
 
-/** Ollama's messages → the conversation `chat` renders (system messages become the system text; consecutive roles are joined). */
-function parseMessages(value: readonly unknown[]): ChatTranscript {
+/**
+ * Ollama's messages → the conversation `chat` renders (system messages become the system text;
+ * consecutive text turns of one role are joined). An assistant message may carry `tool_calls`
+ * (`[{function: {name, arguments}}]`, no ids); a `tool` message is a result, named by its
+ * `tool_name`, else taken to answer the calls before it in order, as Ollama's templates pair them.
+ */
+function parseMessages(value: readonly unknown[]): ToolTranscript {
     const system: string[] = [];
-    const messages: ChatMessage[] = [];
+    const messages: ConversationMessage[] = [];
+    let unanswered: string[] = [];
     value.forEach((item: unknown, index) => {
         const param = `messages[${index}]`;
         const fields = asObject(item, param);
         const {role} = fields;
         if (fields.images != null && !(Array.isArray(fields.images) && fields.images.length === 0)) throw invalidParam(`${param}.images`, imagesRefused);
-        if (role === "tool" || (Array.isArray(fields.tool_calls) && fields.tool_calls.length > 0)) throw invalidParam(param, toolsRefused);
         const content = fields.content ?? "";
         if (typeof content !== "string") throw invalidParam(`${param}.content`, `${param}.content must be a string.`);
         if (role === "system") {
             system.push(content);
             return;
         }
-        if (role !== "user" && role !== "assistant") throw invalidParam(`${param}.role`, `${param}.role must be system, user or assistant.`);
+        if (role === "tool") {
+            const name = optionalString(fields, "tool_name", `${param}.tool_name`) ?? unanswered.shift();
+            messages.push({role: "tool", ...(name == null ? {} : {name}), content});
+            return;
+        }
+        if (role !== "user" && role !== "assistant") throw invalidParam(`${param}.role`, `${param}.role must be system, user, assistant or tool.`);
+        if (role === "assistant" && Array.isArray(fields.tool_calls) && fields.tool_calls.length > 0) {
+            const toolCalls = parseAssistantToolCalls(fields.tool_calls, `${param}.tool_calls`);
+            unanswered = toolCalls.map((call) => call.name);
+            messages.push({role, content, toolCalls});
+            return;
+        }
         const last = messages.at(-1);
-        if (last?.role === role) last.content += `\n\n${content}`;
+        if (last?.role === role && !("toolCalls" in last)) last.content += `\n\n${content}`;
         else messages.push({role, content});
     });
-    if (messages.at(-1)?.role !== "user")
-        throw new HttpError(400, "The last message (other than system messages) must be from the user.", {param: "messages", code: "invalid_value"});
+    const lastRole = messages.at(-1)?.role;
+    if (lastRole !== "user" && lastRole !== "tool")
+        throw new HttpError(400, "The last message (other than system messages) must be from the user or a tool.", {param: "messages", code: "invalid_value"});
     return {system: system.length > 0 ? system.join("\n\n") : undefined, messages};
 }

@@ -10,7 +10,7 @@ import type {ServerCore} from "../core/serverCore.js";
 import {EventStream} from "./eventStream.js";
 import {chatLogprobs, completionLogprobs} from "./logprobsShape.js";
 import type {OpenAiRequest} from "./parseRequest.js";
-import {argumentsText} from "./parseTools.js";
+import {argumentsText} from "./toolFields.js";
 
 /**
  * POST /v1/chat/completions and /v1/completions: the body parsed into a neutral request, served by

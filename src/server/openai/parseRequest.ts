@@ -6,7 +6,8 @@ import {HttpError, invalidParam} from "../core/httpError.js";
 import type {NeutralRequest} from "../core/neutral.js";
 import {asObject, optionalBoolean, optionalNumber, optionalSeed, stopStrings, type Fields} from "../core/requestFields.js";
 import {parseResponseFormat} from "./responseFormat.js";
-import {parseAssistantToolCalls, parseToolChoice, parseTools} from "./parseTools.js";
+import {parseAssistantToolCalls, parseTools} from "../core/tools/functionTools.js";
+import {parseToolChoice} from "./toolFields.js";
 
 
 /** An OpenAI request body, translated: what the serving model is asked, and what only the answer's rendering needs. */

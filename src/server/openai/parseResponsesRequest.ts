@@ -5,7 +5,8 @@ import type {NeutralRequest} from "../core/neutral.js";
 import {asObject, optionalBoolean, optionalNumber} from "../core/requestFields.js";
 import {messageText, parseCommon, parseMessages} from "./parseRequest.js";
 import {parseResponseFormat, responsesFormatPlace} from "./responseFormat.js";
-import {parseToolChoice, parseTools} from "./parseTools.js";
+import {parseTools} from "../core/tools/functionTools.js";
+import {parseToolChoice} from "./toolFields.js";
 
 type Body = Record<string, unknown>;
 

@@ -10,7 +10,7 @@ import type {RouteContext} from "../core/routeTable.js";
 import {sendJson} from "../core/sendJson.js";
 import type {ServerCore} from "../core/serverCore.js";
 import {chatLogprobs} from "./logprobsShape.js";
-import {argumentsText} from "./parseTools.js";
+import {argumentsText} from "./toolFields.js";
 import {parseResponsesRequest, type ResponsesRequest} from "./parseResponsesRequest.js";
 
 /**

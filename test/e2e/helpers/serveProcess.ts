@@ -81,10 +81,10 @@ export async function readMetric(origin: string, name: string, headers: Record<s
  * One `mixtral serve` (with `args`) for the calling test file, started before its tests and stopped
  * after them, with an `openai` client on it (no retries: a refusal is the test's to see).
  */
-export function useServedClient(args: string[]): {server: ServeProcess, client: OpenAI} {
+export function useServedClient(args: string[], options: Parameters<typeof startServe>[1] = {}): {server: ServeProcess, client: OpenAI} {
     const served = {} as {server: ServeProcess, client: OpenAI};
     beforeAll(async () => {
-        served.server = await startServe(args);
+        served.server = await startServe(args, options);
         served.client = new OpenAI({baseURL: served.server.baseUrl, apiKey: "unused", maxRetries: 0});
     });
     afterAll(stopAllServers);

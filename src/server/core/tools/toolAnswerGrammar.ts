@@ -20,10 +20,24 @@ import type {ToolDefinition} from "../neutral.js";
 export const maxParallelCalls = 8;
 
 export function toolAnswerGrammar(tools: readonly ToolDefinition[], {required, parallel}: {required: boolean, parallel: boolean}): GrammarSpec {
+    const {call, defs} = callSchema(tools);
+    const toolAnswer = parallel
+        ? {type: "object", properties: {tool_calls: {type: "array", items: call, minItems: 1, maxItems: maxParallelCalls}}, required: ["tool_calls"]}
+        : {type: "object", properties: {tool_call: call}, required: ["tool_call"]};
+    const textAnswer = {type: "object", properties: {response: {type: "string"}}, required: ["response"]};
+    const schema = required ? {...toolAnswer, $defs: defs} : {anyOf: [toolAnswer, textAnswer], $defs: defs};
+    return jsonSchemaGrammar(schema);
+}
+
+/**
+ * The JSON Schema of one call of any of `tools` (`{"name": <an offered name>, "arguments": <its
+ * parameters>}`) and the `$defs` it refers to: each tool's own $defs (and "#" for recursion) move
+ * under the answer's $defs, so its $refs still resolve.
+ */
+export function callSchema(tools: readonly ToolDefinition[]): {call: Record<string, unknown>, defs: Record<string, unknown>} {
     const defs: Record<string, unknown> = {};
     const calls = tools.map((tool, index) => {
         checkParameters(tool);
-        // Each tool's own $defs (and "#" for recursion) move under the answer's $defs, so its $refs still resolve.
         const prefix = `tool${index}-`;
         const {$defs, definitions, ...parameters} = rewriteRefs(tool.parameters, prefix) as Record<string, unknown>;
         for (const [name, schema] of Object.entries({...asRecord(definitions), ...asRecord($defs)})) defs[prefix + name] = schema;
@@ -34,13 +48,7 @@ export function toolAnswerGrammar(tools: readonly ToolDefinition[], {required, p
             required: ["name", "arguments"]
         };
     });
-    const call = calls.length === 1 ? calls[0] : {anyOf: calls};
-    const toolAnswer = parallel
-        ? {type: "object", properties: {tool_calls: {type: "array", items: call, minItems: 1, maxItems: maxParallelCalls}}, required: ["tool_calls"]}
-        : {type: "object", properties: {tool_call: call}, required: ["tool_call"]};
-    const textAnswer = {type: "object", properties: {response: {type: "string"}}, required: ["response"]};
-    const schema = required ? {...toolAnswer, $defs: defs} : {anyOf: [toolAnswer, textAnswer], $defs: defs};
-    return jsonSchemaGrammar(schema);
+    return {call: calls.length === 1 ? calls[0]! : {anyOf: calls}, defs};
 }
 
 /** A schema the grammar cannot honour is refused before anything runs, naming the tool and the keyword. */

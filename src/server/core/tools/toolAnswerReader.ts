@@ -1,5 +1,15 @@
-import {randomBytes} from "node:crypto";
 import type {ToolCall} from "../../../generator/chatMessages.js";
+import {CallScanner} from "./callScanner.js";
+
+/** What reads an answer generated under a tool grammar as it streams: its text part and its calls. */
+export type ToolReader = {
+    push(piece: string): {text: string, calls: ToolCall[]},
+    /**
+     * The whole answer: its text and calls. A cut answer (max tokens) keeps the text decoded so far
+     * and the calls that were complete.
+     */
+    finish(): {text: string, toolCalls: ToolCall[]}
+};
 
 /**
  * Reads an answer generated under toolAnswerGrammar as it streams: the text of a
@@ -8,7 +18,7 @@ import type {ToolCall} from "../../../generator/chatMessages.js";
  * comes out whole the moment its object closes, so a client can start on it while the model
  * writes the next.
  */
-export class ToolAnswerReader {
+export class ToolAnswerReader implements ToolReader {
     private raw = "";
     private mode: "unknown" | "response" | "calls" = "unknown";
     /** Where reading goes on in `raw`: the response string's undecoded rest, or the calls' unscanned rest. */
@@ -16,15 +26,9 @@ export class ToolAnswerReader {
     private closed = false;
     private text = "";
     private readonly calls: ToolCall[] = [];
-    /** The calls' scan: nesting depth, inside a string, after a backslash, where the open call starts. */
-    private depth = 0;
-    private inString = false;
-    private escaped = false;
-    private callStart = -1;
-    /** The depth of a call's object: the value itself (`tool_call`), or an item of the list (`tool_calls`). */
-    private callDepth = 1;
+    /** The calls' scan, from the value of `tool_call` / `tool_calls` on. */
+    private scanner: CallScanner | undefined;
 
-    /** Takes the next piece of generated text; returns the answer text it completes ("" when none) and the calls it closes. */
     push(piece: string): {text: string, calls: ToolCall[]} {
         this.raw += piece;
         if (this.mode === "unknown") {
@@ -32,52 +36,28 @@ export class ToolAnswerReader {
             const opening = /^\s*\{\s*"(response|tool_calls?)"\s*:\s*\S/.exec(this.raw);
             if (opening == null) return {text: "", calls: []};
             this.mode = opening[1] === "response" ? "response" : "calls";
-            this.callDepth = opening[1] === "tool_calls" ? 2 : 1;
-            this.cursor = this.mode === "response" ? opening[0].length : opening[0].length - 1;
+            this.cursor = opening[0].length;
+            if (this.mode === "calls") {
+                // The call is the value itself (`tool_call`), or an item of the list (`tool_calls`).
+                this.scanner = new CallScanner(opening[1] === "tool_calls" ? 2 : 1);
+                return {text: "", calls: this.readCalls(this.raw.slice(opening[0].length - 1))};
+            }
         }
-        if (this.mode === "calls") return {text: "", calls: this.scanCalls()};
+        if (this.mode === "calls") return {text: "", calls: this.readCalls(piece)};
         if (this.closed) return {text: "", calls: []};
         const decoded = this.decodeString();
         this.text += decoded;
         return {text: decoded, calls: []};
     }
 
-    /**
-     * The whole answer: its text and calls. A cut answer (max tokens) keeps the text decoded so far
-     * and the calls that were complete (none when it was cut before its first key).
-     */
+    /** A cut answer keeps no calls when it was cut before its first key. */
     finish(): {text: string, toolCalls: ToolCall[]} {
         return {text: this.text, toolCalls: [...this.calls]};
     }
 
-    /** Scans the calls' JSON from `cursor`; returns the calls whose object closed in it. */
-    private scanCalls(): ToolCall[] {
-        const closed: ToolCall[] = [];
-        const raw = this.raw;
-        for (; this.cursor < raw.length; this.cursor++) {
-            const char = raw[this.cursor]!;
-            if (this.inString) {
-                if (this.escaped) this.escaped = false;
-                else if (char === "\\") this.escaped = true;
-                else if (char === "\"") this.inString = false;
-                continue;
-            }
-            if (char === "\"") this.inString = true;
-            else if (char === "{" || char === "[") {
-                this.depth++;
-                if (char === "{" && this.depth === this.callDepth) this.callStart = this.cursor;
-            } else if (char === "}" || char === "]") {
-                if (char === "}" && this.depth === this.callDepth && this.callStart >= 0) {
-                    const call = callOf(raw.slice(this.callStart, this.cursor + 1));
-                    if (call != null) {
-                        this.calls.push(call);
-                        closed.push(call);
-                    }
-                    this.callStart = -1;
-                }
-                this.depth--;
-            }
-        }
+    private readCalls(text: string): ToolCall[] {
+        const closed = this.scanner!.push(text);
+        this.calls.push(...closed);
         return closed;
     }
 
@@ -106,19 +86,6 @@ export class ToolAnswerReader {
         this.cursor = at;
         return out;
     }
-}
-
-/** A call's JSON object (`{"name", "arguments"}`) with an id of its own; undefined when it is not one. */
-function callOf(json: string): ToolCall | undefined {
-    let parsed: unknown;
-    try {
-        parsed = JSON.parse(json);
-    } catch {
-        return undefined;
-    }
-    const {name, arguments: args} = (parsed ?? {}) as {name?: unknown, arguments?: unknown};
-    if (typeof name !== "string") return undefined;
-    return {id: `call_${randomBytes(12).toString("hex")}`, name, arguments: args ?? {}};
 }
 
 const simpleEscapes: Record<string, string> = {"\"": "\"", "\\": "\\", "/": "/", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t"};

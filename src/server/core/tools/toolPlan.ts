@@ -1,31 +1,54 @@
-import type {ChatTranscript} from "../../../generator/chatMessages.js";
+import type {ToolTranscript} from "../../../generator/chatMessages.js";
 import type {SamplingOptions} from "../../../generator/sampling.js";
+import type {ToolCallSyntax} from "../../../generator/templateTools.js";
 import {HttpError} from "../httpError.js";
-import type {NeutralRequest, ToolChoice, ToolDefinition} from "../neutral.js";
+import type {ChatPrompt, NeutralRequest, ToolChoice, ToolDefinition} from "../neutral.js";
+import {callListOpening, TemplateCallReader, templateCallGrammar} from "./templateToolCalls.js";
 import {toolAnswerGrammar} from "./toolAnswerGrammar.js";
-import {ToolAnswerReader} from "./toolAnswerReader.js";
+import {ToolAnswerReader, type ToolReader} from "./toolAnswerReader.js";
 import {toolTranscript} from "./toolTranscript.js";
 
-/** A chat request as the model gets it: plain turns, the sampling (with the answer's grammar), and the reader of a tool answer. */
-export type ToolPlan = {conversation: ChatTranscript, sampling: SamplingOptions, reader?: ToolAnswerReader};
+type ChatRequest = Extract<NeutralRequest, {kind: "chat"}>;
 
 /**
- * How a chat request with tools is served by a template without tool support: the tools the
- * choice leaves (none for "none", the named one alone), described in the prompt, the answer held
- * to their JSON shapes by a grammar. Without tools to offer, the history (calls and results
- * included) is rendered as text and the answer is plain.
+ * A chat request as the model gets it: the conversation (plain turns, or with calls and results
+ * when the template renders them), the tools the template is to offer (template path only), the
+ * sampling (with the answer's grammar), and the reader of a tool answer.
  */
-export function planToolUse(request: Extract<NeutralRequest, {kind: "chat"}>): ToolPlan {
+export type ToolPlan = {conversation: ToolTranscript, tools?: readonly ToolDefinition[], sampling: SamplingOptions, reader?: ToolReader};
+
+/**
+ * How a chat request with tools is served. The tools the choice leaves (none for "none", the named
+ * one alone) are offered, and the answer is held to calls of them by a grammar. A template with
+ * tool support of its own (`syntax`, in a form the grammar can follow) gets the tools and the
+ * history as they are and renders them in its own format; the answer is its call syntax or text.
+ * Otherwise (Mixtral 8x7B Instruct) the tools are described in the prompt and the answer is one
+ * JSON object (a text answer or calls); the history's calls and results become text.
+ */
+export function planToolUse(request: ChatRequest, syntax?: ToolCallSyntax): ToolPlan {
+    const {choice, parallel, offered, conversation, tools, opening} = toolPrompt(request, syntax);
+    if (offered.length === 0) return {conversation, tools, sampling: request.sampling};
+    if (request.sampling.grammar != null)
+        throw new HttpError(400, "A response format (a JSON schema or grammar) cannot be combined with tools; leave the tools out (or send tool_choice \"none\") to use it.",
+            {param: "tools", code: "unsupported_value"});
+    const shape = {required: choice !== "auto", parallel};
+    if (opening != null)
+        return {conversation, tools, sampling: {...request.sampling, grammar: templateCallGrammar(offered, opening, shape)}, reader: new TemplateCallReader(opening)};
+    return {conversation, sampling: {...request.sampling, grammar: toolAnswerGrammar(offered, shape)}, reader: new ToolAnswerReader()};
+}
+
+/**
+ * The prompt of a chat request: the tools the choice offers and the conversation as the model
+ * reads it — given as is with the tools to a template with its own tool format (`opening` set),
+ * else with the tools described and calls and results as text.
+ */
+export function toolPrompt(request: ChatPrompt, syntax?: ToolCallSyntax) {
     const choice = request.toolChoice ?? "auto";
     const parallel = request.parallelToolCalls ?? true;
     const offered = offeredTools(request.tools ?? [], choice);
-    const conversation = toolTranscript(request.conversation, offered, parallel);
-    if (offered.length === 0) return {conversation, sampling: request.sampling};
-    if (request.sampling.grammar != null)
-        throw new HttpError(400, "A response format (a JSON schema or grammar) cannot be combined with tools; send tool_choice \"none\" to use it.",
-            {param: "tools", code: "unsupported_value"});
-    const grammar = toolAnswerGrammar(offered, {required: choice !== "auto", parallel});
-    return {conversation, sampling: {...request.sampling, grammar}, reader: new ToolAnswerReader()};
+    const opening = syntax == null ? undefined : callListOpening(syntax);
+    if (opening != null) return {choice, parallel, offered, opening, conversation: request.conversation, tools: offered};
+    return {choice, parallel, offered, opening, conversation: toolTranscript(request.conversation, offered, parallel) as ToolTranscript, tools: undefined};
 }
 
 function offeredTools(tools: readonly ToolDefinition[], choice: ToolChoice): readonly ToolDefinition[] {
