@@ -62,14 +62,15 @@ describe("Anthropic requests", () => {
         expect(parseCountTokensRequest({messages: [{role: "user", content: "hi"}], system: "S"})).toEqual({system: "S", messages: [{role: "user", content: "hi"}]});
     });
 
-    test("tools, images, prefill and extended thinking are refused in one sentence", () => {
+    test("tools, images and extended thinking are refused in one sentence; a prefill is taken", () => {
         const user = [{role: "user", content: "hi"}];
         expect(refusal(() => parseMessagesRequest({messages: user, tools: [{name: "f", input_schema: {type: "object"}}]}, 1024)).message).toBe("tools are not supported yet by this server.");
         expect(refusal(() => parseMessagesRequest({messages: [{role: "user", content: [{type: "tool_result", tool_use_id: "t", content: "x"}]}]}, 1024)).message)
             .toBe("tools are not supported yet by this server.");
         expect(refusal(() => parseMessagesRequest({messages: [{role: "user", content: [{type: "image", source: {}}]}]}, 1024)).message)
             .toBe("image blocks are not supported: Mixtral 8x7B reads text only.");
-        expect(refusal(() => parseMessagesRequest({messages: [...user, {role: "assistant", content: "Well"}]}, 1024)).message).toMatch(/prefill/);
+        expect(parseMessagesRequest({messages: [...user, {role: "assistant", content: "Well"}]}, 1024).request.conversation.messages.at(-1))
+            .toEqual({role: "assistant", content: "Well"});
         expect(refusal(() => parseMessagesRequest({messages: user, thinking: {type: "enabled", budget_tokens: 1024}}, 1024)).message).toMatch(/^thinking is not supported/);
         expect(parseMessagesRequest({messages: user, thinking: {type: "disabled"}}, 1024).request.kind).toBe("chat");
     });

@@ -5,7 +5,9 @@ import type {TokenLogprob} from "../../generator/result.js";
 import {chatFormatWithinBudget} from "../chat/chatFormatWithinBudget.js";
 import type {ChatFormat} from "../chat/chatTemplate.js";
 import {tokenizeAnswerText, tokenizeChatText} from "../chat/chatTokens.js";
-import {tokenizePrompt} from "../generation/tokenizePrompt.js";
+import {appendAll} from "../generation/appendAll.js";
+import {checkTextFits, promptTooLongError, readVocabulary, tokenizeInSlices} from "../generation/promptSize.js";
+import {withBos} from "../generation/tokenizePrompt.js";
 import {openModel, type OpenModelOptions, type OpenedModel} from "../load/openModel.js";
 import type {Backend} from "../../hardware/types.js";
 import type {BatchScheduler} from "./batchScheduler.js";
@@ -72,13 +74,34 @@ export async function openServingModel(options: ServingModelOptions): Promise<Se
         throw error;
     }
     const model = opened.model;
+    const contextSize = opened.context.contextSize;
+    const vocabulary = readVocabulary(model);
     const tokenizeAnswer = (content: string) => tokenizeAnswerText(model.tokenizer, content, format.answersFollowSpace);
-    const chatPromptTokens = ({system, messages}: ChatTranscript) => {
+    /**
+     * The prompt of a chat request. An assistant message last is a prefill: the answer continues it
+     * (its tokens close the prompt, where the answer would start), as llama-server and Anthropic's API do.
+     */
+    const chatPrompt = ({system, messages}: ChatTranscript) => {
+        const last = messages.at(-1);
+        const prefill = last?.role === "assistant" ? last.content : undefined;
+        const turns = prefill == null ? messages : messages.slice(0, -1);
         const answers = new Map<number, readonly Token[]>();
-        messages.forEach((message, index) => {
+        turns.forEach((message, index) => {
             if (message.role === "assistant") answers.set(index, tokenizeAnswer(message.content));
         });
-        return tokenizeChatText(format.render(system, messages), model.tokenizer, answers);
+        const tokens = tokenizeChatText(format.render(system, turns), model.tokenizer, answers);
+        if (prefill != null && prefill !== "") appendAll(tokens, tokenizeAnswer(prefill));
+        return {tokens, prefill: prefill != null};
+    };
+    /**
+     * Refuses a chat that cannot fit before rendering it (60,000 messages take seconds to render and
+     * tokenize): each message is at least one token, and its text at least its bytes over the longest token's.
+     */
+    const checkChatFits = ({system, messages}: ChatTranscript) => {
+        if (messages.length > contextSize - 2) throw promptTooLongError(`at least ${messages.length}`, contextSize);
+        let bytes = system == null ? 0 : Buffer.byteLength(system);
+        for (const message of messages) bytes += Buffer.byteLength(message.content);
+        checkTextFits(bytes, vocabulary, contextSize);
     };
 
     return {
@@ -90,15 +113,21 @@ export async function openServingModel(options: ServingModelOptions): Promise<Se
         chatFormat: format.description,
         chatFormatNote: formatNote,
         loadMs: opened.loadMs,
-        complete(prompt, sampling, callbacks = {}) {
-            return scheduler.submit({promptTokens: tokenizePrompt(opened.sequence, prompt), sampling, ...callbacks});
+        async complete(prompt, sampling, callbacks = {}) {
+            // Bytes first (cheap), then tokens in slices: a huge prompt neither stalls other streams nor is tokenized in vain.
+            checkTextFits(Buffer.byteLength(prompt), vocabulary, contextSize);
+            const tokens = await tokenizeInSlices(model, vocabulary, prompt, contextSize);
+            return scheduler.submit({promptTokens: withBos(model, tokens), sampling, ...callbacks});
         },
         async chat(conversation, sampling, {signal, onText, onLogprob} = {}) {
-            const promptTokens = chatPromptTokens(conversation);
+            checkChatFits(conversation);
+            const {tokens: promptTokens, prefill} = chatPrompt(conversation);
+            // A prefill's continuation keeps its opening space (" 42" after "The answer is").
+            if (prefill) return scheduler.submit({promptTokens, sampling, signal, onLogprob, onText});
             const result = await scheduler.submit({promptTokens, sampling, signal, onLogprob, onText: withoutOpeningWhitespace(onText)});
             return {...result, text: result.text.trimStart()};
         },
-        countChatTokens: (conversation) => chatPromptTokens(conversation).length,
+        countChatTokens: (conversation) => chatPrompt(conversation).tokens.length,
         get stats() {
             return scheduler.stats;
         },

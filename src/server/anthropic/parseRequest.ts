@@ -3,6 +3,7 @@ import {samplingDefaults, type SamplingOptions} from "../../generator/sampling.j
 import type {ChatMessage, ChatTranscript} from "../../generator/chatMessages.js";
 import {HttpError, invalidParam} from "../core/httpError.js";
 import type {NeutralRequest} from "../core/neutral.js";
+import {checkMessageCount} from "../core/messageCount.js";
 import {asObject, optionalBoolean, optionalNumber, optionalString, stopStrings, type Fields} from "../core/requestFields.js";
 
 /** An Anthropic Messages request, translated. */
@@ -18,6 +19,7 @@ const toolsRefused = "tools are not supported yet by this server.";
  */
 export function parseMessagesRequest(body: unknown, contextSize: number): AnthropicRequest {
     const fields = asObject(body);
+    checkMessageCount(fields.messages, contextSize);
     const conversation = parseConversation(fields);
     const thinking = fields.thinking;
     if (thinking != null && (thinking as {type?: unknown}).type !== "disabled")
@@ -61,8 +63,7 @@ function parseConversation(fields: Fields): ChatTranscript {
         if (last?.role === role) last.content += `\n\n${text}`;
         else messages.push({role, content: text});
     });
-    if (messages.at(-1)?.role !== "user")
-        throw new HttpError(400, "The last message must be from the user: continuing an assistant message (prefill) is not supported.", {param: "messages", code: "invalid_value"});
+    // An assistant message last is a prefill: the answer continues it (the serving model's chat does).
     return {system: system === "" ? undefined : system, messages};
 }
 

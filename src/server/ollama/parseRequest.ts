@@ -4,6 +4,7 @@ import type {ChatMessage, ChatTranscript} from "../../generator/chatMessages.js"
 import {HttpError, invalidParam} from "../core/httpError.js";
 import type {NeutralRequest} from "../core/neutral.js";
 import {asObject, optionalBoolean, optionalNumber, optionalSeed, optionalString, stopStrings, type Fields} from "../core/requestFields.js";
+import {checkMessageCount} from "../core/messageCount.js";
 import {parseFormat} from "./format.js";
 
 /** An Ollama request, translated; `request` is undefined when it asks for nothing but the model loaded (no messages, no prompt). */
@@ -15,6 +16,7 @@ const toolsRefused = "tools are not supported yet by this server.";
 /** POST /api/chat: `messages` (system, user, assistant), `options`, `format`, `stream` (default true). */
 export function parseChatRequest(body: unknown, contextSize: number): OllamaRequest {
     const fields = asObject(body);
+    checkMessageCount(fields.messages, contextSize);
     const common = parseCommon(fields, contextSize);
     if (fields.tools != null && !(Array.isArray(fields.tools) && fields.tools.length === 0)) throw invalidParam("tools", toolsRefused);
     const messages = fields.messages;
@@ -84,7 +86,7 @@ function parseOptions(value: unknown, contextSize: number): SamplingOptions {
         topK: optionalNumber(options, "top_k", {integer: true, min: 0, ...param("top_k")}) ?? samplingDefaults.topK,
         topP: optionalNumber(options, "top_p", {min: 0, max: 1, ...param("top_p")}) ?? samplingDefaults.topP,
         minP: optionalNumber(options, "min_p", {min: 0, max: 1, ...param("min_p")}) ?? samplingDefaults.minP,
-        repeatPenalty: optionalNumber(options, "repeat_penalty", {min: 0, max: 100, ...param("repeat_penalty")}) ?? samplingDefaults.repeatPenalty,
+        repeatPenalty: optionalNumber(options, "repeat_penalty", {above: 0, max: 100, ...param("repeat_penalty")}) ?? samplingDefaults.repeatPenalty,
         presencePenalty: optionalNumber(options, "presence_penalty", {min: -2, max: 2, ...param("presence_penalty")}) ?? samplingDefaults.presencePenalty,
         frequencyPenalty: optionalNumber(options, "frequency_penalty", {min: -2, max: 2, ...param("frequency_penalty")}) ?? samplingDefaults.frequencyPenalty,
         seed: optionalSeed(options, "seed", "options.seed"),
@@ -113,7 +115,6 @@ function parseMessages(value: readonly unknown[]): ChatTranscript {
         if (last?.role === role) last.content += `\n\n${content}`;
         else messages.push({role, content});
     });
-    if (messages.at(-1)?.role !== "user")
-        throw new HttpError(400, "The last message (other than system messages) must be from the user.", {param: "messages", code: "invalid_value"});
+    // Only system messages are served as llama-server serves them; an assistant message last is a prefill the answer continues.
     return {system: system.length > 0 ? system.join("\n\n") : undefined, messages};
 }

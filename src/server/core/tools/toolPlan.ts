@@ -21,6 +21,10 @@ export function planToolUse(request: Extract<NeutralRequest, {kind: "chat"}>): T
     const offered = offeredTools(request.tools ?? [], choice);
     const conversation = toolTranscript(request.conversation, offered, parallel);
     if (offered.length === 0) return {conversation, sampling: request.sampling};
+    // The answer's grammar holds a whole answer (JSON calls or text), which a prefill would have begun.
+    if (request.conversation.messages.at(-1)?.role === "assistant")
+        throw new HttpError(400, "An assistant message last (a prefill the answer continues) cannot be combined with tools; send tool_choice \"none\" to use it.",
+            {param: "messages", code: "unsupported_value"});
     if (request.sampling.grammar != null)
         throw new HttpError(400, "A response format (a JSON schema or grammar) cannot be combined with tools; send tool_choice \"none\" to use it.",
             {param: "tools", code: "unsupported_value"});
