@@ -9,6 +9,7 @@ export {openModel, type ModelUse, type OpenModelOptions, type OpenedModel} from 
 export {localGenerator} from "./localGenerator.js";
 export {openServingModel, type ServingModel, type ServingModelOptions, type ServingCallbacks} from "./batch/servingModel.js";
 export {QueueFullError, SchedulerClosedError, type SchedulerResult, type SchedulerStats} from "./batch/batchScheduler.js";
+export {promptTooLongError} from "./generation/promptSize.js";
 export {createBenchEngine, type BenchEngineOptions} from "./bench/benchmark.js";
 export type {LoraAdapter} from "./load/loraAdapters.js";
 export {createChunkScorer} from "./score/chunkScorer.js";

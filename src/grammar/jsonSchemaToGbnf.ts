@@ -1,5 +1,7 @@
 import type {GrammarSpec} from "../generator/sampling.js";
 import {isSchemaObject, SchemaConverter} from "./schemaConverter.js";
+import {endlessRules} from "./endlessRules.js";
+import {parseGbnf} from "./parseGbnf.js";
 import {schemaError} from "./schemaError.js";
 
 /**
@@ -25,5 +27,28 @@ export function jsonSchemaGrammar(schema: unknown): GrammarSpec {
     if (!isSchemaObject(schema) && typeof schema !== "boolean") throw schemaError("the schema must be a JSON object", "");
     const converter = new SchemaConverter(schema);
     converter.visit(schema, "", "");
-    return {gbnf: converter.formatGrammar(), closed: converter.isClosed(schema), describes: "JSON"};
+    const gbnf = converter.formatGrammar();
+    // Only a "$ref" can make a rule need itself (repetitions always may stop).
+    if (converter.hasRefs) checkCyclesEnd(gbnf, converter);
+    return {gbnf, closed: converter.isClosed(schema), describes: "JSON"};
+}
+
+/**
+ * A `$ref` cycle that every value must follow again (`"required"` at every level, or a definition
+ * that is only itself) allows no finite value: refused in its own words, naming where it points,
+ * rather than as llama.cpp's "left-recursive" or as an answer that could never be complete.
+ */
+function checkCyclesEnd(gbnf: string, converter: SchemaConverter): void {
+    let endless: string[];
+    try {
+        endless = endlessRules(parseGbnf(gbnf));
+    } catch (error) {
+        const rule = /rule '([^']+)' is left-recursive/.exec(error instanceof Error ? error.message : "")?.[1];
+        if (rule == null) throw error;
+        endless = [rule];
+    }
+    if (endless.length === 0) return;
+    const ref = endless.map((rule) => converter.refOfRule(rule)).find((found) => found != null);
+    throw schemaError("the schema's \"$ref\" cycle never ends: every value would have to hold another without end (make the reference optional, or give it an alternative that ends)",
+        ref == null ? "" : ref.slice(1));
 }

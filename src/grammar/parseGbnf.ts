@@ -16,7 +16,8 @@ export enum Element {End, Alt, RuleRef, Char, CharNot, CharRangeUpper, CharAlt, 
 export type GrammarElement = {type: Element, value: number};
 
 /** A parsed grammar: llama.cpp's rule table (each rule its flat element list) and the root rule's index. */
-export type ParsedGbnf = {rules: GrammarElement[][], root: number};
+/** `names[id]` is the rule's name in the text. */
+export type ParsedGbnf = {rules: GrammarElement[][], root: number, names: readonly string[]};
 
 // llama-grammar.cpp's MAX_REPETITION_THRESHOLD.
 const maxRepetitionThreshold = 2000;
@@ -83,7 +84,9 @@ class GbnfParser {
         }
         if (!this.symbolIds.has(rootRule)) throw new GbnfSyntaxError(`the grammar has no '${rootRule}' rule`, this.src.length);
         this.checkLeftRecursion();
-        return {rules: this.rules, root: this.symbolIds.get(rootRule)!};
+        const names: string[] = [];
+        for (const [name, id] of this.symbolIds) names[id] = name;
+        return {rules: this.rules, root: this.symbolIds.get(rootRule)!, names};
     }
 
     private parseSpace(pos: number, newlineOk: boolean): number {

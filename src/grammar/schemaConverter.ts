@@ -28,6 +28,16 @@ const simpleTypes = new Set(["object", "array", "string", "number", "integer", "
 const knownFormats = new Set(["date", "time", "date-time", "uuid", "uuid1", "uuid2", "uuid3", "uuid4", "uuid5"]);
 // llama.cpp expands {m,n} into rules and refuses more than 2000 of them.
 const maxRepetition = 1000;
+/**
+ * Bounds that keep one request's grammar quick to build (a 20,000-value enum took a second, in
+ * which every other stream stalled) and its converter off the end of the stack (a schema nested
+ * 1,000 levels deep). OpenAI's structured outputs take at most 1,000 enum values (and 5,000
+ * properties, here 1,000: with optional ones the grammar grows as their square); their 10 levels
+ * of nesting would refuse real schemas, so the depth bound is of the schema document, far above.
+ */
+export const maxSchemaDepth = 128;
+export const maxEnumValues = 1000;
+export const maxProperties = 1000;
 
 export function isSchemaObject(value: unknown): value is Schema {
     return typeof value === "object" && value != null && !Array.isArray(value);
@@ -38,8 +48,21 @@ export class SchemaConverter {
     private readonly refs = new Map<string, unknown>();
     private readonly refsBeingResolved = new Set<string>();
 
+    private enumValues = 0;
+    private properties = 0;
+
     constructor(private readonly root: unknown) {
-        this.resolveRefs(root, "");
+        this.resolveRefs(root, "", 0);
+    }
+
+    /** Whether the schema holds a `$ref` (only then can its grammar hold a cycle). */
+    get hasRefs(): boolean {
+        return this.refs.size > 0;
+    }
+
+    /** The `$ref` whose rule is `ruleName`, if one is (to name an endless cycle by where it points). */
+    refOfRule(ruleName: string): string | undefined {
+        return [...this.refs.keys()].find((ref) => refRuleName(ref) === ruleName);
     }
 
     /** llama.cpp's format_grammar: every rule, sorted by name (std::map order). */
@@ -69,13 +92,28 @@ export class SchemaConverter {
         return added;
     }
 
-    /** Every local $ref (`#/…`, a JSON Pointer into this schema), checked before any rule is written. */
-    private resolveRefs(node: unknown, path: string) {
+    /**
+     * Every local $ref (`#/…`, a JSON Pointer into this schema), checked before any rule is written,
+     * and the bounds on depth and enum values.
+     */
+    private resolveRefs(node: unknown, path: string, depth: number) {
+        if (depth > maxSchemaDepth && typeof node === "object" && node != null)
+            throw schemaError(`the schema is nested more than ${maxSchemaDepth} levels deep`, path);
         if (Array.isArray(node)) {
-            node.forEach((item, index) => this.resolveRefs(item, `${path}/${index}`));
+            node.forEach((item, index) => this.resolveRefs(item, `${path}/${index}`, depth + 1));
             return;
         }
         if (!isSchemaObject(node)) return;
+        if (isSchemaObject(node.properties)) {
+            this.properties += Object.keys(node.properties).length;
+            if (this.properties > maxProperties)
+                throw schemaError(`the schema has more than ${maxProperties} properties in all, more than a grammar is built for in good time`, `${path}/properties`);
+        }
+        if (Array.isArray(node.enum)) {
+            this.enumValues += node.enum.length;
+            if (this.enumValues > maxEnumValues)
+                throw schemaError(`the schema lists more than ${maxEnumValues} enum values in all, more than a grammar is built for in good time`, `${path}/enum`);
+        }
         if ("$ref" in node) {
             const ref = node.$ref;
             if (typeof ref !== "string") throw schemaError("\"$ref\" must be a string", `${path}/$ref`);
@@ -94,12 +132,11 @@ export class SchemaConverter {
         }
         // Values, not schemas: a "$ref" key inside them is data.
         for (const [key, value] of Object.entries(node))
-            if (!["const", "enum", "default", "examples"].includes(key)) this.resolveRefs(value, `${path}/${key}`);
+            if (!["const", "enum", "default", "examples"].includes(key)) this.resolveRefs(value, `${path}/${key}`, depth + 1);
     }
 
     private resolveRef(ref: string, path: string): string {
-        const fragment = ref.slice(ref.indexOf("#") + 1);
-        let refName = `ref${fragment.replace(/[^a-zA-Z0-9-]+/g, "-")}`;
+        let refName = refRuleName(ref);
         if (!this.rules.has(refName) && !this.refsBeingResolved.has(ref)) {
             this.refsBeingResolved.add(ref);
             refName = this.visit(this.refs.get(ref), refName, ref.slice(1) || path);
@@ -385,15 +422,26 @@ export class SchemaConverter {
         if (optionalProps.length > 0) {
             rule += " (";
             if (requiredProps.length > 0) rule += " \",\" space ( ";
-            const recursiveRefs = (keys: string[], firstIsOptional: boolean): string => {
-                const [key, ...rest] = keys as [string, ...string[]];
+            // The rule of the keys from `start` on, each one optional, is the same wherever it is asked
+            // for: written once (llama.cpp writes it again for every alternative, cubic in the keys:
+            // 1,000 optional properties took 7 s, 2,000 took minutes).
+            const restRules = new Map<number, string>();
+            const recursiveRefs = (start: number, firstIsOptional: boolean): string => {
+                const key = optionalProps[start]!;
                 const kvRule = kvRuleNames.get(key)!;
                 const commaRef = `( "," space ${kvRule} )`;
                 let result = firstIsOptional ? commaRef + (key === "*" ? "*" : "?") : kvRule + (key === "*" ? ` ${commaRef}*` : "");
-                if (rest.length > 0) result += ` ${this.addRule(`${name}${prefix}${key}-rest`, recursiveRefs(rest, true))}`;
+                if (start + 1 < optionalProps.length) {
+                    let rest = restRules.get(start + 1);
+                    if (rest == null) {
+                        rest = this.addRule(`${name}${prefix}${key}-rest`, recursiveRefs(start + 1, true));
+                        restRules.set(start + 1, rest);
+                    }
+                    result += ` ${rest}`;
+                }
                 return result;
             };
-            rule += optionalProps.map((_, index) => recursiveRefs(optionalProps.slice(index), false)).join(" | ");
+            rule += optionalProps.map((_, index) => recursiveRefs(index, false)).join(" | ");
             if (requiredProps.length > 0) rule += " )";
             rule += " )?";
         }
@@ -466,4 +514,10 @@ export class SchemaConverter {
         out.push(" )", trie.end ? "" : "?", " [\"]");
         return out.join("");
     }
+}
+
+/** The rule a `$ref` becomes (llama.cpp's name for it). */
+function refRuleName(ref: string): string {
+    const fragment = ref.slice(ref.indexOf("#") + 1);
+    return `ref${fragment.replace(/[^a-zA-Z0-9-]+/g, "-")}`;
 }

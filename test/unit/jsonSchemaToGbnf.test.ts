@@ -59,6 +59,36 @@ describe("JSON schema to GBNF", () => {
         expect(error).toMatchObject({exitCode: 2, message: expect.stringMatching(message)});
     });
 
+    test("a schema nested too deep, a $ref cycle that never ends, too many enum values or properties: one sentence each, quickly", () => {
+        let deep: unknown = {type: "string"};
+        for (let level = 0; level < 1200; level++) deep = {type: "array", items: deep};
+        const started = performance.now();
+        const cases: [unknown, RegExp][] = [
+            [deep, /^--json-schema: the schema is nested more than 128 levels deep \(at (\/items){129}\)\.$/],
+            // Required at every level: no finite value exists (llama.cpp accepts the grammar; the answer could never end).
+            [{$ref: "#/$defs/a", $defs: {a: {type: "object", properties: {a: {$ref: "#/$defs/a"}}, required: ["a"]}}}, /"\$ref" cycle never ends.* \(at \/\$defs\/a\)\.$/],
+            // A definition that is only itself (llama.cpp: "left-recursive").
+            [{$ref: "#/$defs/a", $defs: {a: {$ref: "#/$defs/a"}}}, /"\$ref" cycle never ends.* \(at \/\$defs\/a\)\.$/],
+            [{type: "object", properties: {a: {enum: Array.from({length: 600}, (_, index) => index)}, b: {enum: Array.from({length: 600}, (_, index) => index)}}},
+                /more than 1000 enum values in all.* \(at \/properties\/b\/enum\)/],
+            [{type: "object", properties: Object.fromEntries(Array.from({length: 20_000}, (_, index) => [`p${index}`, {type: "string"}]))},
+                /more than 1000 properties in all.* \(at \/properties\)/]
+        ];
+        for (const [schema, message] of cases)
+            expect(() => jsonSchemaGrammar(schema)).toThrow(expect.objectContaining({exitCode: 2, message: expect.stringMatching(message)}));
+        expect(performance.now() - started).toBeLessThan(1000);
+        // Cycles that may end are grammars as before.
+        expect(checkGbnf(jsonSchemaGrammar({$ref: "#/$defs/a", $defs: {a: {type: "array", items: {$ref: "#/$defs/a"}}}}).gbnf)).toBeUndefined();
+        expect(checkGbnf(jsonSchemaGrammar({$ref: "#/$defs/a", $defs: {a: {type: "object", properties: {a: {$ref: "#/$defs/a"}}}}}).gbnf)).toBeUndefined();
+    });
+
+    test("1,000 optional properties are converted in well under a second (the rule of the remaining keys is written once)", () => {
+        const started = performance.now();
+        const {gbnf} = jsonSchemaGrammar({type: "object", properties: Object.fromEntries(Array.from({length: 1000}, (_, index) => [`p${index}`, {type: "string"}]))});
+        expect(performance.now() - started).toBeLessThan(1000);
+        expect(checkGbnf(gbnf)).toBeUndefined();
+    });
+
     test("integers are llama.cpp's (up to 16 digits); numbers' exponents have at most two digits, so they stay finite", () => {
         const {gbnf} = jsonSchemaGrammar({type: "object", properties: {i: {type: "integer"}, n: {type: "number"}}});
         expect(gbnf).toContain("integer ::= (\"-\"? integral-part)");

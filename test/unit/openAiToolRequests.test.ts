@@ -2,6 +2,7 @@ import {describe, expect, test} from "vitest";
 import {HttpError} from "../../src/server/core/httpError.js";
 import {parseChatRequest} from "../../src/server/openai/parseRequest.js";
 import {parseResponsesRequest} from "../../src/server/openai/parseResponsesRequest.js";
+import {planToolUse} from "../../src/server/core/tools/toolPlan.js";
 
 const tool = {type: "function", function: {name: "get_weather", parameters: {type: "object", properties: {city: {type: "string"}}}}};
 
@@ -50,7 +51,11 @@ describe("OpenAI requests with tools, as the neutral request", () => {
         expect(refused({tool_choice: "sometimes"})).toBe("tool_choice");
         expect(refused({top_logprobs: 2})).toBe("top_logprobs");
         expect(refused({logprobs: true, top_logprobs: 21})).toBe("top_logprobs");
-        expect(refused({messages: [{role: "user", content: "Hi"}, {role: "assistant", content: "Hello"}]})).toBe("messages");
+        // An assistant message last is a prefill; with tools offered its answer's grammar could not continue it.
+        const prefill = parseChatRequest({messages: [{role: "user", content: "Hi"}, {role: "assistant", content: "Hello"}], tools: [tool]}, 2048).request;
+        expect(prefill.kind === "chat" && prefill.conversation.messages.at(-1)).toEqual({role: "assistant", content: "Hello"});
+        expect(() => planToolUse(prefill as Extract<typeof prefill, {kind: "chat"}>)).toThrow(/cannot be combined with tools/);
+        expect(planToolUse({...prefill, tools: []} as Extract<typeof prefill, {kind: "chat"}>).conversation.messages.at(-1)).toEqual({role: "assistant", content: "Hello"});
     });
 });
 

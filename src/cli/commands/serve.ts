@@ -47,6 +47,9 @@ export const defaultParallel = 4;
 const drainMs = 8000;
 
 export async function runServe(options: ServeOptions) {
+    // An empty key would let no client in (a Bearer header needs a token): surely not what was meant.
+    if (options.apiKey != null && options.apiKey.trim() === "")
+        throw new UsageError("--api-key is empty: give the key clients must send, or leave the flag out to serve without one.");
     const apiKey = options.apiKey ?? apiKeyFromEnvironment();
     const interrupt = interruptController();
     // SIGTERM (systemd, docker stop, kill) and Windows's Ctrl+Break are a Ctrl+C: stop accepting and drain.

@@ -3,6 +3,7 @@ import {EngineError, UsageError} from "../../errors.js";
 import type {GenerationResult, StopReason, TokenLogprob} from "../../generator/result.js";
 import type {SamplingOptions} from "../../generator/sampling.js";
 import {GenerationState} from "../generation/generationState.js";
+import {promptTooLongError} from "../generation/promptSize.js";
 import {canSampleNatively, contextInternalsOf, nativeContextOf, nativeSequenceIdOf, type NativeContext} from "../native/nativeContext.js";
 import {DistributionProbe, NativeSampler} from "../native/nativeSampler.js";
 import {ThreadPolicy} from "../native/threadPolicy.js";
@@ -196,10 +197,7 @@ export class BatchScheduler {
         const promptLength = request.promptTokens.length;
         if (promptLength === 0) return Promise.reject(new UsageError("The prompt is empty."));
         if (promptLength + 1 >= this.contextSize)
-            return Promise.reject(new UsageError(
-                `The prompt is ${promptLength} tokens, but only ${this.contextSize - 2} fit in the ${this.contextSize}-token context of a sequence.`,
-                {hint: "Shorten the prompt, or start with a larger --context-size (the tokens each of the --parallel sequences holds; fewer --parallel leave memory for more)."}
-            ));
+            return Promise.reject(promptTooLongError(promptLength, this.contextSize));
         // Queued requests that a free sequence will take at the next step are not waiting for one:
         // this one would wait when the queue ahead of it takes every free sequence.
         const waiting = this.waiting;

@@ -1,13 +1,15 @@
 import type {Token} from "node-llama-cpp";
 import type {ChatTranscript} from "../../generator/chatMessages.js";
-import {withoutOpeningWhitespace, type ToolTranscript} from "../../generator/chatMessages.js";
+import {isToolCallsMessage, withoutOpeningWhitespace, type ToolTranscript} from "../../generator/chatMessages.js";
 import type {ToolCallSyntax, ToolSpec} from "../../generator/templateTools.js";
 import type {SamplingOptions} from "../../generator/sampling.js";
 import type {TokenLogprob} from "../../generator/result.js";
 import {chatFormatWithinBudget} from "../chat/chatFormatWithinBudget.js";
 import type {ChatFormat} from "../chat/chatTemplate.js";
 import {tokenizeAnswerText, tokenizeChatText} from "../chat/chatTokens.js";
-import {tokenizePrompt} from "../generation/tokenizePrompt.js";
+import {appendAll} from "../generation/appendAll.js";
+import {checkTextFits, promptTooLongError, readVocabulary, tokenizeInSlices} from "../generation/promptSize.js";
+import {withBos} from "../generation/tokenizePrompt.js";
 import {openModel, type OpenModelOptions, type OpenedModel} from "../load/openModel.js";
 import type {Backend} from "../../hardware/types.js";
 import type {BatchScheduler} from "./batchScheduler.js";
@@ -83,16 +85,38 @@ export async function openServingModel(options: ServingModelOptions): Promise<Se
         throw error;
     }
     const model = opened.model;
+    const contextSize = opened.context.contextSize;
+    const vocabulary = readVocabulary(model);
     const tokenizeAnswer = (content: string) => tokenizeAnswerText(model.tokenizer, content, format.answersFollowSpace);
-    const chatPromptTokens = ({system, messages}: ToolTranscript, tools: readonly ToolSpec[] = []) => {
+    /**
+     * The prompt of a chat request. An assistant message last (without tool calls) is a prefill: the
+     * answer continues it (its tokens close the prompt, where the answer would start), as llama-server
+     * and Anthropic's API do.
+     */
+    const chatPrompt = ({system, messages}: ToolTranscript, tools: readonly ToolSpec[] = []) => {
+        const last = messages.at(-1);
+        const prefill = last?.role === "assistant" && !isToolCallsMessage(last) ? last.content : undefined;
+        const turns = prefill == null ? messages : messages.slice(0, -1);
         const answers = new Map<number, readonly Token[]>();
-        messages.forEach((message, index) => {
+        turns.forEach((message, index) => {
             if (message.role === "assistant") answers.set(index, tokenizeAnswer(message.content));
         });
-        const withTools = tools.length > 0 || messages.some((message) => message.role === "tool" || "toolCalls" in message);
-        if (!withTools) return tokenizeChatText(format.render(system, messages as ChatTranscript["messages"]), model.tokenizer, answers);
-        if (format.tools == null) throw new Error("Tools and tool messages need a chat template with tool support; render them as text first.");
-        return tokenizeChatText(format.tools.render(system, messages, tools), model.tokenizer, answers);
+        const withTools = tools.length > 0 || turns.some((message) => message.role === "tool" || "toolCalls" in message);
+        if (withTools && format.tools == null) throw new Error("Tools and tool messages need a chat template with tool support; render them as text first.");
+        const tokens = withTools ? tokenizeChatText(format.tools!.render(system, turns, tools), model.tokenizer, answers)
+            : tokenizeChatText(format.render(system, turns as ChatTranscript["messages"]), model.tokenizer, answers);
+        if (prefill != null && prefill !== "") appendAll(tokens, tokenizeAnswer(prefill));
+        return {tokens, prefill: prefill != null};
+    };
+    /**
+     * Refuses a chat that cannot fit before rendering it (60,000 messages take seconds to render and
+     * tokenize): each message is at least one token, and its text at least its bytes over the longest token's.
+     */
+    const checkChatFits = ({system, messages}: ToolTranscript) => {
+        if (messages.length > contextSize - 2) throw promptTooLongError(`at least ${messages.length}`, contextSize);
+        let bytes = system == null ? 0 : Buffer.byteLength(system);
+        for (const message of messages) bytes += Buffer.byteLength(message.content);
+        checkTextFits(bytes, vocabulary, contextSize);
     };
 
     return {
@@ -106,15 +130,21 @@ export async function openServingModel(options: ServingModelOptions): Promise<Se
         kvCacheReason: opened.kvCacheReason,
         chatFormatNote: formatNote,
         loadMs: opened.loadMs,
-        complete(prompt, sampling, callbacks = {}) {
-            return scheduler.submit({promptTokens: tokenizePrompt(opened.sequence, prompt), sampling, ...callbacks});
+        async complete(prompt, sampling, callbacks = {}) {
+            // Bytes first (cheap), then tokens in slices: a huge prompt neither stalls other streams nor is tokenized in vain.
+            checkTextFits(Buffer.byteLength(prompt), vocabulary, contextSize);
+            const tokens = await tokenizeInSlices(model, vocabulary, prompt, contextSize);
+            return scheduler.submit({promptTokens: withBos(model, tokens), sampling, ...callbacks});
         },
         async chat(conversation, sampling, {signal, onText, onLogprob} = {}, tools) {
-            const promptTokens = chatPromptTokens(conversation, tools);
+            checkChatFits(conversation);
+            const {tokens: promptTokens, prefill} = chatPrompt(conversation, tools);
+            // A prefill's continuation keeps its opening space (" 42" after "The answer is").
+            if (prefill) return scheduler.submit({promptTokens, sampling, signal, onLogprob, onText});
             const result = await scheduler.submit({promptTokens, sampling, signal, onLogprob, onText: withoutOpeningWhitespace(onText)});
             return {...result, text: result.text.trimStart()};
         },
-        countChatTokens: (conversation, tools) => chatPromptTokens(conversation, tools).length,
+        countChatTokens: (conversation, tools) => chatPrompt(conversation, tools).tokens.length,
         ...(format.tools == null ? {} : {toolSyntax: format.tools.syntax}),
         get stats() {
             return scheduler.stats;

@@ -3,6 +3,7 @@ import {samplingDefaults, type SamplingOptions} from "../../generator/sampling.j
 import type {ConversationMessage, ToolCall} from "../../generator/chatMessages.js";
 import {HttpError, invalidParam} from "../core/httpError.js";
 import type {ChatPrompt, NeutralRequest, ToolChoice, ToolDefinition} from "../core/neutral.js";
+import {checkMessageCount} from "../core/messageCount.js";
 import {asObject, optionalBoolean, optionalNumber, optionalString, stopStrings, type Fields} from "../core/requestFields.js";
 import {toolDefinition} from "../core/tools/functionTools.js";
 
@@ -18,6 +19,7 @@ export type AnthropicRequest = {model?: string, request: NeutralRequest & {kind:
  */
 export function parseMessagesRequest(body: unknown, contextSize: number): AnthropicRequest {
     const fields = asObject(body);
+    checkMessageCount(fields.messages, contextSize);
     const prompt = parsePrompt(fields);
     const thinking = fields.thinking;
     if (thinking != null && (thinking as {type?: unknown}).type !== "disabled")
@@ -112,9 +114,7 @@ function parseMessages(value: unknown): ConversationMessage[] {
         if (calls.length > 0) push({role: "assistant", content: text ?? "", toolCalls: calls});
         else if (text != null) push({role, content: text});
     });
-    const lastRole = messages.at(-1)?.role;
-    if (lastRole !== "user" && lastRole !== "tool")
-        throw new HttpError(400, "The last message must be from the user: continuing an assistant message (prefill) is not supported.", {param: "messages", code: "invalid_value"});
+    // An assistant message last is a prefill: the answer continues it (the serving model's chat does).
     return messages;
 }
 

@@ -1,5 +1,6 @@
 import type {IncomingMessage} from "node:http";
 import {HttpError} from "./httpError.js";
+import {checkJsonContentType} from "./requestContentType.js";
 
 /** Requests larger than this are refused with 413 before they are parsed. */
 export const maxBodyBytes = 4 * 1024 * 1024;
@@ -7,10 +8,13 @@ export const maxBodyBytes = 4 * 1024 * 1024;
 /**
  * Reads and parses a JSON body, refusing one over `limit` bytes (413) or not JSON (400). An
  * oversized body is refused as soon as it is known; the transport reads the rest and drops it
- * before it sends the 413 (httpServer.ts).
+ * before it sends the 413 (httpServer.ts). A body of another type than JSON is refused (415)
+ * before it is read; a UTF-8 byte order mark in front of the JSON is skipped (Windows tools write
+ * one; JSON.parse alone refuses it).
  */
 export function readJsonBody(request: IncomingMessage, limit = maxBodyBytes): Promise<unknown> {
     return new Promise((resolve, reject) => {
+        checkJsonContentType(request);
         const tooLarge = () => {
             request.removeAllListeners("data");
             request.resume();
@@ -28,7 +32,7 @@ export function readJsonBody(request: IncomingMessage, limit = maxBodyBytes): Pr
         request.on("error", reject);
         request.on("end", () => {
             try {
-                resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")));
+                resolve(JSON.parse(Buffer.concat(chunks).toString("utf8").replace(/^\uFEFF/, "")));
             } catch {
                 reject(new HttpError(400, "We could not parse the JSON body of your request.", {code: "invalid_json"}));
             }

@@ -12,11 +12,13 @@ export function asObject(value: unknown, what = "The request body"): Fields {
     return value as Fields;
 }
 
-export function optionalNumber(fields: Fields, name: string, {integer = false, min = -Infinity, max = Infinity, param = name}: {integer?: boolean, min?: number, max?: number, param?: string} = {}): number | undefined {
+/** `above`: an exclusive minimum (a value must be greater). */
+export function optionalNumber(fields: Fields, name: string, {integer = false, min = -Infinity, above, max = Infinity, param = name}: {integer?: boolean, min?: number, above?: number, max?: number, param?: string} = {}): number | undefined {
     const value = fields[name];
     if (value == null) return undefined;
     if (typeof value !== "number" || !Number.isFinite(value) || (integer && !Number.isInteger(value)))
         throw invalidParam(param, `${param} must be ${integer ? "an integer" : "a number"}.`);
+    if (above != null && !(value > above)) throw invalidParam(param, `${param} must be greater than ${above}.`);
     if (value < min || value > max)
         throw invalidParam(param, `${param} must be ${max === Infinity ? `at least ${min}` : `between ${min} and ${max}`}.`);
     return value;

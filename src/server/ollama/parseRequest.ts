@@ -5,6 +5,7 @@ import {HttpError, invalidParam} from "../core/httpError.js";
 import type {NeutralRequest} from "../core/neutral.js";
 import {asObject, optionalBoolean, optionalNumber, optionalSeed, optionalString, stopStrings, type Fields} from "../core/requestFields.js";
 import {parseAssistantToolCalls, parseTools} from "../core/tools/functionTools.js";
+import {checkMessageCount} from "../core/messageCount.js";
 import {parseFormat} from "./format.js";
 
 /** An Ollama request, translated; `request` is undefined when it asks for nothing but the model loaded (no messages, no prompt). */
@@ -18,6 +19,7 @@ const imagesRefused = "images are not supported: Mixtral 8x7B reads text only.";
  */
 export function parseChatRequest(body: unknown, contextSize: number): OllamaRequest {
     const fields = asObject(body);
+    checkMessageCount(fields.messages, contextSize);
     const common = parseCommon(fields, contextSize);
     const tools = parseTools(fields.tools);
     const messages = fields.messages;
@@ -88,7 +90,7 @@ function parseOptions(value: unknown, contextSize: number): SamplingOptions {
         topK: optionalNumber(options, "top_k", {integer: true, min: 0, ...param("top_k")}) ?? samplingDefaults.topK,
         topP: optionalNumber(options, "top_p", {min: 0, max: 1, ...param("top_p")}) ?? samplingDefaults.topP,
         minP: optionalNumber(options, "min_p", {min: 0, max: 1, ...param("min_p")}) ?? samplingDefaults.minP,
-        repeatPenalty: optionalNumber(options, "repeat_penalty", {min: 0, max: 100, ...param("repeat_penalty")}) ?? samplingDefaults.repeatPenalty,
+        repeatPenalty: optionalNumber(options, "repeat_penalty", {above: 0, max: 100, ...param("repeat_penalty")}) ?? samplingDefaults.repeatPenalty,
         presencePenalty: optionalNumber(options, "presence_penalty", {min: -2, max: 2, ...param("presence_penalty")}) ?? samplingDefaults.presencePenalty,
         frequencyPenalty: optionalNumber(options, "frequency_penalty", {min: -2, max: 2, ...param("frequency_penalty")}) ?? samplingDefaults.frequencyPenalty,
         seed: optionalSeed(options, "seed", "options.seed"),
@@ -133,8 +135,6 @@ function parseMessages(value: readonly unknown[]): ToolTranscript {
         if (last?.role === role && !("toolCalls" in last)) last.content += `\n\n${content}`;
         else messages.push({role, content});
     });
-    const lastRole = messages.at(-1)?.role;
-    if (lastRole !== "user" && lastRole !== "tool")
-        throw new HttpError(400, "The last message (other than system messages) must be from the user or a tool.", {param: "messages", code: "invalid_value"});
+    // Only system messages are served as llama-server serves them; an assistant message last is a prefill the answer continues.
     return {system: system.length > 0 ? system.join("\n\n") : undefined, messages};
 }

@@ -5,6 +5,7 @@ import type {ConversationMessage, ToolTranscript} from "../../generator/chatMess
 import {HttpError, invalidParam} from "../core/httpError.js";
 import type {NeutralRequest} from "../core/neutral.js";
 import {asObject, optionalBoolean, optionalNumber, optionalSeed, stopStrings, type Fields} from "../core/requestFields.js";
+import {checkMessageCount} from "../core/messageCount.js";
 import {parseResponseFormat} from "./responseFormat.js";
 import {parseAssistantToolCalls, parseTools} from "../core/tools/functionTools.js";
 import {parseToolChoice} from "./toolFields.js";
@@ -23,6 +24,7 @@ type Body = Record<string, unknown>;
 
 export function parseChatRequest(body: unknown, contextSize: number): OpenAiRequest {
     const fields = asObject(body);
+    checkMessageCount(fields.messages, contextSize);
     const {model, includeUsage, stream, sampling} = parseCommon(fields, contextSize);
     // logprobs: true asks for the chosen tokens' logprobs, top_logprobs for that many alternatives too.
     const logprobs = optionalBoolean(fields, "logprobs") ?? false;
@@ -63,10 +65,11 @@ export function parseCommon(fields: Fields, contextSize: number, maxTokenFields 
         maxTokens,
         temperature: optionalNumber(fields, "temperature", {min: 0, max: 100}) ?? samplingDefaults.temperature,
         topP: optionalNumber(fields, "top_p", {min: 0, max: 1}) ?? samplingDefaults.topP,
-        // top_k, min_p and repeat_penalty are llama-server's extensions, taken as it takes them.
+        // top_k, min_p and repeat_penalty are llama-server's extensions, taken as it takes them (llama.cpp's
+        // sampler refuses a repeat penalty that is not greater than 0, as a failed request).
         topK: optionalNumber(fields, "top_k", {integer: true, min: 0}) ?? samplingDefaults.topK,
         minP: optionalNumber(fields, "min_p", {min: 0, max: 1}) ?? samplingDefaults.minP,
-        repeatPenalty: optionalNumber(fields, "repeat_penalty", {min: 0, max: 100}) ?? samplingDefaults.repeatPenalty,
+        repeatPenalty: optionalNumber(fields, "repeat_penalty", {above: 0, max: 100}) ?? samplingDefaults.repeatPenalty,
         presencePenalty: optionalNumber(fields, "presence_penalty", {min: -2, max: 2}) ?? samplingDefaults.presencePenalty,
         frequencyPenalty: optionalNumber(fields, "frequency_penalty", {min: -2, max: 2}) ?? samplingDefaults.frequencyPenalty,
         seed: optionalSeed(fields, "seed"),
@@ -122,9 +125,7 @@ export function parseMessages(value: unknown, param = "messages"): ToolTranscrip
         if (last != null && last.role === role && !("toolCalls" in last)) last.content += `\n\n${text}`;
         else messages.push({role, content: text});
     });
-    const lastRole = messages.at(-1)?.role;
-    if (lastRole !== "user" && lastRole !== "tool")
-        throw new HttpError(400, "The last message (other than system messages) must be from the user or a tool.", {param, code: "invalid_value"});
+    // Only system messages are served as llama-server serves them; an assistant message last is a prefill the answer continues.
     return {system: system.length > 0 ? system.join("\n\n") : undefined, messages};
 }
 

@@ -3,6 +3,7 @@ import type {ToolTranscript} from "../../generator/chatMessages.js";
 import {HttpError, invalidParam} from "../core/httpError.js";
 import type {NeutralRequest} from "../core/neutral.js";
 import {asObject, optionalBoolean, optionalNumber} from "../core/requestFields.js";
+import {checkMessageCount} from "../core/messageCount.js";
 import {messageText, parseCommon, parseMessages} from "./parseRequest.js";
 import {parseResponseFormat, responsesFormatPlace} from "./responseFormat.js";
 import {parseTools} from "../core/tools/functionTools.js";
@@ -34,6 +35,7 @@ export function parseResponsesRequest(body: unknown, contextSize: number): Respo
     if (fields.conversation != null)
         throw new HttpError(400, "conversation is not supported: this server keeps no conversations; send the whole conversation in input.",
             {param: "conversation", code: "unsupported_value"});
+    checkMessageCount(fields.input, contextSize, "input");
     const {model, stream, sampling} = parseCommon(fields, contextSize, ["max_output_tokens"]);
     const text = fields.text;
     if (text != null && (typeof text !== "object" || Array.isArray(text))) throw invalidParam("text", "text must be an object.");

@@ -28,6 +28,10 @@ export type ToolPlan = {conversation: ToolTranscript, tools?: readonly ToolDefin
 export function planToolUse(request: ChatRequest, syntax?: ToolCallSyntax): ToolPlan {
     const {choice, parallel, offered, conversation, tools, opening} = toolPrompt(request, syntax);
     if (offered.length === 0) return {conversation, tools, sampling: request.sampling};
+    // The answer's grammar holds a whole answer (calls or text), which a prefill would have begun.
+    if (request.conversation.messages.at(-1)?.role === "assistant")
+        throw new HttpError(400, "An assistant message last (a prefill the answer continues) cannot be combined with tools; send tool_choice \"none\" to use it.",
+            {param: "messages", code: "unsupported_value"});
     if (request.sampling.grammar != null)
         throw new HttpError(400, "A response format (a JSON schema or grammar) cannot be combined with tools; leave the tools out (or send tool_choice \"none\") to use it.",
             {param: "tools", code: "unsupported_value"});
