@@ -7,6 +7,7 @@ import {announceServer, fileIdentity, thisProcessIdentity, withdrawServer} from 
 import {createApiServer} from "../../server/apiServer.js";
 import {claimSignal, interruptController} from "../interrupt.js";
 import {kvCacheFrom, type ModelFlags} from "../loadModelWithProgress.js";
+import {describeThreadSwitch} from "../describeThreadSwitch.js";
 import {loraAdaptersOf} from "../flags/loraOptions.js";
 import {apiKey as apiKeyFromEnvironment} from "../openGenerator.js";
 import {resolveModelFlags} from "../resolveModelPath.js";
@@ -124,6 +125,7 @@ async function loadServingModel(resolved: ResolvedModel, options: ServeOptions, 
             queueLimit: options.queueLimit,
             onLoadProgress: (fraction) => progress.update(fraction),
             onLog: options.verbose === true ? (message) => logLine(message) : undefined,
+            onThreadSwitch: options.verbose === true ? (change) => logLine(describeThreadSwitch(change)) : undefined,
             signal
         });
     } finally {

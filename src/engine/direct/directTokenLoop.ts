@@ -45,7 +45,7 @@ export function openDirectTokenLoop(sequence: LlamaContextSequence, generation: 
     const sampler = NativeSampler.open(sequence, settings, penalized);
     const probe = generation.wantsDistribution ? DistributionProbe.open(sequence) : undefined;
     threads.reset();
-    const tokenThreads = threads.chooserFor(1);
+    const tokenThreads = threads.tokenThreads(1);
     // The first decode of a loop follows the prompt's batch: it is not timed (see tokenThreadChooser.ts).
     tokenThreads?.startLoop();
 

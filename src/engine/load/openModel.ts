@@ -4,7 +4,7 @@ import {validateGgufFile, type ValidatedGguf} from "../../gguf/validateGguf.js";
 import {checkLoraAdapters, loraContextOption} from "./loraAdapters.js";
 import type {LoraAdapter} from "./loraAdapters.js";
 import {backendOf, loadLlama} from "../native/loadLlama.js";
-import {ThreadPolicy} from "../native/threadPolicy.js";
+import {ThreadPolicy, type ThreadSwitchEvent} from "../native/threadPolicy.js";
 import {checkKvCacheSettings, type KvCacheSettings} from "../../hardware/kvCacheSettings.js";
 import {contextKvOptions} from "./contextKvOptions.js";
 import type {Backend, GpuChoice} from "../../hardware/types.js";
@@ -34,6 +34,8 @@ export type OpenModelOptions = {
     expertsUsed?: number,
     onLoadProgress?: (fraction: number) => void,
     onLog?: (message: string) => void,
+    /** Each change of the thread count of generated tokens (without --threads the count adapts to the machine's load). */
+    onThreadSwitch?: (change: ThreadSwitchEvent) => void,
     signal?: AbortSignal
 };
 
@@ -122,8 +124,12 @@ export async function openModel(options: OpenModelOptions): Promise<OpenedModel>
         }
     }
 
-    // A thread count the user typed is used as given; the default may be tuned per token (see native/threadPolicy.ts).
-    if (options.threads != null) ThreadPolicy.keepUserThreads(context);
+    // A thread count the user typed is used as given; the default adapts per token (see native/threadPolicy.ts).
+    const threadPolicy = ThreadPolicy.of(context);
+    if (threadPolicy != null) {
+        if (options.threads != null) threadPolicy.keepUserThreads();
+        threadPolicy.onSwitch = options.onThreadSwitch;
+    }
     const sequence = context.getSequence();
     return {
         llama, model, context, sequence, file, backend,
