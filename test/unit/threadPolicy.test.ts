@@ -70,6 +70,18 @@ describe("the thread policy of a context", () => {
         expect(decode(loaded, clock, 5, (threads) => 8 / threads, 4)[0]).toBe(2);
     });
 
+    test("prompt batches run on the cores other processes leave, unless --threads says", () => {
+        const {native} = fakeNative();
+        expect(new ThreadPolicy(native, 8, fakeLoad(() => 2.7)).promptThreads()).toBe(2);
+        expect(new ThreadPolicy(native, 8, fakeLoad(() => 7.8)).promptThreads()).toBe(8);
+        expect(new ThreadPolicy(native, 2, fakeLoad(() => 0.3)).promptThreads()).toBe(1);
+        // No reading yet (too short a window): all of them.
+        expect(new ThreadPolicy(native, 4, fakeLoad(() => undefined)).promptThreads()).toBe(4);
+        const pinned = new ThreadPolicy(native, 2, fakeLoad(() => 0.3));
+        pinned.keepUserThreads();
+        expect(pinned.promptThreads()).toBe(2);
+    });
+
     test("--threads: no adapting and no timing", () => {
         const {native} = fakeNative();
         const policy = new ThreadPolicy(native, 2, fakeLoad(() => 0.5));

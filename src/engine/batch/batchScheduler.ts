@@ -355,7 +355,7 @@ export class BatchScheduler {
         // The first one-token decode after a prompt's is not timed (see native/tokenThreadChooser.ts).
         if (oneTokenEach && !this.lastStepOneTokenEach) chooser?.startLoop();
         this.lastStepOneTokenEach = oneTokenEach;
-        const threads = chooser?.next() ?? this.threads.batchThreads;
+        const threads = chooser?.next() ?? this.threads.promptThreads();
         this.threads.use(threads);
 
         this.native.initBatch(total);

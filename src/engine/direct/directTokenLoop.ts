@@ -63,7 +63,7 @@ export function openDirectTokenLoop(sequence: LlamaContextSequence, generation: 
                 const chunk = tokens.slice(start, start + context.batchSize);
                 const last = start + chunk.length >= tokens.length;
                 const input = chunk.length === 1 ? (single[0] = chunk[0]!, single) : Uint32Array.from(chunk);
-                const count = chunk.length === 1 && tokenThreads != null ? tokenThreads.next() : threads.batchThreads;
+                const count = chunk.length === 1 && tokenThreads != null ? tokenThreads.next() : threads.promptThreads();
                 threads.use(count);
                 native.initBatch(chunk.length);
                 const logitIndexes = native.addToBatch(sequenceId, internals._nextTokenIndex, input,

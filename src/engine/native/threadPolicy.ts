@@ -1,7 +1,7 @@
 import type {LlamaContext} from "node-llama-cpp";
 import {countersAtStart, CpuLoad} from "../../hardware/cpuLoad.js";
 import {contextInternalsOf, nativeContextOf} from "./nativeContext.js";
-import {TokenThreadChooser, type ThreadSwitch} from "./tokenThreadChooser.js";
+import {threadsThatFit, TokenThreadChooser, type ThreadSwitch} from "./tokenThreadChooser.js";
 
 /** A switch of the thread count, and the decodes it is for: `width` sequences of one token each. */
 export type ThreadSwitchEvent = ThreadSwitch & {width: number};
@@ -16,7 +16,7 @@ export type TokenThreads = {
 
 /**
  * The one thread policy of a context, for every driver (direct/ and batch/): prompt batches decode
- * at the context's thread count; decodes of one token per sequence ask a TokenThreadChooser (see
+ * at the context's thread count, or fewer when other processes hold cores; decodes of one token per sequence ask a TokenThreadChooser (see
  * tokenThreadChooser.ts), one per batch width (1 token alone, 4 streams together…: their times
  * differ), kept with the context so later loops (chat's next turn, the server's next request) start
  * from what it learned. The policy feeds the choosers the cores the CPU counters say are free
@@ -78,6 +78,17 @@ export class ThreadPolicy {
                 this.sampleLoad();
             }
         };
+    }
+
+    /**
+     * The count for a prompt batch: batchThreads, unless the CPU counters say other processes hold
+     * cores (then as many as are free, as for generated tokens: spinning threads that wait for a core
+     * collapse a batch too). The user's --threads always.
+     */
+    promptThreads(): number {
+        if (this.fixed) return this.batchThreads;
+        this.sampleLoad();
+        return threadsThatFit(this.batchThreads, this.available);
     }
 
     /** Sets the native thread count before a decode (a no-op when it is already that). */

@@ -95,9 +95,7 @@ export class TokenThreadChooser {
     onSwitch: ((change: ThreadSwitch) => void) | undefined;
 
     private constructor(batchThreads: number, private readonly fixed: boolean) {
-        const levels = [Math.max(1, Math.floor(batchThreads))];
-        if (!fixed) while (levels.at(-1)! > 1) levels.push(Math.max(1, Math.floor(levels.at(-1)! / 2)));
-        this.levels = levels;
+        this.levels = fixed ? [Math.max(1, Math.floor(batchThreads))] : threadLadder(batchThreads);
     }
 
     /** Adapts between `batchThreads` and 1 (the default). */
@@ -168,9 +166,7 @@ export class TokenThreadChooser {
 
     /** The index of the most threads the free cores hold (0 when unknown). */
     private fittingLevel(): number {
-        if (this.available == null) return 0;
-        const index = this.levels.findIndex((threads) => threads <= this.available! + 0.5);
-        return index < 0 ? this.levels.length - 1 : index;
+        return fittingIndex(this.levels, this.available);
     }
 
     private schedule() {
@@ -257,4 +253,23 @@ export class TokenThreadChooser {
         this.nextUpAt = level > 0 ? this.tokens + this.upWait : Infinity;
         this.onSwitch?.({from, to: this.current, ...change});
     }
+}
+
+/** The counts tried, most first: N, N/2, …, 1. */
+export function threadLadder(batchThreads: number): number[] {
+    const levels = [Math.max(1, Math.floor(batchThreads))];
+    while (levels.at(-1)! > 1) levels.push(Math.max(1, Math.floor(levels.at(-1)! / 2)));
+    return levels;
+}
+
+/** The most threads of the ladder that `availableCores` hold (rounded); the most of all when unknown. */
+export function threadsThatFit(batchThreads: number, availableCores: number | undefined): number {
+    const levels = threadLadder(batchThreads);
+    return levels[fittingIndex(levels, availableCores)]!;
+}
+
+function fittingIndex(levels: readonly number[], available: number | undefined): number {
+    if (available == null) return 0;
+    const index = levels.findIndex((threads) => threads <= available + 0.5);
+    return index < 0 ? levels.length - 1 : index;
 }
