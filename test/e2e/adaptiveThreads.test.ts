@@ -42,4 +42,18 @@ describe("adaptive threads with the real binding", () => {
             expect([change.from, change.to].every((threads) => threads >= 1 && threads <= policy.batchThreads)).toBe(true);
         }
     });
+
+    it("MIXTRAL_THREADS pins the count as --threads does: nothing adapts", async () => {
+        const before = process.env.MIXTRAL_THREADS;
+        process.env.MIXTRAL_THREADS = "2";
+        let pinned: OpenedModel | undefined;
+        try {
+            pinned = await openModel({path: tinyModel(), gpu: "cpu", contextSize: 256});
+            expect(ThreadPolicy.of(pinned.context)!.tokenThreads(1)).toBeUndefined();
+        } finally {
+            if (before == null) delete process.env.MIXTRAL_THREADS;
+            else process.env.MIXTRAL_THREADS = before;
+            await pinned?.dispose();
+        }
+    });
 });

@@ -6,6 +6,7 @@ import type {LoraAdapter} from "./loraAdapters.js";
 import {backendOf, loadLlama} from "../native/loadLlama.js";
 import {ThreadPolicy, type ThreadSwitchEvent} from "../native/threadPolicy.js";
 import {checkKvCacheSettings, type KvCacheSettings} from "../../hardware/kvCacheSettings.js";
+import {threadsFromEnv} from "../../hardware/cpuCores.js";
 import {contextKvOptions} from "./contextKvOptions.js";
 import type {Backend, GpuChoice} from "../../hardware/types.js";
 import type {ExpertsUsed} from "../../gguf/expertsUsed.js";
@@ -124,10 +125,10 @@ export async function openModel(options: OpenModelOptions): Promise<OpenedModel>
         }
     }
 
-    // A thread count the user typed is used as given; the default adapts per token (see native/threadPolicy.ts).
+    // A thread count the user chose (--threads, MIXTRAL_THREADS) is used as given; the default adapts per token (see native/threadPolicy.ts).
     const threadPolicy = ThreadPolicy.of(context);
     if (threadPolicy != null) {
-        if (options.threads != null) threadPolicy.keepUserThreads();
+        if (options.threads != null || threadsFromEnv() != null) threadPolicy.keepUserThreads();
         threadPolicy.onSwitch = options.onThreadSwitch;
     }
     const sequence = context.getSequence();
