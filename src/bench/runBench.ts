@@ -1,4 +1,3 @@
-import os from "node:os";
 import {InterruptedError, isAbortError, MixtralError} from "../errors.js";
 import {validateGgufFile} from "../gguf/validateGguf.js";
 import {buildRow} from "./buildRow.js";
@@ -36,8 +35,8 @@ export type RunBenchOptions = {
     onRow: (row: BenchRow) => void,
     onFailure: (failure: BenchFailure) => void,
     now?: () => Date,
-    /** The CPU counters and the machine's core count, for busy_cores (replaceable in tests). */
-    cpu?: {counters: () => CpuCounters, cores: number}
+    /** The CPU counters, for busy_cores (replaceable in tests). */
+    cpu?: {counters: () => CpuCounters}
 };
 
 export type BenchOutcome = {rows: BenchRow[], failures: BenchFailure[], system: BenchSystemInfo};
@@ -66,7 +65,7 @@ export async function runBench(options: RunBenchOptions): Promise<BenchOutcome> 
     const total = options.instances.length;
     let index = 0;
     let cpuBandwidth: Promise<number> | undefined;
-    const cpu = options.cpu ?? {counters: readCpuCounters, cores: os.cpus().length};
+    const cpu = options.cpu ?? {counters: readCpuCounters};
 
     /** Ctrl+C ends the run with exit 130, whatever error the interrupted step happened to throw. */
     const throwIfInterrupted = (error: unknown) => {
@@ -130,9 +129,10 @@ export async function runBench(options: RunBenchOptions): Promise<BenchOutcome> 
                     const runOptions = {repetitions: options.repetitions, warmup: options.warmup, e2e: options.e2e, signal, onStep: step};
                     const countersBefore = cpu.counters();
                     const timings = await rerunPathologicalRepetitions(model, instance, await model.run(instance, runOptions), runOptions);
-                    // What other processes took meanwhile: all cores, less what was idle or ours.
-                    const available = availableCoresBetween(countersBefore, cpu.counters(), 0);
-                    const busyCores = available == null ? undefined : cpu.cores - available;
+                    // What other processes took meanwhile: the cores' busy time less ours.
+                    const countersAfter = cpu.counters();
+                    const available = availableCoresBetween(countersBefore, countersAfter, 0);
+                    const busyCores = available == null ? undefined : countersAfter.cores - available;
                     const rooflineTs = isGenerationTest(instance) && bandwidth != null && decodeBytes != null
                         ? rooflineTokensPerSecond(bandwidth, bytesPerGeneratedToken(decodeBytes, instance.nDepth, instance.nGen))
                         : undefined;

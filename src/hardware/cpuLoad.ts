@@ -1,11 +1,12 @@
 import os from "node:os";
 
 /**
- * How many cores this process could have used over a stretch of time: the cores it did use plus
- * the machine's idle time, both from counters (os.cpus()' per-core times and process.cpuUsage()),
- * so no sampling thread and nothing Linux-only. With two busy-looping processes on two cores and
- * us on one thread this says 1, quiet it says 2; on a big host shared with other work it says
- * what is left over. It tells generation how many threads can run without waiting for a core
+ * How many cores this process could have used over a stretch of time: all cores less the time
+ * other processes ran (the cores' busy time less ours), from counters (os.cpus()' per-core times
+ * and process.cpuUsage()), so no sampling thread and nothing Linux-only. With two busy-looping
+ * processes on two cores this says about 1 whatever we run (they get at least the core we leave),
+ * quiet it says 2; on a big host shared with other work it says what is left over. Time waiting
+ * for the disk (a model loading from a cold cache) is not counted as busy. It tells generation how many threads can run without waiting for a core
  * (see engine/native/tokenThreadChooser.ts), before a token has been timed.
  */
 
@@ -13,18 +14,21 @@ import os from "node:os";
 export type CpuCounters = {
     /** Wall-clock time (any monotonic clock). */
     wallMs: number,
-    /** Idle time summed over all cores. */
-    idleMs: number,
+    /** Time the cores ran anything (user, nice, system, interrupts), summed over all cores. */
+    busyMs: number,
+    /** Cores the busy time is summed over. */
+    cores: number,
     /** CPU time of this process (all its threads). */
     ownMs: number
 };
 
 /** The counters now; replaceable in tests. */
 export function readCpuCounters(): CpuCounters {
-    let idleMs = 0;
-    for (const cpu of os.cpus()) idleMs += cpu.times.idle;
+    const cpus = os.cpus();
+    let busyMs = 0;
+    for (const {times} of cpus) busyMs += times.user + times.nice + times.sys + times.irq;
     const own = process.cpuUsage();
-    return {wallMs: performance.now(), idleMs, ownMs: (own.user + own.system) / 1000};
+    return {wallMs: performance.now(), busyMs, cores: cpus.length, ownMs: (own.user + own.system) / 1000};
 }
 
 /** Cores this process could have used between two readings; undefined when too short to tell. */
@@ -32,8 +36,9 @@ export function availableCoresBetween(before: CpuCounters, after: CpuCounters, m
     const wall = after.wallMs - before.wallMs;
     // The kernel counts idle time in scheduler ticks (10 ms on Linux): a short window is mostly rounding.
     if (!(wall >= minWindowMs)) return undefined;
-    const available = (Math.max(0, after.idleMs - before.idleMs) + Math.max(0, after.ownMs - before.ownMs)) / wall;
-    return Number.isFinite(available) ? available : undefined;
+    const others = Math.max(0, (after.busyMs - before.busyMs) - (after.ownMs - before.ownMs)) / wall;
+    const available = after.cores - others;
+    return Number.isFinite(available) ? Math.max(0, available) : undefined;
 }
 
 /** Successive readings: each `sample()` reports the window since the last one it reported. */

@@ -95,11 +95,11 @@ describe("bench runner", () => {
 
     it("records the cores other processes kept busy during each row, and notes a row whose threads had to wait for cores", async () => {
         const rows: BenchRow[] = [];
-        // Each reading 1 s later; over each row 2 of the 4 cores' time idle and 1 ours, 1 someone else's,
-        // then a row during which nothing was idle and we had 0.8 of a core.
+        // 4 cores, each row 1 s: during the first the cores ran 2 s of which 1 s was ours (1 core someone
+        // else's), during the second 4 s of which 0.8 s ours.
         const readings = [
-            {wallMs: 0, idleMs: 0, ownMs: 0}, {wallMs: 1000, idleMs: 2000, ownMs: 1000},
-            {wallMs: 1000, idleMs: 2000, ownMs: 1000}, {wallMs: 2000, idleMs: 2000, ownMs: 1800}
+            {wallMs: 0, busyMs: 0, ownMs: 0, cores: 4}, {wallMs: 1000, busyMs: 2000, ownMs: 1000, cores: 4},
+            {wallMs: 1000, busyMs: 2000, ownMs: 1000, cores: 4}, {wallMs: 2000, busyMs: 6000, ownMs: 1800, cores: 4}
         ];
         await runBench({
             engine: fakeEngine([]),
@@ -108,7 +108,7 @@ describe("bench runner", () => {
             resolveModel: async () => tinyModel,
             repetitions: 1, warmup: false, e2e: false,
             bandwidth: {userGBs: 1, measureCpu: async () => 1},
-            cpu: {counters: () => readings.shift()!, cores: 4},
+            cpu: {counters: () => readings.shift()!},
             onRow: (row) => rows.push(row),
             onFailure: () => {}
         });

@@ -91,19 +91,22 @@ describe("the thread policy of a context", () => {
 });
 
 describe("cores left free by other processes", () => {
-    const at = (wallMs: number, idleMs: number, ownMs: number): CpuCounters => ({wallMs, idleMs, ownMs});
+    /** Counters of a 2-core machine. */
+    const at = (wallMs: number, busyMs: number, ownMs: number): CpuCounters => ({wallMs, busyMs, ownMs, cores: 2});
 
-    test("our CPU time plus the machine's idle time over the window, in cores", () => {
-        // Quiet 2-core machine, us on 1 thread: 1 core ours, 1 idle.
+    test("all cores less the time other processes ran (the cores' busy time less ours), over the window", () => {
+        // Quiet, us on 1 thread: 1 core ours, 1 idle.
         expect(availableCoresBetween(at(0, 0, 0), at(1000, 1000, 1000))).toBeCloseTo(2);
-        // Two busy loops: nothing idle, and we got 0.7 of a core.
-        expect(availableCoresBetween(at(0, 5000, 100), at(1000, 5000, 800))).toBeCloseTo(0.7);
+        // Two busy loops: both cores busy, 0.7 of a core ours.
+        expect(availableCoresBetween(at(0, 5000, 100), at(1000, 7000, 800))).toBeCloseTo(0.7);
+        // Loading a model from disk: little CPU time at all (waiting for the disk is not busy).
+        expect(availableCoresBetween(at(0, 0, 0), at(1000, 300, 250))).toBeCloseTo(1.95);
         // Too short a window for the kernel's 10 ms ticks: no reading.
         expect(availableCoresBetween(at(0, 0, 0), at(50, 50, 50))).toBeUndefined();
     });
 
     test("successive readings report the window since the previous report, at most every 200 ms", () => {
-        const readings = [at(0, 0, 0), at(300, 600, 0), at(900, 600, 600)];
+        const readings = [at(0, 0, 0), at(300, 0, 0), at(900, 1200, 600)];
         let index = 0;
         const load = new CpuLoad(() => readings[index++]!);
         expect(load.sample(100)).toBeUndefined();

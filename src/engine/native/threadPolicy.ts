@@ -25,6 +25,8 @@ export type TokenThreads = {
  */
 export class ThreadPolicy {
     private readonly choosers = new Map<number, TokenThreadChooser>();
+    /** One handle a width: the batch scheduler asks for it every step. */
+    private readonly handles = new Map<number, TokenThreads>();
     private current: number;
     private fixed = false;
     private available: number | undefined;
@@ -60,24 +62,25 @@ export class ThreadPolicy {
     /** The thread counts for decodes of `width` sequences one token each; undefined when the count is fixed. */
     tokenThreads(width: number): TokenThreads | undefined {
         if (this.fixed || this.batchThreads <= 1) return undefined;
-        let chooser = this.choosers.get(width);
-        if (chooser == null) {
-            this.choosers.set(width, chooser = TokenThreadChooser.adaptive(this.batchThreads));
-            chooser.onSwitch = (change) => this.onSwitch?.({...change, width});
-            if (this.available != null) chooser.observeLoad(this.available);
-        }
-        const adaptive = chooser;
-        return {
+        const known = this.handles.get(width);
+        if (known != null) return known;
+        const chooser = TokenThreadChooser.adaptive(this.batchThreads);
+        chooser.onSwitch = (change) => this.onSwitch?.({...change, width});
+        if (this.available != null) chooser.observeLoad(this.available);
+        this.choosers.set(width, chooser);
+        const handle: TokenThreads = {
             startLoop: () => {
                 this.sampleLoad();
-                adaptive.startLoop();
+                chooser.startLoop();
             },
-            next: () => adaptive.next(),
+            next: () => chooser.next(),
             record: (threads, ms) => {
-                adaptive.record(threads, ms);
+                chooser.record(threads, ms);
                 this.sampleLoad();
             }
         };
+        this.handles.set(width, handle);
+        return handle;
     }
 
     /**

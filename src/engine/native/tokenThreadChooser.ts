@@ -119,7 +119,7 @@ export class TokenThreadChooser {
     }
 
     /**
-     * Cores this process could have used lately (its own CPU time plus the machine's idle time, see
+     * Cores this process could have used lately (all cores less the time other processes ran, see
      * hardware/cpuLoad.ts). Sets the starting count; later it gates probes up, and at a loop's start
      * it moves down at once when fewer cores are left than threads are used.
      */
