@@ -47,7 +47,10 @@ type Probe = {
  * tests replay recorded timings):
  * - Start: at the most threads that fit the cores other processes leave (`observeLoad`), else all.
  * - Collapse: at least 2 of the last 3 tokens over `spikeFactor` × the median of the tokens before
- *   them: the next count down is timed at once, against those slow tokens.
+ *   them: the next count down is timed at once, against those slow tokens (and the one below it when
+ *   it collapses too); when it wins, one more token at the count in use tells a collapse from a burst
+ *   that is already over (then nothing changes). A collapse is probed back up after only
+ *   `afterCollapseInterval` tokens, if the counters show room.
  * - Probes: a few tokens at the next count down (early, then every `downInterval` tokens, doubling
  *   while it loses) and at the next count up (every `upInterval` tokens while below `batchThreads`,
  *   only when the counters show room for more threads). A probe's first token far slower than the
