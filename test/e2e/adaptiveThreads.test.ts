@@ -4,6 +4,7 @@ import {openModel, type OpenedModel, type ThreadSwitchEvent} from "../../src/eng
 import {generate} from "../../src/engine/direct/generate.js";
 import {tokenizePrompt} from "../../src/engine/generation/tokenizePrompt.js";
 import {ThreadPolicy} from "../../src/engine/native/threadPolicy.js";
+import {BatchScheduler} from "../../src/engine/batch/batchScheduler.js";
 import {tinyModel} from "./helpers/runCli.js";
 
 // Without --threads the count of generated tokens' decodes changes while they run (on a 2-core
@@ -16,8 +17,9 @@ describe("adaptive threads with the real binding", () => {
     let fixed: OpenedModel;
     const switches: ThreadSwitchEvent[] = [];
     beforeAll(async () => {
-        adaptive = await openModel({path: tinyModel(), gpu: "cpu", contextSize: 512, onThreadSwitch: (change) => switches.push(change)});
-        fixed = await openModel({path: tinyModel(), gpu: "cpu", threads: 1, contextSize: 512});
+        // Two sequences each: the batch scheduler's case runs after the direct loop's, on the same contexts.
+        adaptive = await openModel({path: tinyModel(), gpu: "cpu", contextSize: 256, sequences: 2, onThreadSwitch: (change) => switches.push(change)});
+        fixed = await openModel({path: tinyModel(), gpu: "cpu", threads: 1, contextSize: 256, sequences: 2});
     });
     afterAll(async () => {
         await adaptive?.dispose();
@@ -41,6 +43,25 @@ describe("adaptive threads with the real binding", () => {
             expect(change.from).not.toBe(change.to);
             expect([change.from, change.to].every((threads) => threads >= 1 && threads <= policy.batchThreads)).toBe(true);
         }
+    });
+
+    it("the batch scheduler's streams get the tokens of a fixed thread count too", async () => {
+        const streams = async (opened: OpenedModel) => {
+            await opened.sequence.clearHistory();
+            const scheduler = new BatchScheduler(opened.context, [opened.sequence, opened.context.getSequence()], {queueLimit: 4});
+            const sampling = {maxTokens: 40, temperature: 0, topK: 40, topP: 0.95, minP: 0.05, repeatPenalty: 1, stop: []};
+            try {
+                // One alone, then two together: widths 1 and 2 each have their own timings.
+                const alone = await scheduler.submit({promptTokens: tokenizePrompt(opened.sequence, "A lone stream"), sampling});
+                const together = await Promise.all(["The first of two", "The second of two"].map((prompt) =>
+                    scheduler.submit({promptTokens: tokenizePrompt(opened.sequence, prompt), sampling})));
+                return [alone, ...together].map((result) => result.text);
+            } finally {
+                await scheduler.close();
+            }
+        };
+        expect(await streams(adaptive)).toEqual(await streams(fixed));
+        for (const change of switches) expect([1, 2]).toContain(change.width);
     });
 
     it("MIXTRAL_THREADS pins the count as --threads does: nothing adapts", async () => {
