@@ -9,10 +9,14 @@
  *   5. one chat stream through each dialect — OpenAI's /v1/chat/completions, Ollama's /api/chat,
  *      Anthropic's /v1/messages — with the same prompt, greedy, the same max tokens, in an order
  *      that turns each round: each one's generation tok/s over the OpenAI stream's (goal: within 2%)
+ * and, first, the spread of BENCH_SPREAD (default 10) consecutive single requests right after start and
+ * one warm-up request, on each server (slowest ÷ median: goal ≥ 0.7; some starts once served every
+ * single stream at a tenth of the speed).
  * A developer tool: never run by tests or CI (it builds C++ and takes minutes).
  *
  * Environment: BENCH_RUNS (rounds, default 5), BENCH_TOKENS (tokens a stream, default 64),
- * BENCH_THREADS (default 2), BENCH_MODEL ("212m" default, or "847m"), BENCH_NO_LLAMA_SERVER=1 skips 3.
+ * BENCH_THREADS (unset: our default, whose thread count adapts to the machine's load, and llama-server
+ * at that many threads; set: both pinned to it), BENCH_MODEL ("212m" default, or "847m"), BENCH_NO_LLAMA_SERVER=1 skips 3.
  * BENCH_BASELINE=<another built checkout> also starts that checkout's `mixtral serve` and sends it the same
  * 1- and 4-stream traffic in every round: the before/after of a change, on the same machine state.
  */
@@ -23,6 +27,7 @@ import {join} from "node:path";
 import {ensureLlamaCppTools} from "./native/llamaCppBuild.js";
 import {prebuiltCpuLibrary, prebuiltLibraryEnv} from "./native/prebuiltCpuLibrary.js";
 import {median} from "../src/statistics.js";
+import {usableCpuCores} from "../src/hardware/cpuCores.js";
 import {printTable} from "./native/roundSummary.js";
 import {runCompleteAsync} from "./serve/runCompleteAsync.js";
 import {startServer, type RunningServer} from "./serve/startServer.js";
@@ -34,7 +39,10 @@ import {conversationText} from "./serve/conversationText.js";
 
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 const tokens = Number(process.env.BENCH_TOKENS ?? 64);
-const threads = Number(process.env.BENCH_THREADS ?? 2);
+const pinnedThreads = (process.env.BENCH_THREADS ?? "") === "" ? undefined : Number(process.env.BENCH_THREADS);
+const threads = pinnedThreads ?? usableCpuCores();
+const ourThreadArgs = pinnedThreads == null ? [] : ["--threads", String(pinnedThreads)];
+const spreadRequests = Number(process.env.BENCH_SPREAD ?? 10);
 const withLlamaServer = process.env.BENCH_NO_LLAMA_SERVER !== "1";
 const baselineRoot = process.env.BENCH_BASELINE === "" ? undefined : process.env.BENCH_BASELINE;
 const shapes = {
@@ -64,10 +72,10 @@ process.on("SIGINT", () => void stopAll().then(() => process.exit(130)));
 try {
     const env = {...process.env};
     delete env.UV_THREADPOOL_SIZE;
-    log(`starting mixtral serve --parallel ${parallel} --threads ${threads} and${withLlamaServer ? "" : " not"} llama-server -np ${parallel} -t ${threads} on ${shape.label}`);
+    log(`starting mixtral serve --parallel ${parallel} ${pinnedThreads == null ? "(default threads)" : `--threads ${threads}`} and${withLlamaServer ? "" : " not"} llama-server -np ${parallel} -t ${threads} on ${shape.label}`);
     const ours = await startServer(process.execPath, [
         join(root, "bin", "mixtral.js"), "serve", "--model", modelPath, "--port", "{port}",
-        "--parallel", String(parallel), "--threads", String(threads), "--context-size", String(perSequence)
+        "--parallel", String(parallel), ...ourThreadArgs, "--context-size", String(perSequence)
     ], {env: {...env, MIXTRAL_RUNTIME_DIR: join(benchDir, "run")}, label: "mixtral serve"});
     servers.push(ours);
     // llama-server runs on node-llama-cpp's prebuilt ggml libraries (same revision): the same kernels
@@ -82,7 +90,7 @@ try {
     if (llama != null) servers.push(llama);
     const baseline = baselineRoot == null ? undefined : await startServer(process.execPath, [
         join(baselineRoot, "bin", "mixtral.js"), "serve", "--model", modelPath, "--port", "{port}",
-        "--parallel", String(parallel), "--threads", String(threads), "--context-size", String(contextSize)
+        "--parallel", String(parallel), ...ourThreadArgs, "--context-size", String(contextSize)
     ], {env: {...env, MIXTRAL_RUNTIME_DIR: join(benchDir, "run-baseline")}, label: "baseline mixtral serve"});
     if (baseline != null) {
         servers.push(baseline);
@@ -99,13 +107,21 @@ try {
     await streamCompletion(ours.baseUrl, "completions", {prompt: "warm up", ...greedy});
     if (llama != null) await streamCompletion(llama.baseUrl, "completions", {prompt: "warm up", ...greedy});
     if (baseline != null) await streamCompletion(baseline.baseUrl, "completions", {prompt: "warm up", ...greedy});
-    await runCompleteAsync(root, modelPath, "warm up", {threads, maxTokens: 8});
+    // Consecutive identical single requests right after start: each server's steadiness, before anything else ran on it.
+    const spread = {ours: [] as number[], llama: [] as number[]};
+    for (const [name, server] of [["ours", ours], ["llama", llama]] as const) {
+        if (server == null) continue;
+        for (let index = 0; index < spreadRequests; index++)
+            spread[name].push(decodeTokensPerSecond(await streamCompletion(server.baseUrl, "completions", {prompt: "Once upon a time", ...greedy})));
+        log(`  ${name === "ours" ? "mixtral serve" : "llama-server"}, ${spreadRequests} single requests: ${spread[name].map((value) => value.toFixed(0)).join(", ")} tok/s`);
+    }
+    await runCompleteAsync(root, modelPath, "warm up", {threads: pinnedThreads, maxTokens: 8});
 
     for (let round = 0; round < runs; round++) {
         log(`round ${round + 1}/${runs}`);
         // Prompts differ by round so that no server answers from a cached prompt.
         const prompt = (index: number) => `Round ${round} stream ${index}: once upon a time`;
-        samples.complete.push((await runCompleteAsync(root, modelPath, prompt(0), {threads, maxTokens: tokens})).timings.generatedTokensPerSecond);
+        samples.complete.push((await runCompleteAsync(root, modelPath, prompt(0), {threads: pinnedThreads, maxTokens: tokens})).timings.generatedTokensPerSecond);
         // The server has been idle while `complete` ran (~1.5 s): on this kind of VM the first tokens
         // after an idle spell are slow when ggml starts a thread for every token (see the README's
         // limits). A second stream right after is the server in use.
@@ -185,8 +201,17 @@ try {
         rows.push(["llama-server chat turn 1, first token ms", summary(samples.llamaTurn1, 0), summary(ratios(samples.turn1, samples.llamaTurn1), 2) + " ours/theirs", ""]);
         rows.push(["llama-server chat turn 2, first token ms", summary(samples.llamaTurn2, 0), summary(ratios(samples.llamaTurn1, samples.llamaTurn2), 1) + "× faster", ""]);
     }
-    console.log(`${shape.label}, ${threads} threads, ${tokens} tokens a stream, greedy; medians of ${runs} interleaved rounds (spread: min–max)`);
+    console.log(`${shape.label}, ${pinnedThreads == null ? `our default threads (adaptive, from ${threads}), llama-server -t ${threads}` : `${threads} threads`}, ` +
+        `${tokens} tokens a stream, greedy; medians of ${runs} interleaved rounds (spread: min–max)`);
     printTable(rows);
+    console.log(`\n${spreadRequests} consecutive single requests right after start (and one warm-up), generation tok/s`);
+    const spreadRows: string[][] = [["server", "min", "median", "max", "slowest ÷ median", "goal"]];
+    for (const [label, values] of [["mixtral serve", spread.ours], ["llama-server", spread.llama]] as const) {
+        if (values.length === 0) continue;
+        spreadRows.push([label, Math.min(...values).toFixed(1), median(values).toFixed(1), Math.max(...values).toFixed(1),
+            (Math.min(...values) / median(values)).toFixed(2), label === "mixtral serve" ? "≥ 0.7" : ""]);
+    }
+    printTable(spreadRows);
 } finally {
     await stopAll();
 }

@@ -14,7 +14,7 @@ export function buildRow(
     model: BenchModelInfo,
     system: BenchSystemInfo,
     timings: InstanceTimings,
-    {testTime, bandwidthGBs, rooflineTs}: {testTime: Date, bandwidthGBs?: number, rooflineTs?: number}
+    {testTime, bandwidthGBs, rooflineTs, busyCores}: {testTime: Date, bandwidthGBs?: number, rooflineTs?: number, busyCores?: number}
 ): BenchRow {
     const summary = summarize(timings.samplesNs, instance.nPrompt + instance.nGen);
     const roofline = rooflineTs != null && rooflineTs > 0 ? rooflineTs : null;
@@ -74,7 +74,8 @@ export function buildRow(
         e2e_ttft_ms: timings.e2e != null && timings.e2e.length > 0 ? mean(timings.e2e.map((sample) => sample.firstTokenMs)) : null,
         e2e_ts: timings.e2e != null && timings.e2e.length > 0 ? mean(timings.e2e.map((sample) => sample.tokensPerSecond)) : null,
         rerun_samples_ns: [...timings.rerunSamplesNs ?? []],
-        high_spread: hasHighSpread(timings.samplesNs)
+        high_spread: hasHighSpread(timings.samplesNs),
+        busy_cores: busyCores != null && Number.isFinite(busyCores) ? Math.round(Math.max(0, busyCores) * 100) / 100 : null
     };
 }
 

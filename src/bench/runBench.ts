@@ -8,6 +8,7 @@ import {rerunPathologicalRepetitions} from "./rerunPathological.js";
 import {knownBandwidthFor} from "./knownBandwidths.js";
 import {bytesPerGeneratedToken, rooflineTokensPerSecond, type DecodeBytes} from "./roofline.js";
 import type {BenchEngine, BenchFailure, BenchInstance, BenchLoadedModel, BenchRow, BenchSystemInfo} from "./types.js";
+import {availableCoresBetween, readCpuCounters, type CpuCounters} from "../hardware/cpuLoad.js";
 
 export type BandwidthSource = {
     /** --bandwidth: the user knows best. */
@@ -33,7 +34,9 @@ export type RunBenchOptions = {
     onLoadProgress?: (model: string, fraction: number) => void,
     onRow: (row: BenchRow) => void,
     onFailure: (failure: BenchFailure) => void,
-    now?: () => Date
+    now?: () => Date,
+    /** The CPU counters, for busy_cores (replaceable in tests). */
+    cpu?: {counters: () => CpuCounters}
 };
 
 export type BenchOutcome = {rows: BenchRow[], failures: BenchFailure[], system: BenchSystemInfo};
@@ -62,6 +65,7 @@ export async function runBench(options: RunBenchOptions): Promise<BenchOutcome> 
     const total = options.instances.length;
     let index = 0;
     let cpuBandwidth: Promise<number> | undefined;
+    const cpu = options.cpu ?? {counters: readCpuCounters};
 
     /** Ctrl+C ends the run with exit 130, whatever error the interrupted step happened to throw. */
     const throwIfInterrupted = (error: unknown) => {
@@ -123,11 +127,16 @@ export async function runBench(options: RunBenchOptions): Promise<BenchOutcome> 
                 try {
                     const testTime = options.now?.() ?? new Date();
                     const runOptions = {repetitions: options.repetitions, warmup: options.warmup, e2e: options.e2e, signal, onStep: step};
+                    const countersBefore = cpu.counters();
                     const timings = await rerunPathologicalRepetitions(model, instance, await model.run(instance, runOptions), runOptions);
+                    // What other processes took meanwhile: the cores' busy time less ours.
+                    const countersAfter = cpu.counters();
+                    const available = availableCoresBetween(countersBefore, countersAfter, 0);
+                    const busyCores = available == null ? undefined : countersAfter.cores - available;
                     const rooflineTs = isGenerationTest(instance) && bandwidth != null && decodeBytes != null
                         ? rooflineTokensPerSecond(bandwidth, bytesPerGeneratedToken(decodeBytes, instance.nDepth, instance.nGen))
                         : undefined;
-                    const row = buildRow(instance, model.info, system, timings, {testTime, bandwidthGBs: bandwidth, rooflineTs});
+                    const row = buildRow(instance, model.info, system, timings, {testTime, bandwidthGBs: bandwidth, rooflineTs, busyCores});
                     if (options.previous != null) row.compare_ratio = compareRatio(row, options.previous);
                     rows.push(row);
                     options.onRow(row);

@@ -125,6 +125,11 @@ export type BenchRow = {
     rerun_samples_ns: number[],
     /** The tok/s samples' standard deviation is above 25% of their mean (after any re-run): not a steady figure. */
     high_spread: boolean,
+    /**
+     * Cores other processes kept busy while the row ran (the CPU counters: the cores' busy time less
+     * ours, hardware/cpuLoad.ts); null when not measured. Threads do not adapt here (bench measures).
+     */
+    busy_cores: number | null,
     /** --compare: avg_ts ÷ the matching row's avg_ts in the previous run. */
     compare_ratio?: number | null
 };

@@ -9,6 +9,7 @@ import {logLine} from "./ui/terminal.js";
 import type {ResolvedModel} from "../models/resolveModel.js";
 import {resolveModelFlags} from "./resolveModelPath.js";
 import {warnAboutThreads} from "./warnAboutThreads.js";
+import {describeThreadSwitch} from "./describeThreadSwitch.js";
 import {vulkanInsteadOfCudaNote} from "../hardware/platformBackends.js";
 import {nvidiaDriverPresent} from "../hardware/probeSystem.js";
 import type {ExpertsFlag} from "./flags/expertsFlag.js";
@@ -60,6 +61,7 @@ export async function loadModelWithProgress(resolved: ResolvedModel, flags: Mode
             expertsUsed: flags.experts,
             onLoadProgress: (fraction) => progress.update(fraction),
             onLog: flags.verbose === true ? (message) => logLine(message) : undefined,
+            onThreadSwitch: flags.verbose === true ? (change) => logLine(describeThreadSwitch(change)) : undefined,
             signal,
             ...extra
         });

@@ -45,7 +45,7 @@ export function buildProgram(): Command {
         .option("--json", "print one JSON object a turn: role, content, tokens, timings")
         .option("--no-history", "do not read or save the prompt history (kept in the config dir)")
         .option("--resume <file>", "start from a conversation saved with /save, with its KV state when the model and context match", pathValue)
-        .option("--verbose", "print llama.cpp's log, and timings after each answer, on stderr")
+        .option("--verbose", "print llama.cpp's log, changes of the thread count, and timings after each answer, on stderr")
         .action(async (options) => {
             const {runChat} = await import("./commands/chat.js");
             await runChat(options);
@@ -64,7 +64,7 @@ export function buildProgram(): Command {
         .option("--json", "print one JSON object with the text, token counts and timings (with --lines: one a line)")
         .option("--logprobs <n>", "with --json: each generated token's log-probability and the n most likely tokens at its place (0-20)", integer(0, maxTopLogprobs))
         .option("--raw", "print the text byte for byte: no newline added after an answer that does not end in one")
-        .option("--verbose", "print llama.cpp's log and timings on stderr")
+        .option("--verbose", "print llama.cpp's log, changes of the thread count, and timings on stderr")
         .action(async (prompt: string | undefined, options) => {
             const {runComplete} = await import("./commands/complete.js");
             await runComplete(prompt, options);
@@ -83,7 +83,7 @@ export function buildProgram(): Command {
         .option("--stream-interval <ms>", "write streamed text at most every <ms>, several tokens a write when faster; 0: every token", integer(0, 10_000), 30)
         .option("--cors <origin>", "let web pages from this origin call the API (repeatable; '*' for any); pages of this machine (localhost) always may", repeatable)
         .option("--body-timeout <s>", "seconds a client may take to send a whole request (headers and body) before it gets 408", decimal(0.001, 86_400), defaultBodyTimeoutMs / 1000)
-        .option("--verbose", "print llama.cpp's log on stderr")
+        .option("--verbose", "print llama.cpp's log and changes of the thread count on stderr")
         .action(async (options) => {
             const {runServe} = await import("./commands/serve.js");
             await runServe(options);
@@ -235,7 +235,7 @@ function addModelOptions(command: Command) {
         .option("-m, --model <name>", "a catalog name (instruct:Q4_K_M, base:Q8_0, Q5_K_M, aurora), a .gguf path, hf:<owner>/<repo>/<file>.gguf or an https URL")
         .option("-y, --yes", "download a catalog model that is not there yet without asking")
         .option("-c, --context-size <tokens>", "context window in tokens", contextSize)
-        .option("-t, --threads <n>", "CPU threads (default: one a math core, as llama.cpp: no hyper-threads or efficiency cores)", integer(1, 1024))
+        .option("-t, --threads <n>", "CPU threads for every decode (default: one a math core, as llama.cpp: no hyper-threads or efficiency cores; fewer while other processes keep cores busy)", integer(1, 1024))
         .addOption(new Option("--gpu <backend>", "compute backend").choices(gpuChoices).default("auto"))
         .option("--gpu-layers <n>", "layers to offload to the GPU: a number, auto or max", gpuLayers)
         .option("--quant <quant>", "without --model: use this quant of the catalog instead of the planned one, e.g. Q4_K_M")

@@ -6,6 +6,7 @@
  * private to it: see docs/development/architecture.md for the rooms inside.
  */
 export {openModel, type ModelUse, type OpenModelOptions, type OpenedModel} from "./load/openModel.js";
+export type {ThreadSwitchEvent} from "./native/threadPolicy.js";
 export {localGenerator} from "./localGenerator.js";
 export {openServingModel, type ServingModel, type ServingModelOptions, type ServingCallbacks} from "./batch/servingModel.js";
 export {QueueFullError, SchedulerClosedError, type SchedulerResult, type SchedulerStats} from "./batch/batchScheduler.js";

@@ -25,7 +25,8 @@ export function defaultThreadCount(env: NodeJS.ProcessEnv = process.env, usableC
     return threadsFromEnv(env) ?? usableCores();
 }
 
-function threadsFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+/** MIXTRAL_THREADS when it is a count: the user's choice, used as --threads is (fixed, not adapted). */
+export function threadsFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
     const fromEnv = Number(env.MIXTRAL_THREADS);
     return Number.isSafeInteger(fromEnv) && fromEnv >= 1 ? fromEnv : undefined;
 }

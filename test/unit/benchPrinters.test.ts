@@ -66,7 +66,7 @@ describe("bench printers", () => {
         expect(keys.slice(0, llamaBenchFields.length)).toEqual([...llamaBenchFields]);
         expect(keys.slice(llamaBenchFields.length)).toEqual([
             "samples_ns", "samples_ts", "quant", "node_llama_cpp_version", "n_expert_used", "bandwidth_gbs", "roofline_ts", "roofline_pct", "e2e_ttft_ms", "e2e_ts",
-            "rerun_samples_ns", "high_spread"
+            "busy_cores", "rerun_samples_ns", "high_spread"
         ]);
         const tg = rows[1]!;
         expect(tg).toMatchObject({

@@ -5,6 +5,7 @@ import {compareRatio} from "../../src/bench/compareRuns.js";
 import {expandInstances, groupByLoad, type BenchParams} from "../../src/bench/expandInstances.js";
 import {measureMemoryBandwidth} from "../../src/bench/measureMemoryBandwidth.js";
 import {runBench} from "../../src/bench/runBench.js";
+import {busyMachineNote} from "../../src/bench/busyMachineNote.js";
 import {renderSvgPlot} from "../../src/bench/svgPlot.js";
 import type {BenchEngine, BenchFailure, BenchInstance, BenchRow} from "../../src/bench/types.js";
 import {ModelFileError} from "../../src/errors.js";
@@ -90,6 +91,32 @@ describe("bench runner", () => {
         expect(rows[1]!.roofline_ts).toBeGreaterThan(0);
         expect(rows[1]!.roofline_pct).toBeCloseTo(100 * 1000 / rows[1]!.roofline_ts!, 6);
         expect(rows[0]!.roofline_ts).toBeNull();
+    });
+
+    it("records the cores other processes kept busy during each row, and notes a row whose threads had to wait for cores", async () => {
+        const rows: BenchRow[] = [];
+        // 4 cores, each row 1 s: during the first the cores ran 2 s of which 1 s was ours (1 core someone
+        // else's), during the second 4 s of which 0.8 s ours.
+        const readings = [
+            {wallMs: 0, busyMs: 0, ownMs: 0, cores: 4}, {wallMs: 1000, busyMs: 2000, ownMs: 1000, cores: 4},
+            {wallMs: 1000, busyMs: 2000, ownMs: 1000, cores: 4}, {wallMs: 2000, busyMs: 6000, ownMs: 1800, cores: 4}
+        ];
+        await runBench({
+            engine: fakeEngine([]),
+            instances: expandInstances({...params, models: ["tiny"], nPrompt: [0], promptGen: [], threads: [2]}).concat(
+                expandInstances({...params, models: ["tiny"], nPrompt: [16], nGen: [0], promptGen: [], threads: [2]})),
+            resolveModel: async () => tinyModel,
+            repetitions: 1, warmup: false, e2e: false,
+            bandwidth: {userGBs: 1, measureCpu: async () => 1},
+            cpu: {counters: () => readings.shift()!},
+            onRow: (row) => rows.push(row),
+            onFailure: () => {}
+        });
+        expect(rows.map((row) => row.busy_cores)).toEqual([1, 3.2]);
+        expect(busyMachineNote(rows[0]!, 4)).toBeUndefined();
+        expect(busyMachineNote(rows[1]!, 4)).toBe("pp16 t=2: other processes kept 3.2 of the 4 CPU cores busy while it ran, so its threads " +
+            "waited for cores: the figure is lower and noisier than on a quiet machine (JSON: busy_cores).");
+        expect(busyMachineNote({...rows[1]!, busy_cores: null}, 4)).toBeUndefined();
     });
 
     it("measures the CPU bandwidth once, only for tg rows, when none is given", async () => {

@@ -18,7 +18,7 @@ export const llamaBenchFields = [
 export function ourFields(withCompare: boolean): (keyof BenchRow)[] {
     return [
         "quant", "node_llama_cpp_version", "n_expert_used", "bandwidth_gbs", "roofline_ts", "roofline_pct", "e2e_ttft_ms", "e2e_ts",
-        "rerun_samples_ns", "high_spread",
+        "busy_cores", "rerun_samples_ns", "high_spread",
         ...(withCompare ? ["compare_ratio" as const] : [])
     ];
 }

@@ -1,3 +1,4 @@
+import os from "node:os";
 import fs from "node:fs/promises";
 import {ExitCode, isAbortError, MixtralError, UsageError} from "../../errors.js";
 import {readPreviousRun, type PreviousRow} from "../../bench/compareRuns.js";
@@ -8,6 +9,7 @@ import {runBench, type BenchProgress} from "../../bench/runBench.js";
 import {renderSvgPlot} from "../../bench/svgPlot.js";
 import {testName} from "../../bench/buildRow.js";
 import {rerunNote} from "../../bench/rerunNote.js";
+import {busyMachineNote} from "../../bench/busyMachineNote.js";
 import type {BenchFailure, BenchInstance} from "../../bench/types.js";
 import {benchFlagNames, checkKvCacheSettings} from "../../hardware/kvCacheSettings.js";
 import {outputFormatFrom, type BenchOptions} from "../flags/benchFlags.js";
@@ -168,8 +170,8 @@ export async function runBenchCommand(options: BenchOptions) {
             onLoadProgress: (model, fraction) => status(`loading ${model} ${(fraction * 100).toFixed(0)}%`),
             onRow: (row) => {
                 write(printer.row(row));
-                const note = rerunNote(row);
-                if (note != null) logLine(`note: ${note}`);
+                for (const note of [rerunNote(row), busyMachineNote(row, os.cpus().length)])
+                    if (note != null) logLine(`note: ${note}`);
             },
             onFailure
         }).catch((error: unknown) => {

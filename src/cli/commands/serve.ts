@@ -9,6 +9,7 @@ import {createApiServer} from "../../server/apiServer.js";
 import {claimSignal, interruptController} from "../interrupt.js";
 import {describeKvCache, type ModelFlags} from "../loadModelWithProgress.js";
 import {kvCacheFrom} from "../../hardware/kvCacheSettings.js";
+import {describeThreadSwitch} from "../describeThreadSwitch.js";
 import {loraAdaptersOf} from "../flags/loraOptions.js";
 import {apiKey as apiKeyFromEnvironment} from "../openGenerator.js";
 import {resolveModelFlags} from "../resolveModelPath.js";
@@ -149,6 +150,7 @@ async function loadServingModel(resolved: ResolvedModel, options: ServeOptions, 
             queueLimit: options.queueLimit,
             onLoadProgress: (fraction) => progress.update(fraction),
             onLog: options.verbose === true ? (message) => logLine(message) : undefined,
+            onThreadSwitch: options.verbose === true ? (change) => logLine(describeThreadSwitch(change)) : undefined,
             signal
         });
     } finally {

@@ -119,6 +119,7 @@ export class BatchScheduler {
     private loop: Promise<void> | undefined;
     private closed = false;
     private useCounter = 0;
+    private lastStepOneTokenEach = false;
     private readonly counters = {requests: 0, promptTokens: 0, cachedPromptTokens: 0, generatedTokens: 0, decodeCalls: 0, decodedTokens: 0};
 
     constructor(private readonly context: LlamaContext, sequences: readonly LlamaContextSequence[], private readonly options: BatchSchedulerOptions) {
@@ -373,8 +374,11 @@ export class BatchScheduler {
 
     private async decodeAndSample(entries: BatchEntry[], total: number) {
         const oneTokenEach = entries.every((entry) => entry.tokens.length === 1);
-        const chooser = oneTokenEach ? this.threads.chooserFor(entries.length) : undefined;
-        const threads = chooser?.next() ?? this.threads.batchThreads;
+        const chooser = oneTokenEach ? this.threads.tokenThreads(entries.length) : undefined;
+        // The first one-token decode after a prompt's is not timed (see native/tokenThreadChooser.ts).
+        if (oneTokenEach && !this.lastStepOneTokenEach) chooser?.startLoop();
+        this.lastStepOneTokenEach = oneTokenEach;
+        const threads = chooser?.next() ?? this.threads.promptThreads();
         this.threads.use(threads);
 
         this.native.initBatch(total);

@@ -45,7 +45,7 @@ export function openDirectTokenLoop(sequence: LlamaContextSequence, generation: 
     const sampler = NativeSampler.open(sequence, settings, penalized);
     const probe = generation.wantsDistribution ? DistributionProbe.open(sequence) : undefined;
     threads.reset();
-    const tokenThreads = threads.chooserFor(1);
+    const tokenThreads = threads.tokenThreads(1);
     // The first decode of a loop follows the prompt's batch: it is not timed (see tokenThreadChooser.ts).
     tokenThreads?.startLoop();
 
@@ -63,7 +63,7 @@ export function openDirectTokenLoop(sequence: LlamaContextSequence, generation: 
                 const chunk = tokens.slice(start, start + context.batchSize);
                 const last = start + chunk.length >= tokens.length;
                 const input = chunk.length === 1 ? (single[0] = chunk[0]!, single) : Uint32Array.from(chunk);
-                const count = chunk.length === 1 && tokenThreads != null ? tokenThreads.next() : threads.batchThreads;
+                const count = chunk.length === 1 && tokenThreads != null ? tokenThreads.next() : threads.promptThreads();
                 threads.use(count);
                 native.initBatch(chunk.length);
                 const logitIndexes = native.addToBatch(sequenceId, internals._nextTokenIndex, input,

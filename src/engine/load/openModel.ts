@@ -4,9 +4,10 @@ import {validateGgufFile, type ValidatedGguf} from "../../gguf/validateGguf.js";
 import {checkLoraAdapters, loraContextOption} from "./loraAdapters.js";
 import type {LoraAdapter} from "./loraAdapters.js";
 import {backendOf, loadLlama} from "../native/loadLlama.js";
-import {ThreadPolicy} from "../native/threadPolicy.js";
+import {ThreadPolicy, type ThreadSwitchEvent} from "../native/threadPolicy.js";
 import {checkKvCacheSettings, headSizes, type KvCacheSettings} from "../../hardware/kvCacheSettings.js";
 import {chooseKvCache, type KvUse} from "../../hardware/kvCacheForUse.js";
+import {threadsFromEnv} from "../../hardware/cpuCores.js";
 import {contextKvOptions} from "./contextKvOptions.js";
 import type {Backend, GpuChoice} from "../../hardware/types.js";
 import type {ExpertsUsed} from "../../gguf/expertsUsed.js";
@@ -41,6 +42,8 @@ export type OpenModelOptions = {
     expertsUsed?: number,
     onLoadProgress?: (fraction: number) => void,
     onLog?: (message: string) => void,
+    /** Each change of the thread count of generated tokens (without --threads the count adapts to the machine's load). */
+    onThreadSwitch?: (change: ThreadSwitchEvent) => void,
     signal?: AbortSignal
 };
 
@@ -134,8 +137,12 @@ export async function openModel(options: OpenModelOptions): Promise<OpenedModel>
         }
     }
 
-    // A thread count the user typed is used as given; the default may be tuned per token (see native/threadPolicy.ts).
-    if (options.threads != null) ThreadPolicy.keepUserThreads(context);
+    // A thread count the user chose (--threads, MIXTRAL_THREADS) is used as given; the default adapts per token (see native/threadPolicy.ts).
+    const threadPolicy = ThreadPolicy.of(context);
+    if (threadPolicy != null) {
+        if (options.threads != null || threadsFromEnv() != null) threadPolicy.keepUserThreads();
+        threadPolicy.onSwitch = options.onThreadSwitch;
+    }
     const sequence = context.getSequence();
     return {
         llama, model, context, sequence, file, backend,
