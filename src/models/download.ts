@@ -6,7 +6,7 @@ import {formatBytes} from "../formatBytes.js";
 import {assertFreeSpace} from "./diskSpace.js";
 import {fsyncFile, fsyncFolder, placeExistingCopy, renameInStore, windowsPathTooLong} from "./fileOperations.js";
 import {findExistingCopies, type ExistingCopy} from "./findExisting.js";
-import {fetchToFile, HttpStatusError, OversizedBodyError, resumeOffset, StallError} from "./httpTransfer.js";
+import {fetchToFile, HttpStatusError, OversizedBodyError, resumeOffset, SizeMismatchError, StallError} from "./httpTransfer.js";
 import {huggingFaceFileUrl, redactToken} from "./huggingFace.js";
 import {acquireLock, type LockHolder} from "./lockFile.js";
 import {backoffDelay, probeRemote, type RemoteFile, type RetryPolicy} from "./probeRemote.js";
@@ -146,7 +146,7 @@ async function pullLocked(target: PullTarget, finalPath: string, staging: Stagin
         // Not a file to resume into or to keep: whatever is in .partial/ was for another size.
         await deletePartial(staging);
         throw new DownloadError(`The server offers ${file} as ${describeSize(remote.bytes)}, but the catalog says ${target.kind === "catalog" ? target.entry.name : file} is exactly ${describeSize(catalogBytes)}; nothing was downloaded.`, {
-            hint: "The server (HF_ENDPOINT, a proxy or a mirror) is sending another file, or the repository's file changed; a file of the wrong size is never stored."
+            hint: wrongFileHint
         });
     }
     const expectedSha = catalogSha ?? remote.sha256;
@@ -194,6 +194,8 @@ async function pullLocked(target: PullTarget, finalPath: string, staging: Stagin
     };
     return {path: finalPath, bytes, sha256, verified, alreadyPresent: false};
 }
+
+const wrongFileHint = "The server (HF_ENDPOINT, a proxy or a mirror) is sending another file, or the repository's file changed; a file of the wrong size is never stored.";
 
 /** "547 kB (547,136 bytes)": the rounded size alone hides a difference of a few bytes. */
 function describeSize(bytes: number): string {
@@ -308,6 +310,13 @@ async function transferWithRetries(url: string, staging: StagingFiles, expectedB
             return;
         } catch (error) {
             if (options.signal?.aborted === true) throw downloadInterrupted();
+            if (error instanceof SizeMismatchError) {
+                // Another file than the one expected: its bytes are nothing to resume.
+                await deletePartial(staging);
+                throw new DownloadError(`The server sends a file of ${describeSize(error.serverBytes)} where ${describeSize(error.expectedBytes)} were expected; nothing was kept.`, {
+                    hint: wrongFileHint
+                });
+            }
             const unknownHost = unknownHostError(error, url);
             if (unknownHost != null) throw unknownHost;
             failures = (await fileSize(staging.inTransit) ?? 0) > bytesBefore ? 1 : failures + 1;

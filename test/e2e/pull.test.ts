@@ -178,6 +178,16 @@ describe("mixtral pull", () => {
         expect(partialFiles().filter((file) => !file.endsWith(".lock"))).toEqual([]);
     });
 
+    it("refuses, without retrying, a file the probe gave no size for when the transfer shows it is not the catalog's size", async () => {
+        server.fault = "noSizeInProbe";
+        const pull = await runCli(["pull", "instruct:Q5_K_M"], {env: env({MIXTRAL_FREE_BYTES: String(1e14)}), timeoutMs: 20_000});
+        expect(pull.code).toBe(1);
+        expect(pull.stderr).toMatch(/^error: The server sends a file of 547 kB \([\d,]+ bytes\) where 26\.4 GB \(26,441,533,376 bytes\) were expected; nothing was kept\./m);
+        expect(pull.stderr).not.toMatch(/retrying/);
+        expect(fs.existsSync(storeFile("wrong-size.gguf"))).toBe(false);
+        expect(partialFiles().filter((file) => !file.endsWith(".lock"))).toEqual([]);
+    });
+
     it("says a file checked by size only was not verified by any sha256", async () => {
         const noSha = await startFakeHuggingFace([{repo, file: "tiny-q8_0.gguf", data: tiny}], {sendSha: false});
         try {
