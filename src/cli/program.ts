@@ -24,7 +24,6 @@ export function buildProgram(): Command {
         .version(packageJson.version, "-V, --version", "the versions of mixtral, node-llama-cpp and llama.cpp, and the backends that load")
         .option("--no-color", "no colours, also set by NO_COLOR")
         .showHelpAfterError("(run with --help for usage)")
-        .configureOutput({outputError: (text, write) => write(withFlagSuggestion(text))})
         .configureHelp({sortSubcommands: false})
         .exitOverride()
         .hook("preAction", (_thisCommand, actionCommand) => {
@@ -225,7 +224,14 @@ export function buildProgram(): Command {
         });
 
     writeDefaultsAsTyped(program);
+    suggestOurFlags(program);
     return program;
+}
+
+/** Each command's unknown-flag error names our flag for a llama.cpp or Ollama one, when it has it. */
+function suggestOurFlags(command: Command) {
+    command.configureOutput({outputError: (text, write) => write(withFlagSuggestion(text, command.options.map((option) => option.long)))});
+    for (const sub of command.commands) suggestOurFlags(sub);
 }
 
 /**

@@ -7,8 +7,9 @@ import {chatHistoryPath, readHistory, writeHistory} from "../../src/cli/chat/his
 import {MultilineInput} from "../../src/cli/chat/multilineInput.js";
 import {parseSlashCommand, slashHelp, unescapeMessage} from "../../src/cli/chat/slashCommands.js";
 import {applySetting, formatSettings} from "../../src/cli/chat/replSettings.js";
+import {formatStats, formatTimings} from "../../src/cli/chat/turnReport.js";
 import {loadChat} from "../../src/cli/chat/chatStateFile.js";
-import type {ChatConversation} from "../../src/generator/textGenerator.js";
+import type {ChatConversation, ChatTurn} from "../../src/generator/textGenerator.js";
 import {samplingDefaults, type SamplingOptions} from "../../src/generator/sampling.js";
 
 let folder: string;
@@ -102,6 +103,15 @@ describe("/set and /show", () => {
         const usage = parseSlashCommand("/set");
         expect(usage).toEqual({name: "usage", usage: "/set <temperature|top-k|top-p|min-p|repeat-penalty|max-tokens|seed|stop|system|experts> <value>"});
         expect(slashHelp).toMatch(/repeat-penalty, max-tokens, seed, stop, system or experts/);
+    });
+
+    test("/stats and --verbose count one of a kind in the singular", () => {
+        const turn = {content: "Hi", stopReason: "maxTokens", tokens: {prompt: 1, generated: 1}, context: {used: 2, size: 512}, droppedExchanges: 0,
+            timings: {promptMs: 1, firstTokenMs: 1, generateMs: 10, generatedTokensPerSecond: 100}} as unknown as ChatTurn;
+        const stats = formatStats({messages: 2, contextUsed: 2, contextSize: 512, format: "f", last: turn, totals: {turns: 1, promptTokens: 1, generatedTokens: 1, generateMs: 10}});
+        expect(stats).toMatch(/last answer +1 token at 100\.0 tok\/s, first token after 1 ms \(1 prompt token evaluated\)/);
+        expect(stats).toMatch(/session +1 answer, 1 token generated \(100\.0 tok\/s\), 1 prompt token evaluated/);
+        expect(formatTimings(turn)).toMatch(/^1 new prompt token, /);
     });
 
     test("/load counts one message in the singular", async () => {
