@@ -51,8 +51,10 @@ export async function runRepl(firstSession: ChatConversation, options: ReplOptio
     });
     if (historyFile != null) rl.on("history", (history: string[]) => void writeHistory(historyFile, history));
     const answerKeys = new AnswerKeys(process.stdin, keypressListenersBefore);
-    // readline's own list (newest first): a message typed over several lines becomes one entry.
-    const history = (rl as unknown as {history: string[]}).history;
+    // readline's own list (newest first), not in its typings: a message typed over several lines
+    // becomes one entry. Were a Node version to keep it elsewhere, the lines stay entries of their own.
+    const readlineHistory: unknown = (rl as unknown as {history?: unknown}).history;
+    const history: string[] = Array.isArray(readlineHistory) ? readlineHistory as string[] : [];
     let historyBeforeMessage: string[] = [];
 
     // Changed by /set for the rest of the session.
