@@ -25,7 +25,6 @@ export function buildProgram(): Command {
         .version(packageJson.version, "-V, --version", "the versions of mixtral, node-llama-cpp and llama.cpp, and the backends that load")
         .option("--no-color", "no colours, also set by NO_COLOR")
         .showHelpAfterError("(run with --help for usage)")
-        .configureOutput({outputError: (text, write) => write(withFlagSuggestion(text))})
         .configureHelp({sortSubcommands: false})
         .exitOverride()
         .hook("preAction", (_thisCommand, actionCommand) => {
@@ -92,7 +91,7 @@ export function buildProgram(): Command {
     // llama-bench's flags and defaults; lists (comma-separated) run every combination.
     const bench = program.command("bench")
         .description("measure prompt (pp) and generation (tg) tok/s like llama-bench, with the memory-bandwidth roofline")
-        .option("-m, --model <path>", "a GGUF file or catalog name (repeatable, or comma-separated)", modelList)
+        .option("-m, --model <name>", "a catalog name (instruct:Q4_K_M, Q5_K_M), a .gguf path, hf:<owner>/<repo>/<file>.gguf or an https URL; several (repeated or comma-separated) are compared", modelList)
         .addOption(listOption("-p, --n-prompt <list>", "prompt sizes to time (pp); 0 skips", integerList("-p", 0), "512"))
         .addOption(listOption("-n, --n-gen <list>", "generation lengths to time (tg); 0 skips", integerList("-n", 0), "128"))
         .option("--pg <pp,tg>", "prompt then generation, timed together (repeatable)", promptGenPair)
@@ -210,7 +209,7 @@ export function buildProgram(): Command {
 
     program.command("doctor")
         .description("show this machine's backends, GPUs, memory and disk, and the model plan that fits them")
-        .addOption(new Option("--gpu <backend>", "plan for another machine with this GPU type instead of probing").choices(gpuChoices.filter((choice) => choice !== "auto")))
+        .addOption(new Option("--gpu <backend>", "plan for another machine with this GPU type instead of probing; auto: this machine's, as with no --gpu").choices(gpuChoices))
         .option("--vram <size>", "that machine's GPU memory, e.g. 24GB (1 GB = 1024³ bytes, as memory is sold)")
         .option("--ram <size>", "that machine's RAM (unified memory on metal), e.g. 64GB")
         .option("--quant <quant>", "plan this quant instead of the best that fits, e.g. Q4_K_M")
@@ -226,7 +225,25 @@ export function buildProgram(): Command {
             await runDoctor(options);
         });
 
+    writeDefaultsAsTyped(program);
+    suggestOurFlags(program);
     return program;
+}
+
+/** Each command's unknown-flag error names our flag for a llama.cpp or Ollama one, when it has it. */
+function suggestOurFlags(command: Command) {
+    command.configureOutput({outputError: (text, write) => write(withFlagSuggestion(text, command.options.map((option) => option.long)))});
+    for (const sub of command.commands) suggestOurFlags(sub);
+}
+
+/**
+ * Help writes every default one way, as it would be typed: `(default: auto)` beside `(default: 64)`,
+ * where commander quotes the string ones (`(default: "auto")`).
+ */
+function writeDefaultsAsTyped(command: Command) {
+    for (const option of command.options)
+        if (typeof option.defaultValue === "string" && option.defaultValueDescription == null) option.defaultValueDescription = option.defaultValue;
+    for (const sub of command.commands) writeDefaultsAsTyped(sub);
 }
 
 /** Model, engine and placement flags shared by every command that loads a model. */

@@ -2,10 +2,11 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import {setTimeout as sleep} from "node:timers/promises";
 import {DownloadError, InterruptedError, MixtralError} from "../errors.js";
+import {formatBytes} from "../formatBytes.js";
 import {assertFreeSpace} from "./diskSpace.js";
 import {fsyncFile, fsyncFolder, placeExistingCopy, renameInStore, windowsPathTooLong} from "./fileOperations.js";
 import {findExistingCopies, type ExistingCopy} from "./findExisting.js";
-import {fetchToFile, HttpStatusError, OversizedBodyError, resumeOffset, StallError} from "./httpTransfer.js";
+import {fetchToFile, HttpStatusError, OversizedBodyError, resumeOffset, SizeMismatchError, StallError} from "./httpTransfer.js";
 import {huggingFaceFileUrl, redactToken} from "./huggingFace.js";
 import {acquireLock, type LockHolder} from "./lockFile.js";
 import {backoffDelay, probeRemote, type RemoteFile, type RetryPolicy} from "./probeRemote.js";
@@ -27,10 +28,22 @@ export type PullEvent =
     | {type: "hashProgress", hashedBytes: number, totalBytes: number}
     | {type: "unverified", reason: string};
 
+/**
+ * What a new file was checked against, for the message that says so: its sha256 against the
+ * catalog's, the server's (Hugging Face's X-Linked-Etag) or the one another tool's folder names it
+ * by, or none; its size against the catalog's exact size, the server's announced one, or none.
+ */
+export type Verification = {
+    sha256: "catalog" | "server" | "folder" | "none",
+    size: "catalog" | "server" | "none"
+};
+
 export type PullResult = {
     path: string,
     bytes: number,
     sha256?: string,
+    /** Absent when the file was already in the store (nothing new was checked). */
+    verified?: Verification,
     /** Already in the store: nothing was fetched. */
     alreadyPresent: boolean,
     /** Linked from another tool's folder instead of downloaded. */
@@ -107,6 +120,9 @@ async function pullLocked(target: PullTarget, finalPath: string, staging: Stagin
     const policy = retryPolicy(env);
     const url = remoteUrlOf(target, env);
     const catalogSha = target.kind === "catalog" ? target.entry.sha256 ?? undefined : undefined;
+    // A catalog size marked exact is a check of its own: without a catalog sha256, the server's
+    // checksum only says the server sent what it meant to, not that it is the file named.
+    const catalogBytes = target.kind === "catalog" && target.entry.bytesExact ? target.entry.bytes : undefined;
     const repo = target.kind === "catalog" ? target.entry.repo : target.repo;
     const file = target.kind === "catalog" ? target.entry.file : target.file;
 
@@ -116,14 +132,25 @@ async function pullLocked(target: PullTarget, finalPath: string, staging: Stagin
         // Offline is fine when a local copy can vouch for itself; the server only adds a checksum.
         remote = catalogSha == null ? await probeRemote(url, {...policy, attempts: 1}, {signal: options.signal, env}).catch(() => undefined) : undefined;
         for (const copy of copies) {
-            const reused = await tryReuse(copy, catalogSha ?? remote?.sha256 ?? copy.claimedSha256, finalPath, options);
+            if (catalogBytes != null && copy.bytes !== catalogBytes) continue;
+            const expected = catalogSha != null ? {sha256: catalogSha, from: "catalog" as const}
+                : remote?.sha256 != null ? {sha256: remote.sha256, from: "server" as const}
+                    : copy.claimedSha256 != null ? {sha256: copy.claimedSha256, from: "folder" as const} : undefined;
+            const reused = await tryReuse(copy, expected, catalogBytes != null, finalPath, options);
             if (reused != null) return reused;
         }
     }
 
     remote ??= await probeRemote(url, policy, {signal: options.signal, env, onRetry: (attempt, delayMs, reason) => options.onEvent?.({type: "retry", attempt, delayMs, reason})});
+    if (catalogBytes != null && remote.bytes != null && remote.bytes !== catalogBytes) {
+        // Not a file to resume into or to keep: whatever is in .partial/ was for another size.
+        await deletePartial(staging);
+        throw new DownloadError(`The server offers ${file} as ${describeSize(remote.bytes)}, but the catalog says ${target.kind === "catalog" ? target.entry.name : file} is exactly ${describeSize(catalogBytes)}; nothing was downloaded.`, {
+            hint: wrongFileHint
+        });
+    }
     const expectedSha = catalogSha ?? remote.sha256;
-    const expectedBytes = remote.bytes ?? (target.kind === "catalog" && target.entry.bytesExact ? target.entry.bytes : undefined);
+    const expectedBytes = catalogBytes ?? remote.bytes;
     const note: PartialNote = {url, sha256: expectedSha, bytes: expectedBytes};
     note.validator = await discardStalePartial(staging, note);
 
@@ -161,7 +188,18 @@ async function pullLocked(target: PullTarget, finalPath: string, staging: Stagin
     }
     await fsyncFolder(path.dirname(finalPath));
     await fs.rm(staging.note, {force: true});
-    return {path: finalPath, bytes, sha256, alreadyPresent: false};
+    const verified: Verification = {
+        sha256: catalogSha != null ? "catalog" : remote.sha256 != null ? "server" : "none",
+        size: catalogBytes != null ? "catalog" : remote.bytes != null ? "server" : "none"
+    };
+    return {path: finalPath, bytes, sha256, verified, alreadyPresent: false};
+}
+
+const wrongFileHint = "The server (HF_ENDPOINT, a proxy or a mirror) is sending another file, or the repository's file changed; a file of the wrong size is never stored.";
+
+/** "547 kB (547,136 bytes)": the rounded size alone hides a difference of a few bytes. */
+function describeSize(bytes: number): string {
+    return `${formatBytes(bytes)} (${bytes.toLocaleString("en-US")} bytes)`;
 }
 
 /**
@@ -188,8 +226,9 @@ async function moveIntoPlace(staged: string, finalPath: string) {
     await fs.rm(staged, {force: true});
 }
 
-async function tryReuse(copy: ExistingCopy, expectedSha: string | undefined, finalPath: string, options: PullOptions): Promise<PullResult | undefined> {
-    if (expectedSha == null) return undefined;
+async function tryReuse(copy: ExistingCopy, expected: {sha256: string, from: Verification["sha256"]} | undefined, sizeFromCatalog: boolean, finalPath: string,
+    options: PullOptions): Promise<PullResult | undefined> {
+    if (expected == null) return undefined;
     options.onEvent?.({type: "verifyingCopy", copy});
     let actual: string;
     try {
@@ -199,7 +238,7 @@ async function tryReuse(copy: ExistingCopy, expectedSha: string | undefined, fin
         if (options.signal?.aborted === true) throw error;
         return undefined;
     }
-    if (actual !== expectedSha) return undefined;
+    if (actual !== expected.sha256) return undefined;
     await fs.mkdir(path.dirname(finalPath), {recursive: true});
     try {
         await placeExistingCopy(copy.path, finalPath);
@@ -209,7 +248,8 @@ async function tryReuse(copy: ExistingCopy, expectedSha: string | undefined, fin
         if (options.signal?.aborted === true) throw error;
         return undefined;
     }
-    return {path: finalPath, bytes: copy.bytes, sha256: actual, alreadyPresent: false, reusedFrom: copy};
+    return {path: finalPath, bytes: copy.bytes, sha256: actual, alreadyPresent: false, reusedFrom: copy,
+        verified: {sha256: expected.from, size: sizeFromCatalog ? "catalog" : "none"}};
 }
 
 /** What the bytes in `.partial/` are: resumed only into the same URL, size and checksum. `validator` is the server's ETag for them (If-Range). */
@@ -270,6 +310,13 @@ async function transferWithRetries(url: string, staging: StagingFiles, expectedB
             return;
         } catch (error) {
             if (options.signal?.aborted === true) throw downloadInterrupted();
+            if (error instanceof SizeMismatchError) {
+                // Another file than the one expected: its bytes are nothing to resume.
+                await deletePartial(staging);
+                throw new DownloadError(`The server sends a file of ${describeSize(error.serverBytes)} where ${describeSize(error.expectedBytes)} were expected; nothing was kept.`, {
+                    hint: wrongFileHint
+                });
+            }
             const unknownHost = unknownHostError(error, url);
             if (unknownHost != null) throw unknownHost;
             failures = (await fileSize(staging.inTransit) ?? 0) > bytesBefore ? 1 : failures + 1;

@@ -34,6 +34,16 @@ export class OversizedBodyError extends Error {
     }
 }
 
+/**
+ * The server's whole file is another size than the one expected (the catalog's exact size, or the
+ * probe's): no retry or resume can make it the right file.
+ */
+export class SizeMismatchError extends Error {
+    constructor(readonly serverBytes: number, readonly expectedBytes: number) {
+        super(`the server's file is ${serverBytes} bytes, not ${expectedBytes}`);
+    }
+}
+
 /** The server answered with an error status; `statusCode` tells the caller whether to retry. */
 export class HttpStatusError extends Error {
     constructor(message: string, readonly statusCode: number, readonly retryAfterMs?: number) {
@@ -83,6 +93,9 @@ export async function fetchToFile(options: TransferOptions): Promise<void> {
 
         const {request, response, stalled} = await openBody(options, position, env);
         try {
+            const serverBytes = wholeSizeOf(response);
+            if (options.totalBytes != null && serverBytes != null && serverBytes !== options.totalBytes)
+                throw new SizeMismatchError(serverBytes, options.totalBytes);
             if (response.statusCode === 416) {
                 // Nothing left to send: complete if the server's size is ours, else the bytes on disk are not its file.
                 const size = Number(/^bytes \*\/(\d+)$/.exec(response.headers["content-range"] ?? "")?.[1] ?? NaN);
@@ -212,6 +225,14 @@ function announcedEnd(response: http.IncomingMessage, position: number, probedBy
     const contentLength = Number(response.headers["content-length"] ?? NaN);
     if (Number.isFinite(contentLength)) ends.push((response.statusCode === 206 ? position : 0) + contentLength);
     return Math.min(...ends);
+}
+
+/** The whole file's size as this response gives it: Content-Range's total (206, 416), else a 200's Content-Length. */
+function wholeSizeOf(response: http.IncomingMessage): number | undefined {
+    const total = /\/(\d+)$/.exec(response.headers["content-range"] ?? "")?.[1];
+    if (total != null) return Number(total);
+    const length = response.headers["content-length"];
+    return response.statusCode === 200 && length != null && /^\d+$/.test(length) ? Number(length) : undefined;
 }
 
 /** A strong ETag, else Last-Modified: what If-Range may carry. */

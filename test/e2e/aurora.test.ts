@@ -67,7 +67,7 @@ describe("aurora: the instruct model plus the Aurora adapter, in one name", () =
         expect(fs.existsSync(modelPath!) && fs.existsSync(adapterPath!)).toBe(true);
         // verified against the sha256 the server announces, sized by the server (the catalog has no size)
         expect(result.stderr).toMatch(/Downloading adapter_model\.safetensors \([\d.]+ [kM]B\)/);
-        expect(result.stderr).toMatch(/adapter_model\.safetensors downloaded and verified \(sha256 [0-9a-f]{64}\)/);
+        expect(result.stderr).toMatch(/adapter_model\.safetensors downloaded and verified: sha256 [0-9a-f]{64} matches the one the server published\./);
         expect(result.stderr).toMatch(/aurora adapter ready: 1 LoRA pair, rank 64/);
         expect(server.requests.some((request) => request.path.endsWith("/adapter_model.safetensors"))).toBe(true);
 

@@ -56,14 +56,25 @@ describe("mixtral bench (real engine, tiny model)", () => {
         expect(result.stdout).toMatch(/\nbuild: \S+ \(\d+\)\n$/);
     });
 
-    it("reports a missing model among two, measures the other, and exits 1 at the end", async () => {
+    it("takes catalog names and paths alike in -m (repeated or comma lists); reports a missing model, measures the others, and exits 1 at the end", async () => {
+        // A one-entry catalog publishes the tiny model as instruct:Q8_0, downloaded in a store of its own.
+        const store = path.join(dir, "store");
+        await fs.mkdir(store, {recursive: true});
+        await fs.copyFile(tinyModel(), path.join(store, "tiny-q8_0.gguf"));
+        const catalog = path.join(dir, "catalog.json");
+        await fs.writeFile(catalog, JSON.stringify({models: [{name: "instruct:Q8_0", variant: "instruct", quant: "Q8_0", repo: "local/tiny",
+            file: "tiny-q8_0.gguf", bytes: (await fs.stat(tinyModel())).size, bytesExact: true, bitsPerWeight: 8.5, sha256: null}]}));
         const missing = path.join(dir, "missing.gguf");
-        const result = await runCli(["bench", "-m", missing, "-m", tinyModel(), "-p", "16", "-n", "0", "-r", "1", "-t", "1"]);
+        const result = await runCli(["bench", "-m", missing, "-m", `instruct:Q8_0,${tinyModel()}`, "-p", "16", "-n", "0", "-r", "1", "-t", "1", "--no-warmup", "-o", "jsonl"],
+            {env: {MIXTRAL_CATALOG: catalog, MIXTRAL_MODELS: store}});
         expect(result.code).toBe(1);
         expect(result.stderr).toContain(`failed: missing.gguf pp16 t=1: Model file not found: ${missing}`);
-        expect(result.stderr).toContain("1 of 2 tests failed.");
+        expect(result.stderr).toContain("1 of 3 tests failed.");
         expect(result.stderr).not.toMatch(/\n\s+at /);
-        expect(result.stdout.split("\n").filter((line) => line.includes("pp16"))).toHaveLength(1);
+        const rows = result.stdout.trimEnd().split("\n").map((line) => JSON.parse(line) as BenchRow);
+        expect(rows.map((row) => [row.model_filename, row.n_prompt])).toEqual([["instruct:Q8_0", 16], [tinyModel(), 16]]);
+        // The name and the path are the same file.
+        expect(rows[0]?.model_size).toBe(rows[1]?.model_size);
     });
 
     it("adds each row's ratio to a previous run with --compare, and draws an SVG with --plot", async () => {

@@ -40,6 +40,11 @@ describe("mixtral chat in a terminal", () => {
         await chat.expect(/\/help lists the commands.*\n> /);
         const answer = await turn(chat, "hello world");
         expect(answer.length).toBeGreaterThan(0);
+        // Ctrl+L clears the screen (cursor home, erase below) and draws the prompt again.
+        const before = chat.raw().length;
+        chat.write("\u000c");
+        await chat.expect("> ");
+        expect(chat.raw().slice(before)).toContain("\u001b[1;1H\u001b[0J");
         expect(await command(chat, "/stats")).toMatch(/messages +2\ncontext +\d+ \/ \d+ tokens[\s\S]*last answer +8 tokens at [\d.]+ tok\/s, first token after \d+ ms/);
         chat.write("/exit\r");
         expect(await chat.exit()).toBe(0);
@@ -82,8 +87,23 @@ describe("mixtral chat in a terminal", () => {
             {env: {XDG_CONFIG_HOME: configHome}});
         await chat.expect(prompt.trimStart());
         await stopEachAnswer(chat, ["tell me a long story", "and another one"], prompt.trimStart());
-        // Both exchanges are kept, each with the part of the answer given before Ctrl+C.
-        expect(await command(chat, "/stats")).toMatch(/messages +4\n/);
+        // No ^C from the terminal's echo in the answers: Ctrl+C is read as a key, not echoed.
+        const answers = [...chat.screen().matchAll(/(?:long story|another one)\n([\s\S]*?)\(stopped\)/g)].map((match) => match[1]);
+        expect(answers).toHaveLength(2);
+        expect(answers.filter((answer) => answer?.includes("^C"))).toEqual([]);
+        // Keys typed while an answer streams are not drawn into it: they wait for the prompt.
+        chat.write("a third one\r");
+        await chat.expect("a third one\n");
+        await chat.expect(/\S/);
+        chat.write("typed ahead");
+        chat.write("\u0003");
+        const third = await chat.expect("(stopped)");
+        expect(third).not.toContain("typed ahead");
+        await chat.expect(/> typed ahead/);
+        chat.write("\u0003");
+        await chat.expect("^C");
+        // All three exchanges are kept, each with the part of the answer given before Ctrl+C.
+        expect(await command(chat, "/stats")).toMatch(/messages +6\n/);
         chat.write("/exit\r");
         expect(await chat.exit()).toBe(0);
     });
@@ -132,22 +152,33 @@ describe("mixtral chat in a terminal", () => {
         expect(await chat.exit()).toBe(0);
     });
 
-    test("remembers typed lines across sessions in the config dir, reachable with the up arrow", async () => {
+    test("remembers typed lines across sessions in the config dir, reachable with the up arrow; a \"\"\" block comes back whole", async () => {
         const first = startChat([], {history: true});
         await first.expect(prompt.trimStart());
         await turn(first, "remember this line");
+        for (const line of ['"""', "block line one", "block line two"]) {
+            first.write(line + "\r");
+            await first.expect("... ");
+        }
+        await turn(first, '"""');
         first.write("/exit\r");
         expect(await first.exit()).toBe(0);
-        const history = await readFile(path.join(configHome, "mixtral", "chat_history"), "utf8");
-        expect(history).toContain("\"remember this line\"");
+        const history = (await readFile(path.join(configHome, "mixtral", "chat_history"), "utf8")).trimEnd().split("\n").map((line) => JSON.parse(line) as string);
+        expect(history).toEqual(["remember this line", '"""\nblock line one\nblock line two\n"""', "/exit"]);
 
         const second = startChat([], {history: true});
         await second.expect(prompt.trimStart());
+        // The block, all of it, and Enter sends it again as one message.
         second.write(up + up);
+        await second.expect("block line two");
+        second.write("\r");
+        await second.expect(prompt);
+        second.write(up + up + up);
         await second.expect("remember this line");
         // Ctrl+C drops the recalled line instead of sending it; then Ctrl+D leaves.
         second.write("\u0003");
         await second.expect("^C");
+        expect(await command(second, "/stats")).toMatch(/messages +2\n/);
         second.write("\u0004");
         expect(await second.exit()).toBe(0);
     });

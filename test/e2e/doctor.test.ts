@@ -49,8 +49,8 @@ register("data:text/javascript," + encodeURIComponent(\`export async function re
 afterAll(() => fs.rmSync(modelsDir, {recursive: true, force: true}));
 
 describe("doctor on this machine", () => {
-    test("--json reports the real probe: the CPU backend loads, cores, RAM, disk and a CPU plan", async () => {
-        const report = await doctorJson([]);
+    test("--json reports the real probe: the CPU backend loads, cores, RAM, disk and a CPU plan (--gpu auto, as every command takes it)", async () => {
+        const report = await doctorJson(["--gpu", "auto"]);
         expect(report.simulated).toBe(false);
         expect(["cuda", "metal", "vulkan", "cpu"]).toContain(report.backend);
         expect(report.backends.find((status) => status.backend === "cpu")?.loaded).toBe(true);

@@ -27,12 +27,15 @@ function entry(quant: string, file: string, data: Buffer, withSha: boolean) {
 }
 
 beforeAll(async () => {
-    server = await startFakeHuggingFace([{repo, file: "tiny-q8_0.gguf", data: tiny}, {repo, file: "tiny-nosha.gguf", data: tiny}, {repo, file: "big.gguf", data: big}]);
+    server = await startFakeHuggingFace([{repo, file: "tiny-q8_0.gguf", data: tiny}, {repo, file: "tiny-nosha.gguf", data: tiny}, {repo, file: "big.gguf", data: big},
+        {repo, file: "wrong-size.gguf", data: tiny}]);
     catalogFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "mixtral-catalog-")), "catalog.json");
     fs.writeFileSync(catalogFile, JSON.stringify({models: [
         entry("Q4_K_M", "tiny-q8_0.gguf", tiny, true),
         entry("Q4_0", "tiny-nosha.gguf", tiny, false),
-        entry("Q8_0", "big.gguf", big, true)
+        entry("Q8_0", "big.gguf", big, true),
+        // The real instruct:Q4_K_M's exact size and no sha256: what the server sends must be that size.
+        {...entry("Q5_K_M", "wrong-size.gguf", tiny, false), bytes: 26_441_533_376}
     ]}));
 });
 
@@ -93,7 +96,7 @@ describe("mixtral pull", () => {
         expect(pull.stderr).not.toContain(token);
         expect(pull.code, pull.stderr).toBe(0);
         expect(pull.stdout.trim()).toBe(storeFile("tiny-q8_0.gguf"));
-        expect(pull.stderr).toMatch(/downloaded and verified \(sha256 [0-9a-f]{64}\)/);
+        expect(pull.stderr).toMatch(/instruct:Q4_K_M downloaded and verified: sha256 [0-9a-f]{64} matches the catalog's, and its 547 kB are the catalog's exact size\./);
         expectVerified(storeFile("tiny-q8_0.gguf"), tiny);
         expect(partialFiles().filter((file) => !file.endsWith(".lock"))).toEqual([]);
         await local.stop();
@@ -146,6 +149,8 @@ describe("mixtral pull", () => {
         const terminal = runInPty(["pull", "instruct:Q8_0"], {env: env()});
         await terminal.expect(/Downloading\s.*\d+%.*MB \/ 41\.9 MB, [\d.]+ [kM]B\/s, ETA \d+/, 30_000);
         terminal.write("\x03");
+        // The bar is taken down and the way on is said: the same command resumes.
+        await terminal.expect(/error: Download interrupted; the bytes received so far are kept\.\s+hint: Run the same command again to resume where it stopped\./);
         expect(await terminal.exit()).toBe(130);
         server.throttleBytesPerSecond = 4 * 1024 * 1024;
         const piped = await runCli(["pull", "instruct:Q8_0"], {env: env()});
@@ -154,10 +159,45 @@ describe("mixtral pull", () => {
         expect(piped.stderr).not.toContain("\u001b[");
     });
 
-    it("uses the server's X-Linked-Etag sha256 when the catalog has none", async () => {
+    it("uses the server's X-Linked-Etag sha256 when the catalog has none, and says what it checked against what", async () => {
         const pull = await runCli(["pull", "Q4_0", "--json"], {env: env()});
         expect(pull.code, pull.stderr).toBe(0);
-        expect(JSON.parse(pull.stdout)).toMatchObject({name: "instruct:Q4_0", sha256: sha256Of(tiny), bytes: tiny.length, alreadyPresent: false});
+        expect(JSON.parse(pull.stdout)).toMatchObject({name: "instruct:Q4_0", sha256: sha256Of(tiny), bytes: tiny.length, alreadyPresent: false,
+            verified: {sha256: "server", size: "catalog"}});
+        expect(pull.stderr).toMatch(/instruct:Q4_0 downloaded and verified: sha256 [0-9a-f]{64} matches the one the server published, and its 547 kB are the catalog's exact size\./);
+    });
+
+    it("refuses a file whose size is not the catalog's exact size when the catalog has no sha256, before downloading it", async () => {
+        const rangedBefore = server.rangedBytesSent;
+        const pull = await runCli(["pull", "instruct:Q5_K_M"], {env: env()});
+        expect(pull.code).toBe(1);
+        expect(pull.stderr).toMatch(/^error: The server offers wrong-size\.gguf as 547 kB \([\d,]+ bytes\), but the catalog says instruct:Q5_K_M is exactly 26\.4 GB \(26,441,533,376 bytes\); nothing was downloaded\./m);
+        expect(pull.stderr).not.toMatch(/verified/);
+        expect(server.rangedBytesSent).toBe(rangedBefore);
+        expect(fs.existsSync(storeFile("wrong-size.gguf"))).toBe(false);
+        expect(partialFiles().filter((file) => !file.endsWith(".lock"))).toEqual([]);
+    });
+
+    it("refuses, without retrying, a file the probe gave no size for when the transfer shows it is not the catalog's size", async () => {
+        server.fault = "noSizeInProbe";
+        const pull = await runCli(["pull", "instruct:Q5_K_M"], {env: env({MIXTRAL_FREE_BYTES: String(1e14)}), timeoutMs: 20_000});
+        expect(pull.code).toBe(1);
+        expect(pull.stderr).toMatch(/^error: The server sends a file of 547 kB \([\d,]+ bytes\) where 26\.4 GB \(26,441,533,376 bytes\) were expected; nothing was kept\./m);
+        expect(pull.stderr).not.toMatch(/retrying/);
+        expect(fs.existsSync(storeFile("wrong-size.gguf"))).toBe(false);
+        expect(partialFiles().filter((file) => !file.endsWith(".lock"))).toEqual([]);
+    });
+
+    it("says a file checked by size only was not verified by any sha256", async () => {
+        const noSha = await startFakeHuggingFace([{repo, file: "tiny-q8_0.gguf", data: tiny}], {sendSha: false});
+        try {
+            const pull = await runCli(["pull", `hf:${repo}/tiny-q8_0.gguf`], {env: env({HF_ENDPOINT: noSha.url})});
+            expect(pull.code, pull.stderr).toBe(0);
+            expect(pull.stderr).toMatch(/tiny-q8_0\.gguf downloaded; checked by size only \(no sha256 to compare with\): its 547 kB are the size the server announced\./);
+            expect(pull.stderr).not.toMatch(/verified:/);
+        } finally {
+            await noSha.stop();
+        }
     });
 
     it("pulls an hf:<owner>/<repo>/<file>.gguf name into the store, verified by the server's sha256", async () => {

@@ -80,7 +80,7 @@ export async function saveChat(file: string, session: ChatConversation, platform
 /** /load and --resume: with the KV state when everything matches, else as text. Returns the line to show. */
 export async function loadChat(file: string, session: ChatConversation): Promise<string> {
     const loaded = await loadConversation(file);
-    const count = `${loaded.messages.length} messages from ${file}`;
+    const count = `${counted(loaded.messages.length, "message")} from ${file}`;
     const kvState = session.kvState;
     if (kvState == null) {
         // Through a server: the whole conversation goes with each request anyway.

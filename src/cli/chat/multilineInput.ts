@@ -6,6 +6,11 @@
 export class MultilineInput {
     private lines: string[] = [];
     private inBlock = false;
+    /** The lines as typed (or pasted) for the message being made, `"""` and backslashes included. */
+    private typed: string[] = [];
+    private lastTyped: string[] = [];
+    /** The last line came from `hold` (a paste, or a history entry's first lines). */
+    private held = false;
 
     /** On Windows a line may end in a folder's path (`C:\models\`), which is not a continuation. */
     constructor(private readonly platform: NodeJS.Platform = process.platform) {}
@@ -21,15 +26,32 @@ export class MultilineInput {
      * backslash continues; only the sending waits for Enter.
      */
     hold(line: string) {
-        this.accept(line, false);
+        for (const part of line.split("\n")) this.accept(part, false);
     }
 
-    /** Adds a typed line; returns the message when it is complete. */
+    /**
+     * Adds a typed line; returns the message when it is complete. A line with newlines in it is a
+     * history entry brought back whole (`historyEntry`): its lines are read as typed then, and it
+     * is sent as the message it was.
+     */
     push(line: string): string | undefined {
-        return this.accept(line, true);
+        const parts = line.split("\n");
+        for (const part of parts.slice(0, -1)) this.accept(part, false);
+        return this.accept(parts.at(-1) ?? "", true);
+    }
+
+    /**
+     * The last message as the one history entry that brings it back: its lines as typed, joined by
+     * newlines. Undefined for a message of one line, which is readline's own entry already.
+     */
+    get historyEntry(): string | undefined {
+        return this.lastTyped.length > 1 ? this.lastTyped.join("\n") : undefined;
     }
 
     private accept(line: string, send: boolean): string | undefined {
+        // Enter on an empty line after held (pasted) lines only sends them: not part of the message.
+        if (!(send && line === "" && this.held && !this.inBlock)) this.typed.push(line);
+        this.held = !send;
         const complete = () => send ? this.take() : undefined;
         if (this.inBlock) {
             if (line.trim() !== '"""') {
@@ -68,11 +90,15 @@ export class MultilineInput {
     cancel() {
         this.lines = [];
         this.inBlock = false;
+        this.typed = [];
+        this.held = false;
     }
 
     private take(): string {
         const message = this.lines.join("\n");
         this.lines = [];
+        this.lastTyped = this.typed;
+        this.typed = [];
         return message;
     }
 }

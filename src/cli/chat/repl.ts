@@ -8,6 +8,7 @@ import {writeOut} from "../ui/stdout.js";
 import {logError, logLine, terminalPolicy} from "../ui/terminal.js";
 import {loadChat, saveChat} from "./chatStateFile.js";
 import {chatHistoryPath, historySize, readHistory, writeHistory} from "./historyFile.js";
+import {AnswerKeys} from "./answerKeys.js";
 import {MultilineInput} from "./multilineInput.js";
 import {applySetting, formatSettings, settingKey, type ExpertsDial} from "./replSettings.js";
 import {parseSlashCommand, slashHelp, unescapeMessage, type SlashCommand} from "./slashCommands.js";
@@ -30,8 +31,8 @@ const pasteGapMs = 15;
 
 /**
  * The interactive chat. The prompt and everything but answers go to stderr, answers to stdout (so
- * `mixtral chat > answers.txt` works). While an answer streams the terminal leaves raw mode, so
- * Ctrl+C is a real SIGINT that the interrupt controller turns into "stop this answer".
+ * `mixtral chat > answers.txt` works). While an answer streams, keys go to AnswerKeys: Ctrl+C is
+ * the SIGINT that the interrupt controller turns into "stop this answer", nothing is echoed.
  * Resolves with the exit code: 0 for /exit and Ctrl+D, 130 for Ctrl+C twice on an empty prompt.
  */
 export async function runRepl(firstSession: ChatConversation, options: ReplOptions): Promise<number> {
@@ -39,6 +40,7 @@ export async function runRepl(firstSession: ChatConversation, options: ReplOptio
     let session = firstSession;
     const colors = terminalPolicy().stderrColors;
     const historyFile = options.history ? chatHistoryPath() : undefined;
+    const keypressListenersBefore = process.stdin.listeners("keypress");
     const rl = readline.createInterface({
         input: process.stdin,
         output: process.stderr,
@@ -48,6 +50,12 @@ export async function runRepl(firstSession: ChatConversation, options: ReplOptio
         removeHistoryDuplicates: true
     });
     if (historyFile != null) rl.on("history", (history: string[]) => void writeHistory(historyFile, history));
+    const answerKeys = new AnswerKeys(process.stdin, keypressListenersBefore);
+    // readline's own list (newest first), not in its typings: a message typed over several lines
+    // becomes one entry. Were a Node version to keep it elsewhere, the lines stay entries of their own.
+    const readlineHistory: unknown = (rl as unknown as {history?: unknown}).history;
+    const history: string[] = Array.isArray(readlineHistory) ? readlineHistory as string[] : [];
+    let historyBeforeMessage: string[] = [];
 
     // Changed by /set for the rest of the session.
     const sampling: SamplingOptions = {...options.sampling};
@@ -58,8 +66,21 @@ export async function runRepl(firstSession: ChatConversation, options: ReplOptio
     let burst: string[] = [];
     let burstTimer: NodeJS.Timeout | undefined;
     const prompt = () => {
+        if (!input.pending) historyBeforeMessage = [...history];
         rl.setPrompt(input.pending ? colors.dim("... ") : colors.cyan.bold("> "));
         rl.prompt();
+        answerKeys.release(rl);
+    };
+    /**
+     * readline keeps each line of a `"""` block (or of a `\` continuation, or a paste) as an entry of
+     * its own, so the up arrow brought back a lone `"""`: the lines become the one entry they made,
+     * which MultilineInput reads back as the same message when it is sent again.
+     */
+    const rememberWholeMessage = () => {
+        const entry = input.historyEntry;
+        if (entry == null || !options.history) return;
+        history.splice(0, history.length, ...[entry, ...historyBeforeMessage.filter((line) => line !== entry)].slice(0, historySize));
+        if (historyFile != null) writeHistory(historyFile, history);
     };
 
     return await new Promise<number>((resolve, reject) => {
@@ -73,9 +94,7 @@ export async function runRepl(firstSession: ChatConversation, options: ReplOptio
 
         const answer = async (message: string | undefined) => {
             busy = true;
-            rl.pause();
-            // Cooked mode while streaming: Ctrl+C reaches us as SIGINT, typed text waits for the prompt.
-            process.stdin.setRawMode(false);
+            answerKeys.hold();
             let wrote = false;
             const callbacks = {
                 signal: options.nextAnswerSignal(),
@@ -97,8 +116,7 @@ export async function runRepl(firstSession: ChatConversation, options: ReplOptio
                 if (wrote) writeOut("\n");
                 logError(error.message, error.hint);
             } finally {
-                process.stdin.setRawMode(true);
-                rl.resume();
+                // The keys pressed meanwhile go to readline at the next prompt.
                 busy = false;
             }
         };
@@ -210,6 +228,7 @@ export async function runRepl(firstSession: ChatConversation, options: ReplOptio
                 prompt();
                 return;
             }
+            rememberWholeMessage();
             handleMessage(message).then(() => {
                 if (!finished) prompt();
             }, (error: unknown) => {

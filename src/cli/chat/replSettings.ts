@@ -15,7 +15,7 @@ const numericSettings = {
     "seed": {field: "seed", parse: integer(0, 2 ** 32 - 1)}
 } as const satisfies Record<string, {field: keyof SamplingOptions, parse: (value: string) => number}>;
 
-export const settingNames = [...Object.keys(numericSettings), "system", "experts"];
+export const settingNames = [...Object.keys(numericSettings), "stop", "system", "experts"];
 
 /**
  * `/set experts <n>`: the experts each token is routed to. llama.cpp reads the count when the model
@@ -40,6 +40,11 @@ export function applySetting(target: SettingsTarget, name: string, value: string
         target.setSystem(value === "" ? undefined : value);
         return value === "" ? "(system text cleared)" : "(system text set; it opens the conversation from the next answer on)";
     }
+    if (key === "stop") {
+        // As --stop, which repeats: each /set stop adds one; alone, it clears them.
+        target.sampling.stop = value === "" ? [] : [...target.sampling.stop, value];
+        return value === "" ? "(stop strings cleared)" : `(stop strings: ${formatStops(target.sampling.stop)})`;
+    }
     const setting = numericSettings[key as keyof typeof numericSettings];
     if (setting == null)
         throw new UsageError(`/set does not know "${name}".`, {hint: `Settings: ${settingNames.join(", ")}; e.g. /set temperature 0.2`});
@@ -63,9 +68,15 @@ export function settingKey(name: string): string {
 /** `/show`: the settings the next answer uses. */
 export function formatSettings(sampling: SamplingOptions, system: string | undefined, experts?: string): string {
     const lines = Object.entries(numericSettings).map(([key, {field}]) => `${key.padEnd(15)} ${formatValue(sampling[field])}`);
+    lines.push(`${"stop".padEnd(15)} ${sampling.stop.length === 0 ? "(none)" : formatStops(sampling.stop)}`);
     lines.push(`${"system".padEnd(15)} ${system == null || system === "" ? "(none)" : system}`);
     if (experts != null) lines.push(`${"experts".padEnd(15)} ${experts}`);
     return lines.join("\n");
+}
+
+/** "\n\n", "User:": quoted, so a newline or a space shows. */
+function formatStops(stops: readonly string[]): string {
+    return stops.map((stop) => JSON.stringify(stop)).join(", ");
 }
 
 function formatValue(value: unknown): string {

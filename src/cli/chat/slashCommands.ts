@@ -1,4 +1,5 @@
 import {fileArgument} from "./fileArgument.js";
+import {settingNames} from "./replSettings.js";
 
 export type SlashCommand =
     | {name: "help" | "reset" | "retry" | "undo" | "stats" | "exit" | "show"}
@@ -17,7 +18,7 @@ export const slashHelp = [
     "/save <file>       save the conversation as JSON, and its KV state beside it (talk.json → talk.kvstate)",
     "/load <file>       load a conversation saved with /save (its KV state too, when model and context match)",
     "/stats             tokens, context used, speed, time to first token",
-    "/set <name> <v>    change temperature, top-k, top-p, min-p, max-tokens, seed, system or experts (reloads the model)",
+    `/set <name> <v>    change ${settingNames.slice(0, -1).join(", ")} or experts (reloads the model); /set stop adds one, alone clears them`,
     "/show              the current settings",
     "/exit, /bye        leave (also Ctrl+D, or Ctrl+C on an empty prompt); /? is /help",
     "",
@@ -40,7 +41,7 @@ export function parseSlashCommand(line: string): SlashCommand | undefined {
         case "quit": case "q": case "bye":
             return {name: "exit"};
         case "set": {
-            if (argument === "") return {name: "usage", usage: "/set <temperature|top-k|top-p|min-p|max-tokens|seed|system|experts> <value>"};
+            if (argument === "") return {name: "usage", usage: `/set <${settingNames.join("|")}> <value>`};
             const gap = argument.search(/\s/);
             return {name: "set", key: gap < 0 ? argument : argument.slice(0, gap), value: gap < 0 ? "" : argument.slice(gap + 1).trim()};
         }

@@ -28,8 +28,8 @@ import {doctorJson, renderDoctor, type DecodeReport, type DoctorReport} from "./
 
 export type DoctorOptions = {
     json?: boolean,
-    /** With --vram/--ram: plan for this machine instead of the probed one. */
-    gpu?: Backend,
+    /** With --vram/--ram: plan for this machine instead of the probed one; auto is the probed one (as with no --gpu). */
+    gpu?: Backend | "auto",
     vram?: string,
     ram?: string,
     quant?: string,
@@ -42,7 +42,9 @@ export type DoctorOptions = {
     experts?: number
 };
 
-export async function runDoctor(options: DoctorOptions) {
+export async function runDoctor(flags: DoctorOptions) {
+    // --gpu auto, as every command takes it: this machine's backend, probed.
+    const options = {...flags, gpu: flags.gpu === "auto" ? undefined : flags.gpu};
     checkKvCacheSettings({typeK: options.cacheTypeK, typeV: options.cacheTypeV, flashAttention: options.flashAttention});
     // Every catalog model is Mixtral 8x7B: the range is its, before anything is probed.
     checkExpertsUsed("Mixtral 8x7B", {expertCount: mixtral8x7b.expertCount, fileUsed: mixtralExpertsUsed}, options.experts);
@@ -60,7 +62,7 @@ export async function runDoctor(options: DoctorOptions) {
     else writeOut(renderDoctor(report));
 }
 
-async function diagnose(options: DoctorOptions, simulating: boolean, onMeasure: () => void): Promise<DoctorReport> {
+async function diagnose(options: DoctorOptions & {gpu?: Backend}, simulating: boolean, onMeasure: () => void): Promise<DoctorReport> {
     const catalog = loadCatalog();
     assertKnownQuant(options.quant, catalog.models);
     // A simulated CUDA/Vulkan machine without --vram borrows this machine's GPU; otherwise the

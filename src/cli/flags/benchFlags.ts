@@ -49,7 +49,7 @@ export type BenchOptions = {
  */
 export function listOption<T>(flags: string, description: string, parse: (value: string) => T, defaultText?: string): Option {
     const option = new Option(flags, description).argParser(parse);
-    return defaultText == null ? option : option.default(parse(defaultText), JSON.stringify(defaultText));
+    return defaultText == null ? option : option.default(parse(defaultText), defaultText);
 }
 
 /** -m as commander collects it: repeatable, each value a comma-separated list of files or catalog names. */

@@ -12,7 +12,7 @@ const scaleSuffix = /:(-?\d+(?:\.\d+)?(?:e-?\d+)?)$/i;
 
 export function addLoraOptions(command: Command): Command {
     return command
-        .option("--lora <file>", "apply a GGUF LoRA adapter (repeatable; file:scale sets its scale, default 1)", (value: string, previous: LoraAdapter[] | undefined) => [...(previous ?? []), parseLora(value)])
+        .option("--lora <file>", "apply a GGUF LoRA adapter (repeatable; file:scale sets its scale; default: 1)", (value: string, previous: LoraAdapter[] | undefined) => [...(previous ?? []), parseLora(value)])
         .option("--lora-scaled <file> <scale>", "apply a LoRA adapter with this scale (repeatable; 0 turns it off)", (value: string, previous: LoraAdapter[] | undefined) => [...(previous ?? []), parseLoraScaled(value)]);
 }
 

@@ -22,11 +22,14 @@ const otherToolsFlags: Record<string, string> = {
     "--max_tokens": "--max-tokens"
 };
 
-/** Commander's error text with our suggestion in place of its own (or of none) for a known foreign flag. */
-export function withFlagSuggestion(text: string): string {
+/**
+ * Commander's error text with our suggestion in place of its own (or of none) for a known foreign
+ * flag, when the command has ours (`serve` has no --max-tokens to suggest for --n-predict).
+ */
+export function withFlagSuggestion(text: string, commandFlags: readonly (string | undefined)[]): string {
     const flag = /unknown option '([^'=]+)/.exec(text)?.[1];
     const ours = flag == null ? undefined : otherToolsFlags[flag];
-    if (ours == null) return text;
+    if (ours == null || !commandFlags.includes(ours)) return text;
     const suggestion = `(Did you mean ${ours}?)`;
     return /\(Did you mean [^)]*\)/.test(text) ? text.replace(/\(Did you mean [^)]*\)/, suggestion) : text.replace(/\n?$/, `\n${suggestion}\n`);
 }

@@ -1,6 +1,6 @@
 import {loraPairs} from "../../adapters/convertPeftAdapter.js";
 import type {AcquireEvent} from "../../models/acquisition.js";
-import type {PullEvent} from "../../models/download.js";
+import type {PullEvent, PullResult} from "../../models/download.js";
 import {formatBytes} from "../../formatBytes.js";
 import {startProgress, type ProgressDisplay} from "./progress.js";
 import {logLine} from "./terminal.js";
@@ -75,9 +75,7 @@ export function startPullProgress(): PullProgress {
                 case "pulled": {
                     hide();
                     const {label, result} = event;
-                    if (result.alreadyPresent) logLine(`${label} is ready.`);
-                    else if (result.reusedFrom != null) logLine(`${label} verified (sha256 ${result.sha256 ?? "?"}) and linked from the ${result.reusedFrom.source}.`);
-                    else logLine(`${label} downloaded and verified` + (result.sha256 != null ? ` (sha256 ${result.sha256}).` : "."));
+                    logLine(pulledLine(label, result));
                     break;
                 }
                 case "convertStart":
@@ -96,6 +94,21 @@ export function startPullProgress(): PullProgress {
         },
         stop: hide
     };
+}
+
+/**
+ * The last line of a pull, saying what the file was checked against: "downloaded and verified:
+ * sha256 … matches the catalog's", or, without any sha256, that its size was all there was to check.
+ */
+export function pulledLine(label: string, result: PullResult): string {
+    if (result.alreadyPresent || result.verified == null) return `${label} is ready.`;
+    const {sha256, size} = result.verified;
+    const sizeText = size === "catalog" ? `its ${formatBytes(result.bytes)} are the catalog's exact size` : size === "server" ? `its ${formatBytes(result.bytes)} are the size the server announced` : "";
+    const shaText = sha256 === "catalog" ? "matches the catalog's" : sha256 === "server" ? "matches the one the server published"
+        : `matches the one its ${result.reusedFrom?.source ?? "folder"} file is named by`;
+    const how = result.reusedFrom == null ? "downloaded" : `linked from the ${result.reusedFrom.source}`;
+    if (sha256 === "none") return `${label} ${how}; checked by size only (no sha256 to compare with): ${sizeText === "" ? "no size was announced either" : sizeText}.`;
+    return `${label} ${how} and verified: sha256 ${result.sha256 ?? "?"} ${shaText}` + (size === "catalog" ? `, and ${sizeText}.` : ".");
 }
 
 function transferDetail(event: Extract<PullEvent, {type: "progress"}>) {

@@ -22,7 +22,9 @@ export type Fault =
     /** The first transfer crossing 40% stops sending there and keeps the connection open. */
     | "stall"
     /** Every transfer stops sending at 40%. */
-    | "stallAlways";
+    | "stallAlways"
+    /** The first look (HEAD, the redirect) tells no size: only the transfer's Content-Range does. */
+    | "noSizeInProbe";
 
 export type FakeHuggingFace = {
     /** The endpoint to put in HF_ENDPOINT. */
@@ -80,7 +82,7 @@ export async function startFakeHuggingFace(files: HostedFile[], options: {fault?
             response.writeHead(302, {
                 location: `/cdn/${hosted.repo}/${hosted.file}`,
                 ...(options.sendSha === false ? {} : {"x-linked-etag": `"${hosted.sha256}"`}),
-                "x-linked-size": String(hosted.data.length),
+                ...(state.fault === "noSizeInProbe" ? {} : {"x-linked-size": String(hosted.data.length)}),
                 etag: `"git-oid-${hosted.sha256.slice(0, 40)}"`,
                 "content-length": "0"
             }).end();
@@ -102,9 +104,10 @@ export async function startFakeHuggingFace(files: HostedFile[], options: {fault?
                 return;
             }
         }
+        const sizeless = request.method === "HEAD" && state.fault === "noSizeInProbe";
         response.writeHead(range != null ? 206 : 200, {
             "content-type": "application/octet-stream",
-            "content-length": String(end - start + 1),
+            ...(sizeless ? {} : {"content-length": String(end - start + 1)}),
             "accept-ranges": "bytes",
             ...(range != null ? {"content-range": `bytes ${start}-${end}/${total}`} : {})
         });
