@@ -9,8 +9,10 @@
 // An explicit UV_THREADPOOL_SIZE from the user wins.
 const modelCommands = new Set(["complete", "chat", "run", "bench", "serve", "perplexity"]);
 const command = process.argv.slice(2).find((argument) => !argument.startsWith("-"));
+// perplexity is the exception: its reads of the distributions run between decodes, not beside them,
+// and several at once (engine/score/chunkScorer.ts), one a core (1.5x the tokens a second on 2 cores).
 if (command != null && modelCommands.has(command) && process.env.UV_THREADPOOL_SIZE == null)
-    process.env.UV_THREADPOOL_SIZE = "1";
+    process.env.UV_THREADPOOL_SIZE = command === "perplexity" ? String(Math.min(4, require("node:os").availableParallelism())) : "1";
 
 // Ctrl+C (SIGTERM, SIGHUP, Ctrl+Break) at any moment, from now on: a quiet end, 130 for Ctrl+C, unless a
 // command has claimed the signal (src/cli/interrupt.ts fills the claims). The one handler stays

@@ -59,10 +59,14 @@ describe("a token's probability from a biased greedy read", () => {
         }
     });
 
-    it("reads once when the start is near the answer (the scorer starts from the last position's −ln p + 0.5)", () => {
+    it("reads once when the start is near the answer (a start at most ~1 nat above the token's −ln p)", () => {
         const logits = randomLogits(32000, 1, 9);
         const exact = exactProbability(logits, 5);
         expect(settle(logits, 5, -Math.log(exact) + 0.5).reads).toBe(1);
+    });
+
+    it("takes an unbiased read as it is, however close to 1 (nothing to invert)", () => {
+        expect(judgeBiasedRead({chosen: true, confidence: 0.999999}, 0)).toEqual({probability: 0.999999});
     });
 
     it("asks for a larger bias when another token wins, and a smaller one when the confidence rounds to 1", () => {

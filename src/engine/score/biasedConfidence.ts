@@ -43,6 +43,8 @@ export type BiasedRead = {chosen: boolean, confidence: number};
 export function judgeBiasedRead(read: BiasedRead, bias: number): {probability: number} | {nextBias: number} {
     if (!read.chosen) return {nextBias: Math.min(largestBias, Math.max(bias + 6, 2 * bias))};
     const remainder = 1 - read.confidence;
+    // Unbiased, the confidence is the probability itself: nothing to invert, nothing amplified.
+    if (bias === 0) return {probability: read.confidence};
     if (remainder >= leastRemainder) return {probability: probabilityFromBiasedConfidence(read.confidence, bias)};
     // c is exactly 1 when every other term fell below half a float32 step of 1 (2^-24): then
     // l_t + B − l_max > ln 2^24 ≈ 16.6, so B − 16.6 still lets t win; step down by that much.
