@@ -16,6 +16,7 @@ import {checkLoraAdapters, loraContextOption} from "../load/loraAdapters.js";
 import type {LoraAdapter} from "../load/loraAdapters.js";
 import type {GpuChoice} from "../../hardware/types.js";
 import {expertsOverride} from "../load/expertsOverride.js";
+import {vocabularySizeOf} from "../load/vocabularySize.js";
 import {nativeFilePath} from "../../windowsPaths.js";
 
 /** llama-bench uses std::rand(); any fixed-seed generator serves, as random weights make tokens equal. */
@@ -31,13 +32,6 @@ function randomTokens(seed: number) {
 
 function throwIfAborted(signal: AbortSignal | undefined) {
     if (signal?.aborted) throw new InterruptedError("The benchmark was interrupted.");
-}
-
-function vocabularySizeOf(file: ValidatedGguf): number {
-    const embeddings = file.info.tensorInfo?.find((tensor) => tensor.name === "token_embd.weight");
-    const size = Number(embeddings?.dimensions[1] ?? 0);
-    if (size <= 0) throw new ModelFileError(`${file.path} has no token_embd.weight tensor to size its vocabulary.`);
-    return size;
 }
 
 function parameterCount(file: ValidatedGguf): number {

@@ -6,7 +6,7 @@ import {canSampleNatively, nativeContextOf, nativeSequenceIdOf, type NativeConte
 import {BiasedConfidenceProbe, DistributionProbe} from "../native/nativeSampler.js";
 import {judgeBiasedRead, largestBias} from "./biasedConfidence.js";
 import {ThreadPolicy} from "../native/threadPolicy.js";
-import {vocabularySizeOf} from "./vocabularySize.js";
+import {vocabularySizeOf} from "../load/vocabularySize.js";
 
 /**
  * The perplexity driver: decodes whole chunks, one sequence each, with logits for the scored half, as
