@@ -113,23 +113,31 @@ export function createChunkScorer(opened: OpenedModel): ChunkScorer {
         return reads;
     }
 
-    async function readDistributions(native: NativeContext, reads: Read[], use: (read: Read, pairs: readonly number[]) => void) {
-        const pending: Promise<readonly number[]>[] = [];
+    /**
+     * Reads every position, `readsInFlight` at a time, each on its own probe slot, and hands the
+     * results to `use` in the reads' order. A slot is free again once its read is used: it takes
+     * the read `readsInFlight` places ahead.
+     */
+    async function readInOrder<T>(reads: Read[], read: (read: Read, slot: number) => Promise<T>, use: (read: Read, result: T) => void) {
+        const pending: Promise<T>[] = [];
         const start = (index: number) => {
-            if (index < reads.length) pending[index] = probes[index % readsInFlight]!.read(native, reads[index]!.batchIndex);
+            if (index < reads.length) pending[index] = read(reads[index]!, index % readsInFlight);
         };
         for (let index = 0; index < readsInFlight; index++) start(index);
         try {
             for (let index = 0; index < reads.length; index++) {
-                const pairs = await pending[index]!;
-                // The probe is free again: it takes the read readsInFlight places ahead.
+                const result = await pending[index]!;
+                use(reads[index]!, result);
                 start(index + readsInFlight);
-                use(reads[index]!, pairs);
             }
         } finally {
             // A failed use leaves reads running on the native side; they must settle before the next decode.
             await Promise.allSettled(pending);
         }
+    }
+
+    function readDistributions(native: NativeContext, reads: Read[], use: (read: Read, pairs: readonly number[]) => void) {
+        return readInOrder(reads, (read, slot) => probes[slot]!.read(native, read.batchIndex), use);
     }
 
     /**
@@ -152,21 +160,10 @@ export function createChunkScorer(opened: OpenedModel): ChunkScorer {
             for (let i = 0; i < pairs.length; i += 2) if (pairs[i] === next) return pairs[i + 1]!;
             return 0;
         };
-        const pending: Promise<number>[] = [];
-        const start = (index: number) => {
-            if (index < reads.length) pending[index] = readOne(reads[index]!, index % readsInFlight);
-        };
-        for (let index = 0; index < readsInFlight; index++) start(index);
-        try {
-            for (let index = 0; index < reads.length; index++) {
-                const probability = await pending[index]!;
-                // Reads end in any order when the pool runs several; the running value moves in the text's order.
-                typicalNll += runningWeight * (Math.min(largestBias, probability > 0 ? -Math.log(probability) : largestBias) - typicalNll);
-                start(index + readsInFlight);
-                use(reads[index]!.sequence, reads[index]!.position, probability);
-            }
-        } finally {
-            await Promise.allSettled(pending);
-        }
+        await readInOrder(reads, readOne, (read, probability) => {
+            // Reads end in any order when the pool runs several; the running value moves in the text's order.
+            typicalNll += runningWeight * (Math.min(largestBias, probability > 0 ? -Math.log(probability) : largestBias) - typicalNll);
+            use(read.sequence, read.position, probability);
+        });
     }
 }
