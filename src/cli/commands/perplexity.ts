@@ -17,6 +17,7 @@ import {startProgress, type ProgressDisplay} from "../ui/progress.js";
 import {writeJson, writeOut} from "../ui/stdout.js";
 import {logLine, terminalPolicy} from "../ui/terminal.js";
 import {decodeText, isUtf16} from "../../textFile.js";
+import {formatDuration} from "../ui/formatDuration.js";
 
 /** `mixtral perplexity`'s flags: llama-perplexity's names and defaults. */
 export type PerplexityCommandOptions = {
@@ -220,12 +221,13 @@ async function reporting<T>(label: string, run: (progress: Reporter) => Promise<
     const reporter: Reporter = {
         update({chunk, chunkCount, elapsedMs}) {
             const perChunk = elapsedMs / chunk;
+            const eta = formatDuration(perChunk * (chunkCount - chunk) / 1000);
             if (!announced) {
                 announced = true;
-                logLine(`${label}: ${(perChunk / 1000).toFixed(2)} seconds per chunk - ETA ${formatDuration(perChunk * (chunkCount - chunk))}`);
+                logLine(`${label}: ${(perChunk / 1000).toFixed(2)} seconds per chunk - ETA ${eta}`);
                 if (process.stdout.isTTY !== true) bar = startProgress(label);
             }
-            bar?.update(chunk / chunkCount, `chunk ${chunk}/${chunkCount}, ETA ${formatDuration(perChunk * (chunkCount - chunk))}`);
+            bar?.update(chunk / chunkCount, `chunk ${chunk}/${chunkCount}, ETA ${eta}`);
         }
     };
     try {
@@ -233,14 +235,6 @@ async function reporting<T>(label: string, run: (progress: Reporter) => Promise<
     } finally {
         bar?.stop();
     }
-}
-
-function formatDuration(ms: number): string {
-    const seconds = Math.round(ms / 1000);
-    if (seconds < 60) return `${seconds}s`;
-    const minutes = Math.floor(seconds / 60);
-    if (minutes < 60) return `${minutes}m${String(seconds % 60).padStart(2, "0")}s`;
-    return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, "0")}m`;
 }
 
 function pplOptions(options: PerplexityCommandOptions, contextSize: number, signal: AbortSignal, progress: Reporter, print: boolean): Parameters<typeof measurePerplexity>[2] {

@@ -4,6 +4,7 @@ import type {PullEvent, PullResult} from "../../models/download.js";
 import {formatBytes} from "../../formatBytes.js";
 import {startProgress, type ProgressDisplay} from "./progress.js";
 import {logLine} from "./terminal.js";
+import {formatDuration} from "./formatDuration.js";
 
 /** Downloads run for minutes: in logs, a line every few seconds shows they are alive. */
 const plainProgressEveryMs = 3000;
@@ -121,10 +122,3 @@ function transferDetail(event: Extract<PullEvent, {type: "progress"}>) {
     return parts.join(", ");
 }
 
-function formatDuration(seconds: number) {
-    if (!Number.isFinite(seconds)) return "?";
-    const s = Math.round(seconds);
-    if (s < 60) return `${s}s`;
-    if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
-    return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
-}

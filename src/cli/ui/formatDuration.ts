@@ -1,0 +1,8 @@
+/** 75 → "1m15s", 4000 → "1h06m": an ETA or elapsed time on a progress line; "?" when unknown. */
+export function formatDuration(seconds: number): string {
+    if (!Number.isFinite(seconds)) return "?";
+    const s = Math.round(seconds);
+    if (s < 60) return `${s}s`;
+    if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
+    return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
+}
