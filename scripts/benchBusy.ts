@@ -9,7 +9,8 @@
  * A developer tool: never run by tests or CI (it loads the machine on purpose and takes minutes).
  *
  * Environment: BENCH_RUNS (rounds, default 3), BENCH_TOKENS (default 64), BENCH_MODELS (default
- * "212m,4096w"), BENCH_BUSY (busy processes, default one per usable core).
+ * "212m,4096w"), BENCH_BUSY (busy processes, default one per usable core), BENCH_MACHINES ("busy,quiet",
+ * the default, or one of them).
  */
 import {spawn, type ChildProcess} from "node:child_process";
 import {mkdirSync} from "node:fs";
@@ -29,6 +30,7 @@ const tokens = Number(process.env.BENCH_TOKENS ?? 64);
 const wanted = (process.env.BENCH_MODELS ?? "212m,4096w").split(",").map((name) => name.trim());
 const cores = usableCpuCores();
 const busyCount = Number(process.env.BENCH_BUSY ?? cores);
+const machines = (process.env.BENCH_MACHINES ?? "busy,quiet").split(",").map((name) => name.trim()).filter((name): name is "busy" | "quiet" => name === "busy" || name === "quiet");
 const prompt = "Once upon a time";
 
 const models = benchModels.filter((model) => wanted.includes(model.key));
@@ -75,7 +77,7 @@ try {
         const path = join(benchDir, "models", model.file);
         // One warm-up run fills the page cache.
         runOurComplete(root, path, prompt, {maxTokens: 16});
-        for (const machine of ["busy", "quiet"] as const) {
+        for (const machine of machines) {
             if (machine === "busy") startBusy();
             log(`${model.label}, ${machine === "busy" ? `${busyCount} busy processes` : "quiet"}:`);
             const speeds = {llama: [] as number[], ours: [] as number[], fixed: fixedCounts.map(() => [] as number[])};
@@ -83,19 +85,19 @@ try {
                 // Interleaved: each round runs every column, so load from elsewhere hits them alike.
                 speeds.llama.push(llamaBenchSpeed(path));
                 speeds.ours.push(ourSpeed(path));
-                if (machine === "busy") for (const [index, threads] of fixedCounts.entries()) speeds.fixed[index]!.push(ourSpeed(path, threads));
+                for (const [index, threads] of fixedCounts.entries()) speeds.fixed[index]!.push(ourSpeed(path, threads));
                 log(`  round ${round + 1}: llama-bench ${speeds.llama.at(-1)!.toFixed(1)}, ours default ${speeds.ours.at(-1)!.toFixed(1)}` +
-                    (machine === "busy" ? fixedCounts.map((threads, index) => `, --threads ${threads} ${speeds.fixed[index]!.at(-1)!.toFixed(1)}`).join("") : "") +
+                    fixedCounts.map((threads, index) => `, --threads ${threads} ${speeds.fixed[index]!.at(-1)!.toFixed(1)}`).join("") +
                     ` tok/s (load ${loadNow()})`);
             }
             stopBusy();
-            const best = machine === "busy" ? speeds.fixed.reduce((a, b) => median(b) > median(a) ? b : a) : undefined;
+            const best = speeds.fixed.reduce((a, b) => median(b) > median(a) ? b : a);
             rows.push([
                 model.label, machine === "busy" ? `${busyCount} busy` : "quiet",
                 medianWithRange(speeds.llama), medianWithRange(speeds.ours),
-                ...speeds.fixed.map((values) => machine === "busy" ? medianWithRange(values) : "-"),
+                ...speeds.fixed.map((values) => medianWithRange(values)),
                 ratio(speeds.ours, speeds.llama), machine === "busy" ? "≥ 1.5" : "≥ 0.95",
-                best == null ? "-" : ratio(speeds.ours, best), best == null ? "" : "≥ 0.8"
+                ratio(speeds.ours, best), machine === "busy" ? "≥ 0.8" : ""
             ]);
         }
     }

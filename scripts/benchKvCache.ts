@@ -3,16 +3,20 @@
  * (the one `npm run bench:native` writes; heads of 96 values, so q8_0/q4_0 blocks fit):
  *   1. chat /load of a ~4k-token conversation with its saved KV state against without (the
  *      conversation evaluated again): the time until the next answer's first token;
- *   2. generation tok/s with a q8_0 KV cache against f16 after 4k tokens of context (CPU backend,
- *      `mixtral bench -n … -d 4096`);
+ *   2. prompt and generation tok/s after 4,096 tokens of context with each CPU setup: f16 with flash
+ *      attention (llama.cpp's default), q8_0 K and V with flash attention (this project's rule before)
+ *      and a q8_0 K cache with flash attention off (the rule now, hardware/kvCacheForUse.ts), through
+ *      `mixtral bench -p 512 -n 64 -d 4096`, on the 212M model and on one layer at Mixtral 8x7B's
+ *      real width;
  *   3. KV bytes per token for f16, q8_0 and q4_0: as the planner counts them, as node-llama-cpp
  *      estimates the context's memory, and as measured (llama.cpp's state size per token held);
  *   4. a 10-turn chat that grows to ~4k tokens, replayed through `mixtral serve` with its default
- *      KV cache (q8_0 on the CPU, hardware/kvCacheForUse.ts) and with f16, and through llama-server
- *      with its defaults: end-to-end time, medians of interleaved rounds (goal: ours ≥ 1.5× faster
- *      than llama-server's defaults).
- * A developer tool, never run by tests. Environment: BENCH_THREADS (default 1; parts 1–3: part 4
- * runs every server at its default threads), BENCH_TOKENS (conversation size, default 4096),
+ *      KV cache (on the CPU a q8_0 K cache, flash attention off) and with f16, and through
+ *      llama-server with its defaults, on both models: end-to-end time, medians of interleaved
+ *      rounds (goal: ours ≥ 1.5× faster than llama-server's defaults).
+ * A developer tool, never run by tests. Environment: BENCH_THREADS (default 1; parts 1 and 3; part 2
+ * runs at BENCH_TG_THREADS, default the usable cores, and part 4 every server at its default
+ * threads), BENCH_MODELS (parts 2 and 4, default "212m,4096w"), BENCH_TOKENS (conversation size, default 4096),
  * BENCH_RUNS (default 3), BENCH_TG (tokens generated, default 64), BENCH_PARTS (default
  * "load,tg,bytes,replay"), BENCH_REPLAY_TURNS (10), BENCH_REPLAY_WORDS (user words a turn, 90),
  * BENCH_REPLAY_ANSWER (max_tokens a turn, 128).
@@ -30,6 +34,8 @@ import {cacheTypeBytesPerValue, cacheTypes, type CacheType} from "../src/hardwar
 import {kvBytesPerTokenPerBlockOf, mixtral8x7b} from "../src/hardware/mixtralShape.js";
 import {median} from "../src/statistics.js";
 import {benchDir, log, root} from "./benchSetup.js";
+import {benchModels, writeBenchModel} from "./native/benchModels.js";
+import {usableCpuCores} from "../src/hardware/cpuCores.js";
 import {replayChat, type ReplayResult, type ReplayShape} from "./kv/chatReplay.js";
 import {ensureLlamaCppTools} from "./native/llamaCppBuild.js";
 import {prebuiltCpuLibrary, prebuiltLibraryEnv} from "./native/prebuiltCpuLibrary.js";
@@ -42,6 +48,7 @@ const threads = Number(process.env.BENCH_THREADS ?? 1);
 const conversationTokens = Number(process.env.BENCH_TOKENS ?? 4096);
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 const tgTokens = Number(process.env.BENCH_TG ?? 64);
+const tgThreads = Number(process.env.BENCH_TG_THREADS ?? usableCpuCores());
 const parts = new Set((process.env.BENCH_PARTS ?? "load,tg,bytes,replay").split(","));
 const replayShape: ReplayShape = {
     turns: Number(process.env.BENCH_REPLAY_TURNS ?? 10),
@@ -51,10 +58,17 @@ const replayShape: ReplayShape = {
 
 /** The 212M model of bench:native: 768 wide, 8 layers, 8 heads (96 values each), 2 KV heads. */
 const shape = {dim: 768, ff: 1024, layers: 8, heads: 8, kvHeads: 2};
-const modelPath = join(benchDir, "models", "mixtral-212m-q4_0.gguf");
 mkdirSync(join(benchDir, "models"), {recursive: true});
-execFileSync(process.execPath, [join(root, "dist", "scripts", "writeModel.js"), "--out", modelPath,
-    "--dim", String(shape.dim), "--ff", String(shape.ff), "--layers", String(shape.layers), "--type", "Q4_0"], {stdio: ["ignore", "ignore", "inherit"]});
+/** Parts 2 and 4 run on these (scripts/native/benchModels.ts); parts 1 and 3 on the 212M model. */
+const models = (process.env.BENCH_MODELS ?? "212m,4096w").split(",").map((key) => {
+    const model = benchModels.find((known) => known.key === key.trim());
+    if (model == null) throw new Error(`BENCH_MODELS: no bench model "${key}" (${benchModels.map((known) => known.key).join(", ")})`);
+    const path = join(benchDir, "models", model.file);
+    writeBenchModel(path, model);
+    return {label: model.label, path};
+});
+const modelPath = join(benchDir, "models", "mixtral-212m-q4_0.gguf");
+writeBenchModel(modelPath, benchModels.find((model) => model.key === "212m")!);
 log(`load average ${loadavg().map((value) => value.toFixed(2)).join(" ")} on ${cpus().length} cores (other work makes every number noisy); ${threads} thread(s)`);
 
 const greedy = (maxTokens: number): SamplingOptions => ({maxTokens, temperature: 0, topK: 40, topP: 0.95, minP: 0.05, repeatPenalty: 1, stop: []});
@@ -132,14 +146,27 @@ const kvTypes = (process.env.BENCH_KV ?? "f16,q8_0").split(",") as CacheType[];
 const loadRows: string[][] = [];
 if (parts.has("load")) for (const type of kvTypes) loadRows.push(...await loadBench(type));
 
-// ---- 2. tg tok/s at 4k context, q8_0 against f16 ----
-function benchTg(type: CacheType): {ts: number, sd: number} {
-    const output = execFileSync(process.execPath, [join(root, "bin", "mixtral.js"), "bench", "-m", modelPath, "-p", "0", "-n", String(tgTokens),
-        "-d", "4096", "-r", String(runs), "-t", String(threads), "-ctk", type, "-ctv", type, "-fa", "1", "-o", "json"], {encoding: "utf8", stdio: ["ignore", "pipe", "inherit"]});
-    const [row] = JSON.parse(output) as {avg_ts: number, stddev_ts: number}[];
-    return {ts: row?.avg_ts ?? NaN, sd: row?.stddev_ts ?? NaN};
+// ---- 2. prompt and generation tok/s at 4k context, per CPU setup ----
+type CpuSetup = {label: string, flags: string[]};
+const cpuSetups: CpuSetup[] = [
+    {label: "f16, flash attention on (llama.cpp's default)", flags: ["-ctk", "f16", "-ctv", "f16", "-fa", "1"]},
+    {label: "q8_0 K and V, flash attention on (the rule before)", flags: ["-ctk", "q8_0", "-ctv", "q8_0", "-fa", "1"]},
+    {label: "q8_0 K, f16 V, flash attention off (the rule now)", flags: ["-ctk", "q8_0", "-ctv", "f16", "-fa", "0"]}
+];
+/** pp512 and tg at 4,096 tokens of context for one setup, through our own bench (the same library as everything here). */
+function benchAtDepth(path: string, setup: CpuSetup): {pp: number, tg: number} {
+    const output = execFileSync(process.execPath, [join(root, "bin", "mixtral.js"), "bench", "-m", path, "-p", "512", "-n", String(tgTokens),
+        "-d", "4096", "-r", String(runs), "-t", String(tgThreads), ...setup.flags, "-o", "json"], {encoding: "utf8", stdio: ["ignore", "pipe", "inherit"]});
+    const rows = JSON.parse(output) as {n_prompt: number, avg_ts: number}[];
+    return {pp: rows.find((row) => row.n_prompt > 0)?.avg_ts ?? NaN, tg: rows.find((row) => row.n_prompt === 0)?.avg_ts ?? NaN};
 }
-const tg = parts.has("tg") ? Object.fromEntries((["f16", "q8_0"] as const).map((type) => [type, benchTg(type)])) as Record<"f16" | "q8_0", {ts: number, sd: number}> : undefined;
+const depthRows: string[][] = [];
+if (parts.has("tg")) for (const model of models) {
+    const figures = cpuSetups.map((setup) => benchAtDepth(model.path, setup));
+    const [base] = figures;
+    figures.forEach((figure, index) => depthRows.push([model.label, cpuSetups[index]!.label, figure.pp.toFixed(1), figure.tg.toFixed(1),
+        (figure.pp / base!.pp).toFixed(2), (figure.tg / base!.tg).toFixed(2)]));
+}
 
 // ---- 3. KV bytes per token: planned, node-llama-cpp's estimate, measured ----
 const headDim = shape.dim / shape.heads;
@@ -172,7 +199,7 @@ type ReplayTarget = {label: string, kvCache: string, server: RunningServer};
  * and with 8,192 tokens a sequence so that the ~4k chat is never near a window's edge); the same
  * turns to each, rounds interleaved, each round starting with another server.
  */
-async function replayBench(): Promise<{targets: ReplayTarget[], results: ReplayResult[][]}> {
+async function replayBench(modelPath: string): Promise<{targets: ReplayTarget[], results: ReplayResult[][]}> {
     const env = {...process.env};
     delete env.UV_THREADPOOL_SIZE;
     const ours = (runtime: string, extra: string[]) => startServer(process.execPath, [join(root, "bin", "mixtral.js"), "serve", "--model", modelPath,
@@ -181,17 +208,17 @@ async function replayBench(): Promise<{targets: ReplayTarget[], results: ReplayR
     const prebuilt = prebuiltCpuLibrary(root);
     const servers: RunningServer[] = [];
     try {
-        // What the rule gives serve on this model (heads of 96 values), to label the row.
-        const chosen = chooseKvCache({use: {kind: "serve"}, backend: "cpu", given: {}, headSizes: {k: headDim, v: headDim}});
-        const ourDefault = kvCacheLabel(chosen.typeK, chosen.typeV);
+        // What the rule gives serve on these models (heads of 96 and 128 values both fit q8_0's blocks), to label the row.
+        const chosen = chooseKvCache({use: {kind: "serve"}, backend: "cpu", given: {}, headSizes: {}});
+        const ourDefault = `${kvCacheLabel(chosen.typeK, chosen.typeV)}, flash attention ${chosen.flashAttention}`;
         const targets: ReplayTarget[] = [];
         const add = (label: string, kvCache: string, server: RunningServer) => {
             servers.push(server);
             targets.push({label, kvCache, server});
         };
         add("mixtral serve, default", ourDefault, await ours("run-kv-default", []));
-        add("mixtral serve, f16", "f16", await ours("run-kv-f16", ["--cache-type-k", "f16", "--cache-type-v", "f16"]));
-        add("llama-server, defaults", "f16 (its default)", await startServer(tools.tool("llama-server"), ["-m", modelPath, "--host", "127.0.0.1", "--port", "{port}", "--no-webui"],
+        add("mixtral serve, f16", "f16, flash attention auto", await ours("run-kv-f16", ["--cache-type-k", "f16", "--cache-type-v", "f16"]));
+        add("llama-server, defaults", "f16, flash attention auto (its defaults)", await startServer(tools.tool("llama-server"), ["-m", modelPath, "--host", "127.0.0.1", "--port", "{port}", "--no-webui"],
             {label: "llama-server", env: prebuilt == null ? undefined : prebuiltLibraryEnv(benchDir, prebuilt, tools.binDir)}));
         // Warm-up: page faults and thread start-up, on every server.
         for (const target of targets) await replayChat(target.server.baseUrl, 0, {turns: 1, userWords: 8, answerTokens: 4});
@@ -208,7 +235,11 @@ async function replayBench(): Promise<{targets: ReplayTarget[], results: ReplayR
         await Promise.all(servers.map((server) => server.stop()));
     }
 }
-const replay = parts.has("replay") ? await replayBench() : undefined;
+const replays: {label: string, replay: {targets: ReplayTarget[], results: ReplayResult[][]}}[] = [];
+if (parts.has("replay")) for (const model of models) {
+    log(`replay on the ${model.label} model`);
+    replays.push({label: model.label, replay: await replayBench(model.path)});
+}
 
 // ---- report ----
 const table = (rows: string[][]) => {
@@ -224,22 +255,17 @@ if (loadRows.length > 0) {
     console.log("\n(\"conversation back in the context\": reading the saved state against evaluating the conversation's tokens again;\n" +
         " the first token also pays for the next message's own ~20 tokens at ~4k depth, as an uninterrupted session does)");
 }
-if (tg != null) {
-    console.log(`\n## Generation at 4096 tokens of context (bench -p 0 -n ${tgTokens} -d 4096 -fa 1, CPU, ${threads} thread(s))\n`);
-    console.log(table([
-        ["KV cache", "tg t/s", "± sd"],
-        ["f16", tg.f16.ts.toFixed(2), tg.f16.sd.toFixed(2)],
-        ["q8_0", tg.q8_0.ts.toFixed(2), tg.q8_0.sd.toFixed(2)],
-        ["q8_0 / f16", (tg.q8_0.ts / tg.f16.ts).toFixed(2), ""]
-    ]));
+if (depthRows.length > 0) {
+    console.log(`\n## Prompt and generation at 4096 tokens of context, per CPU setup (bench -p 512 -n ${tgTokens} -d 4096 -r ${runs}, ${tgThreads} thread(s), tok/s)\n`);
+    console.log(table([["model", "setup", "pp512", `tg${tgTokens}`, "pp ÷ f16's", "tg ÷ f16's"], ...depthRows]));
 }
 if (bytesRows.length > 0) {
     console.log(`\n## KV bytes per token (212M model: ${shape.layers} layers × ${shape.kvHeads} KV heads × ${headDim}; Mixtral 8x7B as the planner counts it in the last column)\n`);
     console.log(table([["type", "planned", "node-llama-cpp estimate (V2)", "measured (state size)", "measured / planned", "Mixtral 8x7B planned"], ...bytesRows]));
 }
-if (replay != null) {
+for (const {label, replay} of replays) {
     const {turns, userWords, answerTokens} = replayShape;
-    console.log(`\n## A ${turns}-turn chat replayed end to end (212M Q4_0, ${userWords} words a message, max_tokens ${answerTokens}, greedy; ` +
+    console.log(`\n## A ${turns}-turn chat replayed end to end (${label}, ${userWords} words a message, max_tokens ${answerTokens}, greedy; ` +
         `every server at its default threads; median of ${runs} interleaved rounds, range in brackets)\n`);
     const llama = replay.results[replay.targets.length - 1]!;
     const spread = (values: number[], digits: number) => `${median(values).toFixed(digits)} (${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)})`;
@@ -251,5 +277,6 @@ if (replay != null) {
                 spread(rounds.map((run) => run.contextTokens), 0), `${spread(rounds.map((run, round) => llama[round]!.ms / run.ms), 2)}×`];
         })
     ]));
-    console.log("\n(goal: mixtral serve's default ≥ 1.5× faster than llama-server's defaults; an answer may end before max_tokens, so compare the tokens generated)");
 }
+if (replays.length > 0)
+    console.log("\n(goal: mixtral serve's default ≥ 1.5× faster than llama-server's defaults; an answer may end before max_tokens, so compare the tokens generated)");

@@ -256,9 +256,9 @@ function addModelOptions(command: Command) {
         .addOption(new Option("--gpu <backend>", "compute backend").choices(gpuChoices).default("auto"))
         .option("--gpu-layers <n>", "layers to offload to the GPU: a number, auto or max", gpuLayers)
         .option("--quant <quant>", "without --model: use this quant of the catalog instead of the planned one, e.g. Q4_K_M")
-        .addOption(new Option("--cache-type-k <type>", "KV cache type of keys, -ctk (default: by use — q8_0 for chat and serve on the CPU, f16 for a long complete and on GPUs — or the plan's)").choices(cacheTypes))
-        .addOption(new Option("--cache-type-v <type>", "KV cache type of values, -ctv; quantized needs flash attention (default: as for keys)").choices(cacheTypes))
-        .addOption(new Option("--flash-attention <mode>", "flash attention, -fa: auto uses it where the backend can (default: auto, or the plan's)").choices(flashAttentionModes));
+        .addOption(new Option("--cache-type-k <type>", "KV cache type of keys, -ctk (default: by use — q8_0 for chat and serve on the CPU, with flash attention off; f16 for a long complete and on GPUs — or the plan's)").choices(cacheTypes))
+        .addOption(new Option("--cache-type-v <type>", "KV cache type of values, -ctv; quantized needs flash attention (default: f16, or the plan's)").choices(cacheTypes))
+        .addOption(new Option("--flash-attention <mode>", "flash attention, -fa: auto uses it where the backend can (default: auto; off with chat and serve's q8_0 keys on the CPU; or the plan's)").choices(flashAttentionModes));
     addLoraOptions(command);
     addExpertsOption(command);
 }
