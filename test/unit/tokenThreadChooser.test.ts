@@ -28,6 +28,11 @@ const recorded = {
         1: [2.9, 3.0, 2.8, 3.1, 2.9],
         2: [1.4, 1.5, 1.3, 1.45, 1.6, 1.35, 1.4, 1.5]
     },
+    /** Recorded: the 212M model on a quiet machine on another day, 1 thread only ~1.35× slower than 2 (under abortFactor). */
+    model212mQuietClose: {
+        1: [2.75, 2.97, 2.74, 2.65, 2.71, 2.63],
+        2: [2.63, 2.20, 2.25, 2.07, 2.04, 1.94, 2.05, 2.96, 1.97, 2.11, 1.93, 1.96, 2.00, 1.96, 1.84, 1.98, 1.87, 1.95]
+    },
     /** From measurements: the 212M model while two other processes busy-loop on the 2 cores (issue 21: 14 vs 338 tok/s). */
     model212mBusy: {
         1: [2.9, 3.1, 2.8, 3.6, 2.9, 3.0, 4.1, 2.9],
@@ -173,6 +178,12 @@ describe("adaptive thread count for generated tokens", () => {
 
     test("the 212M model on a quiet machine: 2 threads, one 1-thread token in a 64-token answer", () => {
         const run = generate(TokenThreadChooser.adaptive(2), recorded.model212mQuiet, 64, () => 2);
+        expect(count(run.used, 1)).toBe(1);
+        expect(run.switches).toEqual([]);
+    });
+
+    test("the 212M model where 1 thread is only 1.35× slower: a probe of 1 thread still costs one token, not three", () => {
+        const run = generate(TokenThreadChooser.adaptive(2), recorded.model212mQuietClose, 64, () => 2);
         expect(count(run.used, 1)).toBe(1);
         expect(run.switches).toEqual([]);
     });

@@ -54,7 +54,8 @@ type Probe = {
  * - Probes: a few tokens at the next count down (early, then every `downInterval` tokens, doubling
  *   while it loses) and at the next count up (every `upInterval` tokens while below `batchThreads`,
  *   only when the counters show room for more threads). A probe's first token far slower than the
- *   current median (`abortFactor`) ends it at once, so a probe of a collapsing count costs one token.
+ *   current median (`abortFactor`; `downAbortFactor` for a scheduled probe down) ends it at once, so a
+ *   probe of a slower count costs one token.
  *   The median of its `probeSamples` tokens must beat the current recent median by a margin.
  * - Flapping is bounded: every switch in the last `switchMemory` tokens doubles the wait before the
  *   next probe, up to `maxInterval`.
@@ -67,6 +68,13 @@ export class TokenThreadChooser {
     static readonly spikeFactor = 3;
     static readonly probeSamples = 3;
     static readonly abortFactor = 1.5;
+    /**
+     * A probe down that no collapse started ends sooner: it must finish under downMargin of the
+     * count in use, which a first token already this much slower leaves only to a run of fast
+     * outliers; on a quiet 2-core machine 1 thread of the 212M model is ~1.35× slower than 2, under
+     * abortFactor, and each such probe cost 3 slow tokens instead of 1.
+     */
+    static readonly downAbortFactor = 1.15;
     /** A probe down must be this much faster (its median ÷ the current one); up, less (more threads is the default). */
     static readonly downMargin = 0.85;
     static readonly upMargin = 0.95;
@@ -196,7 +204,7 @@ export class TokenThreadChooser {
     }
 
     private probed(probe: Probe, threads: number, ms: number) {
-        const {abortFactor, probeSamples, downMargin, upMargin, spikeFactor} = TokenThreadChooser;
+        const {abortFactor, downAbortFactor, probeSamples, downMargin, upMargin, spikeFactor} = TokenThreadChooser;
         if (probe.recheck) {
             if (threads !== this.current) return;
             this.tokens++;
@@ -210,7 +218,8 @@ export class TokenThreadChooser {
         if (threads !== this.levels[probe.level]) return;
         this.tokens++;
         probe.samples.push(ms);
-        if (probe.samples.length === 1 && ms > abortFactor * probe.reference) return this.lost(probe);
+        const abortAt = probe.direction === "down" && probe.collapse == null ? downAbortFactor : abortFactor;
+        if (probe.samples.length === 1 && ms > abortAt * probe.reference) return this.lost(probe);
         if (probe.samples.length < probeSamples) return;
         const probeMs = median(probe.samples);
         if (probeMs < (probe.direction === "down" ? downMargin : upMargin) * probe.reference) {
