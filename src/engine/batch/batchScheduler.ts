@@ -7,6 +7,7 @@ import {promptTooLongError} from "../generation/promptSize.js";
 import {canSampleNatively, contextInternalsOf, nativeContextOf, nativeSequenceIdOf, type NativeContext} from "../native/nativeContext.js";
 import {DistributionProbe, NativeSampler} from "../native/nativeSampler.js";
 import {ThreadPolicy} from "../native/threadPolicy.js";
+import {workersMayOverlap} from "../native/logitsReads.js";
 
 export type SchedulerRequest = {
     /** The whole prompt (BOS included): a sequence that already holds a prefix of it evaluates only the rest. */
@@ -400,16 +401,20 @@ export class BatchScheduler {
         // batching does the same): the native calls run back to back and their answers come back to
         // this thread together, instead of one cross-thread round trip each (~0.2–0.5 ms on a VM).
         // A request that wants logprobs reads its distribution first (the same logits, not beside its sampling).
-        const sampled = await Promise.all(entries.flatMap(({slot, job, logits}, index) => {
-            const sampler = job.sampler;
-            if (!logits || slot.job !== job || sampler == null) return [];
-            const logitIndex = logitIndexes[index]!;
+        const wanted = entries.flatMap((entry, index) => entry.logits && entry.slot.job === entry.job && entry.job.sampler != null ? [{...entry, logitIndex: logitIndexes[index]!}] : []);
+        const sample = ({slot, job, logitIndex}: typeof wanted[number]) => {
+            const sampler = job.sampler!;
             const distribution = job.probe?.read(this.native, logitIndex);
             const token = distribution == null
                 ? sampler.sample(this.native, logitIndex)
                 : distribution.then(() => sampler.sample(this.native, logitIndex));
-            return [Promise.all([token, distribution]).then(([token, distribution]) => ({slot, job, token, distribution}))];
-        }));
+            return Promise.all([token, distribution]).then(([token, distribution]) => ({slot, job, token, distribution}));
+        };
+        // With more than one libuv worker the first read runs alone: llama.cpp puts reordered output
+        // rows back on the first logits read, and two reads racing into it read rows mid-swap
+        // (native/logitsReads.ts). mixtral's own serve runs one worker, where the calls queue anyway.
+        const first = wanted.length > 1 && workersMayOverlap() ? [await sample(wanted[0]!)] : [];
+        const sampled = [...first, ...await Promise.all(wanted.slice(first.length).map(sample))];
         for (const {slot, job, token, distribution} of sampled) {
             if (token === -1) throw new Error("Failed to sample the next token.");
             // Ended meanwhile (close(), a disconnect): its token is not wanted.

@@ -6,6 +6,7 @@ import {canSampleNatively, nativeContextOf, nativeSequenceIdOf, type NativeConte
 import {BiasedConfidenceProbe, DistributionProbe} from "../native/nativeSampler.js";
 import {judgeBiasedRead, largestBias} from "./biasedConfidence.js";
 import {ThreadPolicy} from "../native/threadPolicy.js";
+import {readInOrder} from "../native/logitsReads.js";
 import {vocabularySizeOf} from "../load/vocabularySize.js";
 
 /**
@@ -18,7 +19,8 @@ import {vocabularySizeOf} from "../load/vocabularySize.js";
  * - the next token's probability only (perplexity): a biased greedy read returns one number
  *   (biasedConfidence.ts), the sort still native but no array: about 2.5× less time per position.
  * A few reads are kept in flight, each with its own probe, so the native side works on the next
- * position (on another core) while JavaScript handles the last.
+ * position (on another core) while JavaScript handles the last; the first of a batch runs alone
+ * (native/logitsReads.ts: llama.cpp puts reordered output rows back on the first read).
  */
 const readsInFlight = 4;
 
@@ -113,31 +115,8 @@ export function createChunkScorer(opened: OpenedModel): ChunkScorer {
         return reads;
     }
 
-    /**
-     * Reads every position, `readsInFlight` at a time, each on its own probe slot, and hands the
-     * results to `use` in the reads' order. A slot is free again once its read is used: it takes
-     * the read `readsInFlight` places ahead.
-     */
-    async function readInOrder<T>(reads: Read[], read: (read: Read, slot: number) => Promise<T>, use: (read: Read, result: T) => void) {
-        const pending: Promise<T>[] = [];
-        const start = (index: number) => {
-            if (index < reads.length) pending[index] = read(reads[index]!, index % readsInFlight);
-        };
-        for (let index = 0; index < readsInFlight; index++) start(index);
-        try {
-            for (let index = 0; index < reads.length; index++) {
-                const result = await pending[index]!;
-                use(reads[index]!, result);
-                start(index + readsInFlight);
-            }
-        } finally {
-            // A failed use leaves reads running on the native side; they must settle before the next decode.
-            await Promise.allSettled(pending);
-        }
-    }
-
     function readDistributions(native: NativeContext, reads: Read[], use: (read: Read, pairs: readonly number[]) => void) {
-        return readInOrder(reads, (read, slot) => probes[slot]!.read(native, read.batchIndex), use);
+        return readInOrder(reads, readsInFlight, (read, slot) => probes[slot]!.read(native, read.batchIndex), use);
     }
 
     /**
@@ -160,7 +139,7 @@ export function createChunkScorer(opened: OpenedModel): ChunkScorer {
             for (let i = 0; i < pairs.length; i += 2) if (pairs[i] === next) return pairs[i + 1]!;
             return 0;
         };
-        await readInOrder(reads, readOne, (read, probability) => {
+        await readInOrder(reads, readsInFlight, readOne, (read, probability) => {
             // Reads end in any order when the pool runs several; the running value moves in the text's order.
             typicalNll += runningWeight * (Math.min(largestBias, probability > 0 ? -Math.log(probability) : largestBias) - typicalNll);
             use(read.sequence, read.position, probability);
