@@ -13,7 +13,6 @@
  * the default, or one of them).
  */
 import {spawn, type ChildProcess} from "node:child_process";
-import {mkdirSync} from "node:fs";
 import {cpus, loadavg} from "node:os";
 import {join} from "node:path";
 import {usableCpuCores} from "../src/hardware/cpuCores.js";
@@ -22,21 +21,18 @@ import {ensureLlamaCppTools} from "./native/llamaCppBuild.js";
 import {runLlamaBench} from "./native/runLlamaBench.js";
 import {runOurComplete} from "./native/runOurs.js";
 import {medianWithRange, printTable, ratio} from "./native/roundSummary.js";
-import {benchModels, writeBenchModel} from "./native/benchModels.js";
+import {benchModelsFromEnv} from "./native/benchModels.js";
 import {benchDir, log, root} from "./benchSetup.js";
 
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 const tokens = Number(process.env.BENCH_TOKENS ?? 64);
-const wanted = (process.env.BENCH_MODELS ?? "212m,4096w").split(",").map((name) => name.trim());
 const cores = usableCpuCores();
 const busyCount = Number(process.env.BENCH_BUSY ?? cores);
 const machines = (process.env.BENCH_MACHINES ?? "busy,quiet").split(",").map((name) => name.trim()).filter((name): name is "busy" | "quiet" => name === "busy" || name === "quiet");
 const prompt = "Once upon a time";
 
-const models = benchModels.filter((model) => wanted.includes(model.key));
-mkdirSync(join(benchDir, "models"), {recursive: true});
+const models = benchModelsFromEnv("212m,4096w");
 const tools = ensureLlamaCppTools(benchDir, ["llama-bench"], log);
-for (const model of models) writeBenchModel(join(benchDir, "models", model.file), model);
 
 // The busy processes: each spins on a core, and ends by itself once this process is gone (checked
 // every ~10^8 iterations), so not even a SIGKILL of this script leaves them behind.
@@ -74,7 +70,7 @@ const rows: string[][] = [[
 log(`${cores} usable cores, load average ${loadavg().map((value) => value.toFixed(2)).join(" ")}; ${tokens} tokens, ${runs} rounds`);
 try {
     for (const model of models) {
-        const path = join(benchDir, "models", model.file);
+        const {path} = model;
         // One warm-up run fills the page cache.
         runOurComplete(root, path, prompt, {maxTokens: 16});
         for (const machine of machines) {

@@ -11,7 +11,7 @@
  * Environment: BENCH_RUNS (rounds, default 5), BENCH_TOKENS (default 128), BENCH_EXPERTS (default
  * "1,2,4"), BENCH_THREADS (default the usable cores), BENCH_MODELS (default "4096w,212m"; also "847m").
  */
-import {existsSync, mkdirSync} from "node:fs";
+import {existsSync} from "node:fs";
 import {cpus, loadavg} from "node:os";
 import {join} from "node:path";
 import {usableCpuCores} from "../src/hardware/cpuCores.js";
@@ -21,7 +21,7 @@ import {measureMemoryBandwidth} from "../src/bench/measureMemoryBandwidth.js";
 import {readGgufHeader} from "../src/gguf/ggufHeader.js";
 import {runOurComplete} from "./native/runOurs.js";
 import {medianWithRange, printTable, ratio} from "./native/roundSummary.js";
-import {benchModels, writeBenchModel} from "./native/benchModels.js";
+import {benchModelsFromEnv} from "./native/benchModels.js";
 import {runLlamaCompletion} from "./experts/runLlamaCompletion.js";
 import {benchDir, log, root} from "./benchSetup.js";
 
@@ -29,17 +29,13 @@ const runs = Number(process.env.BENCH_RUNS ?? 5);
 const tokens = Number(process.env.BENCH_TOKENS ?? 128);
 const expertCounts = (process.env.BENCH_EXPERTS ?? "1,2,4").split(",").map(Number);
 const threads = Number(process.env.BENCH_THREADS ?? usableCpuCores());
-const wanted = (process.env.BENCH_MODELS ?? "4096w,212m").split(",").map((name) => name.trim());
-const models = benchModels.filter((model) => wanted.includes(model.key));
 
 const llamaCompletion = join(benchDir, "llama.cpp", "build", "bin", "llama-completion");
 if (!existsSync(llamaCompletion)) {
     log(`${llamaCompletion} is missing; build llama.cpp's llama-completion target there (this script does not build it).`);
     process.exit(1);
 }
-
-mkdirSync(join(benchDir, "models"), {recursive: true});
-for (const model of models) writeBenchModel(join(benchDir, "models", model.file), model);
+const models = benchModelsFromEnv("4096w,212m");
 
 const loadNow = () => loadavg()[0]!.toFixed(1);
 log(`load average ${loadavg().map((value) => value.toFixed(2)).join(" ")} on ${cpus().length} cores ` +
@@ -53,7 +49,7 @@ const loadAtStart = loadNow();
 const rows: string[][] = [["model", "experts", "llama.cpp", "ours", "ours ÷ llama.cpp", "roofline", "ours ÷ roofline", "same text"]];
 let allWithin = true;
 for (const model of models) {
-    const path = join(benchDir, "models", model.file);
+    const {path} = model;
     const header = await readGgufHeader(path);
     log(`${model.label}: ${tokens} tokens at ${expertCounts.join(", ")} experts, -t ${threads}, ${runs} interleaved rounds`);
     // One warm-up fills the page cache.

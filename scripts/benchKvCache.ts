@@ -34,7 +34,7 @@ import {cacheTypeBytesPerValue, cacheTypes, type CacheType} from "../src/hardwar
 import {kvBytesPerTokenPerBlockOf, mixtral8x7b} from "../src/hardware/mixtralShape.js";
 import {median} from "../src/statistics.js";
 import {benchDir, log, root} from "./benchSetup.js";
-import {benchModels, writeBenchModel} from "./native/benchModels.js";
+import {benchModels, benchModelsFromEnv, writeBenchModel} from "./native/benchModels.js";
 import {usableCpuCores} from "../src/hardware/cpuCores.js";
 import {replayChat, type ReplayResult, type ReplayShape} from "./kv/chatReplay.js";
 import {ensureLlamaCppTools} from "./native/llamaCppBuild.js";
@@ -60,13 +60,7 @@ const replayShape: ReplayShape = {
 const shape = {dim: 768, ff: 1024, layers: 8, heads: 8, kvHeads: 2};
 mkdirSync(join(benchDir, "models"), {recursive: true});
 /** Parts 2 and 4 run on these (scripts/native/benchModels.ts); parts 1 and 3 on the 212M model. */
-const models = (process.env.BENCH_MODELS ?? "212m,4096w").split(",").map((key) => {
-    const model = benchModels.find((known) => known.key === key.trim());
-    if (model == null) throw new Error(`BENCH_MODELS: no bench model "${key}" (${benchModels.map((known) => known.key).join(", ")})`);
-    const path = join(benchDir, "models", model.file);
-    writeBenchModel(path, model);
-    return {label: model.label, path};
-});
+const models = benchModelsFromEnv("212m,4096w");
 const modelPath = join(benchDir, "models", "mixtral-212m-q4_0.gguf");
 writeBenchModel(modelPath, benchModels.find((model) => model.key === "212m")!);
 log(`load average ${loadavg().map((value) => value.toFixed(2)).join(" ")} on ${cpus().length} cores (other work makes every number noisy); ${threads} thread(s)`);

@@ -13,7 +13,7 @@
  * of an older commit after `npm ci && npm run build` there) adds its `complete` to every round: the
  * before/after of a change, interleaved with ours on the same machine state.
  */
-import {existsSync, mkdirSync} from "node:fs";
+import {existsSync} from "node:fs";
 import {cpus, loadavg} from "node:os";
 import {join} from "node:path";
 import {usableCpuCores} from "../src/hardware/cpuCores.js";
@@ -24,21 +24,18 @@ import {checkGreedyParity} from "./native/greedyParity.js";
 import {prebuiltCpuLibrary, prebuiltLibraryEnv} from "./native/prebuiltCpuLibrary.js";
 import {medianWithRange, printTable, ratio} from "./native/roundSummary.js";
 import {benchDir, log, root} from "./benchSetup.js";
-import {benchModels, writeBenchModel} from "./native/benchModels.js";
+import {benchModelsFromEnv} from "./native/benchModels.js";
 
 // dist/scripts/benchNative.js → the repository root is two folders up; scripts/ → one.
 
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 const tokens = Number(process.env.BENCH_TOKENS ?? 128);
 const threadCounts = (process.env.BENCH_THREADS ?? String(usableCpuCores())).split(",").map(Number);
-const wanted = (process.env.BENCH_MODELS ?? "4096w,212m").split(",").map((name) => name.trim());
 const baseline = process.env.BENCH_BASELINE === "" ? undefined : process.env.BENCH_BASELINE;
 
-const models = benchModels.filter((model) => wanted.includes(model.key));
+const models = benchModelsFromEnv("4096w,212m");
 
-mkdirSync(join(benchDir, "models"), {recursive: true});
 const tools = ensureLlamaCppTools(benchDir, ["llama-bench", "llama-simple"], log);
-for (const model of models) writeBenchModel(join(benchDir, "models", model.file), model);
 
 const loadNow = () => loadavg()[0]!.toFixed(1);
 log(`load average ${loadavg().map((value) => value.toFixed(2)).join(" ")} on ${cpus().length} cores ` +
@@ -56,7 +53,7 @@ const rows: string[][] = [[
 ]];
 if (baseline != null) log(`baseline: ${baseline} (its bin/mixtral.js and dist/)`);
 for (const model of models) {
-    const path = join(benchDir, "models", model.file);
+    const {path} = model;
     log(`${model.label}: llama-bench -p 0 -n ${tokens} against mixtral complete --max-tokens ${tokens}, ${runs} rounds`);
     for (const threads of threadCounts) {
         // One warm-up run fills the page cache. Then each round runs every column, one after the other, so
@@ -102,7 +99,7 @@ printTable(rows);
 if (process.env.BENCH_PARITY === "0") process.exit(0);
 // The test models and the 212M one (when benchmarked): the real-width layer adds minutes, not coverage.
 const parityModels = [join(root, "test", ".models", "tiny-q8_0.gguf"), join(root, "test", ".models", "tiny-q4_0.gguf"),
-    ...models.filter((model) => model.key === "212m").map((model) => join(benchDir, "models", model.file))];
+    ...models.filter((model) => model.key === "212m").map((model) => model.path)];
 console.log("\ngreedy parity with llama-simple (--temperature 0 --repeat-penalty 1):");
 let allMatch = true;
 for (const model of parityModels) {

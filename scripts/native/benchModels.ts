@@ -1,7 +1,8 @@
 /** The Mixtral-shaped models the speed benchmarks write into .bench/models (8 experts, 2 used). */
 import {execFileSync} from "node:child_process";
+import {mkdirSync} from "node:fs";
 import {join} from "node:path";
-import {root} from "../benchSetup.js";
+import {benchDir, root} from "../benchSetup.js";
 
 export type BenchModelShape = {key: string, label: string, file: string, dim: number, ff: number, layers: number, heads?: number, kvHeads?: number, vocab?: number};
 
@@ -13,6 +14,22 @@ export const benchModels: readonly BenchModelShape[] = [
     {key: "212m", label: "212M Q4_0", file: "mixtral-212m-q4_0.gguf", dim: 768, ff: 1024, layers: 8},
     {key: "847m", label: "847M Q4_0", file: "mixtral-847m-q4_0.gguf", dim: 1024, ff: 3072, layers: 10}
 ];
+
+/**
+ * The bench models BENCH_MODELS names (`defaultKeys` when unset, comma-separated keys), in this
+ * list's order, each written to .bench/models and given its path there; an unknown key is refused.
+ */
+export function benchModelsFromEnv(defaultKeys: string): (BenchModelShape & {path: string})[] {
+    const wanted = (process.env.BENCH_MODELS ?? defaultKeys).split(",").map((key) => key.trim());
+    const unknown = wanted.filter((key) => !benchModels.some((model) => model.key === key));
+    if (unknown.length > 0) throw new Error(`BENCH_MODELS: no bench model ${unknown.map((key) => `"${key}"`).join(", ")} (${benchModels.map((model) => model.key).join(", ")})`);
+    mkdirSync(join(benchDir, "models"), {recursive: true});
+    return benchModels.filter((model) => wanted.includes(model.key)).map((model) => {
+        const path = join(benchDir, "models", model.file);
+        writeBenchModel(path, model);
+        return {...model, path};
+    });
+}
 
 /** Writes the model unless an identical file is there (the project's writer keeps it). */
 export function writeBenchModel(path: string, shape: BenchModelShape) {
